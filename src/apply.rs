@@ -1,0 +1,1 @@
+//! Executes a `Plan` through the `InfisicalApi` port.

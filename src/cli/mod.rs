@@ -1,0 +1,1 @@
+//! Command-line front-end: clap types, settings, one file per subcommand.

@@ -1,0 +1,1 @@
+//! The local Infisical-compatible server: in-memory, faithful to the reference API.

@@ -1,0 +1,1 @@
+//! The Infisical API port (`InfisicalApi`), its reqwest client, and observe → `LiveState`.

@@ -1,0 +1,36 @@
+//! # infisical-gitops
+//!
+//! A Git repository of declarative YAML is the source of truth for the *structure* of an
+//! Infisical instance. The pipeline:
+//!
+//! ```text
+//! Source ──► load ──► validate ──► resolve ──► observe ──► plan ──► apply ──► report
+//! (git/dir)  (YAML → DesiredState)  (values)   (LiveState)  (pure)   (API)    (status, metrics)
+//!                          └──────────────────────────────► manifests ──► files / cluster
+//! ```
+//!
+//! Module map:
+//!
+//! | module | role | pure? |
+//! |---|---|---|
+//! | [`model`] | `DesiredState`, names, addresses, validation → diagnostics, `SecretValue` | yes |
+//! | [`source`] | loading YAML files (with positions) from a directory | no |
+//! | [`resolve`] | `SecretResolver`: literals, generated values, Bitwarden | no |
+//! | [`infisical`] | the `InfisicalApi` port, its HTTP client, observe → `LiveState` | no |
+//! | [`plan`] | diff desired against live, order, render text/JSON/Markdown | yes |
+//! | [`apply`] | execute a `Plan` through `InfisicalApi` | no |
+//! | [`manifest`] | Infisical operator manifests from the desired state | yes |
+//! | [`dev`] | the local Infisical-compatible server (tests, benchmarks, quickstart) | no |
+//! | [`cli`] | command-line front-end | no |
+//!
+//! The pure modules never import `tokio`, `reqwest` or `std::fs`.
+
+pub mod apply;
+pub mod cli;
+pub mod dev;
+pub mod infisical;
+pub mod manifest;
+pub mod model;
+pub mod plan;
+pub mod resolve;
+pub mod source;

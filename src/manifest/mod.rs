@@ -1,0 +1,1 @@
+//! Infisical operator manifests from the desired state. PURE.

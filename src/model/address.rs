@@ -1,0 +1,164 @@
+//! Addresses name every object the tool manages, in one stable, sortable form:
+//! `project`, `project/env`, `project/env:/path` and `project/env:/path#KEY`.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::names::{EnvironmentSlug, FolderPath, ProjectSlug, SecretKey};
+
+/// The address of a project, environment, folder or secret.
+///
+/// Ordering follows the tree: a project sorts before its environments, an environment before its
+/// folders, a folder before its secrets, so a sorted list creates parents first.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum Address {
+    /// `k3s-infrastructure`
+    Project(ProjectSlug),
+    /// `k3s-infrastructure/prod`
+    Environment(ProjectSlug, EnvironmentSlug),
+    /// `k3s-infrastructure/prod:/databases`
+    Folder(ProjectSlug, EnvironmentSlug, FolderPath),
+    /// `k3s-infrastructure/prod:/databases#POSTGRES_PASSWORD`
+    Secret(ProjectSlug, EnvironmentSlug, FolderPath, SecretKey),
+}
+
+impl Address {
+    /// The project this address lies in.
+    pub fn project(&self) -> &ProjectSlug {
+        match self {
+            Address::Project(p)
+            | Address::Environment(p, _)
+            | Address::Folder(p, _, _)
+            | Address::Secret(p, _, _, _) => p,
+        }
+    }
+
+    /// The environment, for environment, folder and secret addresses.
+    pub fn environment(&self) -> Option<&EnvironmentSlug> {
+        match self {
+            Address::Project(_) => None,
+            Address::Environment(_, e) | Address::Folder(_, e, _) | Address::Secret(_, e, _, _) => {
+                Some(e)
+            }
+        }
+    }
+
+    /// The folder path, for folder and secret addresses.
+    pub fn folder(&self) -> Option<&FolderPath> {
+        match self {
+            Address::Folder(_, _, f) | Address::Secret(_, _, f, _) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// A short word for the kind of object: `project`, `environment`, `folder`, `secret`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Address::Project(_) => "project",
+            Address::Environment(..) => "environment",
+            Address::Folder(..) => "folder",
+            Address::Secret(..) => "secret",
+        }
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Address::Project(p) => write!(f, "{p}"),
+            Address::Environment(p, e) => write!(f, "{p}/{e}"),
+            Address::Folder(p, e, path) => write!(f, "{p}/{e}:{path}"),
+            Address::Secret(p, e, path, k) => write!(f, "{p}/{e}:{path}#{k}"),
+        }
+    }
+}
+
+impl From<Address> for String {
+    fn from(value: Address) -> Self {
+        value.to_string()
+    }
+}
+
+/// An address string that does not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid address `{input}`: {reason}")]
+pub struct AddressError {
+    input: String,
+    reason: String,
+}
+
+impl TryFrom<String> for Address {
+    type Error = AddressError;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        value.parse()
+    }
+}
+
+impl std::str::FromStr for Address {
+    type Err = AddressError;
+
+    fn from_str(input: &str) -> Result<Self, Self::Err> {
+        let fail = |reason: String| AddressError {
+            input: input.to_string(),
+            reason,
+        };
+        let (rest, key) = match input.split_once('#') {
+            Some((rest, key)) => (rest, Some(key)),
+            None => (input, None),
+        };
+        let (rest, path) = match rest.split_once(':') {
+            Some((rest, path)) => (rest, Some(path)),
+            None => (rest, None),
+        };
+        let (project, env) = match rest.split_once('/') {
+            Some((p, e)) => (p, Some(e)),
+            None => (rest, None),
+        };
+        let project = ProjectSlug::new(project).map_err(|e| fail(e.to_string()))?;
+        let env = env
+            .map(EnvironmentSlug::new)
+            .transpose()
+            .map_err(|e| fail(e.to_string()))?;
+        let path = path
+            .map(FolderPath::new)
+            .transpose()
+            .map_err(|e| fail(e.to_string()))?;
+        let key = key
+            .map(SecretKey::new)
+            .transpose()
+            .map_err(|e| fail(e.to_string()))?;
+        match (env, path, key) {
+            (None, None, None) => Ok(Address::Project(project)),
+            (Some(e), None, None) => Ok(Address::Environment(project, e)),
+            (Some(e), Some(p), None) => Ok(Address::Folder(project, e, p)),
+            (Some(e), Some(p), Some(k)) => Ok(Address::Secret(project, e, p, k)),
+            _ => Err(fail("expected project[/env[:/path[#KEY]]]".to_string())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_orders_parents_first() {
+        let inputs = [
+            "k3s-infrastructure",
+            "k3s-infrastructure/prod",
+            "k3s-infrastructure/prod:/databases",
+            "k3s-infrastructure/prod:/databases#POSTGRES_PASSWORD",
+        ];
+        let parsed: Vec<Address> = inputs.iter().map(|s| s.parse().unwrap()).collect();
+        for (input, address) in inputs.iter().zip(&parsed) {
+            assert_eq!(&address.to_string(), input);
+        }
+        let mut sorted = parsed.clone();
+        sorted.sort();
+        assert_eq!(sorted, parsed);
+        assert!("k3s-infrastructure:/x".parse::<Address>().is_err());
+    }
+}

@@ -1,0 +1,152 @@
+//! Validation diagnostics: every problem in the repository, with file, line and column.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use super::span::Origin;
+
+/// How bad a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The repository cannot be applied.
+    Error,
+    /// Worth fixing; does not block.
+    Warning,
+}
+
+/// One problem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    /// Error or warning.
+    pub severity: Severity,
+    /// A stable kebab-case code, e.g. `unknown-field`, `duplicate-secret`.
+    pub code: &'static str,
+    /// What is wrong, in lowercase, naming the subject.
+    pub message: String,
+    /// Where.
+    #[serde(serialize_with = "serialize_origin")]
+    pub origin: Origin,
+    /// How to fix it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    /// Other places involved (e.g. the first definition of a duplicate).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<Related>,
+}
+
+/// Another location that explains a diagnostic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Related {
+    /// Where.
+    #[serde(serialize_with = "serialize_origin")]
+    pub origin: Origin,
+    /// What is there.
+    pub message: String,
+}
+
+fn serialize_origin<S: serde::Serializer>(origin: &Origin, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeStruct;
+    let mut st = s.serialize_struct("Origin", 3)?;
+    st.serialize_field("file", &*origin.file)?;
+    st.serialize_field("line", &origin.span.line)?;
+    st.serialize_field("column", &origin.span.column)?;
+    st.end()
+}
+
+impl Diagnostic {
+    /// An error.
+    pub fn error(code: &'static str, origin: Origin, message: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            origin,
+            help: None,
+            related: Vec::new(),
+        }
+    }
+
+    /// A warning.
+    pub fn warning(code: &'static str, origin: Origin, message: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Warning,
+            ..Self::error(code, origin, message)
+        }
+    }
+
+    /// Adds a fix.
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Adds a related location.
+    pub fn with_related(mut self, origin: Origin, message: impl Into<String>) -> Self {
+        self.related.push(Related {
+            origin,
+            message: message.into(),
+        });
+        self
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let level = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(
+            f,
+            "{}: {level}[{}]: {}",
+            self.origin, self.code, self.message
+        )?;
+        if let Some(help) = &self.help {
+            write!(f, " (help: {help})")?;
+        }
+        Ok(())
+    }
+}
+
+/// A sorted collection of diagnostics.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[serde(transparent)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    /// Adds one.
+    pub fn push(&mut self, diagnostic: Diagnostic) {
+        self.0.push(diagnostic);
+    }
+
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.0.iter().any(|d| d.severity == Severity::Error)
+    }
+
+    /// Number of errors.
+    pub fn error_count(&self) -> usize {
+        self.0
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count()
+    }
+
+    /// Sorts by file, line, column, code: the order they are printed in.
+    pub fn sort(&mut self) {
+        self.0
+            .sort_by(|a, b| (&a.origin, a.code, &a.message).cmp(&(&b.origin, b.code, &b.message)));
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Iterates in order.
+    pub fn iter(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.0.iter()
+    }
+}

@@ -1,0 +1,549 @@
+//! The YAML documents as written in the repository (the wire form of the desired state).
+//!
+//! Every document is Kubernetes-shaped: `apiVersion`, `kind`, `metadata.name`, `spec`. Names
+//! are kept as located strings here so that validation can report every bad name with its
+//! position; [`super::validate`] turns documents into the checked [`super::DesiredState`].
+//! The JSON Schema under `schema/` is generated from these types.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::span::Located;
+
+/// The API group and version of every document.
+pub const API_VERSION: &str = "infisical-gitops.io/v1alpha1";
+
+/// The kinds this version understands.
+pub const KINDS: &[&str] = &[
+    "Project",
+    "SecretSet",
+    "KubernetesSync",
+    "KubernetesDefaults",
+];
+
+/// `metadata` of every document.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Metadata {
+    /// The object's name. For a `Project` it is the project slug in Infisical.
+    pub name: Located<String>,
+    /// Free-form labels, for people and tools; not sent to Infisical.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Free-form annotations, for people and tools; not sent to Infisical.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// A document of any kind, after its `kind` has been read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Document {
+    /// `kind: Project`
+    Project(ProjectDocument),
+    /// `kind: SecretSet`
+    SecretSet(SecretSetDocument),
+    /// `kind: KubernetesSync`
+    KubernetesSync(KubernetesSyncDocument),
+    /// `kind: KubernetesDefaults`
+    KubernetesDefaults(KubernetesDefaultsDocument),
+}
+
+macro_rules! document_type {
+    ($(#[$meta:meta])* $name:ident, $spec:ty) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+        #[serde(deny_unknown_fields, rename_all = "camelCase")]
+        pub struct $name {
+            /// Always `infisical-gitops.io/v1alpha1`.
+            pub api_version: Located<String>,
+            /// The document kind.
+            pub kind: Located<String>,
+            /// Name and labels.
+            pub metadata: Metadata,
+            /// The kind's content.
+            pub spec: $spec,
+        }
+    };
+}
+
+document_type!(
+    /// An Infisical project: its environments, folders and reconciliation policy.
+    ProjectDocument,
+    ProjectSpec
+);
+document_type!(
+    /// Secrets of one project, in one or more environments and one folder.
+    SecretSetDocument,
+    SecretSetSpec
+);
+document_type!(
+    /// Which Infisical scope goes into which Kubernetes Secret, through the Infisical operator.
+    KubernetesSyncDocument,
+    KubernetesSyncSpec
+);
+document_type!(
+    /// Repository-wide defaults for every `KubernetesSync` (at most one per repository).
+    KubernetesDefaultsDocument,
+    KubernetesDefaultsSpec
+);
+
+// ---------------------------------------------------------------------------------------------
+// Project
+
+/// `spec` of a `Project`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ProjectSpec {
+    /// The name shown in the Infisical UI (at most 64 characters). Defaults to the slug.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<Located<String>>,
+    /// A description (at most 1024 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<Located<String>>,
+    /// The project's environments, in display order.
+    #[serde(default)]
+    pub environments: Vec<Located<EnvironmentSpec>>,
+    /// Folders, by absolute path; parents of nested paths are created too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub folders: Vec<Located<FolderSpec>>,
+    /// How the reconciler treats this project's objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PolicySpec>,
+}
+
+/// One environment of a project.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EnvironmentSpec {
+    /// The slug, e.g. `prod`.
+    pub slug: Located<String>,
+    /// The display name, e.g. `Production`. Defaults to the slug.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<Located<String>>,
+    /// Display position (1-based). Defaults to the order in this list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<Located<u32>>,
+}
+
+/// One folder of a project.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FolderSpec {
+    /// Absolute path, e.g. `/databases` or `/apps/web`.
+    pub path: Located<String>,
+    /// Only in these environments. Defaults to every environment of the project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environments: Option<Vec<Located<String>>>,
+    /// A description shown in Infisical.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// What the reconciler may do in a project beyond creating what is declared.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PolicySpec {
+    /// Delete managed objects that are no longer declared. Off by default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prune: Option<bool>,
+    /// What to do with an object that exists in Infisical without the ownership marker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adoption: Option<Adoption>,
+    /// Refuse any plan that deletes more than this many objects in this project (default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_deletions: Option<u32>,
+    /// `correct` (default) applies changes; `detect` only reports drift.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<Mode>,
+}
+
+/// Adoption of existing objects that do not carry the ownership marker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Adoption {
+    /// Only create; an unmarked object with the same name is an error (the default).
+    #[default]
+    Create,
+    /// Only adopt: unmarked objects are taken over (marked, then managed); nothing is created.
+    Adopt,
+    /// Create what is missing and adopt what exists.
+    CreateOrAdopt,
+}
+
+/// Whether the reconciler corrects drift or only reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Apply changes (the default).
+    #[default]
+    Correct,
+    /// Report drift only.
+    Detect,
+}
+
+// ---------------------------------------------------------------------------------------------
+// SecretSet
+
+/// `spec` of a `SecretSet`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SecretSetSpec {
+    /// The project slug.
+    pub project: Located<String>,
+    /// The environments these secrets live in.
+    pub environments: Vec<Located<String>>,
+    /// The folder path (must be declared by the project, or `/`).
+    #[serde(default = "root_path")]
+    pub path: Located<String>,
+    /// The secrets.
+    #[serde(default)]
+    pub secrets: Vec<Located<SecretSpec>>,
+}
+
+fn root_path() -> Located<String> {
+    Located::unplaced("/".to_string())
+}
+
+/// One secret. Exactly one of `bitwarden`, `bitwardenSecretsManager`, `generate`, `value`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SecretSpec {
+    /// The secret key, e.g. `POSTGRES_PASSWORD`.
+    pub key: Located<String>,
+    /// A comment shown in Infisical.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<Located<String>>,
+    /// Tag slugs attached to the secret (the tags are created in the project when missing).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<Located<String>>,
+    /// Key/value metadata attached to the secret.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
+    /// `false` marks non-sensitive configuration (hostnames, ports), the only kind that may use
+    /// a literal `value`. Defaults to `true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensitive: Option<Located<bool>>,
+    /// Value from a Bitwarden Password Manager item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bitwarden: Option<Located<BitwardenSpec>>,
+    /// Value from a Bitwarden Secrets Manager secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bitwarden_secrets_manager: Option<Located<BitwardenSecretsManagerSpec>>,
+    /// A random value, created once and never overwritten.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generate: Option<Located<GenerateSpec>>,
+    /// A literal value; only with `sensitive: false`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Located<String>>,
+}
+
+/// A Bitwarden Password Manager reference: an item (by id, or by exact name inside a folder or
+/// collection) and one of its fields.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct BitwardenSpec {
+    /// The item id (a UUID). Preferred: names are not unique.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<Located<String>>,
+    /// The item name; only together with `folder` or `collection`, and it must match exactly
+    /// one item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_name: Option<Located<String>>,
+    /// Folder id (UUID) that scopes `itemName`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub folder: Option<Located<String>>,
+    /// Collection id (UUID) that scopes `itemName`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collection: Option<Located<String>>,
+    /// A built-in field. Defaults to `password` unless `customField` is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<Located<BitwardenField>>,
+    /// The name of a custom field (hidden fields included), instead of `field`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_field: Option<Located<String>>,
+    /// With `field: uri`, which URI (0-based; defaults to the first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uri_index: Option<u32>,
+}
+
+/// Built-in fields of a Bitwarden login item.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum BitwardenField {
+    /// `login.password`
+    #[default]
+    Password,
+    /// `login.username`
+    Username,
+    /// The item's notes.
+    Notes,
+    /// The current TOTP code.
+    Totp,
+    /// A login URI.
+    Uri,
+}
+
+/// A Bitwarden Secrets Manager reference.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct BitwardenSecretsManagerSpec {
+    /// The secret id (a UUID).
+    pub secret: Located<String>,
+}
+
+/// A generated value.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GenerateSpec {
+    /// Length in characters (8 to 4096, default 32).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<Located<u32>>,
+    /// The alphabet (default `alphanumeric`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charset: Option<Charset>,
+    /// Store the generated value in Bitwarden before writing it to Infisical.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_to: Option<BackupTarget>,
+}
+
+/// Alphabets for generated values.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Charset {
+    /// `A-Z a-z 0-9`
+    #[default]
+    Alphanumeric,
+    /// `0-9 a-f`
+    Hex,
+    /// Standard base64 alphabet (`A-Z a-z 0-9 + /`), no padding.
+    Base64,
+    /// URL-safe base64 alphabet (`A-Z a-z 0-9 - _`), no padding.
+    Base64url,
+    /// Printable ASCII without space and quotes.
+    Symbols,
+}
+
+/// Where generated values are backed up.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum BackupTarget {
+    /// A Bitwarden item, through `bw serve`.
+    Bitwarden,
+}
+
+// ---------------------------------------------------------------------------------------------
+// KubernetesSync
+
+/// `spec` of a `KubernetesSync`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KubernetesSyncSpec {
+    /// The Infisical scope to read.
+    pub source: SyncSourceSpec,
+    /// The Kubernetes Secret to write.
+    pub target: SyncTargetSpec,
+    /// Namespace of the operator resource itself. Defaults to the target namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<Located<String>>,
+    /// Operator authentication. Defaults to `KubernetesDefaults`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<SyncAuthSpec>,
+    /// Infisical API URL the operator calls, e.g. `https://secrets.example.com/api`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_api: Option<Located<String>>,
+    /// A CA bundle in a Kubernetes Secret, for self-signed Infisical instances.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<SyncTlsSpec>,
+    /// How often the operator re-reads Infisical, e.g. `60s`, `5m` (at least 5 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resync_interval: Option<Located<String>>,
+    /// Which operator API to emit. Defaults to `KubernetesDefaults`, else `v1alpha1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator_api: Option<OperatorApi>,
+}
+
+/// `spec` of `KubernetesDefaults`: values every `KubernetesSync` inherits unless it sets its own.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KubernetesDefaultsSpec {
+    /// Default operator authentication.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<SyncAuthSpec>,
+    /// Default Infisical API URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_api: Option<Located<String>>,
+    /// Default CA bundle reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<SyncTlsSpec>,
+    /// Default resync interval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resync_interval: Option<Located<String>>,
+    /// Default operator API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator_api: Option<OperatorApi>,
+}
+
+/// The Infisical side of a sync.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SyncSourceSpec {
+    /// Project slug (declared in this repository).
+    pub project: Located<String>,
+    /// Environment slug.
+    pub environment: Located<String>,
+    /// Folder path (default `/`).
+    #[serde(default = "root_path")]
+    pub path: Located<String>,
+    /// Include sub-folders.
+    #[serde(default)]
+    pub recursive: bool,
+}
+
+/// The Kubernetes side of a sync.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SyncTargetSpec {
+    /// Namespace of the Secret.
+    pub namespace: Located<String>,
+    /// Name of the Secret.
+    pub name: Located<String>,
+    /// Secret type (default `Opaque`).
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "type")]
+    pub secret_type: Option<String>,
+    /// `Orphan` (default) keeps the Secret when the operator resource goes; `Owner` deletes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creation_policy: Option<CreationPolicy>,
+    /// Labels on the Secret.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Annotations on the Secret.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    /// A template for the Secret's data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<SyncTemplateSpec>,
+}
+
+/// Operator creation policy for the managed Secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub enum CreationPolicy {
+    /// The Secret outlives the operator resource.
+    #[default]
+    Orphan,
+    /// The Secret is garbage-collected with the operator resource.
+    Owner,
+}
+
+/// Template for the managed Secret's data (Go templates, evaluated by the operator).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SyncTemplateSpec {
+    /// Also include every fetched secret as-is.
+    #[serde(default)]
+    pub include_all_secrets: bool,
+    /// Output key → Go template, e.g. `{{ .DB_PASSWORD.Value }}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub data: BTreeMap<String, String>,
+}
+
+/// Operator authentication. Exactly one method.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SyncAuthSpec {
+    /// Universal auth with a Kubernetes Secret holding `clientId` and `clientSecret`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub universal_auth: Option<UniversalAuthSpec>,
+    /// Kubernetes auth with a service account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes_auth: Option<KubernetesAuthSpec>,
+}
+
+/// Universal auth credentials reference.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UniversalAuthSpec {
+    /// The Secret with keys `clientId` and `clientSecret`.
+    pub credentials_ref: SecretRefSpec,
+}
+
+/// Kubernetes auth settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KubernetesAuthSpec {
+    /// The machine identity id.
+    pub identity_id: String,
+    /// The service account whose token is presented.
+    pub service_account_ref: SecretRefSpec,
+}
+
+/// A reference to a namespaced object.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SecretRefSpec {
+    /// Object name.
+    pub name: String,
+    /// Object namespace.
+    pub namespace: String,
+}
+
+/// TLS settings for the operator's connection to Infisical.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SyncTlsSpec {
+    /// The Secret and key that hold the CA bundle.
+    pub ca_ref: CaRefSpec,
+}
+
+/// A key inside a Kubernetes Secret.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CaRefSpec {
+    /// Secret name.
+    pub name: String,
+    /// Secret namespace.
+    pub namespace: String,
+    /// Key in the Secret (e.g. `ca.crt`).
+    pub key: String,
+}
+
+/// Operator API versions we can emit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub enum OperatorApi {
+    /// `InfisicalSecret` (`secrets.infisical.com/v1alpha1`), what most clusters run today.
+    #[default]
+    #[serde(rename = "v1alpha1")]
+    V1alpha1,
+    /// `InfisicalStaticSecret` + `InfisicalAuth` + `InfisicalConnection` (`v1beta1`).
+    #[serde(rename = "v1beta1")]
+    V1beta1,
+}

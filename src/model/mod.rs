@@ -1,0 +1,29 @@
+//! The desired-state model. PURE: no IO, no async.
+//!
+//! - [`document`]: the YAML kinds as written (with positions), and the JSON Schema source;
+//! - [`names`]: newtype names with Infisical's rules;
+//! - [`address`]: `project/env:/path#KEY` addresses;
+//! - [`state`]: the checked [`DesiredState`];
+//! - [`validate`]: documents → `DesiredState`, or every problem as [`Diagnostics`];
+//! - [`value`]: [`SecretValue`], unprintable by type.
+
+pub mod address;
+pub mod diagnostics;
+pub mod document;
+pub mod names;
+pub mod span;
+pub mod state;
+pub mod validate;
+pub mod value;
+
+pub use address::Address;
+pub use diagnostics::{Diagnostic, Diagnostics, Severity};
+pub use document::{Adoption, Document, Mode};
+pub use names::{EnvironmentSlug, FolderPath, ProjectSlug, SecretKey, TagSlug};
+pub use span::{Located, Origin, Span};
+pub use state::{
+    BitwardenFieldRef, BitwardenItem, BitwardenRef, DesiredSecret, DesiredState, Environment,
+    Folder, GenerateRule, KubernetesSync, Policy, Project, SecretSource,
+};
+pub use validate::{LoadedDocument, build};
+pub use value::SecretValue;

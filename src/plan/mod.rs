@@ -1,0 +1,1 @@
+//! Diff desired against live state, order the changes, render them. PURE.

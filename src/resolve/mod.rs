@@ -1,0 +1,1 @@
+//! `SecretResolver` implementations: literals, generated values, Bitwarden.

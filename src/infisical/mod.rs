@@ -1,1 +1,14 @@
-//! The Infisical API port (`InfisicalApi`), its reqwest client, and observe → `LiveState`.
+//! The Infisical API port ([`InfisicalApi`]), its HTTP client, and observe → `LiveState`.
+//!
+//! - [`api`]: the trait every reconciler step talks to, and the domain types it speaks;
+//! - [`error`]: one error enum for every call.
+
+pub mod api;
+pub mod error;
+
+pub use api::{
+    CreateEnvironment, CreateFolder, CreateProject, DeleteFolder, InfisicalApi, RemoteEnvironment,
+    RemoteFolder, RemoteProject, RemoteSecret, RemoteTag, SecretDelete, SecretScope, SecretWrite,
+    UpdateEnvironment, UpdateProject, WriteOutcome,
+};
+pub use error::{ApiError, ErrorContext};

@@ -218,3 +218,38 @@ fn is_marked(live: &LiveState, change: &infisical_gitops::plan::Change) -> bool 
             .is_some_and(|s| s.is_marked()),
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The real applier against the in-memory Infisical: after apply, a fresh observation
+    /// plans nothing, and a second apply writes nothing.
+    #[test]
+    fn the_applier_converges_against_the_in_memory_infisical(case in case()) {
+        use std::sync::Arc;
+        use infisical_gitops::apply::Applier;
+        use infisical_gitops::infisical::memory::MemoryInfisical;
+        use infisical_gitops::infisical::observe::observe;
+
+        let (desired, live) = build(&case);
+        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        runtime.block_on(async {
+            let memory = Arc::new(MemoryInfisical::from_live(&live));
+            let observed = observe(memory.as_ref(), &desired.desired, 4).await.expect("observe");
+            let first = plan(&desired, &observed, &PlanPolicy::default());
+            if !first.is_applicable() {
+                return Ok(());
+            }
+            let report = Applier::new(memory.clone()).apply(&first, &desired, &observed).await.expect("apply");
+            prop_assert!(report.is_success(), "{}", report.render_text());
+            let after = observe(memory.as_ref(), &desired.desired, 4).await.expect("observe");
+            let second = plan(&desired, &after, &PlanPolicy::default());
+            prop_assert!(second.is_empty(), "left over: {:#?}", second.changes);
+            memory.reset_calls();
+            let report = Applier::new(memory.clone()).apply(&second, &desired, &after).await.expect("apply");
+            prop_assert!(report.outcomes.is_empty());
+            prop_assert_eq!(memory.total_calls(), 0);
+            Ok(())
+        })?;
+    }
+}

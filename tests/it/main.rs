@@ -1,5 +1,7 @@
-//! The one integration-test binary; one module per area.
+//! The integration tests: one binary, one module per area.
 
 mod apply;
+mod example;
 mod plan;
 mod plan_properties;
+mod schema;

@@ -388,6 +388,8 @@ impl<'a> ProjectRun<'a> {
                 (Address::Secret(..), _) => secrets.push((index, change)),
             }
         }
+        // Environments in display order, so that each position exists when it is used.
+        environments.sort_by_key(|(index, change)| (field_position(change), *index));
         for (index, change) in environments {
             self.apply_environment(index, change).await;
         }

@@ -2,6 +2,7 @@
 
 mod apply;
 mod example;
+mod pipeline;
 mod plan;
 mod plan_properties;
 mod schema;

@@ -2,5 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod example;
+mod roundtrip;
 mod schema;
+mod spec;
 mod validate;

@@ -1,4 +1,8 @@
 //! The integration tests: one binary, one module per area.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod example;
+mod roundtrip;
 mod schema;
+mod spec;
+mod validate;

@@ -87,7 +87,6 @@ impl ApiFailure {
         self.error = error;
         self
     }
-
 }
 
 /// A fresh request id in Infisical's format (`req-` and 14 alphanumerics).

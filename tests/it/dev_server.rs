@@ -1229,3 +1229,97 @@ async fn seed_helpers_and_counts() {
         Err(DevServerError::Seed(_))
     ));
 }
+
+/// The official Python SDK logs in with universal auth and lists and reads what was written
+/// through the API. Needs `INFISICAL_GITOPS_TEST_PYTHON` (a Python with `.ci/requirements.txt`).
+#[tokio::test]
+async fn official_python_sdk_reads_what_was_written() {
+    let Ok(python) = std::env::var("INFISICAL_GITOPS_TEST_PYTHON") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "INFISICAL_GITOPS_TEST_PYTHON must be set in CI"
+        );
+        eprintln!("skipped: INFISICAL_GITOPS_TEST_PYTHON is not set (scripts/test sets it)");
+        return;
+    };
+    let canary = "canary-3f9c1d7e-never-printed";
+    let h = Harness::start().await;
+    let p = h.project("sdk-reads").await;
+    h.folder(&p, "/apps", "web").await;
+    let write = |path: &str, secrets: Value| json!({ "projectId": p, "environment": "dev", "secretPath": path, "secrets": secrets });
+    let (status, body) = h
+        .call(
+            Method::POST,
+            "/api/v4/secrets/batch",
+            Some(write(
+                "/apps/web",
+                json!([
+                    { "secretKey": "DB_PASSWORD", "secretValue": canary },
+                    { "secretKey": "PADDED", "secretValue": "  padded  " },
+                    { "secretKey": "URL", "secretValue": "https://${HOST}/x" },
+                    { "secretKey": "HOST", "secretValue": "db.internal" },
+                ]),
+            )),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = h
+        .call(
+            Method::POST,
+            "/api/v4/secrets/batch",
+            Some(write(
+                "/",
+                json!([{ "secretKey": "SHARED", "secretValue": "${dev.apps.web.HOST}" }]),
+            )),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let expected = json!({
+        "/apps/web": { "DB_PASSWORD": canary, "PADDED": "padded", "URL": "https://db.internal/x", "HOST": "db.internal" },
+        "/": { "SHARED": "db.internal" },
+    });
+    h.server.reset_counts();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/sdk_reads.py");
+    let run = tokio::process::Command::new(python)
+        .arg(script)
+        .env("INFISICAL_API_URL", h.server.url())
+        .env("INFISICAL_UNIVERSAL_AUTH_CLIENT_ID", "dev-client-id")
+        .env(
+            "INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET",
+            "dev-client-secret",
+        )
+        .env("TEST_PROJECT_ID", &p)
+        .env("TEST_PROJECT_SLUG", "sdk-reads")
+        .env("TEST_EXPECTED", expected.to_string())
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(120), run)
+        .await
+        .expect("the SDK script finishes")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !stdout.contains(canary) && !stderr.contains(canary),
+        "a value was printed"
+    );
+    assert!(
+        output.status.success(),
+        "SDK script failed:\n{stdout}\n{stderr}"
+    );
+    let report: Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
+    assert_eq!(report["problems"], json!([]));
+    assert_eq!(report["tokenType"], "Bearer");
+    assert_eq!(
+        report["paths"]["/apps/web"],
+        json!(["DB_PASSWORD", "HOST", "PADDED", "URL"])
+    );
+    assert_eq!(report["readByName"], 5);
+    assert_eq!(report["recursiveCount"], 5);
+    assert_eq!(report["folders"], json!(["/apps", "/apps/web"]));
+    let counts = h.server.request_counts();
+    assert_eq!(counts["POST /api/v1/auth/universal-auth/login"], 1);
+    assert_eq!(counts["GET /api/v3/secrets/raw"], 5);
+    assert_eq!(counts["GET /api/v3/secrets/raw/{secretName}"], 5);
+    assert_eq!(counts["GET /api/v2/folders"], 1);
+}

@@ -1,6 +1,7 @@
 //! The integration tests: one binary, one module per area.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod dev_server;
 mod example;
 mod roundtrip;
 mod schema;

@@ -2,3 +2,4 @@
 
 mod client_double;
 mod client_faults;
+mod contract;

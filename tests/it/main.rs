@@ -1,8 +1,16 @@
 //! The integration tests: one binary, one module per area.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod apply;
+mod client_double;
+mod client_faults;
+mod contract;
+mod dev_server;
 mod example;
 mod pipeline;
 mod plan;
 mod plan_properties;
+mod roundtrip;
 mod schema;
+mod spec;
+mod validate;

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod apply;
+mod apply_faults;
 mod client_double;
 mod client_faults;
 mod contract;
@@ -9,6 +10,7 @@ mod dev_server;
 mod example;
 mod pipeline;
 mod plan;
+mod plan_apply_cli;
 mod plan_properties;
 mod roundtrip;
 mod schema;

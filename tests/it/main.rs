@@ -1,3 +1,4 @@
 //! The integration tests: one module per area.
 
+mod deploy;
 mod manifests;

@@ -1197,7 +1197,12 @@ async fn kmock_objects(client: &kube::Client) -> BTreeMap<String, Value> {
 #[tokio::test]
 async fn apply_and_prune_end_to_end_against_kmock() {
     let Some(python) = python() else { return };
-    let desired = state([sync("billing"), sync("web").api(OperatorApi::V1beta1)]);
+    let desired = state([
+        sync("billing"),
+        sync("web")
+            .api(OperatorApi::V1beta1)
+            .host("https://secrets.example.com"),
+    ]);
     let manifests = emit(&desired, None);
     // kmock cannot create an object with server-side apply (PATCH of a missing object is a 404),
     // so the declared objects are seeded in an older shape; prune candidates beside them.
@@ -1225,6 +1230,16 @@ async fn apply_and_prune_end_to_end_against_kmock() {
     .await;
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     insta::assert_snapshot!(report.render());
+    let again = cluster::apply(
+        &kube_cluster,
+        &manifests,
+        ApplyOptions {
+            dry_run: false,
+            prune: true,
+        },
+    )
+    .await;
+    assert!(!again.has_changes(), "{}", again.render());
 
     let objects = kmock_objects(&client).await;
     let names: Vec<_> = objects.keys().cloned().collect();

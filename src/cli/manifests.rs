@@ -9,6 +9,8 @@ use std::process::ExitCode;
 use clap::ValueEnum;
 use miette::{IntoDiagnostic, WrapErr, miette};
 
+use super::validate::{render_text, validate_path};
+use super::{Context, EXIT_CHANGES, EXIT_ERROR};
 use crate::manifest::cluster::{self, ApplyOptions, Cluster, KubeCluster};
 use crate::manifest::render::{self, DirectoryPlan, INDEX_FILE};
 use crate::manifest::{self, Manifest};
@@ -69,13 +71,24 @@ impl From<OperatorApiArg> for OperatorApi {
 }
 
 /// Runs `manifests`.
-pub async fn run(args: Args) -> miette::Result<ExitCode> {
-    let state = super::load_desired_state(&args.path)?;
+pub fn run(args: Args, context: &Context) -> miette::Result<ExitCode> {
+    let validation = validate_path(&args.path);
+    let Some(state) = &validation.state else {
+        eprint!(
+            "{}",
+            render_text(&args.path, &validation, context.color_stderr)
+        );
+        return Ok(ExitCode::from(EXIT_ERROR));
+    };
     if args.apply {
-        let cluster = KubeCluster::from_environment().await.into_diagnostic()?;
-        apply(&args, &state, &cluster, &mut io::stdout().lock()).await
+        super::runtime()?.block_on(async {
+            let cluster = KubeCluster::from_environment()
+                .await
+                .map_err(|e| miette!("{}", chain(&e)))?;
+            apply(&args, state, &cluster, &mut io::stdout().lock()).await
+        })
     } else {
-        emit(&args, &state, &mut io::stdout().lock())
+        emit(&args, state, &mut io::stdout().lock())
     }
 }
 
@@ -124,11 +137,11 @@ pub async fn apply(
         .write_all(report.render().as_bytes())
         .into_diagnostic()?;
     if !report.errors.is_empty() {
-        let lines: Vec<String> = report.errors.iter().map(|e| super::chain(e)).collect();
+        let lines: Vec<String> = report.errors.iter().map(|e| chain(e)).collect();
         return Err(miette!("{}", lines.join("\n")));
     }
     Ok(if args.detailed_exitcode && report.has_changes() {
-        ExitCode::from(2)
+        ExitCode::from(EXIT_CHANGES)
     } else {
         ExitCode::SUCCESS
     })
@@ -216,4 +229,16 @@ fn write_file(path: &Path, contents: &str) -> miette::Result<()> {
         .and_then(|()| fs::rename(&temporary, path))
         .into_diagnostic()
         .wrap_err_with(|| format!("could not write {}", path.display()))
+}
+
+/// An error and its causes on one line: `outer: inner: root`.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out
 }

@@ -194,7 +194,14 @@ fn sync_manifests(sync: &KubernetesSync, options: &Options) -> Result<Vec<Manife
     let namespace = object_namespace(sync);
     let mut problems = Vec::new();
 
-    check_label(&mut problems, "metadata.name", &sync.name);
+    check_subdomain(&mut problems, "metadata.name", &sync.name);
+    if sync.name.len() > 63 {
+        problems.push(Problem::InvalidName {
+            field: "metadata.name",
+            value: sync.name.clone(),
+            reason: "is longer than 63 characters, the limit of the label that names it",
+        });
+    }
     check_label(&mut problems, "namespace", namespace);
     check_label(&mut problems, "target.namespace", &spec.target.namespace);
     check_subdomain(&mut problems, "target.name", &spec.target.name);
@@ -347,12 +354,13 @@ fn v1alpha1(sync: &KubernetesSync, method: &Method<'_>) -> InfisicalSecretSpec {
             resync_interval: spec.resync_interval.as_ref().map(|i| i.value.clone()),
             instant_updates: spec.instant_updates,
         });
+    // No template, or one without data, means every fetched secret as is.
     let template = SecretTemplate {
         include_all_secrets: spec
             .target
             .template
             .as_ref()
-            .is_none_or(|t| t.include_all_secrets),
+            .is_none_or(|t| t.include_all_secrets || t.data.is_empty()),
         data: spec
             .target
             .template

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -286,11 +287,15 @@ impl Schemas {
 fn metadata_violations(object: &Value) -> Vec<String> {
     let mut out = Vec::new();
     let metadata = &object["metadata"];
-    for field in ["name", "namespace"] {
-        let value = metadata[field].as_str().unwrap_or_default();
-        if !manifest::build::is_dns_label(value) {
-            out.push(format!("metadata.{field} {value:?} is not a DNS label"));
-        }
+    let name = metadata["name"].as_str().unwrap_or_default();
+    if !manifest::build::is_dns_subdomain(name) {
+        out.push(format!("metadata.name {name:?} is not a DNS subdomain"));
+    }
+    let namespace = metadata["namespace"].as_str().unwrap_or_default();
+    if !manifest::build::is_dns_label(namespace) {
+        out.push(format!(
+            "metadata.namespace {namespace:?} is not a DNS label"
+        ));
     }
     if let Some(labels) = metadata["labels"].as_object() {
         for (key, value) in labels {
@@ -412,7 +417,7 @@ fn every_generated_combination_validates_against_the_crds() {
 
 fn showcase() -> DesiredState {
     state([
-        sync("minimal"),
+        sync("minimal.v2"),
         full("billing"),
         sync("payments-worker")
             .kubernetes_auth(true)
@@ -520,6 +525,7 @@ fn problems_are_reported_together_with_the_sync_and_file() {
             .template(true, &[("A", "{{ .B.Value }}")]),
         sync("config").config_map().secret_type("Opaque"),
         sync("elsewhere").namespace("ops").owner(),
+        sync(&format!("a{}", "-long".repeat(13))),
     ]);
     let errors = manifest::manifests(&desired, &Options::default()).expect_err("invalid");
     insta::assert_snapshot!(errors.to_string());
@@ -584,7 +590,7 @@ fn out_removes_its_stale_files_and_nothing_else() {
 
     // Drop a sync, and pretend someone hand-edited the file of another one (removing our header):
     // the stale generated file goes; the hand-edited one stays but cannot be overwritten.
-    let smaller = state([sync("minimal"), full("billing")]);
+    let smaller = state([sync("minimal.v2"), full("billing")]);
     let summary = write_directory(out, &emit(&smaller, None)).expect("second run");
     assert!(
         summary.ends_with("2 objects, 0 files written, 2 unchanged, 2 removed"),
@@ -598,7 +604,7 @@ fn out_removes_its_stale_files_and_nothing_else() {
             "README.md",
             "kustomization.yaml",
             "platform_infisicalsecret_billing.yaml",
-            "platform_infisicalsecret_minimal.yaml",
+            "platform_infisicalsecret_minimal.v2.yaml",
         ]
     );
     assert_eq!(
@@ -1163,7 +1169,7 @@ impl Drop for KmockServer {
 
 fn start_kmock(python: &str, seed: &Value) -> KmockServer {
     use std::io::{BufRead, BufReader, Write};
-    let mut child = std::process::Command::new(python)
+    let mut child = Command::new(python)
         .arg(fixtures().join("kmock/serve.py"))
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -1263,4 +1269,103 @@ async fn apply_and_prune_end_to_end_against_kmock() {
         billing["metadata"]["labels"][manifest::SYNC_LABEL],
         "billing"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The example repository, through the library and through the binary
+
+fn example() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/desired-state")
+}
+
+fn example_state() -> DesiredState {
+    match infisical_gitops::source::load_desired_state(&example()) {
+        Ok((state, _)) => state,
+        Err(diagnostics) => panic!("the example is invalid: {diagnostics:#?}"),
+    }
+}
+
+#[test]
+fn the_example_repository_emits_valid_manifests_for_both_apis() {
+    let state = example_state();
+    assert!(!state.kubernetes_syncs.is_empty());
+    let schemas = Schemas::load();
+    for (api, name) in [
+        (None, "as_declared"),
+        (Some(OperatorApi::V1alpha1), "v1alpha1"),
+        (Some(OperatorApi::V1beta1), "v1beta1"),
+    ] {
+        let manifests = emit(&state, api);
+        schemas.assert_valid(&manifests);
+        insta::assert_snapshot!(format!("example_{name}"), yaml(&manifests));
+    }
+}
+
+fn binary() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_infisical-gitops"))
+}
+
+#[test]
+fn the_binary_prints_the_example_manifests_and_its_out_directory_is_idempotent() {
+    let output = binary()
+        .arg("manifests")
+        .arg(example())
+        .output()
+        .expect("run the binary");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(output.stdout).expect("utf-8"),
+        yaml(&emit(&example_state(), None))
+    );
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |api: &str| {
+        let output = binary()
+            .args(["manifests", "--operator-api", api, "--out"])
+            .arg(dir.path())
+            .arg(example())
+            .output()
+            .expect("run the binary");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        read_dir_sorted(dir.path())
+    };
+    let beta = run("v1beta1");
+    assert_eq!(run("v1beta1"), beta, "byte-identical on re-run");
+    // Switching the API replaces every file: the v1beta1 ones are removed.
+    let alpha = run("v1alpha1");
+    assert!(
+        alpha
+            .keys()
+            .all(|name| !name.contains("infisicalstaticsecret"))
+    );
+    assert_eq!(
+        alpha.len(),
+        emit(&example_state(), Some(OperatorApi::V1alpha1)).len() + 1
+    );
+}
+
+#[test]
+fn the_binary_refuses_an_invalid_repository_with_diagnostics() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("sync.yaml"),
+        "apiVersion: infisical-gitops.io/v1alpha1\nkind: KubernetesSync\nmetadata:\n  name: x\nspec: {}\n",
+    )
+    .expect("write");
+    let output = binary()
+        .arg("manifests")
+        .arg(dir.path())
+        .output()
+        .expect("run the binary");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("sync.yaml"));
 }

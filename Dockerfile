@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# infisical-gitops: a static-enough Rust binary on a distroless base, running as non-root.
+# infisical-gitops: the Rust binary (glibc, rustls) on a distroless base, running as non-root.
 #
 #   docker build --build-arg VERSION=0.1.0 --build-arg REVISION=$(git rev-parse HEAD) \
 #     -t infisical-gitops:0.1.0 .
@@ -10,11 +10,7 @@
 ARG RUST_VERSION=1.95
 
 FROM docker.io/library/rust:${RUST_VERSION}-bookworm AS build
-ARG VERSION=0.1.0
-ARG REVISION=unknown
-# Baked into the binary (`infisical-gitops --version` shows the revision when set).
-ENV INFISICAL_GITOPS_REVISION=${REVISION} \
-    CARGO_TERM_COLOR=never
+ENV CARGO_TERM_COLOR=never
 WORKDIR /src
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
@@ -23,6 +19,8 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
  && install -D -m 0755 target/release/infisical-gitops /out/infisical-gitops
 
 FROM gcr.io/distroless/cc-debian12:nonroot
+# The binary reports its Cargo version (`infisical-gitops --version`); the labels carry the
+# version and the Git revision of the build.
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 LABEL org.opencontainers.image.title="infisical-gitops" \

@@ -309,7 +309,11 @@ fn workloads_are_locked_down() {
                     container["envFrom"][0]["secretRef"]["name"], "infisical-gitops-credentials",
                     "{name}"
                 );
-                assert_eq!(container["image"], "infisical-gitops:0.1.0", "{name}");
+                assert_eq!(
+                    container["image"],
+                    format!("infisical-gitops:{}", env!("CARGO_PKG_VERSION")),
+                    "{name}: the image of this version"
+                );
             }
             if object["kind"] == "Deployment" {
                 let container = &spec["containers"][0];
@@ -439,6 +443,20 @@ fn the_image_runs_the_binary_as_non_root_with_nothing_else() {
             .iter()
             .any(|(i, a)| i == "LABEL" && a.contains("org.opencontainers.image.version")),
         "the version is labelled"
+    );
+}
+
+#[test]
+fn the_image_version_is_the_crate_version() {
+    let dockerfile = read(&root().join("Dockerfile"));
+    let versions: Vec<&str> = dockerfile
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix("ARG VERSION="))
+        .collect();
+    assert!(!versions.is_empty());
+    assert!(
+        versions.iter().all(|v| *v == env!("CARGO_PKG_VERSION")),
+        "Dockerfile ARG VERSION {versions:?} is not the crate version"
     );
 }
 

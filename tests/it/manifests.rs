@@ -1369,3 +1369,58 @@ fn the_binary_refuses_an_invalid_repository_with_diagnostics() {
     assert!(output.stdout.is_empty());
     assert!(String::from_utf8_lossy(&output.stderr).contains("sync.yaml"));
 }
+
+/// The binary's `--apply` through a kubeconfig, against kmock: kubeconfig loading, the report,
+/// `--detailed-exitcode`, and a second run that changes nothing.
+#[tokio::test]
+async fn the_binary_applies_the_example_through_a_kubeconfig() {
+    let Some(python) = python() else { return };
+    let manifests = emit(&example_state(), None);
+    let seed: Vec<Value> = manifests
+        .iter()
+        .map(|m| {
+            let mut object = m.to_json();
+            object["spec"] = json!({});
+            object
+        })
+        .collect();
+    let server = start_kmock(&python, &Value::Array(seed));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: kmock\n  cluster:\n    server: {}\n\
+             users:\n- name: tester\n  user: {{}}\ncontexts:\n- name: kmock\n  context:\n    cluster: kmock\n    user: tester\n\
+             current-context: kmock\n",
+            server.url
+        ),
+    )
+    .expect("kubeconfig");
+    let run = || {
+        binary()
+            .args(["manifests", "--apply", "--prune", "--detailed-exitcode"])
+            .arg(example())
+            .env("KUBECONFIG", &kubeconfig)
+            .env_remove("KUBERNETES_SERVICE_HOST")
+            .output()
+            .expect("run the binary")
+    };
+    let first = run();
+    let stdout = String::from_utf8_lossy(&first.stdout).into_owned();
+    assert_eq!(
+        first.status.code(),
+        Some(2),
+        "{stdout}{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    insta::assert_snapshot!(stdout);
+    let second = run();
+    assert_eq!(
+        second.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&second.stdout)
+    );
+    assert!(String::from_utf8_lossy(&second.stdout).contains(", 0 configured,"));
+}

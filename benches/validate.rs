@@ -61,6 +61,16 @@ fn generate(root: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// CPU time (user + system) of this process, from /proc/self/stat, assuming 100 ticks/s.
+fn cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let user: u64 = fields.get(11)?.parse().ok()?;
+    let system: u64 = fields.get(12)?.parse().ok()?;
+    Some(Duration::from_millis((user + system) * 10))
+}
+
 fn peak_memory_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status
@@ -77,6 +87,7 @@ fn main() {
     let before = peak_memory_kib();
     let runs = if quick { 1 } else { RUNS };
     let mut times: Vec<Duration> = Vec::with_capacity(runs);
+    let cpu_before = cpu_time();
     for _ in 0..runs {
         let start = Instant::now();
         let (state, _warnings) = match load_desired_state(dir.path()) {
@@ -86,6 +97,12 @@ fn main() {
         times.push(start.elapsed());
         assert_eq!(state.secret_count(), FILES * SECRETS_PER_FILE);
     }
+    let cpu_per_run = match (cpu_before, cpu_time()) {
+        (Some(before), Some(after)) => {
+            format!("{:.0} ms", (after - before).as_secs_f64() * 1e3 / runs as f64)
+        }
+        _ => "unavailable".to_string(),
+    };
     times.sort();
     let best = times[0];
     let median = times[times.len() / 2];
@@ -97,6 +114,7 @@ fn main() {
         median.as_secs_f64() * 1e3,
         runs
     );
+    println!("CPU time (user + system) per run: {cpu_per_run}");
     match (before, peak_memory_kib()) {
         (Some(before), Some(after)) => println!(
             "peak resident memory (VmHWM): {:.1} MiB (before loading: {:.1} MiB)",

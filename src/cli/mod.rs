@@ -1,1 +1,157 @@
-//! Command-line front-end: clap types, settings, one file per subcommand.
+//! Command-line front-end: clap types, global settings, one file per subcommand.
+//!
+//! Adding a subcommand: create `src/cli/<name>.rs` with an `Args` struct (clap `Args`) and a
+//! `run(args, &Context) -> miette::Result<ExitCode>` (or an `async fn` run through
+//! [`runtime`]), then add one variant to [`Command`] and one arm to [`run`].
+
+pub mod apply;
+pub mod connection;
+pub mod dev_server;
+pub mod env;
+pub mod manifests;
+pub mod plan;
+pub mod render;
+pub mod schema;
+pub mod validate;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Exit code: success, nothing to do.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: an error, or an invalid repository.
+pub const EXIT_ERROR: u8 = 1;
+/// Exit code: changes present (`plan --detailed-exitcode`).
+pub const EXIT_CHANGES: u8 = 2;
+
+/// GitOps for Infisical: a Git repository of YAML is the source of truth.
+#[derive(Debug, Parser)]
+#[command(name = "infisical-gitops", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// When to colour output.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, env = env::COLOR)]
+    pub color: ColorChoice,
+    /// Log line format (logs go to stderr).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = env::LOG_FORMAT)]
+    pub log_format: LogFormat,
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a desired-state repository and report every problem.
+    Validate(validate::Args),
+    /// Write the JSON Schema of every document kind.
+    Schema(schema::Args),
+    /// Run a local Infisical-compatible server (in memory, optionally persisted) for tests,
+    /// benchmarks and trying things out.
+    DevServer(dev_server::Args),
+    /// Compare the repository with Infisical and show what `apply` would change.
+    Plan(plan::Args),
+    /// Make Infisical match the repository (or apply a saved plan).
+    Apply(apply::Args),
+    /// Emit the Infisical operator's resources for every KubernetesSync: to stdout, into a
+    /// directory, or server-side applied to the cluster.
+    Manifests(manifests::Args),
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when writing to a terminal and `NO_COLOR` is unset.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Settings shared by every subcommand, resolved once.
+#[derive(Debug, Clone, Copy)]
+pub struct Context {
+    /// Whether stdout gets ANSI colours.
+    pub color_stdout: bool,
+    /// Whether stderr gets ANSI colours.
+    pub color_stderr: bool,
+}
+
+impl Context {
+    /// Resolves `--color` against the terminal and `NO_COLOR`.
+    pub fn new(choice: ColorChoice) -> Self {
+        let no_color = std::env::var_os(env::NO_COLOR).is_some_and(|v| !v.is_empty());
+        let resolve = |tty: bool| match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => tty && !no_color,
+        };
+        Self {
+            color_stdout: resolve(std::io::stdout().is_terminal()),
+            color_stderr: resolve(std::io::stderr().is_terminal()),
+        }
+    }
+}
+
+/// Parses the command line and runs it: the binary's whole `main`.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.log_format, cli.color);
+    let context = Context::new(cli.color);
+    match run(cli.command, &context) {
+        Ok(code) => code,
+        Err(report) => {
+            eprintln!("{report:?}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+/// Runs one subcommand.
+pub fn run(command: Command, context: &Context) -> miette::Result<ExitCode> {
+    match command {
+        Command::Validate(args) => validate::run(args, context),
+        Command::Schema(args) => schema::run(args, context),
+        Command::DevServer(args) => runtime()?.block_on(dev_server::run(args, context)),
+        Command::Plan(args) => runtime()?.block_on(plan::run(args, context)),
+        Command::Apply(args) => runtime()?.block_on(apply::run(args, context)),
+        Command::Manifests(args) => manifests::run(args, context),
+    }
+}
+
+/// A multi-threaded tokio runtime, for subcommands that do IO concurrently:
+/// `runtime()?.block_on(plan::run(args, context))`.
+pub fn runtime() -> miette::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| miette::miette!("cannot start the async runtime: {error}"))
+}
+
+fn init_tracing(format: LogFormat, color: ColorChoice) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env(env::LOG).unwrap_or_else(|_| EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let result = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder
+            .with_ansi(Context::new(color).color_stderr)
+            .try_init(),
+    };
+    // A second initialisation (tests calling `main` twice) keeps the first subscriber.
+    drop(result);
+}

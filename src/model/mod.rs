@@ -11,6 +11,7 @@ pub mod address;
 pub mod diagnostics;
 pub mod document;
 pub mod names;
+pub mod schema;
 pub mod span;
 pub mod state;
 pub mod validate;
@@ -25,5 +26,5 @@ pub use state::{
     BitwardenFieldRef, BitwardenItem, BitwardenRef, DesiredSecret, DesiredState, Environment,
     Folder, GenerateRule, KubernetesSync, Policy, Project, SecretSource,
 };
-pub use validate::{LoadedDocument, build};
+pub use validate::{LoadedDocument, build, check};
 pub use value::SecretValue;

@@ -322,6 +322,70 @@ impl FolderPath {
     }
 }
 
+/// Kubernetes object names (RFC 1123 DNS subdomain: at most 253 characters, lowercase letters,
+/// digits, `-` and `.`, starting and ending with a letter or digit). Used for Secret and operator
+/// resource names.
+pub fn check_dns1123_subdomain(value: &str) -> Result<(), NameError> {
+    if value.is_empty() || value.len() > 253 {
+        return Err(NameError::new(format!(
+            "must be 1 to 253 characters long (it has {})",
+            value.len()
+        )));
+    }
+    for part in value.split('.') {
+        check_dns_part(part, value)?;
+    }
+    Ok(())
+}
+
+/// Kubernetes namespaces (RFC 1123 DNS label: at most 63 characters, lowercase letters, digits
+/// and `-`, starting and ending with a letter or digit).
+pub fn check_dns1123_label(value: &str) -> Result<(), NameError> {
+    if value.is_empty() || value.len() > 63 {
+        return Err(NameError::new(format!(
+            "must be 1 to 63 characters long (it has {})",
+            value.len()
+        )));
+    }
+    check_dns_part(value, value)
+}
+
+fn check_dns_part(part: &str, whole: &str) -> Result<(), NameError> {
+    let valid_chars = part
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let valid_ends = part.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && part.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if valid_chars && valid_ends {
+        return Ok(());
+    }
+    let suggestion = suggest_slug(whole);
+    let error = NameError::new(
+        "must consist of lowercase letters, digits and `-`, and start and end with a letter or digit (RFC 1123)",
+    );
+    Err(if suggestion.is_empty() || suggestion == whole {
+        error
+    } else {
+        error.with_help(format!("use `{suggestion}`"))
+    })
+}
+
+/// Keys of a Kubernetes Secret's `data`: letters, digits, `-`, `_` and `.`, at most 253.
+pub fn check_secret_data_key(value: &str) -> Result<(), NameError> {
+    if value.is_empty() || value.len() > 253 {
+        return Err(NameError::new("must be 1 to 253 characters long"));
+    }
+    if !value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    {
+        return Err(NameError::new(
+            "may contain only letters, digits, `-`, `_` and `.`",
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -366,6 +430,18 @@ mod tests {
         ] {
             assert!(FolderPath::new(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn kubernetes_names() {
+        assert!(check_dns1123_label("workloads").is_ok());
+        assert!(check_dns1123_label("Work").is_err());
+        assert!(check_dns1123_label(&"a".repeat(64)).is_err());
+        assert!(check_dns1123_subdomain("db.credentials-1").is_ok());
+        assert!(check_dns1123_subdomain("db..x").is_err());
+        assert!(check_dns1123_subdomain("-db").is_err());
+        assert!(check_secret_data_key("tls.crt").is_ok());
+        assert!(check_secret_data_key("a b").is_err());
     }
 
     #[test]

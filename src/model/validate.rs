@@ -1,11 +1,40 @@
 //! Documents → [`DesiredState`], reporting every problem at once.
+//!
+//! The rules, in the order they run (each is documented with its source in `docs/spec.md`):
+//!
+//! 1. names: project slugs, environment slugs and names, folder paths, secret keys, tag slugs
+//!    ([`super::names`]), Kubernetes names (RFC 1123);
+//! 2. duplicates: projects, environments, folders, secrets (per project, environment and folder),
+//!    document names per kind, Kubernetes targets — both locations reported;
+//! 3. references: every project, environment and folder a `SecretSet` or `KubernetesSync` names
+//!    must be declared;
+//! 4. value sources: exactly one per secret; a literal only with `sensitive: false`; Bitwarden
+//!    references well formed; generated lengths within bounds;
+//! 5. Kubernetes: authentication present after merging `KubernetesDefaults`, resync intervals in
+//!    the operator's format, at most one `KubernetesDefaults`.
+//!
+//! Validation never stops at the first problem: a bad name is reported and the name is still
+//! used for the remaining checks, so one typo yields one diagnostic, not a cascade.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use super::diagnostics::Diagnostics;
-use super::document::Document;
-use super::span::{Origin, Span};
-use super::state::DesiredState;
+use super::address::Address;
+use super::diagnostics::{Diagnostic, Diagnostics};
+use super::document::{
+    BitwardenField, BitwardenSpec, Document, GenerateSpec, KubernetesDefaultsDocument,
+    KubernetesSyncDocument, KubernetesSyncSpec, Metadata, ProjectDocument, SecretSetDocument,
+    SecretSpec, SyncAuthSpec,
+};
+use super::names::{
+    EnvironmentSlug, FolderPath, NameError, ProjectSlug, SecretKey, TagSlug, check_dns1123_label,
+    check_dns1123_subdomain, check_secret_data_key,
+};
+use super::span::{Located, Origin, Span};
+use super::state::{
+    BitwardenFieldRef, BitwardenItem, BitwardenRef, DesiredSecret, DesiredState, Environment,
+    Folder, GenerateRule, KubernetesSync, Policy, Project, SecretSource,
+};
 
 /// A parsed document and where it came from.
 #[derive(Debug, Clone)]
@@ -23,10 +52,1464 @@ impl LoadedDocument {
     pub fn origin(&self, span: Span) -> Origin {
         Origin::new(self.file.clone(), span.shifted(self.line_offset))
     }
+
+    /// The origin of the document itself (its `metadata.name`, else its first line).
+    pub fn document_origin(&self) -> Origin {
+        let metadata = match &self.document {
+            Document::Project(d) => &d.metadata,
+            Document::SecretSet(d) => &d.metadata,
+            Document::KubernetesSync(d) => &d.metadata,
+            Document::KubernetesDefaults(d) => &d.metadata,
+        };
+        self.origin(metadata.name.span)
+    }
 }
 
-/// Checks all documents together and builds the desired state.
+/// Checks all documents together and builds the desired state; warnings are dropped (use
+/// [`check`] to keep them).
 pub fn build(documents: &[LoadedDocument]) -> Result<DesiredState, Diagnostics> {
-    let _ = documents;
-    Err(Diagnostics::default())
+    match check(documents) {
+        (Some(state), _) => Ok(state),
+        (None, diagnostics) => Err(diagnostics),
+    }
+}
+
+/// Checks all documents together: the desired state when there is no error, and every
+/// diagnostic (errors and warnings), sorted.
+pub fn check(documents: &[LoadedDocument]) -> (Option<DesiredState>, Diagnostics) {
+    let mut checker = Checker::default();
+    for loaded in documents {
+        if let Document::Project(document) = &loaded.document {
+            checker.project(loaded, document);
+        }
+    }
+    for loaded in documents {
+        if let Document::KubernetesDefaults(document) = &loaded.document {
+            checker.kubernetes_defaults(loaded, document);
+        }
+    }
+    for loaded in documents {
+        if let Document::SecretSet(document) = &loaded.document {
+            checker.secret_set(loaded, document);
+        }
+    }
+    for loaded in documents {
+        if let Document::KubernetesSync(document) = &loaded.document {
+            checker.kubernetes_sync(loaded, document);
+        }
+    }
+    checker.finish()
+}
+
+/// What the checker knows about a declared project, by its name as written.
+#[derive(Debug)]
+struct ProjectEntry {
+    origin: Origin,
+    /// Environment slugs as written, in order.
+    environments: Vec<String>,
+    /// Folder path → environments it exists in (implied parents included).
+    folders: BTreeMap<String, BTreeSet<String>>,
+    /// Declared folder path → where.
+    declared_folders: BTreeMap<String, Origin>,
+    /// The checked project, when its names are valid.
+    project: Option<Project>,
+}
+
+impl ProjectEntry {
+    fn folder_in(&self, path: &str, environment: &str) -> bool {
+        path == "/"
+            || self
+                .folders
+                .get(path)
+                .is_some_and(|envs| envs.contains(environment))
+    }
+}
+
+#[derive(Debug, Default)]
+struct Checker {
+    diagnostics: Diagnostics,
+    projects: BTreeMap<String, ProjectEntry>,
+    /// (kind, name) → first origin.
+    names: BTreeMap<(&'static str, String), Origin>,
+    /// (project, env, path, key) → first origin.
+    secret_keys: BTreeMap<(String, String, String, String), Origin>,
+    secrets: BTreeMap<Address, DesiredSecret>,
+    defaults: Option<(Origin, KubernetesDefaultsDocument)>,
+    /// (namespace, secret name) → first origin.
+    targets: BTreeMap<(String, String), Origin>,
+    syncs: BTreeMap<String, KubernetesSync>,
+    /// Syncs whose source scope is declared (the others already have an error).
+    sync_sources_ok: BTreeSet<String>,
+}
+
+fn name_diagnostic(
+    code: &'static str,
+    origin: Origin,
+    what: &str,
+    value: &str,
+    error: NameError,
+) -> Diagnostic {
+    let diagnostic = Diagnostic::error(
+        code,
+        origin,
+        format!("invalid {what} `{value}`: {}", error.reason),
+    );
+    match error.help {
+        Some(help) => diagnostic.with_help(help),
+        None => diagnostic,
+    }
+}
+
+/// `Some(suggestion)` help for a name that is not among `candidates`.
+fn suggestion<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let candidates: Vec<&str> = candidates.into_iter().collect();
+    if let Some(best) = super::diagnostics::did_you_mean(word, candidates.iter().copied()) {
+        return Some(format!("did you mean `{best}`?"));
+    }
+    if candidates.is_empty() {
+        None
+    } else {
+        let list: Vec<String> = candidates.iter().map(|c| format!("`{c}`")).collect();
+        Some(format!("declared: {}", list.join(", ")))
+    }
+}
+
+fn is_uuid(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    bytes.len() == 36
+        && bytes.iter().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => *b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
+/// Parses the operator's `syncConfig.resyncInterval`: an integer followed by one of `s`, `m`,
+/// `h`, `d`, `w`. Returns the number of seconds.
+pub fn parse_resync_interval(value: &str) -> Option<u64> {
+    let unit = value.chars().last()?;
+    let digits = &value[..value.len() - unit.len_utf8()];
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let number: u64 = digits.parse().ok()?;
+    let factor = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3_600,
+        'd' => 86_400,
+        'w' => 604_800,
+        _ => return None,
+    };
+    number.checked_mul(factor)
+}
+
+/// The shortest resync interval the operator accepts, in seconds.
+pub const MIN_RESYNC_SECONDS: u64 = 5;
+
+impl Checker {
+    fn error(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    /// Registers `(kind, name)`; reports a duplicate with both locations.
+    fn unique_name(&mut self, kind: &'static str, name: &str, origin: &Origin) -> bool {
+        match self.names.get(&(kind, name.to_string())) {
+            Some(first) => {
+                let first = first.clone();
+                let code = if kind == "Project" {
+                    "duplicate-project"
+                } else {
+                    "duplicate-name"
+                };
+                self.error(
+                    Diagnostic::error(
+                        code,
+                        origin.clone(),
+                        format!("{kind} `{name}` is defined twice"),
+                    )
+                    .with_related(first, "first defined here"),
+                );
+                false
+            }
+            None => {
+                self.names.insert((kind, name.to_string()), origin.clone());
+                true
+            }
+        }
+    }
+
+    fn check_metadata_name(&mut self, loaded: &LoadedDocument, metadata: &Metadata, kind: &str) {
+        let name = &metadata.name;
+        if let Err(error) = check_dns1123_subdomain(name) {
+            self.error(name_diagnostic(
+                "invalid-name",
+                loaded.origin(name.span),
+                &format!("{kind} name"),
+                name,
+                error,
+            ));
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Project
+
+    fn project(&mut self, loaded: &LoadedDocument, document: &ProjectDocument) {
+        let name = &document.metadata.name;
+        let origin = loaded.origin(name.span);
+        let slug = match ProjectSlug::new(name.value.clone()) {
+            Ok(slug) => Some(slug),
+            Err(error) => {
+                self.error(name_diagnostic(
+                    "invalid-project-slug",
+                    origin.clone(),
+                    "project slug",
+                    name,
+                    error,
+                ));
+                None
+            }
+        };
+        if !self.unique_name("Project", name, &origin) {
+            return;
+        }
+        let spec = &document.spec;
+        let display_name = match &spec.display_name {
+            Some(display) => {
+                let length = display.chars().count();
+                if display.trim().is_empty() || length > 64 {
+                    self.error(Diagnostic::error(
+                        "invalid-display-name",
+                        loaded.origin(display.span),
+                        format!("project display name must be 1 to 64 characters long and not blank (it has {length})"),
+                    ));
+                }
+                display.value.clone()
+            }
+            None => name.value.clone(),
+        };
+        if let Some(description) = &spec.description {
+            let length = description.chars().count();
+            if length > 1024 {
+                self.error(Diagnostic::error(
+                    "invalid-description",
+                    loaded.origin(description.span),
+                    format!(
+                        "project description must be at most 1024 characters long (it has {length})"
+                    ),
+                ));
+            }
+        }
+
+        // Environments.
+        if spec.environments.is_empty() {
+            self.error(
+                Diagnostic::error(
+                    "no-environments",
+                    origin.clone(),
+                    format!("project `{name}` declares no environments"),
+                )
+                .with_help("add `spec.environments` with at least one `slug`"),
+            );
+        }
+        let mut environments = Vec::new();
+        let mut environment_slugs: Vec<String> = Vec::new();
+        let mut seen: BTreeMap<String, Origin> = BTreeMap::new();
+        let mut positions: BTreeMap<u32, Origin> = BTreeMap::new();
+        for (index, environment) in spec.environments.iter().enumerate() {
+            let raw = &environment.slug;
+            let env_origin = loaded.origin(raw.span);
+            let slug = match EnvironmentSlug::new(raw.value.clone()) {
+                Ok(slug) => Some(slug),
+                Err(error) => {
+                    self.error(name_diagnostic(
+                        "invalid-environment-slug",
+                        env_origin.clone(),
+                        "environment slug",
+                        raw,
+                        error,
+                    ));
+                    None
+                }
+            };
+            if let Some(first) = seen.get(&raw.value) {
+                self.error(
+                    Diagnostic::error(
+                        "duplicate-environment",
+                        env_origin.clone(),
+                        format!("environment `{raw}` is declared twice in project `{name}`"),
+                    )
+                    .with_related(first.clone(), "first declared here"),
+                );
+                continue;
+            }
+            seen.insert(raw.value.clone(), env_origin.clone());
+            environment_slugs.push(raw.value.clone());
+            let display = match &environment.name {
+                Some(display) => {
+                    let length = display.chars().count();
+                    if display.trim().is_empty() || length > 64 {
+                        self.error(Diagnostic::error(
+                            "invalid-environment-name",
+                            loaded.origin(display.span),
+                            format!("environment name must be 1 to 64 characters long and not blank (it has {length})"),
+                        ));
+                    }
+                    display.value.clone()
+                }
+                None => raw.value.clone(),
+            };
+            let position = match &environment.position {
+                Some(position) => {
+                    let position_origin = loaded.origin(position.span);
+                    if position.value == 0 {
+                        self.error(Diagnostic::error(
+                            "invalid-position",
+                            position_origin.clone(),
+                            "environment position must be at least 1",
+                        ));
+                    } else if let Some(first) = positions.get(&position.value) {
+                        self.error(
+                            Diagnostic::error(
+                                "duplicate-position",
+                                position_origin.clone(),
+                                format!(
+                                    "environment position {} is used twice in project `{name}`",
+                                    position.value
+                                ),
+                            )
+                            .with_related(first.clone(), "first used here"),
+                        );
+                    } else {
+                        positions.insert(position.value, position_origin);
+                    }
+                    position.value
+                }
+                None => u32::try_from(index + 1).unwrap_or(u32::MAX),
+            };
+            if let Some(slug) = slug {
+                environments.push(Environment {
+                    slug,
+                    name: display,
+                    position,
+                    origin: env_origin,
+                });
+            }
+        }
+
+        // Folders.
+        let mut folders: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut declared_folders: BTreeMap<String, Origin> = BTreeMap::new();
+        let mut state_folders: BTreeMap<EnvironmentSlug, BTreeMap<FolderPath, Folder>> =
+            BTreeMap::new();
+        for folder in &spec.folders {
+            let raw = &folder.path;
+            let folder_origin = loaded.origin(raw.span);
+            let path = match FolderPath::new(raw.value.clone()) {
+                Ok(path) => path,
+                Err(error) => {
+                    self.error(name_diagnostic(
+                        "invalid-folder-path",
+                        folder_origin,
+                        "folder path",
+                        raw,
+                        error,
+                    ));
+                    continue;
+                }
+            };
+            if path.is_root() {
+                self.error(
+                    Diagnostic::error(
+                        "root-folder",
+                        folder_origin,
+                        "the root folder `/` always exists and cannot be declared",
+                    )
+                    .with_help("remove this entry"),
+                );
+                continue;
+            }
+            if let Some(first) = declared_folders.get(path.as_str()) {
+                self.error(
+                    Diagnostic::error(
+                        "duplicate-folder",
+                        folder_origin,
+                        format!("folder `{path}` is declared twice in project `{name}`"),
+                    )
+                    .with_related(first.clone(), "first declared here"),
+                );
+                continue;
+            }
+            declared_folders.insert(path.as_str().to_string(), folder_origin.clone());
+            let in_environments: Vec<String> = match &folder.environments {
+                None => environment_slugs.clone(),
+                Some(list) => {
+                    if list.is_empty() {
+                        self.error(
+                            Diagnostic::error(
+                                "empty-environments",
+                                folder_origin.clone(),
+                                format!("folder `{path}` is limited to no environment"),
+                            )
+                            .with_help("remove `environments` to create it in every environment"),
+                        );
+                    }
+                    let mut out = Vec::new();
+                    for environment in list {
+                        if !environment_slugs.contains(&environment.value) {
+                            let mut diagnostic = Diagnostic::error(
+                                "undeclared-environment",
+                                loaded.origin(environment.span),
+                                format!(
+                                    "environment `{}` is not declared in project `{name}`",
+                                    environment.value
+                                ),
+                            );
+                            if let Some(help) = suggestion(
+                                environment,
+                                environment_slugs.iter().map(String::as_str),
+                            ) {
+                                diagnostic = diagnostic.with_help(help);
+                            }
+                            self.error(diagnostic);
+                        } else if !out.contains(&environment.value) {
+                            out.push(environment.value.clone());
+                        }
+                    }
+                    out
+                }
+            };
+            for ancestor in path.with_ancestors() {
+                let entry = folders.entry(ancestor.as_str().to_string()).or_default();
+                entry.extend(in_environments.iter().cloned());
+                for environment in &in_environments {
+                    let Ok(env_slug) = EnvironmentSlug::new(environment.clone()) else {
+                        continue;
+                    };
+                    let declared = ancestor == path;
+                    let folders_in_env = state_folders.entry(env_slug).or_default();
+                    let state_folder = folders_in_env.entry(ancestor.clone()).or_insert(Folder {
+                        description: None,
+                        declared,
+                        origin: folder_origin.clone(),
+                    });
+                    if declared {
+                        state_folder.declared = true;
+                        state_folder.description = folder.description.clone();
+                        state_folder.origin = folder_origin.clone();
+                    }
+                }
+            }
+        }
+
+        let policy_spec = spec.policy.clone().unwrap_or_default();
+        let default_policy = Policy::default();
+        let policy = Policy {
+            prune: policy_spec.prune.unwrap_or(default_policy.prune),
+            adoption: policy_spec.adoption.unwrap_or(default_policy.adoption),
+            max_deletions: policy_spec
+                .max_deletions
+                .unwrap_or(default_policy.max_deletions),
+            mode: policy_spec.mode.unwrap_or(default_policy.mode),
+        };
+
+        let project = slug.map(|slug| Project {
+            slug,
+            name: display_name,
+            description: spec.description.as_ref().map(|d| d.value.clone()),
+            environments,
+            folders: state_folders,
+            policy,
+            origin: origin.clone(),
+        });
+        self.projects.insert(
+            name.value.clone(),
+            ProjectEntry {
+                origin,
+                environments: environment_slugs,
+                folders,
+                declared_folders,
+                project,
+            },
+        );
+    }
+
+    /// Reports an undeclared project; `None` when it is not declared.
+    fn lookup_project(&mut self, project: &Located<String>, at: Origin) -> bool {
+        if self.projects.contains_key(&project.value) {
+            return true;
+        }
+        let mut diagnostic = Diagnostic::error(
+            "undeclared-project",
+            at,
+            format!("project `{}` is not declared", project.value),
+        );
+        let names: Vec<String> = self.projects.keys().cloned().collect();
+        diagnostic = match suggestion(project, names.iter().map(String::as_str)) {
+            Some(help) => diagnostic.with_help(help),
+            None => diagnostic.with_help("declare it with a `kind: Project` document"),
+        };
+        self.error(diagnostic);
+        false
+    }
+
+    /// Reports an environment not declared in `project`.
+    fn check_environment(
+        &mut self,
+        project: &str,
+        environment: &Located<String>,
+        at: Origin,
+    ) -> bool {
+        let Some(entry) = self.projects.get(project) else {
+            return false;
+        };
+        if entry.environments.contains(&environment.value) {
+            return true;
+        }
+        let mut diagnostic = Diagnostic::error(
+            "undeclared-environment",
+            at,
+            format!(
+                "environment `{}` is not declared in project `{project}`",
+                environment.value
+            ),
+        )
+        .with_related(entry.origin.clone(), "project declared here");
+        if let Some(help) = suggestion(environment, entry.environments.iter().map(String::as_str)) {
+            diagnostic = diagnostic.with_help(help);
+        }
+        self.error(diagnostic);
+        false
+    }
+
+    /// Reports a folder that does not exist in `environments` of `project`.
+    fn check_folder(&mut self, project: &str, path: &str, environments: &[String], at: Origin) {
+        let Some(entry) = self.projects.get(project) else {
+            return;
+        };
+        let missing: Vec<&str> = environments
+            .iter()
+            .filter(|e| !entry.folder_in(path, e))
+            .map(String::as_str)
+            .collect();
+        if missing.is_empty() {
+            return;
+        }
+        let diagnostic = if entry.folders.contains_key(path) {
+            let origin = entry.declared_folders.get(path).cloned();
+            let mut diagnostic = Diagnostic::error(
+                "undeclared-folder",
+                at,
+                format!(
+                    "folder `{path}` of project `{project}` does not exist in environment {}",
+                    missing
+                        .iter()
+                        .map(|e| format!("`{e}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+            .with_help("add the environment to the folder's `environments`, or remove it here");
+            if let Some(origin) = origin {
+                diagnostic = diagnostic.with_related(origin, "folder declared here");
+            }
+            diagnostic
+        } else {
+            let mut diagnostic = Diagnostic::error(
+                "undeclared-folder",
+                at,
+                format!("folder `{path}` is not declared in project `{project}`"),
+            )
+            .with_related(entry.origin.clone(), "project declared here");
+            let declared: Vec<&str> = entry.declared_folders.keys().map(String::as_str).collect();
+            diagnostic = match suggestion(path, declared) {
+                Some(help) => diagnostic.with_help(help),
+                None => diagnostic.with_help("declare it under the project's `spec.folders`"),
+            };
+            diagnostic
+        };
+        self.error(diagnostic);
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // SecretSet
+
+    fn secret_set(&mut self, loaded: &LoadedDocument, document: &SecretSetDocument) {
+        let name = &document.metadata.name;
+        let origin = loaded.origin(name.span);
+        self.check_metadata_name(loaded, &document.metadata, "SecretSet");
+        self.unique_name("SecretSet", name, &origin);
+        let spec = &document.spec;
+        let project_known = self.lookup_project(&spec.project, loaded.origin(spec.project.span));
+        let project_slug = ProjectSlug::new(spec.project.value.clone()).ok();
+
+        // Environments.
+        if spec.environments.is_empty() {
+            self.error(Diagnostic::error(
+                "empty-environments",
+                origin.clone(),
+                format!("SecretSet `{name}` lists no environment"),
+            ));
+        }
+        let mut environments: Vec<String> = Vec::new();
+        for environment in &spec.environments {
+            let at = loaded.origin(environment.span);
+            if environments.contains(&environment.value) {
+                self.error(Diagnostic::error(
+                    "duplicate-environment",
+                    at,
+                    format!("environment `{}` is listed twice", environment.value),
+                ));
+                continue;
+            }
+            if let Err(error) = EnvironmentSlug::new(environment.value.clone()) {
+                self.error(name_diagnostic(
+                    "invalid-environment-slug",
+                    at.clone(),
+                    "environment slug",
+                    environment,
+                    error,
+                ));
+            }
+            if project_known && !self.check_environment(&spec.project, environment, at) {
+                continue;
+            }
+            environments.push(environment.value.clone());
+        }
+
+        // Folder.
+        let path_origin = if spec.path.span.line == 0 {
+            origin.clone()
+        } else {
+            loaded.origin(spec.path.span)
+        };
+        let path = match FolderPath::new(spec.path.value.clone()) {
+            Ok(path) => {
+                if project_known {
+                    self.check_folder(&spec.project, path.as_str(), &environments, path_origin);
+                }
+                Some(path)
+            }
+            Err(error) => {
+                self.error(name_diagnostic(
+                    "invalid-folder-path",
+                    path_origin,
+                    "folder path",
+                    &spec.path,
+                    error,
+                ));
+                None
+            }
+        };
+
+        if spec.secrets.is_empty() {
+            self.diagnostics.push(Diagnostic::warning(
+                "empty-secret-set",
+                origin.clone(),
+                format!("SecretSet `{name}` declares no secrets"),
+            ));
+        }
+        for secret in &spec.secrets {
+            let key_origin = loaded.origin(secret.key.span);
+            let checked = self.secret(loaded, &secret.value);
+            for environment in &environments {
+                let dedupe = (
+                    spec.project.value.clone(),
+                    environment.clone(),
+                    spec.path.value.clone(),
+                    secret.key.value.clone(),
+                );
+                if let Some(first) = self.secret_keys.get(&dedupe) {
+                    let first = first.clone();
+                    self.error(
+                        Diagnostic::error(
+                            "duplicate-secret",
+                            key_origin.clone(),
+                            format!(
+                                "secret `{}` is defined twice in `{}/{}:{}`",
+                                secret.key.value, spec.project.value, environment, spec.path.value
+                            ),
+                        )
+                        .with_related(first, "first defined here"),
+                    );
+                    continue;
+                }
+                self.secret_keys.insert(dedupe, key_origin.clone());
+                if let (Some(project), Ok(env), Some(path), Some(checked)) = (
+                    &project_slug,
+                    EnvironmentSlug::new(environment.clone()),
+                    &path,
+                    &checked,
+                ) {
+                    let address =
+                        Address::Secret(project.clone(), env, path.clone(), checked.key.clone());
+                    self.secrets.insert(address, checked.clone());
+                }
+            }
+        }
+    }
+
+    /// Checks one secret; the checked secret when it is valid on its own.
+    fn secret(&mut self, loaded: &LoadedDocument, secret: &SecretSpec) -> Option<DesiredSecret> {
+        let key_origin = loaded.origin(secret.key.span);
+        let key = match SecretKey::new(secret.key.value.clone()) {
+            Ok(key) => Some(key),
+            Err(error) => {
+                self.error(name_diagnostic(
+                    "invalid-secret-key",
+                    key_origin.clone(),
+                    "secret key",
+                    &secret.key,
+                    error,
+                ));
+                None
+            }
+        };
+        let mut tags = BTreeSet::new();
+        let mut tags_ok = true;
+        for tag in &secret.tags {
+            match TagSlug::new(tag.value.clone()) {
+                Ok(slug) => {
+                    tags.insert(slug);
+                }
+                Err(error) => {
+                    tags_ok = false;
+                    self.error(name_diagnostic(
+                        "invalid-tag",
+                        loaded.origin(tag.span),
+                        "tag slug",
+                        tag,
+                        error,
+                    ));
+                }
+            }
+        }
+        for metadata_key in secret.metadata.keys() {
+            if metadata_key.trim().is_empty() {
+                tags_ok = false;
+                self.error(Diagnostic::error(
+                    "invalid-metadata",
+                    key_origin.clone(),
+                    format!("secret `{}` has an empty metadata key", secret.key.value),
+                ));
+            }
+        }
+
+        // Exactly one source.
+        let mut sources: Vec<(&str, Span)> = Vec::new();
+        if let Some(s) = &secret.bitwarden {
+            sources.push(("bitwarden", s.span));
+        }
+        if let Some(s) = &secret.bitwarden_secrets_manager {
+            sources.push(("bitwardenSecretsManager", s.span));
+        }
+        if let Some(s) = &secret.generate {
+            sources.push(("generate", s.span));
+        }
+        if let Some(s) = &secret.value {
+            sources.push(("value", s.span));
+        }
+        let source = match sources.as_slice() {
+            [] => {
+                self.error(
+                    Diagnostic::error(
+                        "missing-source",
+                        key_origin.clone(),
+                        format!("secret `{}` has no value source", secret.key.value),
+                    )
+                    .with_help("add exactly one of `bitwarden`, `bitwardenSecretsManager`, `generate` or `value`"),
+                );
+                None
+            }
+            [_] => self.source(loaded, secret),
+            [(first, first_span), rest @ ..] => {
+                for (other, span) in rest {
+                    self.error(
+                        Diagnostic::error(
+                            "conflicting-sources",
+                            loaded.origin(*span),
+                            format!(
+                                "secret `{}` has several value sources: `{other}` and `{first}`",
+                                secret.key.value
+                            ),
+                        )
+                        .with_related(loaded.origin(*first_span), format!("`{first}` is set here"))
+                        .with_help("keep exactly one value source"),
+                    );
+                }
+                None
+            }
+        };
+        let key = key?;
+        let source = source?;
+        if !tags_ok {
+            return None;
+        }
+        Some(DesiredSecret {
+            key,
+            comment: secret
+                .comment
+                .as_ref()
+                .map(|c| c.value.trim().to_string())
+                .unwrap_or_default(),
+            tags,
+            metadata: secret.metadata.clone(),
+            source,
+            origin: key_origin,
+        })
+    }
+
+    /// Checks the one value source of `secret`.
+    fn source(&mut self, loaded: &LoadedDocument, secret: &SecretSpec) -> Option<SecretSource> {
+        let key = &secret.key.value;
+        if let Some(bitwarden) = &secret.bitwarden {
+            return self
+                .bitwarden(loaded, key, bitwarden)
+                .map(SecretSource::Bitwarden);
+        }
+        if let Some(manager) = &secret.bitwarden_secrets_manager {
+            let id = &manager.secret;
+            if !is_uuid(id) {
+                self.error(invalid_uuid(
+                    loaded.origin(id.span),
+                    "bitwardenSecretsManager.secret",
+                    id,
+                ));
+                return None;
+            }
+            return Some(SecretSource::BitwardenSecretsManager {
+                secret: id.value.to_ascii_lowercase(),
+            });
+        }
+        if let Some(generate) = &secret.generate {
+            return self.generate(loaded, generate).map(SecretSource::Generate);
+        }
+        if let Some(value) = &secret.value {
+            let sensitive = secret.sensitive.as_ref().is_none_or(|s| s.value);
+            if sensitive {
+                let mut diagnostic = Diagnostic::error(
+                    "sensitive-literal",
+                    loaded.origin(value.span),
+                    format!("secret `{key}` holds a literal `value` but is sensitive"),
+                )
+                .with_help(
+                    "reference the value in Bitwarden or `generate` it; only configuration marked `sensitive: false` may be written in Git",
+                );
+                if let Some(marked) = &secret.sensitive {
+                    diagnostic = diagnostic
+                        .with_related(loaded.origin(marked.span), "marked sensitive here");
+                }
+                self.error(diagnostic);
+                return None;
+            }
+            return Some(SecretSource::Literal(value.value.clone()));
+        }
+        None
+    }
+
+    fn bitwarden(
+        &mut self,
+        loaded: &LoadedDocument,
+        key: &str,
+        spec: &Located<BitwardenSpec>,
+    ) -> Option<BitwardenRef> {
+        let at = loaded.origin(spec.span);
+        let mut ok = true;
+        for (field, value) in [
+            ("bitwarden.item", &spec.item),
+            ("bitwarden.folder", &spec.folder),
+            ("bitwarden.collection", &spec.collection),
+        ] {
+            if let Some(value) = value
+                && !is_uuid(value)
+            {
+                ok = false;
+                self.error(invalid_uuid(loaded.origin(value.span), field, value));
+            }
+        }
+        let item = match (&spec.item, &spec.item_name) {
+            (Some(item), None) => {
+                for (field, value) in [("folder", &spec.folder), ("collection", &spec.collection)] {
+                    if let Some(value) = value {
+                        ok = false;
+                        self.error(
+                            Diagnostic::error(
+                                "bitwarden-scope-without-name",
+                                loaded.origin(value.span),
+                                format!("`bitwarden.{field}` only scopes `itemName`; secret `{key}` uses `item`"),
+                            )
+                            .with_help(format!("remove `{field}`")),
+                        );
+                    }
+                }
+                Some(BitwardenItem::Id(item.value.to_ascii_lowercase()))
+            }
+            (None, Some(name)) => {
+                if name.trim().is_empty() {
+                    ok = false;
+                    self.error(Diagnostic::error(
+                        "bitwarden-item",
+                        loaded.origin(name.span),
+                        "`bitwarden.itemName` must not be empty",
+                    ));
+                }
+                if spec.folder.is_none() && spec.collection.is_none() {
+                    ok = false;
+                    self.error(
+                        Diagnostic::error(
+                            "bitwarden-unscoped-name",
+                            loaded.origin(name.span),
+                            format!("`bitwarden.itemName` of secret `{key}` needs a `folder` or a `collection`"),
+                        )
+                        .with_help("item names are not unique in a vault: scope the name with a folder or collection id, or use `item` (the item id)"),
+                    );
+                }
+                Some(BitwardenItem::Name {
+                    name: name.value.clone(),
+                    folder: spec.folder.as_ref().map(|f| f.value.to_ascii_lowercase()),
+                    collection: spec
+                        .collection
+                        .as_ref()
+                        .map(|c| c.value.to_ascii_lowercase()),
+                })
+            }
+            (Some(_), Some(name)) => {
+                self.error(
+                    Diagnostic::error(
+                        "bitwarden-item",
+                        loaded.origin(name.span),
+                        format!(
+                            "secret `{key}` sets both `bitwarden.item` and `bitwarden.itemName`"
+                        ),
+                    )
+                    .with_help("keep one: `item` (the id) is preferred"),
+                );
+                None
+            }
+            (None, None) => {
+                self.error(
+                    Diagnostic::error(
+                        "bitwarden-item",
+                        at.clone(),
+                        format!("`bitwarden` of secret `{key}` names no item"),
+                    )
+                    .with_help(
+                        "add `item: <item id>` (or `itemName` with a `folder` or `collection`)",
+                    ),
+                );
+                None
+            }
+        };
+        let field = match (&spec.field, &spec.custom_field) {
+            (Some(field), Some(custom)) => {
+                self.error(
+                    Diagnostic::error(
+                        "bitwarden-field",
+                        loaded.origin(custom.span),
+                        format!(
+                            "secret `{key}` sets both `bitwarden.field` and `bitwarden.customField`"
+                        ),
+                    )
+                    .with_related(loaded.origin(field.span), "`field` is set here")
+                    .with_help("keep one"),
+                );
+                None
+            }
+            (None, Some(custom)) => {
+                if custom.trim().is_empty() {
+                    self.error(Diagnostic::error(
+                        "bitwarden-field",
+                        loaded.origin(custom.span),
+                        "`bitwarden.customField` must not be empty",
+                    ));
+                    None
+                } else {
+                    Some(BitwardenFieldRef::Custom(custom.value.clone()))
+                }
+            }
+            (field, None) => {
+                let field = field.as_ref().map(|f| f.value).unwrap_or_default();
+                Some(BitwardenFieldRef::Builtin {
+                    field,
+                    uri_index: spec.uri_index.unwrap_or(0),
+                })
+            }
+        };
+        if spec.uri_index.is_some()
+            && !matches!(
+                field,
+                Some(BitwardenFieldRef::Builtin {
+                    field: BitwardenField::Uri,
+                    ..
+                })
+            )
+        {
+            ok = false;
+            self.error(Diagnostic::error(
+                "bitwarden-field",
+                at,
+                format!("`bitwarden.uriIndex` of secret `{key}` applies only with `field: uri`"),
+            ));
+        }
+        match (ok, item, field) {
+            (true, Some(item), Some(field)) => Some(BitwardenRef { item, field }),
+            _ => None,
+        }
+    }
+
+    fn generate(
+        &mut self,
+        loaded: &LoadedDocument,
+        spec: &Located<GenerateSpec>,
+    ) -> Option<GenerateRule> {
+        let length = spec
+            .length
+            .as_ref()
+            .map(|l| l.value)
+            .unwrap_or(GenerateRule::DEFAULT_LENGTH);
+        if !(GenerateRule::MIN_LENGTH..=GenerateRule::MAX_LENGTH).contains(&length) {
+            let at = spec
+                .length
+                .as_ref()
+                .map(|l| loaded.origin(l.span))
+                .unwrap_or_else(|| loaded.origin(spec.span));
+            self.error(Diagnostic::error(
+                "generate-length",
+                at,
+                format!(
+                    "generated length {length} is out of bounds ({} to {})",
+                    GenerateRule::MIN_LENGTH,
+                    GenerateRule::MAX_LENGTH
+                ),
+            ));
+            return None;
+        }
+        Some(GenerateRule {
+            length,
+            charset: spec.charset.unwrap_or_default(),
+            backup_to: spec.backup_to,
+        })
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Kubernetes
+
+    fn kubernetes_defaults(
+        &mut self,
+        loaded: &LoadedDocument,
+        document: &KubernetesDefaultsDocument,
+    ) {
+        let origin = loaded.origin(document.metadata.name.span);
+        if let Some((first, _)) = &self.defaults {
+            let first = first.clone();
+            self.error(
+                Diagnostic::error(
+                    "duplicate-kubernetes-defaults",
+                    origin,
+                    "a repository may hold at most one KubernetesDefaults",
+                )
+                .with_related(first, "the first one is here")
+                .with_help("merge the two documents"),
+            );
+            return;
+        }
+        let spec = &document.spec;
+        if let Some(auth) = &spec.auth {
+            self.auth(auth, &origin, "KubernetesDefaults");
+        }
+        if let Some(interval) = &spec.resync_interval {
+            self.resync_interval(loaded.origin(interval.span), interval);
+        }
+        if let Some(host) = &spec.host_api {
+            self.host_api(loaded.origin(host.span), host);
+        }
+        if let Some(tls) = &spec.tls {
+            self.kubernetes_ref(
+                &origin,
+                "tls.caRef",
+                &tls.ca_ref.name,
+                &tls.ca_ref.namespace,
+            );
+        }
+        self.defaults = Some((origin, document.clone()));
+    }
+
+    fn auth(&mut self, auth: &SyncAuthSpec, at: &Origin, owner: &str) {
+        match (&auth.universal_auth, &auth.kubernetes_auth) {
+            (Some(_), Some(_)) => self.error(
+                Diagnostic::error(
+                    "auth-method",
+                    at.clone(),
+                    format!("{owner} sets both `universalAuth` and `kubernetesAuth`"),
+                )
+                .with_help("keep exactly one authentication method"),
+            ),
+            (None, None) => self.error(
+                Diagnostic::error(
+                    "auth-method",
+                    at.clone(),
+                    format!("`auth` of {owner} sets no method"),
+                )
+                .with_help("set `universalAuth` or `kubernetesAuth`"),
+            ),
+            (Some(universal), None) => {
+                let r = &universal.credentials_ref;
+                self.kubernetes_ref(
+                    at,
+                    "auth.universalAuth.credentialsRef",
+                    &r.name,
+                    &r.namespace,
+                );
+            }
+            (None, Some(kubernetes)) => {
+                if kubernetes.identity_id.trim().is_empty() {
+                    self.error(Diagnostic::error(
+                        "auth-method",
+                        at.clone(),
+                        format!("`auth.kubernetesAuth.identityId` of {owner} is empty"),
+                    ));
+                }
+                let r = &kubernetes.service_account_ref;
+                self.kubernetes_ref(
+                    at,
+                    "auth.kubernetesAuth.serviceAccountRef",
+                    &r.name,
+                    &r.namespace,
+                );
+                if let Some(r) = &kubernetes.identity_id_ref {
+                    self.kubernetes_ref(
+                        at,
+                        "auth.kubernetesAuth.identityIdRef",
+                        &r.name,
+                        &r.namespace,
+                    );
+                }
+            }
+        }
+    }
+
+    fn kubernetes_ref(&mut self, at: &Origin, field: &str, name: &str, namespace: &str) {
+        if let Err(error) = check_dns1123_subdomain(name) {
+            self.error(name_diagnostic(
+                "invalid-kubernetes-name",
+                at.clone(),
+                &format!("`{field}.name`"),
+                name,
+                error,
+            ));
+        }
+        if let Err(error) = check_dns1123_label(namespace) {
+            self.error(name_diagnostic(
+                "invalid-kubernetes-name",
+                at.clone(),
+                &format!("`{field}.namespace`"),
+                namespace,
+                error,
+            ));
+        }
+    }
+
+    fn resync_interval(&mut self, at: Origin, value: &str) {
+        match parse_resync_interval(value) {
+            Some(seconds) if seconds >= MIN_RESYNC_SECONDS => {}
+            Some(_) => self.error(Diagnostic::error(
+                "resync-interval",
+                at,
+                format!("resync interval `{value}` is shorter than the operator's minimum of 5s"),
+            )),
+            None => self.error(
+                Diagnostic::error(
+                    "resync-interval",
+                    at,
+                    format!("invalid resync interval `{value}`"),
+                )
+                .with_help("an integer followed by `s`, `m`, `h`, `d` or `w`, e.g. `60s` or `5m`"),
+            ),
+        }
+    }
+
+    fn host_api(&mut self, at: Origin, value: &str) {
+        let rest = value
+            .strip_prefix("https://")
+            .or_else(|| value.strip_prefix("http://"));
+        if rest
+            .is_none_or(|r| r.is_empty() || r.starts_with('/') || r.contains(char::is_whitespace))
+        {
+            self.error(
+                Diagnostic::error("host-api", at, format!("invalid `hostApi` `{value}`"))
+                    .with_help("an absolute http(s) URL, e.g. `https://secrets.example.com/api`"),
+            );
+        }
+    }
+
+    fn kubernetes_sync(&mut self, loaded: &LoadedDocument, document: &KubernetesSyncDocument) {
+        let name = &document.metadata.name;
+        let origin = loaded.origin(name.span);
+        self.check_metadata_name(loaded, &document.metadata, "KubernetesSync");
+        if !self.unique_name("KubernetesSync", name, &origin) {
+            return;
+        }
+        let spec = &document.spec;
+        let errors_before = self.diagnostics.error_count();
+
+        // Source scope.
+        let source = &spec.source;
+        if self.lookup_project(&source.project, loaded.origin(source.project.span))
+            && self.check_environment(
+                &source.project,
+                &source.environment,
+                loaded.origin(source.environment.span),
+            )
+        {
+            let at = if source.path.span.line == 0 {
+                origin.clone()
+            } else {
+                loaded.origin(source.path.span)
+            };
+            match FolderPath::new(source.path.value.clone()) {
+                Ok(path) => self.check_folder(
+                    &source.project,
+                    path.as_str(),
+                    std::slice::from_ref(&source.environment.value),
+                    at,
+                ),
+                Err(error) => self.error(name_diagnostic(
+                    "invalid-folder-path",
+                    at,
+                    "folder path",
+                    &source.path,
+                    error,
+                )),
+            }
+        }
+
+        let source_ok = self.diagnostics.error_count() == errors_before;
+
+        // Target.
+        let target = &spec.target;
+        if let Err(error) = check_dns1123_label(&target.namespace) {
+            self.error(name_diagnostic(
+                "invalid-kubernetes-name",
+                loaded.origin(target.namespace.span),
+                "namespace",
+                &target.namespace,
+                error,
+            ));
+        }
+        if let Err(error) = check_dns1123_subdomain(&target.name) {
+            self.error(name_diagnostic(
+                "invalid-kubernetes-name",
+                loaded.origin(target.name.span),
+                "Secret name",
+                &target.name,
+                error,
+            ));
+        }
+        if let Some(namespace) = &spec.namespace
+            && let Err(error) = check_dns1123_label(namespace)
+        {
+            self.error(name_diagnostic(
+                "invalid-kubernetes-name",
+                loaded.origin(namespace.span),
+                "namespace",
+                namespace,
+                error,
+            ));
+        }
+        let target_key = (target.namespace.value.clone(), target.name.value.clone());
+        let target_origin = loaded.origin(target.name.span);
+        if let Some(first) = self.targets.get(&target_key) {
+            self.error(
+                Diagnostic::error(
+                    "duplicate-target",
+                    target_origin,
+                    format!(
+                        "Kubernetes Secret `{}/{}` is the target of two KubernetesSync documents",
+                        target.namespace.value, target.name.value
+                    ),
+                )
+                .with_related(first.clone(), "first targeted here")
+                .with_help("two operator resources writing one Secret would overwrite each other"),
+            );
+        } else {
+            self.targets.insert(target_key, target_origin);
+        }
+        if let Some(secret_type) = &target.secret_type
+            && secret_type.trim().is_empty()
+        {
+            self.error(Diagnostic::error(
+                "invalid-secret-type",
+                origin.clone(),
+                "`target.type` must not be empty",
+            ));
+        }
+        if let Some(template) = &target.template {
+            for key in template.data.keys() {
+                if let Err(error) = check_secret_data_key(key) {
+                    self.error(name_diagnostic(
+                        "invalid-kubernetes-name",
+                        origin.clone(),
+                        "template data key",
+                        key,
+                        error,
+                    ));
+                }
+            }
+        }
+
+        // Own settings.
+        if let Some(auth) = &spec.auth {
+            self.auth(auth, &origin, &format!("KubernetesSync `{name}`"));
+        }
+        if let Some(interval) = &spec.resync_interval {
+            self.resync_interval(loaded.origin(interval.span), interval);
+        }
+        if let Some(host) = &spec.host_api {
+            self.host_api(loaded.origin(host.span), host);
+        }
+        if let Some(tls) = &spec.tls {
+            self.kubernetes_ref(
+                &origin,
+                "tls.caRef",
+                &tls.ca_ref.name,
+                &tls.ca_ref.namespace,
+            );
+        }
+
+        // Merge the defaults.
+        let mut merged: KubernetesSyncSpec = spec.clone();
+        if let Some((_, defaults)) = &self.defaults {
+            let d = &defaults.spec;
+            if merged.auth.is_none() {
+                merged.auth.clone_from(&d.auth);
+            }
+            if merged.host_api.is_none() {
+                merged.host_api.clone_from(&d.host_api);
+            }
+            if merged.tls.is_none() {
+                merged.tls.clone_from(&d.tls);
+            }
+            if merged.resync_interval.is_none() {
+                merged.resync_interval.clone_from(&d.resync_interval);
+            }
+            if merged.operator_api.is_none() {
+                merged.operator_api = d.operator_api;
+            }
+            if merged.instant_updates.is_none() {
+                merged.instant_updates = d.instant_updates;
+            }
+        }
+        if merged.auth.is_none() {
+            let mut diagnostic = Diagnostic::error(
+                "missing-auth",
+                origin.clone(),
+                format!("KubernetesSync `{name}` has no operator authentication"),
+            )
+            .with_help("set `spec.auth`, or `spec.auth` in the repository's KubernetesDefaults");
+            if let Some((defaults_origin, _)) = &self.defaults {
+                diagnostic = diagnostic
+                    .with_related(defaults_origin.clone(), "KubernetesDefaults sets no `auth`");
+            }
+            self.error(diagnostic);
+        }
+        if source_ok {
+            self.sync_sources_ok.insert(name.value.clone());
+        }
+        self.syncs.insert(
+            name.value.clone(),
+            KubernetesSync {
+                name: name.value.clone(),
+                spec: merged,
+                origin,
+            },
+        );
+    }
+
+    fn finish(mut self) -> (Option<DesiredState>, Diagnostics) {
+        // Syncs whose scope holds no declared secret are probably mistakes.
+        let mut warnings = Vec::new();
+        for sync in self.syncs.values() {
+            if !self.sync_sources_ok.contains(&sync.name) {
+                continue;
+            }
+            let source = &sync.spec.source;
+            let (Ok(project), Ok(environment), Ok(path)) = (
+                ProjectSlug::new(source.project.value.clone()),
+                EnvironmentSlug::new(source.environment.value.clone()),
+                FolderPath::new(source.path.value.clone()),
+            ) else {
+                continue;
+            };
+            let any = self.secrets.keys().any(|address| match address {
+                Address::Secret(p, e, f, _) => {
+                    p == &project
+                        && e == &environment
+                        && (f == &path || (source.recursive && f.starts_with(&path)))
+                }
+                _ => false,
+            });
+            if !any {
+                warnings.push(Diagnostic::warning(
+                    "empty-sync",
+                    sync.origin.clone(),
+                    format!(
+                        "KubernetesSync `{}` reads `{}/{}:{}`, where this repository declares no secret",
+                        sync.name, source.project.value, source.environment.value, source.path.value
+                    ),
+                ));
+            }
+        }
+        self.diagnostics.0.extend(warnings);
+        self.diagnostics.sort();
+        if self.diagnostics.has_errors() {
+            return (None, self.diagnostics);
+        }
+        let projects = self
+            .projects
+            .into_values()
+            .filter_map(|entry| entry.project)
+            .map(|project| (project.slug.clone(), project))
+            .collect();
+        let state = DesiredState {
+            projects,
+            secrets: self.secrets,
+            kubernetes_syncs: self.syncs,
+        };
+        (Some(state), self.diagnostics)
+    }
+}
+
+fn invalid_uuid(at: Origin, field: &str, value: &str) -> Diagnostic {
+    Diagnostic::error(
+        "invalid-uuid",
+        at,
+        format!("`{field}` must be a UUID, found `{value}`"),
+    )
+    .with_help("copy the id from the Bitwarden web vault or `bw list items`, e.g. `0f6a1c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b`")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resync_intervals() {
+        assert_eq!(parse_resync_interval("60s"), Some(60));
+        assert_eq!(parse_resync_interval("5m"), Some(300));
+        assert_eq!(parse_resync_interval("2w"), Some(1_209_600));
+        assert_eq!(parse_resync_interval("1.5h"), None);
+        assert_eq!(parse_resync_interval("m"), None);
+        assert_eq!(parse_resync_interval("10"), None);
+        assert_eq!(parse_resync_interval("10 s"), None);
+        assert_eq!(parse_resync_interval("-5s"), None);
+        assert_eq!(parse_resync_interval(""), None);
+    }
+
+    #[test]
+    fn uuids() {
+        assert!(is_uuid("0f6a1c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b"));
+        assert!(is_uuid("0F6A1C2E-3B4D-4E5F-8A9B-0C1D2E3F4A5B"));
+        assert!(!is_uuid("0f6a1c2e3b4d4e5f8a9b0c1d2e3f4a5b"));
+        assert!(!is_uuid("0f6a1c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5g"));
+    }
 }

@@ -1,1 +1,209 @@
 //! Sources of the desired state: YAML files in a directory (Git sources build on it).
+//!
+//! [`load_dir`] walks a directory in a deterministic order (sorted by path; hidden entries such
+//! as `.git` skipped; symlinked directories not followed), reads every `.yaml`/`.yml` file up to
+//! [`Limits::max_file_bytes`], splits it into documents and parses each with positions.
+//! [`load_desired_state`] adds validation.
+
+pub mod yaml;
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::model::diagnostics::{Diagnostic, Diagnostics};
+use crate::model::span::{Origin, Span};
+use crate::model::validate::LoadedDocument;
+use crate::model::{DesiredState, check};
+
+pub use yaml::{Limits, load_str};
+
+/// What was read from a directory.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    /// Every parsed document, in file order then document order.
+    pub documents: Vec<LoadedDocument>,
+    /// Problems found while reading and parsing.
+    pub diagnostics: Diagnostics,
+    /// Paths (relative, `/`-separated) of the YAML files read, sorted.
+    pub files: Vec<Arc<str>>,
+}
+
+/// Loads every YAML file under `root` (or `root` itself, when it is a file) with the default
+/// limits.
+pub fn load_dir(root: &Path) -> (Vec<LoadedDocument>, Diagnostics) {
+    let loaded = load_dir_with(root, &Limits::DEFAULT);
+    (loaded.documents, loaded.diagnostics)
+}
+
+/// Loads every YAML file under `root` with explicit limits.
+pub fn load_dir_with(root: &Path, limits: &Limits) -> Loaded {
+    let mut loaded = Loaded::default();
+    let mut files = Vec::new();
+    match fs::metadata(root) {
+        Ok(meta) if meta.is_file() => {
+            let name = root
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| root.display().to_string());
+            files.push((root.to_path_buf(), name));
+        }
+        Ok(_) => collect_files(root, root, &mut files, &mut loaded.diagnostics),
+        Err(error) => {
+            loaded.diagnostics.push(Diagnostic::error(
+                "unreadable",
+                Origin::new(root.display().to_string(), Span::default()),
+                format!("cannot read `{}`: {error}", root.display()),
+            ));
+            return loaded;
+        }
+    }
+    files.sort_by(|a, b| a.1.cmp(&b.1));
+    for (path, relative) in files {
+        let file: Arc<str> = relative.into();
+        loaded.files.push(file.clone());
+        let Some(text) = read_limited(&path, &file, limits, &mut loaded.diagnostics) else {
+            continue;
+        };
+        let documents = load_str(&file, &text, limits, &mut loaded.diagnostics);
+        loaded.documents.extend(documents);
+    }
+    loaded
+}
+
+/// Loads and validates: the desired state with its warnings, or every problem.
+pub fn load_desired_state(root: &Path) -> Result<(DesiredState, Diagnostics), Diagnostics> {
+    let (documents, mut diagnostics) = load_dir(root);
+    let (state, more) = check(&documents);
+    diagnostics.0.extend(more.0);
+    diagnostics.sort();
+    match state {
+        Some(state) if !diagnostics.has_errors() => Ok((state, diagnostics)),
+        _ => Err(diagnostics),
+    }
+}
+
+fn is_yaml(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    )
+}
+
+fn collect_files(
+    root: &Path,
+    dir: &Path,
+    files: &mut Vec<(PathBuf, String)>,
+    diagnostics: &mut Diagnostics,
+) {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(error) => {
+            diagnostics.push(Diagnostic::error(
+                "unreadable",
+                Origin::new(relative(root, dir), Span::default()),
+                format!("cannot read directory: {error}"),
+            ));
+            return;
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for path in paths {
+        let hidden = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'));
+        if hidden {
+            continue;
+        }
+        let Ok(meta) = fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if meta.is_dir() {
+            collect_files(root, &path, files, diagnostics);
+        } else if is_yaml(&path) && (meta.is_file() || path.is_file()) {
+            files.push((path.clone(), relative(root, &path)));
+        }
+    }
+}
+
+fn relative(root: &Path, path: &Path) -> String {
+    let relative = path.strip_prefix(root).unwrap_or(path);
+    let parts: Vec<String> = relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if parts.is_empty() {
+        ".".to_string()
+    } else {
+        parts.join("/")
+    }
+}
+
+/// Reads a file, refusing it (without reading it all) when it is larger than the limit.
+fn read_limited(
+    path: &Path,
+    file: &Arc<str>,
+    limits: &Limits,
+    diagnostics: &mut Diagnostics,
+) -> Option<String> {
+    let origin = Origin::new(file.clone(), Span::new(1, 1));
+    let unreadable = |error: std::io::Error| {
+        Diagnostic::error(
+            "unreadable",
+            origin.clone(),
+            format!("cannot read file: {error}"),
+        )
+    };
+    let handle = match fs::File::open(path) {
+        Ok(handle) => handle,
+        Err(error) => {
+            diagnostics.push(unreadable(error));
+            return None;
+        }
+    };
+    let mut bytes = Vec::new();
+    if let Err(error) = handle
+        .take(limits.max_file_bytes.saturating_add(1))
+        .read_to_end(&mut bytes)
+    {
+        diagnostics.push(unreadable(error));
+        return None;
+    }
+    if bytes.len() as u64 > limits.max_file_bytes {
+        diagnostics.push(
+            Diagnostic::error(
+                "file-too-large",
+                origin,
+                format!(
+                    "refused: file is larger than the limit of {} bytes",
+                    limits.max_file_bytes
+                ),
+            )
+            .with_help("split it into smaller files"),
+        );
+        return None;
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => Some(text),
+        Err(error) => {
+            let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
+            let line = valid.iter().filter(|b| **b == b'\n').count() + 1;
+            let column = valid.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+            diagnostics.push(Diagnostic::error(
+                "invalid-utf8",
+                Origin::new(
+                    file.clone(),
+                    Span::new(
+                        u32::try_from(line).unwrap_or(u32::MAX),
+                        u32::try_from(column).unwrap_or(u32::MAX),
+                    ),
+                ),
+                "file is not valid UTF-8",
+            ));
+            None
+        }
+    }
+}

@@ -1,0 +1,487 @@
+//! One YAML file → located documents, with every problem as a diagnostic.
+//!
+//! A file is split into its documents on the YAML document markers (`---` and `...` at column 0,
+//! which the YAML spec forbids inside any scalar), so each document keeps its own line offset and
+//! one broken document does not hide the others. Each document is read twice: first only
+//! `apiVersion` and `kind`, then as the typed kind. The parser runs with a [`Budget`] that bounds
+//! alias expansion, nesting depth and node counts, so hostile input fails fast.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_saphyr::budget::BudgetBreach;
+use serde_saphyr::{Budget, MessageFormatter, Options, UserMessageFormatter};
+
+use crate::model::diagnostics::{Diagnostic, Diagnostics, did_you_mean};
+use crate::model::document::{
+    API_VERSION, Document, KINDS, KubernetesDefaultsDocument, KubernetesSyncDocument,
+    ProjectDocument, SecretSetDocument,
+};
+use crate::model::span::{Located, Origin, Span};
+use crate::model::validate::LoadedDocument;
+
+/// Limits applied to every file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest accepted file, in bytes.
+    pub max_file_bytes: u64,
+    /// Deepest accepted nesting of mappings and sequences.
+    pub max_depth: usize,
+    /// Most alias (`*ref`) uses per document.
+    pub max_aliases: usize,
+    /// Most replayed events through aliases per document (bounds "billion laughs").
+    pub max_alias_replay_events: usize,
+    /// Most YAML nodes per document.
+    pub max_nodes: usize,
+}
+
+impl Limits {
+    /// The defaults: 4 MiB per file, nesting 32, 1,000 aliases, 10,000 replayed events,
+    /// 200,000 nodes per document. A realistic repository is far below every one of them.
+    pub const DEFAULT: Limits = Limits {
+        max_file_bytes: 4 * 1024 * 1024,
+        max_depth: 32,
+        max_aliases: 1_000,
+        max_alias_replay_events: 10_000,
+        max_nodes: 200_000,
+    };
+
+    fn options(&self) -> Options {
+        let mut budget = Budget::default();
+        budget.max_depth = self.max_depth;
+        budget.flow_nesting_limit = self.max_depth;
+        budget.max_aliases = self.max_aliases;
+        budget.max_nodes = self.max_nodes;
+        budget.max_documents = 1;
+        let mut options = Options::default();
+        options.budget = Some(budget);
+        options.alias_limits.max_total_replayed_events = self.max_alias_replay_events;
+        options.alias_limits.max_replay_stack_depth = 8;
+        options.with_snippet = false;
+        options
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// The first read of a document: only what selects the type.
+#[derive(Debug, Deserialize)]
+struct Header {
+    #[serde(rename = "apiVersion")]
+    api_version: Option<Located<String>>,
+    kind: Option<Located<String>>,
+}
+
+/// One document's text inside a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Chunk<'a> {
+    /// Lines before this chunk in the file.
+    line_offset: u32,
+    text: &'a str,
+}
+
+/// Splits a YAML stream on document markers at column 0. A `---` line starts a new chunk (and
+/// stays in it: it may carry content, `--- {a: 1}`); a `...` line ends the current one. Chunks
+/// that hold only comments, blank lines, markers and directives are dropped.
+fn split_documents(text: &str) -> Vec<Chunk<'_>> {
+    let mut chunks = Vec::new();
+    let mut start_byte = 0usize;
+    let mut start_line = 0u32;
+    let mut byte = 0usize;
+    for (line, raw) in (0u32..).zip(text.split_inclusive('\n')) {
+        let content = raw.trim_end_matches(['\n', '\r']);
+        if is_marker(content, "---") {
+            chunks.push(Chunk {
+                line_offset: start_line,
+                text: &text[start_byte..byte],
+            });
+            start_byte = byte;
+            start_line = line;
+        } else if is_marker(content, "...") {
+            let end = byte + raw.len();
+            chunks.push(Chunk {
+                line_offset: start_line,
+                text: &text[start_byte..end],
+            });
+            start_byte = end;
+            start_line = line + 1;
+        }
+        byte += raw.len();
+    }
+    chunks.push(Chunk {
+        line_offset: start_line,
+        text: &text[start_byte..],
+    });
+    chunks.retain(|chunk| !is_blank_document(chunk.text));
+    chunks
+}
+
+fn is_marker(line: &str, marker: &str) -> bool {
+    line.strip_prefix(marker)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', '\t']))
+}
+
+fn is_blank_document(text: &str) -> bool {
+    text.lines().all(|line| {
+        let trimmed = line.trim();
+        let without_marker = if is_marker(line, "---") || is_marker(line, "...") {
+            line[3..].trim()
+        } else {
+            trimmed
+        };
+        without_marker.is_empty() || without_marker.starts_with('#') || line.starts_with('%')
+    })
+}
+
+/// Parses one file's text. `file` is the path shown in diagnostics.
+pub fn load_str(
+    file: &Arc<str>,
+    text: &str,
+    limits: &Limits,
+    diagnostics: &mut Diagnostics,
+) -> Vec<LoadedDocument> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut documents = Vec::new();
+    for chunk in split_documents(text) {
+        if let Some(document) = load_chunk(file, chunk, limits, diagnostics) {
+            documents.push(document);
+        }
+    }
+    documents
+}
+
+fn load_chunk(
+    file: &Arc<str>,
+    chunk: Chunk<'_>,
+    limits: &Limits,
+    diagnostics: &mut Diagnostics,
+) -> Option<LoadedDocument> {
+    let origin = |span: Span| Origin::new(file.clone(), span.shifted(chunk.line_offset));
+    let first_line = first_content_line(chunk.text);
+    let header: Header = match serde_saphyr::from_str_with_options(chunk.text, limits.options()) {
+        Ok(header) => header,
+        Err(error) => {
+            diagnostics.push(yaml_diagnostic(&error, &origin, None, first_line));
+            return None;
+        }
+    };
+    let document_start = Span::new(first_line, 1);
+    let Some(api_version) = header.api_version else {
+        diagnostics.push(
+            Diagnostic::error(
+                "missing-api-version",
+                origin(document_start),
+                "document has no `apiVersion`",
+            )
+            .with_help(format!("add `apiVersion: {API_VERSION}`")),
+        );
+        return None;
+    };
+    if api_version.value != API_VERSION {
+        let mut diagnostic = Diagnostic::error(
+            "unknown-api-version",
+            origin(api_version.span),
+            format!("unknown apiVersion `{}`", api_version.value),
+        );
+        diagnostic = diagnostic.with_help(format!("this version reads `{API_VERSION}`"));
+        diagnostics.push(diagnostic);
+        return None;
+    }
+    let Some(kind) = header.kind else {
+        diagnostics.push(
+            Diagnostic::error(
+                "missing-kind",
+                origin(document_start),
+                "document has no `kind`",
+            )
+            .with_help(format!("one of {}", quoted_list(KINDS))),
+        );
+        return None;
+    };
+    let parse = |diagnostics: &mut Diagnostics| -> Option<Document> {
+        let kind_name = kind.value.as_str();
+        let result = match kind_name {
+            "Project" => typed::<ProjectDocument>(chunk.text, limits).map(Document::Project),
+            "SecretSet" => typed::<SecretSetDocument>(chunk.text, limits).map(Document::SecretSet),
+            "KubernetesSync" => {
+                typed::<KubernetesSyncDocument>(chunk.text, limits).map(Document::KubernetesSync)
+            }
+            "KubernetesDefaults" => typed::<KubernetesDefaultsDocument>(chunk.text, limits)
+                .map(Document::KubernetesDefaults),
+            other => {
+                let mut diagnostic = Diagnostic::error(
+                    "unknown-kind",
+                    origin(kind.span),
+                    format!("unknown kind `{other}`"),
+                );
+                diagnostic = match did_you_mean(other, KINDS.iter().copied()) {
+                    Some(suggestion) => {
+                        diagnostic.with_help(format!("did you mean `{suggestion}`?"))
+                    }
+                    None => diagnostic.with_help(format!("one of {}", quoted_list(KINDS))),
+                };
+                diagnostics.push(diagnostic);
+                return None;
+            }
+        };
+        match result {
+            Ok(document) => Some(document),
+            Err(error) => {
+                diagnostics.push(yaml_diagnostic(
+                    &error,
+                    &origin,
+                    Some(kind_name),
+                    first_line,
+                ));
+                None
+            }
+        }
+    };
+    let document = parse(diagnostics)?;
+    Some(LoadedDocument {
+        file: file.clone(),
+        line_offset: chunk.line_offset,
+        document,
+    })
+}
+
+fn typed<T: DeserializeOwned>(text: &str, limits: &Limits) -> Result<T, serde_saphyr::Error> {
+    serde_saphyr::from_str_with_options(text, limits.options())
+}
+
+/// The 1-based line (inside the chunk) of the first line that is not blank, a comment or a
+/// marker: where "this document" is reported.
+fn first_content_line(text: &str) -> u32 {
+    for (index, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        if trimmed.is_empty()
+            || trimmed.starts_with('#')
+            || line.starts_with('%')
+            || (is_marker(line, "---") && line[3..].trim().is_empty())
+        {
+            continue;
+        }
+        return u32::try_from(index + 1).unwrap_or(u32::MAX);
+    }
+    1
+}
+
+fn quoted_list(items: &[&str]) -> String {
+    items
+        .iter()
+        .map(|item| format!("`{item}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The original error inside snippet and alias wrappers.
+fn innermost(mut error: &serde_saphyr::Error) -> &serde_saphyr::Error {
+    loop {
+        match error.without_snippet() {
+            serde_saphyr::Error::AliasError { error: inner, .. } => error = inner,
+            other => return other,
+        }
+    }
+}
+
+/// A serde-saphyr error as a diagnostic.
+fn yaml_diagnostic(
+    error: &serde_saphyr::Error,
+    origin: &dyn Fn(Span) -> Origin,
+    kind: Option<&str>,
+    first_line: u32,
+) -> Diagnostic {
+    use serde_saphyr::Error as E;
+    let span = error
+        .without_snippet()
+        .location()
+        .filter(|location| location.line() > 0)
+        .map(|location| {
+            Span::new(
+                u32::try_from(location.line()).unwrap_or(u32::MAX),
+                u32::try_from(location.column()).unwrap_or(u32::MAX),
+            )
+        })
+        .unwrap_or(Span::new(first_line, 1));
+    let error = innermost(error);
+    let at = origin(span);
+    let in_kind = kind.map(|k| format!(" in {k}")).unwrap_or_default();
+    match error {
+        E::SerdeUnknownField {
+            field, expected, ..
+        } => {
+            let diagnostic = Diagnostic::error(
+                "unknown-field",
+                at,
+                format!("unknown field `{field}`{in_kind}"),
+            );
+            match did_you_mean(field, expected.iter().copied()) {
+                Some(suggestion) => diagnostic.with_help(format!("did you mean `{suggestion}`?")),
+                None if expected.is_empty() => diagnostic,
+                None => diagnostic.with_help(format!("expected one of {}", quoted_list(expected))),
+            }
+        }
+        E::SerdeUnknownVariant {
+            variant, expected, ..
+        } => {
+            let diagnostic = Diagnostic::error(
+                "invalid-value",
+                at,
+                format!("unknown value `{variant}`{in_kind}"),
+            );
+            match did_you_mean(variant, expected.iter().copied()) {
+                Some(suggestion) => diagnostic.with_help(format!("did you mean `{suggestion}`?")),
+                None => diagnostic.with_help(format!("expected one of {}", quoted_list(expected))),
+            }
+        }
+        E::SerdeMissingField { field, .. } => Diagnostic::error(
+            "missing-field",
+            at,
+            format!("missing required field `{field}`{in_kind}"),
+        ),
+        E::SerdeInvalidType {
+            unexpected,
+            expected,
+            ..
+        } => Diagnostic::error(
+            "invalid-type",
+            at,
+            format!("expected {expected}, found {unexpected}"),
+        ),
+        E::SerdeInvalidValue {
+            unexpected,
+            expected,
+            ..
+        } => Diagnostic::error(
+            "invalid-value",
+            at,
+            format!("invalid value {unexpected}, expected {expected}"),
+        ),
+        E::InvalidScalar { ty, .. } => Diagnostic::error(
+            "invalid-type",
+            at,
+            match *ty {
+                "bool" | "boolean" => "expected `true` or `false`".to_string(),
+                ty if ty.starts_with('u') => "expected a non-negative integer".to_string(),
+                ty if ty.starts_with('i') => "expected an integer".to_string(),
+                ty => format!("expected a value of type {ty}"),
+            },
+        ),
+        E::DuplicateMappingKey { key, .. } => Diagnostic::error(
+            "duplicate-key",
+            at,
+            match key {
+                Some(key) => format!("duplicate key `{key}` in one mapping"),
+                None => "duplicate key in one mapping".to_string(),
+            },
+        ),
+        E::Budget { breach, .. } => budget_diagnostic(breach, at),
+        E::AliasReplayLimitExceeded { .. }
+        | E::AliasExpansionLimitExceeded { .. }
+        | E::AliasReplayStackDepthExceeded { .. }
+        | E::AliasReplayCounterOverflow { .. } => Diagnostic::error(
+            "hostile-yaml",
+            at,
+            "refused: YAML aliases expand beyond the limit (a \"billion laughs\" document?)",
+        )
+        .with_help("write the repeated content out instead of using anchors and aliases"),
+        other => {
+            let message = sanitize(&UserMessageFormatter.format_message(other));
+            if message.contains("recursion limit") || message.contains("too large or too complex") {
+                Diagnostic::error(
+                    "hostile-yaml",
+                    at,
+                    format!("refused: the document exceeds a parser limit ({message})"),
+                )
+                .with_help("desired-state documents need only a few levels of nesting and no alias expansion")
+            } else if message == "expected sequence start" {
+                Diagnostic::error("invalid-type", at, "expected a list")
+                    .with_help("write `[a, b]` or one `- item` per line")
+            } else if message == "expected mapping start" {
+                Diagnostic::error(
+                    "invalid-type",
+                    at,
+                    "expected a mapping (`key: value` lines)",
+                )
+            } else {
+                Diagnostic::error("yaml-syntax", at, message)
+            }
+        }
+    }
+}
+
+fn budget_diagnostic(breach: &BudgetBreach, at: Origin) -> Diagnostic {
+    let (message, help) = match breach {
+        BudgetBreach::Depth { .. } => (
+            "refused: the document nests deeper than the limit".to_string(),
+            "desired-state documents need only a few levels of nesting",
+        ),
+        BudgetBreach::Aliases { .. }
+        | BudgetBreach::Anchors { .. }
+        | BudgetBreach::AliasAnchorRatio { .. } => (
+            "refused: too many YAML aliases (a \"billion laughs\" document?)".to_string(),
+            "write the repeated content out instead of using anchors and aliases",
+        ),
+        BudgetBreach::Documents { .. } => (
+            "refused: more than one document in one chunk".to_string(),
+            "separate documents with `---` at the start of a line",
+        ),
+        other => (
+            format!("refused: the document exceeds a parser limit ({other:?})"),
+            "split the file into smaller documents",
+        ),
+    };
+    Diagnostic::error("hostile-yaml", at, message).with_help(help)
+}
+
+/// Parser messages are shown on one line, in lowercase, without a trailing period.
+fn sanitize(message: &str) -> String {
+    let single: String = message
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let trimmed = single.trim().trim_end_matches('.');
+    let mut chars = trimmed.chars();
+    let second_is_upper = trimmed.chars().nth(1).is_some_and(char::is_uppercase);
+    match chars.next() {
+        Some(first) if !second_is_upper => first.to_lowercase().chain(chars).collect(),
+        Some(_) => trimmed.to_string(),
+        None => "invalid YAML".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_on_markers_and_keeps_offsets() {
+        let text = "# comment\n---\na: 1\n---\nb: 2\n...\n# trailing\n--- # c\n---\nc: 3\n";
+        let chunks = split_documents(text);
+        let offsets: Vec<_> = chunks.iter().map(|c| c.line_offset).collect();
+        assert_eq!(offsets, [1, 3, 8]);
+        assert_eq!(chunks[0].text, "---\na: 1\n");
+        assert_eq!(chunks[2].text, "---\nc: 3\n");
+    }
+
+    #[test]
+    fn markers_need_column_zero_and_a_separator() {
+        assert!(is_marker("---", "---"));
+        assert!(is_marker("--- # x", "---"));
+        assert!(!is_marker(" ---", "---"));
+        assert!(!is_marker("----", "---"));
+        assert!(!is_marker("---x", "---"));
+    }
+
+    #[test]
+    fn suggests_close_words_only() {
+        let fields = ["environments", "folders", "policy"];
+        assert_eq!(did_you_mean("enviroments", fields), Some("environments"));
+        assert_eq!(did_you_mean("zzz", fields), None);
+    }
+}

@@ -1,1 +1,3 @@
 //! `SecretResolver` implementations: literals, generated values, Bitwarden.
+
+pub mod bitwarden;

@@ -4,6 +4,7 @@
 //! `run(args, &Context) -> miette::Result<ExitCode>` (or an `async fn` run through
 //! [`runtime`]), then add one variant to [`Command`] and one arm to [`run`].
 
+pub mod dev_server;
 pub mod env;
 pub mod render;
 pub mod schema;
@@ -43,6 +44,9 @@ pub enum Command {
     Validate(validate::Args),
     /// Write the JSON Schema of every document kind.
     Schema(schema::Args),
+    /// Run a local Infisical-compatible server (in memory, optionally persisted) for tests,
+    /// benchmarks and trying things out.
+    DevServer(dev_server::Args),
 }
 
 /// `--color`.
@@ -109,6 +113,7 @@ pub fn run(command: Command, context: &Context) -> miette::Result<ExitCode> {
     match command {
         Command::Validate(args) => validate::run(args, context),
         Command::Schema(args) => schema::run(args, context),
+        Command::DevServer(args) => runtime()?.block_on(dev_server::run(args, context)),
     }
 }
 

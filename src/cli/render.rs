@@ -181,14 +181,17 @@ fn snippet(
     let Some(line) = sources.line(&origin.file, origin.span.line) else {
         return;
     };
-    let line = line.trim_end();
     let column = usize::try_from(origin.span.column.max(1)).unwrap_or(1) - 1;
+    let line = redact_literal(line.trim_end());
+    let (line, column) = window(&line, column);
+    let line = line.as_str();
     let prefix: String = line
         .chars()
         .take(column)
         .map(|c| if c == '\t' { '\t' } else { ' ' })
         .collect();
-    let token = token_width(line.chars().skip(column).collect::<String>().as_str());
+    let token = token_width(line.chars().skip(column).collect::<String>().as_str())
+        .min(line.chars().count().saturating_sub(column).max(1));
     let carets = "^".repeat(token.max(1));
     let carets = match severity {
         Severity::Error => style.error(&carets),
@@ -199,6 +202,46 @@ fn snippet(
     let _ = writeln!(out, "{pad} {bar}");
     let _ = writeln!(out, "{number} {bar} {line}");
     let _ = writeln!(out, "{pad} {bar} {prefix}{carets}");
+}
+
+/// A `value:` line shows `<redacted>` instead of the literal: it may be a secret written into
+/// Git by mistake, and diagnostics end up in CI logs.
+fn redact_literal(line: &str) -> String {
+    let indent = line.len() - line.trim_start().len();
+    let rest = &line[indent..];
+    let rest_no_dash = rest.strip_prefix("- ").map(str::trim_start).unwrap_or(rest);
+    if let Some(after) = rest_no_dash.strip_prefix("value")
+        && let Some(value) = after.trim_start().strip_prefix(':')
+        && !value.trim().is_empty()
+    {
+        let value_start = line.len() - value.trim_start().len();
+        return format!("{}<redacted>", &line[..value_start]);
+    }
+    line.to_string()
+}
+
+/// Long lines are cut to a window around `column`, marked with `…`.
+fn window(line: &str, column: usize) -> (String, usize) {
+    const WIDTH: usize = 100;
+    let chars: Vec<char> = line.chars().collect();
+    if chars.len() <= WIDTH {
+        return (line.to_string(), column);
+    }
+    let start = column
+        .saturating_sub(WIDTH / 2)
+        .min(chars.len().saturating_sub(WIDTH));
+    let end = (start + WIDTH).min(chars.len());
+    let mut out = String::new();
+    let mut shift = 0;
+    if start > 0 {
+        out.push('…');
+        shift = 1;
+    }
+    out.extend(&chars[start..end]);
+    if end < chars.len() {
+        out.push('…');
+    }
+    (out, column - start + shift)
 }
 
 /// Width of the token starting `rest`: a quoted string, or up to whitespace / a YAML indicator.
@@ -254,6 +297,20 @@ fn token_width(rest: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn literals_are_redacted() {
+        assert_eq!(
+            redact_literal("      value: hunter2"),
+            "      value: <redacted>"
+        );
+        assert_eq!(
+            redact_literal("    - value: \"x\""),
+            "    - value: <redacted>"
+        );
+        assert_eq!(redact_literal("  values: x"), "  values: x");
+        assert_eq!(redact_literal("  value:"), "  value:");
+    }
 
     #[test]
     fn token_widths() {

@@ -138,6 +138,8 @@ struct Checker {
     /// (namespace, secret name) → first origin.
     targets: BTreeMap<(String, String), Origin>,
     syncs: BTreeMap<String, KubernetesSync>,
+    /// Syncs whose source scope is declared (the others already have an error).
+    sync_sources_ok: BTreeSet<String>,
 }
 
 fn name_diagnostic(
@@ -1240,6 +1242,7 @@ impl Checker {
             return;
         }
         let spec = &document.spec;
+        let errors_before = self.diagnostics.error_count();
 
         // Source scope.
         let source = &spec.source;
@@ -1271,6 +1274,8 @@ impl Checker {
                 )),
             }
         }
+
+        let source_ok = self.diagnostics.error_count() == errors_before;
 
         // Target.
         let target = &spec.target;
@@ -1396,6 +1401,9 @@ impl Checker {
             }
             self.error(diagnostic);
         }
+        if source_ok {
+            self.sync_sources_ok.insert(name.value.clone());
+        }
         self.syncs.insert(
             name.value.clone(),
             KubernetesSync {
@@ -1410,6 +1418,9 @@ impl Checker {
         // Syncs whose scope holds no declared secret are probably mistakes.
         let mut warnings = Vec::new();
         for sync in self.syncs.values() {
+            if !self.sync_sources_ok.contains(&sync.name) {
+                continue;
+            }
             let source = &sync.spec.source;
             let (Ok(project), Ok(environment), Ok(path)) = (
                 ProjectSlug::new(source.project.value.clone()),

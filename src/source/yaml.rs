@@ -279,6 +279,16 @@ fn quoted_list(items: &[&str]) -> String {
         .join(", ")
 }
 
+/// The original error inside snippet and alias wrappers.
+fn innermost(mut error: &serde_saphyr::Error) -> &serde_saphyr::Error {
+    loop {
+        match error.without_snippet() {
+            serde_saphyr::Error::AliasError { error: inner, .. } => error = inner,
+            other => return other,
+        }
+    }
+}
+
 /// A serde-saphyr error as a diagnostic.
 fn yaml_diagnostic(
     error: &serde_saphyr::Error,
@@ -287,8 +297,8 @@ fn yaml_diagnostic(
     first_line: u32,
 ) -> Diagnostic {
     use serde_saphyr::Error as E;
-    let error = error.without_snippet();
     let span = error
+        .without_snippet()
         .location()
         .filter(|location| location.line() > 0)
         .map(|location| {
@@ -298,6 +308,7 @@ fn yaml_diagnostic(
             )
         })
         .unwrap_or(Span::new(first_line, 1));
+    let error = innermost(error);
     let at = origin(span);
     let in_kind = kind.map(|k| format!(" in {k}")).unwrap_or_default();
     match error {
@@ -355,7 +366,7 @@ fn yaml_diagnostic(
             "invalid-type",
             at,
             match *ty {
-                "bool" => "expected `true` or `false`".to_string(),
+                "bool" | "boolean" => "expected `true` or `false`".to_string(),
                 ty if ty.starts_with('u') => "expected a non-negative integer".to_string(),
                 ty if ty.starts_with('i') => "expected an integer".to_string(),
                 ty => format!("expected a value of type {ty}"),
@@ -379,11 +390,28 @@ fn yaml_diagnostic(
             "refused: YAML aliases expand beyond the limit (a \"billion laughs\" document?)",
         )
         .with_help("write the repeated content out instead of using anchors and aliases"),
-        other => Diagnostic::error(
-            "yaml-syntax",
-            at,
-            sanitize(&UserMessageFormatter.format_message(other)),
-        ),
+        other => {
+            let message = sanitize(&UserMessageFormatter.format_message(other));
+            if message.contains("recursion limit") || message.contains("too large or too complex") {
+                Diagnostic::error(
+                    "hostile-yaml",
+                    at,
+                    format!("refused: the document exceeds a parser limit ({message})"),
+                )
+                .with_help("desired-state documents need only a few levels of nesting and no alias expansion")
+            } else if message == "expected sequence start" {
+                Diagnostic::error("invalid-type", at, "expected a list")
+                    .with_help("write `[a, b]` or one `- item` per line")
+            } else if message == "expected mapping start" {
+                Diagnostic::error(
+                    "invalid-type",
+                    at,
+                    "expected a mapping (`key: value` lines)",
+                )
+            } else {
+                Diagnostic::error("yaml-syntax", at, message)
+            }
+        }
     }
 }
 
@@ -419,8 +447,10 @@ fn sanitize(message: &str) -> String {
         .collect();
     let trimmed = single.trim().trim_end_matches('.');
     let mut chars = trimmed.chars();
+    let second_is_upper = trimmed.chars().nth(1).is_some_and(char::is_uppercase);
     match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
+        Some(first) if !second_is_upper => first.to_lowercase().chain(chars).collect(),
+        Some(_) => trimmed.to_string(),
         None => "invalid YAML".to_string(),
     }
 }

@@ -1,0 +1,168 @@
+//! `validate` over the corpus of broken repositories in `tests/fixtures/invalid/<case>/`: every
+//! case is invalid, its text rendering (no colours) is pinned by a snapshot, and no literal
+//! value ever shows in the output.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use infisical_gitops::cli::validate::{render_json, render_text, validate_path};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn cases() -> Vec<(String, PathBuf)> {
+    let mut cases: Vec<(String, PathBuf)> = std::fs::read_dir(fixtures().join("invalid"))
+        .expect("fixture directory")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.is_dir())
+        .map(|path| {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            (name, path)
+        })
+        .collect();
+    cases.sort();
+    cases
+}
+
+/// Literal values in the fixtures all contain `canary`; none may be printed.
+fn assert_no_values(output: &str) {
+    for canary in ["canary", "hunter2"] {
+        assert!(
+            !output.contains(canary),
+            "a literal value was printed:\n{output}"
+        );
+    }
+}
+
+#[test]
+fn corpus_has_every_rule() {
+    assert!(cases().len() >= 25, "at least 25 broken repositories");
+}
+
+#[test]
+fn every_invalid_fixture_is_reported() {
+    for (name, path) in cases() {
+        let validation = validate_path(&path);
+        assert!(validation.state.is_none(), "{name} should be invalid");
+        assert!(validation.diagnostics.has_errors(), "{name}");
+        for diagnostic in validation.diagnostics.iter() {
+            assert!(
+                diagnostic.origin.span.line > 0,
+                "{name}: diagnostic without a line: {diagnostic}"
+            );
+        }
+        let text = render_text(&path, &validation, false);
+        assert_no_values(&text);
+        assert_no_values(&render_json(&validation));
+        insta::assert_snapshot!(format!("invalid__{name}"), text);
+    }
+}
+
+fn binary() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_infisical-gitops"));
+    command
+        .env_remove("NO_COLOR")
+        .env_remove("INFISICAL_GITOPS_COLOR");
+    command
+}
+
+fn run(args: &[&str], dir: &Path) -> (String, i32) {
+    let output = binary()
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run the binary");
+    let stdout = String::from_utf8(output.stdout).expect("utf-8 output");
+    (stdout, output.status.code().expect("exit code"))
+}
+
+#[test]
+fn binary_reports_broken_repositories_with_exit_1() {
+    for case in [
+        "duplicate-secret-across-files",
+        "unknown-field",
+        "hostile-billion-laughs",
+        "multi-document-offsets",
+    ] {
+        let dir = fixtures().join("invalid").join(case);
+        let (stdout, code) = run(&["validate", "--color", "never"], &dir);
+        assert_eq!(code, 1, "{case}");
+        assert!(!stdout.contains('\u{1b}'), "no colours when not asked");
+        let library = render_text(&dir, &validate_path(&dir), false);
+        assert_eq!(
+            stdout, library,
+            "{case}: the binary prints what the library renders"
+        );
+    }
+}
+
+#[test]
+fn binary_colours_only_when_asked() {
+    let dir = fixtures().join("invalid").join("unknown-field");
+    let (plain, _) = run(&["validate", "."], &dir);
+    assert!(!plain.contains('\u{1b}'), "stdout is not a terminal");
+    let (coloured, code) = run(&["validate", ".", "--color", "always"], &dir);
+    assert_eq!(code, 1);
+    assert!(coloured.contains("\u{1b}[1;31m"));
+}
+
+#[test]
+fn binary_json_output() {
+    let dir = fixtures()
+        .join("invalid")
+        .join("duplicate-secret-across-files");
+    let (stdout, code) = run(&["validate", "--format", "json"], &dir);
+    assert_eq!(code, 1);
+    let value: serde_json::Value = serde_json::from_str(&stdout).expect("one JSON document");
+    assert_eq!(value["valid"], false);
+    insta::assert_snapshot!("json__duplicate-secret-across-files", stdout);
+}
+
+#[test]
+fn binary_validates_the_example() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/desired-state");
+    let (stdout, code) = run(&["validate", example.to_str().unwrap()], &fixtures());
+    assert_eq!(code, 0, "{stdout}");
+    insta::assert_snapshot!("example_summary", stdout);
+    let (json, code) = run(
+        &["validate", example.to_str().unwrap(), "--format", "json"],
+        &fixtures(),
+    );
+    assert_eq!(code, 0);
+    insta::assert_snapshot!("example_summary_json", json);
+}
+
+#[test]
+fn missing_path_is_an_error() {
+    let (stdout, code) = run(&["validate", "does-not-exist"], &fixtures());
+    assert_eq!(code, 1);
+    assert!(stdout.contains("cannot read `does-not-exist`"), "{stdout}");
+}
+
+#[test]
+fn oversized_file_is_refused_without_reading_it_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = "# padding padding padding padding padding padding padding padding\n";
+    let text = line.repeat(5 * 1024 * 1024 / line.len() + 1);
+    std::fs::write(dir.path().join("huge.yaml"), text).unwrap();
+    let validation = validate_path(dir.path());
+    let text = render_text(dir.path(), &validation, false);
+    insta::assert_snapshot!("oversized_file", text);
+}
+
+#[test]
+fn hidden_directories_and_other_files_are_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join(".git")).unwrap();
+    std::fs::write(dir.path().join(".git/config.yaml"), "not: [valid").unwrap();
+    std::fs::write(dir.path().join("README.md"), "# not yaml").unwrap();
+    std::fs::write(dir.path().join("empty.yml"), "# only a comment\n---\n").unwrap();
+    let validation = validate_path(dir.path());
+    assert!(
+        validation.diagnostics.is_empty(),
+        "{:?}",
+        validation.diagnostics
+    );
+    assert_eq!(validation.summary.files, 1);
+}

@@ -72,10 +72,19 @@ impl DoubleState {
         );
     }
 
-    /// Adds (or replaces) an item, as `bw` returns it (`object: "item"` is added).
+    /// Adds (or replaces) an item. An item from a `bw export` is given the shape of the CLI's
+    /// `CipherResponse`: `object: "item"`, `collectionIds` an array, `archivedDate`, and the
+    /// login's `passwordRevisionDate`.
     pub fn insert_item(&self, mut item: Value) {
         if let Some(obj) = item.as_object_mut() {
             obj.insert("object".into(), json!("item"));
+            if obj.get("collectionIds").is_none_or(Value::is_null) {
+                obj.insert("collectionIds".into(), json!([]));
+            }
+            obj.entry("archivedDate").or_insert(Value::Null);
+            if let Some(login) = obj.get_mut("login").and_then(Value::as_object_mut) {
+                login.entry("passwordRevisionDate").or_insert(Value::Null);
+            }
         }
         let id = item["id"].as_str().unwrap_or_default().to_lowercase();
         if let Ok(mut items) = self.items.lock() {
@@ -226,8 +235,22 @@ async fn origin_protection(State(state): State<Shared>, request: Request, next: 
     next.run(request).await
 }
 
+/// A JSON body written in the CLI's key order (`success` first): Koa serialises the
+/// `Response` object in insertion order.
+fn json_body(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
 fn success(data: Value) -> Response {
-    axum::Json(json!({"success": true, "data": data})).into_response()
+    json_body(
+        StatusCode::OK,
+        format!(r#"{{"success":true,"data":{data}}}"#),
+    )
 }
 
 fn error(message: &str) -> Response {
@@ -235,11 +258,12 @@ fn error(message: &str) -> Response {
 }
 
 fn error_with(message: &str, data: Option<Value>) -> Response {
-    let mut body = json!({"success": false, "message": message});
-    if let Some(data) = data {
-        body["data"] = data;
-    }
-    (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+    let message = Value::from(message);
+    let body = match data {
+        Some(data) => format!(r#"{{"success":false,"message":{message},"data":{data}}}"#),
+        None => format!(r#"{{"success":false,"message":{message}}}"#),
+    };
+    json_body(StatusCode::BAD_REQUEST, body)
 }
 
 /// `errorIfLocked` of the CLI's serve configurator.

@@ -99,7 +99,10 @@ fn main() {
     }
     let cpu_per_run = match (cpu_before, cpu_time()) {
         (Some(before), Some(after)) => {
-            format!("{:.0} ms", (after - before).as_secs_f64() * 1e3 / runs as f64)
+            format!(
+                "{:.0} ms",
+                (after - before).as_secs_f64() * 1e3 / runs as f64
+            )
         }
         _ => "unavailable".to_string(),
     };

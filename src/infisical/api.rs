@@ -185,6 +185,23 @@ pub struct CreateFolder {
     pub description: Option<String>,
 }
 
+/// `PATCH /api/v2/folders/{folderId}`: rename a folder or change its description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpdateFolder {
+    /// Project id.
+    pub project_id: String,
+    /// Environment slug.
+    pub environment: String,
+    /// Parent path of the folder.
+    pub parent_path: String,
+    /// Folder id.
+    pub folder_id: String,
+    /// The (new) name; the current name to change only the description.
+    pub name: String,
+    /// New description.
+    pub description: Option<String>,
+}
+
 /// `DELETE /api/v2/folders/{idOrName}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeleteFolder {
@@ -211,6 +228,16 @@ pub trait InfisicalApi: Send + Sync {
     async fn list_projects(&self) -> Result<Vec<RemoteProject>, ApiError>;
     /// `GET /api/v1/projects/slug/{slug}`; `Ok(None)` on 404.
     async fn get_project_by_slug(&self, slug: &str) -> Result<Option<RemoteProject>, ApiError>;
+    /// `GET /api/v1/projects/{id}`; `Ok(None)` on 404.
+    ///
+    /// The default implementation filters [`InfisicalApi::list_projects`].
+    async fn get_project(&self, project_id: &str) -> Result<Option<RemoteProject>, ApiError> {
+        Ok(self
+            .list_projects()
+            .await?
+            .into_iter()
+            .find(|p| p.id == project_id))
+    }
     /// `POST /api/v1/projects`.
     async fn create_project(&self, request: &CreateProject) -> Result<RemoteProject, ApiError>;
     /// `PATCH /api/v1/projects/{id}`.
@@ -253,6 +280,20 @@ pub trait InfisicalApi: Send + Sync {
     ) -> Result<Vec<RemoteFolder>, ApiError>;
     /// `POST /api/v2/folders`.
     async fn create_folder(&self, request: &CreateFolder) -> Result<RemoteFolder, ApiError>;
+    /// `PATCH /api/v2/folders/{folderId}`.
+    ///
+    /// The default implementation refuses (implementations that predate it).
+    async fn update_folder(&self, request: &UpdateFolder) -> Result<RemoteFolder, ApiError> {
+        Err(ApiError::BadRequest(super::error::ErrorContext {
+            method: "PATCH".into(),
+            path: "/api/v2/folders/{folderId}".into(),
+            request_id: None,
+            message: format!(
+                "updating folder {} is not supported by this implementation",
+                request.folder_id
+            ),
+        }))
+    }
     /// `DELETE /api/v2/folders/{idOrName}`.
     async fn delete_folder(&self, request: &DeleteFolder) -> Result<(), ApiError>;
 
@@ -264,6 +305,20 @@ pub trait InfisicalApi: Send + Sync {
         path: &str,
         recursive: bool,
     ) -> Result<Vec<RemoteSecret>, ApiError>;
+    /// `GET /api/v4/secrets/{key}` (`expandSecretReferences=false`); `Ok(None)` on 404.
+    ///
+    /// The default implementation filters a non-recursive [`InfisicalApi::list_secrets`].
+    async fn get_secret(
+        &self,
+        scope: &SecretScope,
+        key: &str,
+    ) -> Result<Option<RemoteSecret>, ApiError> {
+        Ok(self
+            .list_secrets(&scope.project_id, &scope.environment, &scope.path, false)
+            .await?
+            .into_iter()
+            .find(|s| s.key == key))
+    }
     /// `POST /api/v4/secrets/batch`: all or nothing (400 when any key exists).
     async fn create_secrets(
         &self,

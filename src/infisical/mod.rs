@@ -1,14 +1,23 @@
 //! The Infisical API port ([`InfisicalApi`]), its HTTP client, and observe → `LiveState`.
 //!
 //! - [`api`]: the trait every reconciler step talks to, and the domain types it speaks;
-//! - [`error`]: one error enum for every call.
+//! - [`error`]: one error enum for every call;
+//! - [`client`]: [`HttpClient`], the reqwest implementation (auth, retries, TLS);
+//! - [`wire`]: the JSON shapes of the REST API;
+//! - [`memory`]: an in-memory implementation for tests;
+//! - [`observe`]: read the live state (`LiveState`) with the fewest calls.
 
 pub mod api;
+pub mod client;
 pub mod error;
+pub mod memory;
+pub mod observe;
+pub mod wire;
 
 pub use api::{
     CreateEnvironment, CreateFolder, CreateProject, DeleteFolder, InfisicalApi, RemoteEnvironment,
     RemoteFolder, RemoteProject, RemoteSecret, RemoteTag, SecretDelete, SecretScope, SecretWrite,
-    UpdateEnvironment, UpdateProject, WriteOutcome,
+    UpdateEnvironment, UpdateFolder, UpdateProject, WriteOutcome,
 };
+pub use client::{ClientConfig, ConfigError, Credentials, HttpClient, RetryPolicy};
 pub use error::{ApiError, ErrorContext};

@@ -22,9 +22,9 @@ use std::sync::Arc;
 use super::address::Address;
 use super::diagnostics::{Diagnostic, Diagnostics};
 use super::document::{
-    BitwardenField, BitwardenSpec, Document, GenerateSpec, KubernetesDefaultsDocument,
-    KubernetesSyncDocument, KubernetesSyncSpec, Metadata, ProjectDocument, SecretSetDocument,
-    SecretSpec, SyncAuthSpec,
+    BitwardenField, BitwardenSpec, CreationPolicy, Document, GenerateSpec,
+    KubernetesDefaultsDocument, KubernetesSyncDocument, KubernetesSyncSpec, Metadata, OperatorApi,
+    ProjectDocument, SecretSetDocument, SecretSpec, SyncAuthSpec, SyncTargetKind,
 };
 use super::names::{
     EnvironmentSlug, FolderPath, NameError, ProjectSlug, SecretKey, TagSlug, check_dns1123_label,
@@ -1176,6 +1176,14 @@ impl Checker {
                     &r.name,
                     &r.namespace,
                 );
+                if let Some(r) = &kubernetes.identity_id_ref {
+                    self.kubernetes_ref(
+                        at,
+                        "auth.kubernetesAuth.identityIdRef",
+                        &r.name,
+                        &r.namespace,
+                    );
+                }
             }
         }
     }
@@ -1387,7 +1395,11 @@ impl Checker {
             if merged.operator_api.is_none() {
                 merged.operator_api = d.operator_api;
             }
+            if merged.instant_updates.is_none() {
+                merged.instant_updates = d.instant_updates;
+            }
         }
+        self.operator_rules(loaded, document, &merged, &origin);
         if merged.auth.is_none() {
             let mut diagnostic = Diagnostic::error(
                 "missing-auth",
@@ -1414,9 +1426,77 @@ impl Checker {
         );
     }
 
+    /// Rules that come from the operator's resources: what it cannot express or would refuse.
+    fn operator_rules(
+        &mut self,
+        loaded: &LoadedDocument,
+        document: &KubernetesSyncDocument,
+        merged: &KubernetesSyncSpec,
+        origin: &Origin,
+    ) {
+        let name = &document.metadata.name;
+        let target = &merged.target;
+        if target.kind == Some(SyncTargetKind::ConfigMap) && target.secret_type.is_some() {
+            self.error(
+                Diagnostic::error(
+                    "configmap-target",
+                    loaded.origin(target.name.span),
+                    format!("KubernetesSync `{name}` sets `target.type` on a ConfigMap target"),
+                )
+                .with_help("remove `type`: only Secrets have a type"),
+            );
+        }
+        if target.creation_policy == Some(CreationPolicy::Owner)
+            && let Some(namespace) = &merged.namespace
+            && namespace.value != target.namespace.value
+        {
+            self.error(
+                Diagnostic::error(
+                    "owner-across-namespaces",
+                    loaded.origin(namespace.span),
+                    format!(
+                        "KubernetesSync `{name}` uses `creationPolicy: Owner`, but its resource lives in `{}` and the Secret in `{}`",
+                        namespace.value, target.namespace.value
+                    ),
+                )
+                .with_help("Kubernetes owner references do not cross namespaces: use `Orphan`, or one namespace"),
+            );
+        }
+        if merged.operator_api == Some(OperatorApi::V1beta1) {
+            if let Some(auth) = &merged.auth
+                && let Some(kubernetes) = &auth.kubernetes_auth
+                && kubernetes.identity_id_ref.is_none()
+            {
+                self.error(
+                    Diagnostic::error(
+                        "missing-identity-id-ref",
+                        origin.clone(),
+                        format!("KubernetesSync `{name}` uses `kubernetesAuth` with `operatorApi: v1beta1` but no `identityIdRef`"),
+                    )
+                    .with_help("the v1beta1 `InfisicalAuth` reads the identity id from a Secret: add `auth.kubernetesAuth.identityIdRef {name, namespace, key}`"),
+                );
+            }
+            if let Some(template) = &target.template
+                && template.include_all_secrets
+                && !template.data.is_empty()
+            {
+                self.error(
+                    Diagnostic::error(
+                        "template-include-all",
+                        origin.clone(),
+                        format!("KubernetesSync `{name}` sets both `template.includeAllSecrets` and `template.data` with `operatorApi: v1beta1`"),
+                    )
+                    .with_help("v1beta1 templates replace the fetched secrets: list every key in `data`, or use `operatorApi: v1alpha1`"),
+                );
+            }
+        }
+    }
+
     fn finish(mut self) -> (Option<DesiredState>, Diagnostics) {
-        // Syncs whose scope holds no declared secret are probably mistakes.
+        // Syncs whose scope holds no declared secret are probably mistakes; ConfigMaps may only
+        // receive non-sensitive literals.
         let mut warnings = Vec::new();
+        let mut errors = Vec::new();
         for sync in self.syncs.values() {
             if !self.sync_sources_ok.contains(&sync.name) {
                 continue;
@@ -1429,14 +1509,29 @@ impl Checker {
             ) else {
                 continue;
             };
-            let any = self.secrets.keys().any(|address| match address {
-                Address::Secret(p, e, f, _) => {
-                    p == &project
-                        && e == &environment
-                        && (f == &path || (source.recursive && f.starts_with(&path)))
-                }
-                _ => false,
-            });
+            let any = self
+                .secrets
+                .keys()
+                .any(|address| in_scope(address, &project, &environment, &path, source.recursive));
+            if sync.spec.target.kind == Some(SyncTargetKind::ConfigMap)
+                && let Some((address, secret)) = self.secrets.iter().find(|(address, secret)| {
+                    in_scope(address, &project, &environment, &path, source.recursive)
+                        && !matches!(secret.source, SecretSource::Literal(_))
+                })
+            {
+                errors.push(
+                    Diagnostic::error(
+                        "sensitive-in-configmap",
+                        sync.origin.clone(),
+                        format!(
+                            "KubernetesSync `{}` writes a ConfigMap, but its scope holds the sensitive secret `{address}`",
+                            sync.name
+                        ),
+                    )
+                    .with_related(secret.origin.clone(), "the sensitive secret")
+                    .with_help("ConfigMaps are plain text: use `target.kind: Secret`, or narrow the scope to `sensitive: false` literals"),
+                );
+            }
             if !any {
                 warnings.push(Diagnostic::warning(
                     "empty-sync",
@@ -1449,6 +1544,7 @@ impl Checker {
             }
         }
         self.diagnostics.0.extend(warnings);
+        self.diagnostics.0.extend(errors);
         self.diagnostics.sort();
         if self.diagnostics.has_errors() {
             return (None, self.diagnostics);
@@ -1465,6 +1561,22 @@ impl Checker {
             kubernetes_syncs: self.syncs,
         };
         (Some(state), self.diagnostics)
+    }
+}
+
+/// Whether a secret address lies in a sync's scope.
+fn in_scope(
+    address: &Address,
+    project: &ProjectSlug,
+    environment: &EnvironmentSlug,
+    path: &FolderPath,
+    recursive: bool,
+) -> bool {
+    match address {
+        Address::Secret(p, e, f, _) => {
+            p == project && e == environment && (f == path || (recursive && f.starts_with(path)))
+        }
+        _ => false,
     }
 }
 

@@ -1,0 +1,868 @@
+//! Secrets (§5): the v4 routes, and the v3 raw routes the official SDKs and the operator use.
+//! `V3` selects the v3 parameter names (`workspaceId`/`workspaceSlug` in queries,
+//! `workspaceId`/`projectSlug` in bodies) instead of v4's `projectId`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use serde_json::{Number, Value, json};
+use uuid::Uuid;
+
+use super::super::Shared;
+use super::super::failure::{ApiFailure, issue};
+use super::super::input::{self, Fields, Issues};
+use super::super::store::{
+    Folder, Metadata, Project, Secret, Store, normalize_path, now_millis, trim_value,
+};
+use super::super::views::{self, SecretView, ValueMode};
+use super::{Authenticated, json_body, ok};
+
+/// How a request names its project.
+#[derive(Debug, Clone)]
+enum ProjectRef {
+    Id(String),
+    Slug(String),
+}
+
+fn locate(store: &Store, project: &ProjectRef) -> Result<usize, ApiFailure> {
+    match project {
+        ProjectRef::Id(id) => store.project_index(id),
+        ProjectRef::Slug(slug) => store.project_index_by_slug(slug),
+    }
+}
+
+/// Project reference from a query string.
+fn query_project<const V3: bool>(query: &input::Query<'_>) -> Option<ProjectRef> {
+    if V3 {
+        query
+            .str("workspaceId")
+            .map(ProjectRef::Id)
+            .or_else(|| query.str("workspaceSlug").map(ProjectRef::Slug))
+    } else {
+        query.str("projectId").map(ProjectRef::Id)
+    }
+}
+
+/// Project reference from a body; a missing one is an issue.
+fn body_project<const V3: bool>(fields: &Fields<'_>, issues: &mut Issues) -> ProjectRef {
+    if V3 {
+        if let Some(id) = fields.optional_str("workspaceId", issues) {
+            return ProjectRef::Id(id);
+        }
+        if let Some(slug) = fields.optional_str("projectSlug", issues) {
+            return ProjectRef::Slug(slug);
+        }
+        ProjectRef::Id(fields.required_str("workspaceId", issues))
+    } else {
+        ProjectRef::Id(fields.required_str("projectId", issues))
+    }
+}
+
+/// The secret-name rule: trimmed, non-empty, no `:` or `/`.
+fn check_secret_name(name: &str, path: &[Value], issues: &mut Issues) {
+    if name.is_empty() {
+        issues.push(issue::too_small(path, 1));
+    } else if name.contains(':') || name.contains('/') {
+        issues.push(issue::custom(
+            path,
+            "Secret name cannot contain colon or forward slash.",
+        ));
+    }
+}
+
+fn number(value: f64) -> Option<Number> {
+    #[allow(clippy::cast_possible_truncation)]
+    if value.fract() == 0.0 && value.abs() < 9.0e15 {
+        Some(Number::from(value as i64))
+    } else {
+        Number::from_f64(value)
+    }
+}
+
+/// The optional fields of one secret write.
+#[derive(Debug, Default, Clone)]
+struct SecretInput {
+    value: Option<String>,
+    comment: Option<String>,
+    metadata: Option<Vec<(String, String, bool)>>,
+    tag_ids: Option<Vec<String>>,
+    skip_multiline_encoding: Option<bool>,
+    reminder_note: Option<String>,
+    reminder_repeat_days: Option<Number>,
+    new_key: Option<String>,
+}
+
+fn read_secret_input(fields: &Fields<'_>, issues: &mut Issues) -> SecretInput {
+    let reminder_note = fields.optional_str("secretReminderNote", issues);
+    if let Some(note) = &reminder_note {
+        fields.check_length("secretReminderNote", note, 0, 1024, issues);
+    }
+    SecretInput {
+        value: fields.optional_raw_str("secretValue", issues),
+        comment: fields.optional_str("secretComment", issues),
+        metadata: fields.optional_metadata("secretMetadata", issues),
+        tag_ids: fields.optional_str_array("tagIds", issues),
+        skip_multiline_encoding: fields.optional_bool("skipMultilineEncoding", issues),
+        reminder_note,
+        reminder_repeat_days: fields
+            .optional_number("secretReminderRepeatDays", issues)
+            .and_then(number),
+        new_key: fields.optional_str("newSecretName", issues),
+    }
+}
+
+fn metadata(entries: Vec<(String, String, bool)>) -> Vec<Metadata> {
+    entries
+        .into_iter()
+        .map(|(key, value, is_encrypted)| Metadata {
+            key,
+            value,
+            is_encrypted,
+        })
+        .collect()
+}
+
+fn new_secret(key: &str, input: SecretInput, tag_ids: Vec<Uuid>) -> Secret {
+    let now = now_millis();
+    Secret {
+        id: Uuid::new_v4(),
+        key: key.to_owned(),
+        value: trim_value(input.value.as_deref().unwrap_or_default()),
+        comment: input.comment.unwrap_or_default(),
+        version: 1,
+        metadata: metadata(input.metadata.unwrap_or_default()),
+        tag_ids,
+        skip_multiline_encoding: input.skip_multiline_encoding.unwrap_or(false),
+        reminder_note: input.reminder_note,
+        reminder_repeat_days: input.reminder_repeat_days,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn apply_update(secret: &mut Secret, input: SecretInput, tag_ids: Option<Vec<Uuid>>) {
+    if let Some(value) = input.value {
+        secret.value = trim_value(&value);
+    }
+    if let Some(comment) = input.comment {
+        secret.comment = comment;
+    }
+    if let Some(entries) = input.metadata {
+        secret.metadata = metadata(entries);
+    }
+    if let Some(ids) = tag_ids {
+        secret.tag_ids = ids;
+    }
+    if let Some(flag) = input.skip_multiline_encoding {
+        secret.skip_multiline_encoding = flag;
+    }
+    if input.reminder_note.is_some() {
+        secret.reminder_note = input.reminder_note;
+    }
+    if input.reminder_repeat_days.is_some() {
+        secret.reminder_repeat_days = input.reminder_repeat_days;
+    }
+    if let Some(new_key) = input.new_key {
+        secret.key = new_key;
+    }
+    secret.version += 1;
+    secret.updated_at = now_millis();
+}
+
+/// Inserts or overwrites a secret without the write checks (seed helper).
+pub(crate) fn upsert_plain(folder: &mut Folder, key: &str, value: &str) {
+    let now = now_millis();
+    match folder.secrets.get_mut(key) {
+        Some(secret) => {
+            value.clone_into(&mut secret.value);
+            secret.version += 1;
+            secret.updated_at = now;
+        }
+        None => {
+            let input = SecretInput::default();
+            let mut secret = new_secret(key, input, Vec::new());
+            value.clone_into(&mut secret.value);
+            folder.secrets.insert(key.to_owned(), secret);
+        }
+    }
+    folder.last_secret_modified = Some(now);
+}
+
+/// The approval answer when a policy covers the path, else `None`.
+fn approval(store: &Store, project: &Project, environment: &str, path: &str) -> Option<Response> {
+    let policy = store.approval_policy(project.id, environment, path)?;
+    let folder_id = project
+        .environment(environment)
+        .ok()
+        .and_then(|env| env.folders.get(path))
+        .map(|folder| folder.id)
+        .unwrap_or_default();
+    Some(ok(views::approval(policy.id, folder_id)))
+}
+
+fn value_mode(view: bool, expand: bool) -> ValueMode {
+    if !view {
+        ValueMode::Hidden
+    } else if expand {
+        ValueMode::Expanded
+    } else {
+        ValueMode::Raw
+    }
+}
+
+/// Reads a metadata filter `key=K1,value=V1|key=K2,value=V2`.
+fn metadata_filter(text: &str) -> Vec<(Option<String>, Option<String>)> {
+    text.split('|')
+        .filter(|pair| !pair.trim().is_empty())
+        .map(|pair| {
+            let mut key = None;
+            let mut value = None;
+            for part in pair.split(',') {
+                match part.split_once('=') {
+                    Some(("key", k)) => key = Some(k.trim().to_owned()),
+                    Some(("value", v)) => value = Some(v.trim().to_owned()),
+                    _ => {}
+                }
+            }
+            (key, value)
+        })
+        .collect()
+}
+
+/// `GET /api/v4/secrets` and `GET /api/v3/secrets/raw`.
+pub(crate) async fn list<const V3: bool>(
+    State(shared): State<Arc<Shared>>,
+    _auth: Authenticated,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, ApiFailure> {
+    let query = input::Query(&query);
+    let mut issues = Issues::default();
+    let recursive = query.strict_bool("recursive", false, &mut issues);
+    let include_imports = query.strict_bool("include_imports", false, &mut issues);
+    let expand = query.strict_bool("expandSecretReferences", false, &mut issues);
+    let view = query.strict_bool("viewSecretValue", true, &mut issues);
+    issues.finish()?;
+    let project_ref = query_project::<V3>(&query);
+    let environment = query.str("environment");
+    let (Some(project_ref), Some(environment)) = (project_ref, environment) else {
+        return Err(ApiFailure::bad_request("Missing project id or environment"));
+    };
+    let path = normalize_path(&query.str("secretPath").unwrap_or_default());
+    let tag_slugs: Vec<String> = query
+        .str("tagSlugs")
+        .map(|text| {
+            text.split(',')
+                .map(|slug| slug.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let filter = query
+        .str("metadataFilter")
+        .map(|text| metadata_filter(&text))
+        .unwrap_or_default();
+    let store = shared.read();
+    let project = &store.projects[locate(&store, &project_ref)?];
+    let env = project.environment(&environment)?;
+    env.folder(&path)
+        .map_err(|failure| failure.named("SecretPathNotFound"))?;
+    let tag_ids: Vec<Uuid> = project
+        .tags
+        .iter()
+        .filter(|tag| tag_slugs.contains(&tag.slug))
+        .map(|tag| tag.id)
+        .collect();
+    let mode = value_mode(view, expand);
+    let folders: Vec<&str> = if recursive {
+        env.paths_within(&path).collect()
+    } else {
+        vec![path.as_str()]
+    };
+    let mut secrets: Vec<SecretView> = Vec::new();
+    for folder_path in folders {
+        let folder = &env.folders[folder_path];
+        for secret in folder.secrets.values() {
+            if !tag_slugs.is_empty() && !secret.tag_ids.iter().any(|id| tag_ids.contains(id)) {
+                continue;
+            }
+            let matches_metadata = filter.iter().all(|(key, value)| {
+                secret.metadata.iter().any(|entry| {
+                    key.as_ref().is_none_or(|key| &entry.key == key)
+                        && value.as_ref().is_none_or(|value| &entry.value == value)
+                })
+            });
+            if !matches_metadata {
+                continue;
+            }
+            secrets.push(views::secret(project, &env.slug, folder_path, secret, mode));
+        }
+    }
+    if include_imports {
+        Ok(ok(json!({ "secrets": secrets, "imports": [] })))
+    } else {
+        Ok(ok(json!({ "secrets": secrets })))
+    }
+}
+
+/// `GET /api/v4/secrets/{secretName}` and `GET /api/v3/secrets/raw/{secretName}`.
+pub(crate) async fn get<const V3: bool>(
+    State(shared): State<Arc<Shared>>,
+    _auth: Authenticated,
+    Path(name): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, ApiFailure> {
+    let query = input::Query(&query);
+    let mut issues = Issues::default();
+    let _ = query.strict_bool("include_imports", false, &mut issues);
+    let expand = query.strict_bool("expandSecretReferences", false, &mut issues);
+    let view = query.strict_bool("viewSecretValue", true, &mut issues);
+    if let Some(kind) = query.str("type")
+        && kind != "shared"
+        && kind != "personal"
+    {
+        issues.push(issue::invalid_enum(
+            &[json!("type")],
+            &["shared", "personal"],
+            &kind,
+        ));
+    }
+    let version = query.str("version");
+    if let Some(version) = &version
+        && version.parse::<u64>().is_err()
+    {
+        issues.push(issue::invalid_type(
+            &[json!("version")],
+            "number",
+            Some(&json!(version)),
+        ));
+    }
+    issues.finish()?;
+    let project_ref = query_project::<V3>(&query);
+    let environment = query.str("environment");
+    let (Some(project_ref), Some(environment)) = (project_ref, environment) else {
+        return Err(ApiFailure::bad_request("Missing project id or environment"));
+    };
+    let path = normalize_path(&query.str("secretPath").unwrap_or_default());
+    let name = name.trim();
+    let store = shared.read();
+    let project = &store.projects[locate(&store, &project_ref)?];
+    let env = project.environment(&environment)?;
+    let folder = env.folder(&path)?;
+    let not_found = || ApiFailure::not_found(format!("Secret with name '{name}' not found"));
+    let secret = folder.secrets.get(name).ok_or_else(not_found)?;
+    if let Some(version) = version
+        && version.parse::<u64>().ok() != Some(secret.version)
+    {
+        return Err(not_found());
+    }
+    let view = views::secret(project, &env.slug, &path, secret, value_mode(view, expand));
+    Ok(ok(json!({ "secret": view })))
+}
+
+/// `GET /api/v4/secrets/id/{secretId}` (and the v3 twin).
+pub(crate) async fn get_by_id(
+    State(shared): State<Arc<Shared>>,
+    _auth: Authenticated,
+    Path(secret_id): Path<String>,
+) -> Result<Response, ApiFailure> {
+    let store = shared.read();
+    let wanted = Uuid::parse_str(&secret_id).ok();
+    for project in &store.projects {
+        for env in &project.environments {
+            for (path, folder) in &env.folders {
+                if let Some(secret) = folder.secrets.values().find(|s| Some(s.id) == wanted) {
+                    let view = views::secret(project, &env.slug, path, secret, ValueMode::Raw);
+                    return Ok(ok(json!({ "secret": view })));
+                }
+            }
+        }
+    }
+    Err(ApiFailure::not_found(format!(
+        "Secret with ID '{secret_id}' not found"
+    )))
+}
+
+/// Body fields shared by the single-secret writes.
+struct SingleWrite {
+    project: ProjectRef,
+    environment: String,
+    path: String,
+    name: String,
+    input: SecretInput,
+}
+
+fn read_single_write<const V3: bool>(
+    name: &str,
+    body: &Bytes,
+    value_required: bool,
+) -> Result<SingleWrite, ApiFailure> {
+    let body = json_body(body)?;
+    let mut issues = Issues::default();
+    let name = name.trim().to_owned();
+    check_secret_name(&name, &[json!("secretName")], &mut issues);
+    let fields = Fields::body(&body, &mut issues);
+    let project = body_project::<V3>(&fields, &mut issues);
+    let environment = fields.required_str("environment", &mut issues);
+    let path = normalize_path(
+        &fields
+            .optional_str("secretPath", &mut issues)
+            .unwrap_or_default(),
+    );
+    let kind = fields.optional_enum("type", &["shared", "personal"], &mut issues);
+    if value_required {
+        let _ = fields.required_raw_str("secretValue", &mut issues);
+    }
+    let input = read_secret_input(&fields, &mut issues);
+    if let Some(new_key) = &input.new_key {
+        check_secret_name(new_key, &[json!("newSecretName")], &mut issues);
+    }
+    issues.finish()?;
+    if kind.as_deref() == Some("personal") {
+        return Err(ApiFailure::bad_request(
+            "Personal secrets are not supported for machine identities",
+        ));
+    }
+    Ok(SingleWrite {
+        project,
+        environment,
+        path,
+        name,
+        input,
+    })
+}
+
+/// `POST /api/v4/secrets/{secretName}`.
+pub(crate) async fn create<const V3: bool>(
+    State(shared): State<Arc<Shared>>,
+    _auth: Authenticated,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiFailure> {
+    let write = read_single_write::<V3>(&name, &body, true)?;
+    let mut store = shared.write();
+    let index = locate(&store, &write.project)?;
+    let project = &store.projects[index];
+    let env_index = project.environment_index(&write.environment)?;
+    project.environments[env_index].folder(&write.path)?;
+    let tag_ids = project.resolve_tag_ids(write.input.tag_ids.as_deref().unwrap_or_default())?;
+    if project.environments[env_index].folders[&write.path]
+        .secrets
+        .contains_key(&write.name)
+    {
+        return Err(ApiFailure::bad_request("Secret already exists"));
+    }
+    if let Some(answer) = approval(&store, project, &write.environment, &write.path) {
+        return Ok(answer);
+    }
+    let project = &mut store.projects[index];
+    let folder = project.environments[env_index].folder_mut(&write.path)?;
+    let secret = new_secret(&write.name, write.input, tag_ids);
+    folder.secrets.insert(write.name.clone(), secret);
+    folder.last_secret_modified = Some(now_millis());
+    shared.persist(&store)?;
+    let project = &store.projects[index];
+    let env = &project.environments[env_index];
+    let secret = &env.folders[&write.path].secrets[&write.name];
+    let view = views::secret(project, &env.slug, &write.path, secret, ValueMode::Raw);
+    Ok(ok(json!({ "secret": view })))
+}
+
+/// `PATCH /api/v4/secrets/{secretName}`.
+pub(crate) async fn update<const V3: bool>(
+    State(shared): State<Arc<Shared>>,
+    _auth: Authenticated,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiFailure> {
+    let write = read_single_write::<V3>(&name, &body, false)?;
+    let mut store = shared.write();
+    let index = locate(&store, &write.project)?;
+    let project = &store.projects[index];
+    let env_index = project.environment_index(&write.environment)?;
+    let folder = project.environments[env_index].folder(&write.path)?;
+    if !folder.secrets.contains_key(&write.name) {
+        return Err(ApiFailure::not_found(format!(
+            "Secret with name {} not found",
+            write.name
+        )));
+    }
+    if let Some(new_key) = &write.input.new_key
+        && new_key != &write.name
+        && folder.secrets.contains_key(new_key)
+    {
+        return Err(ApiFailure::bad_request(
+            "Secret with the new name already exists",
+        ));
+    }
+    let tag_ids = match &write.input.tag_ids {
+        Some(ids) => Some(project.resolve_tag_ids(ids)?),
+        None => None,
+    };
+    if let Some(answer) = approval(&store, project, &write.environment, &write.path) {
+        return Ok(answer);
+    }
+    let project = &mut store.projects[index];
+    let folder = project.environments[env_index].folder_mut(&write.path)?;
+    let mut secret = folder
+        .secrets
+        .remove(&write.name)
+        .ok_or_else(ApiFailure::internal)?;
+    apply_update(&mut secret, write.input, tag_ids);
+    let key = secret.key.clone();
+    folder.secrets.insert(key.clone(), secret);
+    folder.last_secret_modified = Some(now_millis());
+    shared.persist(&store)?;
+    let project = &store.projects[index];
+    let env = &project.environments[env_index];
+    let secret = &env.folders[&write.path].secrets[&key];
+    let view = views::secret(project, &env.slug, &write.path, secret, ValueMode::Raw);
+    Ok(ok(json!({ "secret": view })))
+}
+
+/// `DELETE /api/v4/secrets/{secretName}`.
+pub(crate) async fn delete<const V3: bool>(
+    State(shared): State<Arc<Shared>>,
+    _auth: Authenticated,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiFailure> {
+    let write = read_single_write::<V3>(&name, &body, false)?;
+    let mut store = shared.write();
+    let index = locate(&store, &write.project)?;
+    let project = &store.projects[index];
+    let env_index = project.environment_index(&write.environment)?;
+    let folder = project.environments[env_index].folder(&write.path)?;
+    if !folder.secrets.contains_key(&write.name) {
+        return Err(ApiFailure::not_found("Secret not found"));
+    }
+    if let Some(answer) = approval(&store, project, &write.environment, &write.path) {
+        return Ok(answer);
+    }
+    let project = &mut store.projects[index];
+    let folder = project.environments[env_index].folder_mut(&write.path)?;
+    let secret = folder
+        .secrets
+        .remove(&write.name)
+        .ok_or_else(ApiFailure::internal)?;
+    folder.last_secret_modified = Some(now_millis());
+    shared.persist(&store)?;
+    let project = &store.projects[index];
+    let env = &project.environments[env_index];
+    let view = views::secret(project, &env.slug, &write.path, &secret, ValueMode::Raw);
+    Ok(ok(json!({ "secret": view })))
+}
+
+/// Body fields shared by the batch writes.
+struct BatchScope {
+    project: ProjectRef,
+    environment: String,
+    path: String,
+}
+
+fn read_batch_scope<const V3: bool>(fields: &Fields<'_>, issues: &mut Issues) -> BatchScope {
+    BatchScope {
+        project: body_project::<V3>(fields, issues),
+        environment: fields.required_str("environment", issues),
+        path: normalize_path(
+            &fields
+                .optional_str("secretPath", issues)
+                .unwrap_or_default(),
+        ),
+    }
+}
+
+fn item_key(item: &Fields<'_>, index: usize, issues: &mut Issues) -> String {
+    let key = item.required_str("secretKey", issues);
+    if item.has("secretKey") {
+        check_secret_name(
+            &key,
+            &[json!("secrets"), json!(index), json!("secretKey")],
+            issues,
+        );
+    }
+    key
+}
+
+/// `POST /api/v4/secrets/batch`: all or nothing; any existing key fails the whole batch.
+pub(crate) async fn batch_create<const V3: bool>(
+    State(shared): State<Arc<Shared>>,
+    _auth: Authenticated,
+    body: Bytes,
+) -> Result<Response, ApiFailure> {
+    let body = json_body(&body)?;
+    let mut issues = Issues::default();
+    let fields = Fields::body(&body, &mut issues);
+    let scope = read_batch_scope::<V3>(&fields, &mut issues);
+    let mut index = 0;
+    let items = fields.required_objects("secrets", 1, &mut issues, |item, issues| {
+        let key = item_key(&item, index, issues);
+        index += 1;
+        let _ = item.required_raw_str("secretValue", issues);
+        (key, read_secret_input(&item, issues))
+    });
+    issues.finish()?;
+    let mut store = shared.write();
+    let project_index = locate(&store, &scope.project)?;
+    let project = &store.projects[project_index];
+    let env_index = project.environment_index(&scope.environment)?;
+    let folder = project.environments[env_index].folder(&scope.path)?;
+    let mut existing: Vec<&str> = Vec::new();
+    for (position, (key, _)) in items.iter().enumerate() {
+        if folder.secrets.contains_key(key) || items[..position].iter().any(|(k, _)| k == key) {
+            existing.push(key);
+        }
+    }
+    if !existing.is_empty() {
+        return Err(ApiFailure::bad_request(format!(
+            "Secret already exists: {}",
+            existing.join(",")
+        )));
+    }
+    let mut tags = Vec::with_capacity(items.len());
+    for (_, input) in &items {
+        tags.push(project.resolve_tag_ids(input.tag_ids.as_deref().unwrap_or_default())?);
+    }
+    if let Some(answer) = approval(&store, project, &scope.environment, &scope.path) {
+        return Ok(answer);
+    }
+    let keys: Vec<String> = items.iter().map(|(key, _)| key.clone()).collect();
+    let project = &mut store.projects[project_index];
+    let folder = project.environments[env_index].folder_mut(&scope.path)?;
+    for ((key, input), tag_ids) in items.into_iter().zip(tags) {
+        let secret = new_secret(&key, input, tag_ids);
+        folder.secrets.insert(key, secret);
+    }
+    folder.last_secret_modified = Some(now_millis());
+    shared.persist(&store)?;
+    let project = &store.projects[project_index];
+    let env = &project.environments[env_index];
+    let folder = &env.folders[&scope.path];
+    let views: Vec<SecretView> = keys
+        .iter()
+        .filter_map(|key| folder.secrets.get(key))
+        .map(|secret| views::secret(project, &env.slug, &scope.path, secret, ValueMode::Raw))
+        .collect();
+    Ok(ok(json!({ "secrets": views })))
+}
+
+/// What a batch update does with one item.
+enum Planned {
+    Update {
+        path: String,
+        key: String,
+        input: SecretInput,
+        tags: Option<Vec<Uuid>>,
+    },
+    Create {
+        path: String,
+        key: String,
+        input: SecretInput,
+        tags: Vec<Uuid>,
+    },
+}
+
+/// `PATCH /api/v4/secrets/batch` with `mode` `failOnNotFound` (default), `upsert` or `ignore`.
+pub(crate) async fn batch_update<const V3: bool>(
+    State(shared): State<Arc<Shared>>,
+    _auth: Authenticated,
+    body: Bytes,
+) -> Result<Response, ApiFailure> {
+    let body = json_body(&body)?;
+    let mut issues = Issues::default();
+    let fields = Fields::body(&body, &mut issues);
+    let scope = read_batch_scope::<V3>(&fields, &mut issues);
+    let mode = fields
+        .optional_enum("mode", &["failOnNotFound", "upsert", "ignore"], &mut issues)
+        .unwrap_or_else(|| "failOnNotFound".to_owned());
+    let mut index = 0;
+    let items = fields.required_objects("secrets", 1, &mut issues, |item, issues| {
+        let key = item_key(&item, index, issues);
+        let input = read_secret_input(&item, issues);
+        if let Some(new_key) = &input.new_key {
+            check_secret_name(
+                new_key,
+                &[json!("secrets"), json!(index), json!("newSecretName")],
+                issues,
+            );
+        }
+        index += 1;
+        let path = item
+            .optional_str("secretPath", issues)
+            .map(|path| normalize_path(&path));
+        (key, path, input)
+    });
+    issues.finish()?;
+    let mut store = shared.write();
+    let project_index = locate(&store, &scope.project)?;
+    let project = &store.projects[project_index];
+    let env_index = project.environment_index(&scope.environment)?;
+    let env = &project.environments[env_index];
+    let mut missing: Vec<String> = Vec::new();
+    let mut plan: Vec<Planned> = Vec::new();
+    for (key, path, input) in items {
+        let path = path.unwrap_or_else(|| scope.path.clone());
+        let folder = env.folder(&path)?;
+        if folder.secrets.contains_key(&key) {
+            if let Some(new_key) = &input.new_key
+                && new_key != &key
+                && folder.secrets.contains_key(new_key)
+            {
+                return Err(ApiFailure::bad_request(
+                    "Secret with the new name already exists",
+                ));
+            }
+            let tags = match &input.tag_ids {
+                Some(ids) => Some(project.resolve_tag_ids(ids)?),
+                None => None,
+            };
+            plan.push(Planned::Update {
+                path,
+                key,
+                input,
+                tags,
+            });
+        } else {
+            match mode.as_str() {
+                "upsert" => {
+                    let tags =
+                        project.resolve_tag_ids(input.tag_ids.as_deref().unwrap_or_default())?;
+                    plan.push(Planned::Create {
+                        path,
+                        key,
+                        input,
+                        tags,
+                    });
+                }
+                "ignore" => {}
+                _ => missing.push(key),
+            }
+        }
+    }
+    if !missing.is_empty() {
+        return Err(ApiFailure::not_found(format!(
+            "Secret does not exist: {}",
+            missing.join(", ")
+        )));
+    }
+    for planned in &plan {
+        let path = match planned {
+            Planned::Update { path, .. } | Planned::Create { path, .. } => path,
+        };
+        if let Some(answer) = approval(&store, project, &scope.environment, path) {
+            return Ok(answer);
+        }
+    }
+    let project = &mut store.projects[project_index];
+    let env = &mut project.environments[env_index];
+    let now = now_millis();
+    let mut written: Vec<(String, String)> = Vec::new();
+    for planned in plan {
+        match planned {
+            Planned::Update {
+                path,
+                key,
+                input,
+                tags,
+            } => {
+                let folder = env.folder_mut(&path)?;
+                let Some(mut secret) = folder.secrets.remove(&key) else {
+                    continue;
+                };
+                apply_update(&mut secret, input, tags);
+                let new_key = secret.key.clone();
+                folder.secrets.insert(new_key.clone(), secret);
+                folder.last_secret_modified = Some(now);
+                written.push((path, new_key));
+            }
+            Planned::Create {
+                path,
+                key,
+                input,
+                tags,
+            } => {
+                let folder = env.folder_mut(&path)?;
+                folder
+                    .secrets
+                    .insert(key.clone(), new_secret(&key, input, tags));
+                folder.last_secret_modified = Some(now);
+                written.push((path, key));
+            }
+        }
+    }
+    shared.persist(&store)?;
+    let project = &store.projects[project_index];
+    let env = &project.environments[env_index];
+    let views: Vec<SecretView> = written
+        .iter()
+        .filter_map(|(path, key)| {
+            let secret = env.folders.get(path)?.secrets.get(key)?;
+            Some(views::secret(
+                project,
+                &env.slug,
+                path,
+                secret,
+                ValueMode::Raw,
+            ))
+        })
+        .collect();
+    Ok(ok(json!({ "secrets": views })))
+}
+
+/// `DELETE /api/v4/secrets/batch`: all or nothing; any missing key fails the whole batch.
+pub(crate) async fn batch_delete<const V3: bool>(
+    State(shared): State<Arc<Shared>>,
+    _auth: Authenticated,
+    body: Bytes,
+) -> Result<Response, ApiFailure> {
+    let body = json_body(&body)?;
+    let mut issues = Issues::default();
+    let fields = Fields::body(&body, &mut issues);
+    let scope = read_batch_scope::<V3>(&fields, &mut issues);
+    let mut index = 0;
+    let keys = fields.required_objects("secrets", 1, &mut issues, |item, issues| {
+        let key = item_key(&item, index, issues);
+        let _ = item.optional_enum("type", &["shared", "personal"], issues);
+        index += 1;
+        key
+    });
+    issues.finish()?;
+    let mut store = shared.write();
+    let project_index = locate(&store, &scope.project)?;
+    let project = &store.projects[project_index];
+    let env_index = project.environment_index(&scope.environment)?;
+    let folder = project.environments[env_index].folder(&scope.path)?;
+    let missing: Vec<&str> = keys
+        .iter()
+        .filter(|key| !folder.secrets.contains_key(*key))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        return Err(ApiFailure::not_found(format!(
+            "One or more secrets does not exist: {}",
+            missing.join(", ")
+        )));
+    }
+    if let Some(answer) = approval(&store, project, &scope.environment, &scope.path) {
+        return Ok(answer);
+    }
+    let project = &mut store.projects[project_index];
+    let folder = project.environments[env_index].folder_mut(&scope.path)?;
+    let mut deleted = Vec::with_capacity(keys.len());
+    for key in &keys {
+        if let Some(secret) = folder.secrets.remove(key) {
+            deleted.push(secret);
+        }
+    }
+    folder.last_secret_modified = Some(now_millis());
+    shared.persist(&store)?;
+    let project = &store.projects[project_index];
+    let env = &project.environments[env_index];
+    let views: Vec<SecretView> = deleted
+        .iter()
+        .map(|secret| views::secret(project, &env.slug, &scope.path, secret, ValueMode::Raw))
+        .collect();
+    Ok(ok(json!({ "secrets": views })))
+}

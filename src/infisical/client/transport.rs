@@ -1,0 +1,464 @@
+//! One call: routes, sending with a timeout under the concurrency limit, mapping answers to
+//! [`ApiError`], and the retry loop.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::{CONTENT_TYPE, HeaderMap};
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::infisical::error::{ApiError, ErrorContext};
+use crate::infisical::wire::ErrorBody;
+use crate::model::SecretValue;
+
+use super::config::RetryPolicy;
+use super::retry::{Budget, retry_after};
+
+/// Longest server message kept in an error.
+const MAX_MESSAGE_CHARS: usize = 500;
+/// Shortest secret value scrubbed from server messages (shorter ones would garble them).
+const MIN_REDACTED_LEN: usize = 4;
+
+/// What a retry may do to the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Safety {
+    /// Repeating it changes nothing (reads, updates to a target state, login).
+    Idempotent,
+    /// Repeating it could do it twice (creates): after a timeout, a dropped connection or a
+    /// 5xx the caller re-reads instead of retrying blindly.
+    NonIdempotent,
+    /// A delete: repeating it is safe, but a repeat after an unknown outcome may find the
+    /// object gone (the caller then treats 404 as done).
+    Delete,
+}
+
+/// A route: path segments below the API root (each percent-encoded on its own).
+#[derive(Debug, Clone)]
+pub struct Route {
+    segments: Vec<String>,
+}
+
+impl Route {
+    /// `route(&["v1", "projects"])`.
+    pub fn new(segments: &[&str]) -> Self {
+        Route {
+            segments: segments.iter().map(|s| (*s).to_string()).collect(),
+        }
+    }
+
+    /// `/api/v1/projects/…`, for errors and logs.
+    pub fn display(&self) -> String {
+        format!("/api/{}", self.segments.join("/"))
+    }
+}
+
+/// One request, ready to be sent any number of times.
+#[derive(Debug)]
+pub struct Call {
+    /// Method.
+    pub method: Method,
+    /// Route.
+    pub route: Route,
+    /// Query pairs (never secret).
+    pub query: Vec<(&'static str, String)>,
+    /// Serialized JSON body; `None` sends no body and no content type.
+    pub body: Option<Bytes>,
+    /// What a repeat may do.
+    pub safety: Safety,
+    /// Whether a bearer token is sent.
+    pub authenticated: bool,
+    /// Values scrubbed from server messages should the server echo one.
+    pub redact: Vec<SecretValue>,
+}
+
+impl Call {
+    /// A call without body.
+    pub fn new(method: Method, route: Route, safety: Safety) -> Self {
+        Call {
+            method,
+            route,
+            query: Vec::new(),
+            body: None,
+            safety,
+            authenticated: true,
+            redact: Vec::new(),
+        }
+    }
+
+    /// Adds a query pair.
+    pub fn query(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.query.push((name, value.into()));
+        self
+    }
+
+    /// Sets a JSON body.
+    pub fn json<T: Serialize>(mut self, body: &T) -> Result<Self, ApiError> {
+        let bytes = serde_json::to_vec(body).map_err(|_| {
+            ApiError::Decode(self.context(None, "request body could not be serialized".into()))
+        })?;
+        self.body = Some(Bytes::from(bytes));
+        Ok(self)
+    }
+
+    /// Sends no bearer token.
+    pub fn anonymous(mut self) -> Self {
+        self.authenticated = false;
+        self
+    }
+
+    /// Scrubs these values from any server message.
+    pub fn redacting(mut self, values: impl IntoIterator<Item = SecretValue>) -> Self {
+        self.redact.extend(values);
+        self
+    }
+
+    /// The error context of this call.
+    pub fn context(&self, request_id: Option<String>, message: String) -> ErrorContext {
+        ErrorContext {
+            method: self.method.to_string(),
+            path: self.route.display(),
+            request_id,
+            message: self.scrub(message),
+        }
+    }
+
+    fn scrub(&self, mut message: String) -> String {
+        for value in &self.redact {
+            for candidate in [value.expose(), value.normalized().as_str()] {
+                if candidate.len() >= MIN_REDACTED_LEN && message.contains(candidate) {
+                    message = message.replace(candidate, "<redacted>");
+                }
+            }
+        }
+        if message.chars().count() > MAX_MESSAGE_CHARS {
+            message = message.chars().take(MAX_MESSAGE_CHARS).collect::<String>() + "…";
+        }
+        message
+    }
+
+    /// Decodes a success body. The decode error names the place, never the content.
+    pub fn decode<T: DeserializeOwned>(&self, raw: &Raw) -> Result<T, ApiError> {
+        serde_json::from_slice(&raw.body).map_err(|e| {
+            ApiError::Decode(self.context(
+                raw.request_id(),
+                format!(
+                    "answer {} is not the documented shape ({:?} error at line {} column {})",
+                    raw.status.as_u16(),
+                    e.classify(),
+                    e.line(),
+                    e.column()
+                ),
+            ))
+        })
+    }
+}
+
+/// An answer, body read.
+#[derive(Debug)]
+pub struct Raw {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body.
+    pub body: Bytes,
+}
+
+impl Raw {
+    fn error_body(&self) -> ErrorBody {
+        serde_json::from_slice(&self.body).unwrap_or_default()
+    }
+
+    fn request_id(&self) -> Option<String> {
+        self.error_body().req_id.or_else(|| {
+            self.headers
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        })
+    }
+}
+
+/// A failed send.
+#[derive(Debug)]
+pub enum SendError {
+    /// The request never reached the server (connection refused, DNS, TLS handshake).
+    NotSent(reqwest::Error),
+    /// It may have reached the server: timeout, connection dropped, body cut.
+    Unknown(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// The per-request timeout fired.
+#[derive(Debug, thiserror::Error)]
+#[error("no complete answer within {0:?}")]
+pub struct TimedOut(pub Duration);
+
+/// How the retry loop ended without an answer.
+#[derive(Debug)]
+pub enum Failure {
+    /// Final: return it.
+    Final(ApiError),
+    /// A non-idempotent call may or may not have happened: the caller re-reads.
+    Ambiguous(ApiError),
+}
+
+/// Maps a non-success answer to an [`ApiError`] (§7.1, §12 of the API reference).
+pub fn map_error(call: &Call, raw: &Raw, policy: &RetryPolicy) -> ApiError {
+    let body = raw.error_body();
+    let request_id = body.req_id.clone().or_else(|| raw.request_id());
+    let issues: Vec<String> = body.issues().into_iter().map(|i| call.scrub(i)).collect();
+    let message = if issues.is_empty() {
+        raw.status
+            .canonical_reason()
+            .unwrap_or("no message")
+            .to_string()
+    } else {
+        issues.join("; ")
+    };
+    let context = call.context(request_id, message.clone());
+    let status = raw.status.as_u16();
+    match status {
+        400 if message.to_lowercase().contains("already exist") => ApiError::AlreadyExists(context),
+        401 => ApiError::Unauthorized(context),
+        403 if body.error.as_deref() == Some("TokenError") => ApiError::Token(context),
+        403 => ApiError::Permission(context),
+        404 => ApiError::NotFound(context),
+        422 => ApiError::Validation { context, issues },
+        429 => ApiError::RateLimited {
+            context,
+            retry_after: retry_after(policy, &raw.headers),
+        },
+        500..=599 => ApiError::Server { context, status },
+        _ => ApiError::BadRequest(ErrorContext {
+            message: format!("status {status}: {}", context.message),
+            ..context
+        }),
+    }
+}
+
+/// Whether an answer says the token is no good (a fresh login may help).
+pub fn is_token_rejection(call: &Call, error: &ApiError) -> bool {
+    call.authenticated && matches!(error, ApiError::Token(_) | ApiError::Unauthorized(_))
+}
+
+/// Sends once: URL, token, body, timeout. The caller holds a concurrency permit.
+pub async fn send_once(
+    http: &reqwest::Client,
+    root: &reqwest::Url,
+    call: &Call,
+    token: Option<&SecretString>,
+    timeout: Duration,
+) -> Result<Raw, SendError> {
+    let mut url = root.clone();
+    {
+        let Ok(mut segments) = url.path_segments_mut() else {
+            return Err(SendError::Unknown("api url cannot carry a path".into()));
+        };
+        segments.pop_if_empty();
+        for segment in &call.route.segments {
+            segments.push(segment);
+        }
+    }
+    let mut request = http.request(call.method.clone(), url);
+    if !call.query.is_empty() {
+        request = request.query(&call.query);
+    }
+    if let Some(token) = token {
+        request = request.bearer_auth(token.expose_secret());
+    }
+    if let Some(body) = &call.body {
+        request = request
+            .header(CONTENT_TYPE, "application/json")
+            .body(body.clone());
+    }
+    let exchange = async {
+        let response = request.send().await?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.bytes().await?;
+        Ok::<_, reqwest::Error>(Raw {
+            status,
+            headers,
+            body,
+        })
+    };
+    match tokio::time::timeout(timeout, exchange).await {
+        Err(_) => Err(SendError::Unknown(Box::new(TimedOut(timeout)))),
+        Ok(Err(error)) if error.is_connect() => Err(SendError::NotSent(error.without_url())),
+        Ok(Err(error)) => Err(SendError::Unknown(Box::new(error.without_url()))),
+        Ok(Ok(raw)) => Ok(raw),
+    }
+}
+
+/// Decides what to do after a transient failure: wait and retry, or give up with `error`.
+pub async fn wait_or_give_up(
+    budget: &Budget,
+    requested: Option<Duration>,
+    error: ApiError,
+    call: &Call,
+) -> Result<(), ApiError> {
+    match budget.next_delay(requested) {
+        Some(delay) => {
+            tracing::debug!(
+                method = %call.method,
+                path = %call.route.display(),
+                attempt = budget.attempts(),
+                delay_ms = delay.as_millis() as u64,
+                error = %error,
+                "retrying infisical call"
+            );
+            tokio::time::sleep(delay).await;
+            Ok(())
+        }
+        None => Err(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderValue, RETRY_AFTER};
+
+    fn raw(status: u16, body: &str) -> Raw {
+        Raw {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers: HeaderMap::new(),
+            body: Bytes::from(body.to_string()),
+        }
+    }
+
+    fn call() -> Call {
+        Call::new(
+            Method::POST,
+            Route::new(&["v4", "secrets", "batch"]),
+            Safety::NonIdempotent,
+        )
+        .redacting([SecretValue::new("canary-value-123")])
+    }
+
+    fn map(status: u16, body: &str) -> ApiError {
+        map_error(&call(), &raw(status, body), &RetryPolicy::default())
+    }
+
+    #[test]
+    fn maps_statuses_per_reference() {
+        let e = map(
+            400,
+            r#"{"reqId":"req-9","statusCode":400,"message":"Secret already exists: A,B","error":"BadRequest"}"#,
+        );
+        assert!(matches!(e, ApiError::AlreadyExists(_)), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "already exists: POST /api/v4/secrets/batch (reqId req-9): Secret already exists: A,B"
+        );
+        assert!(matches!(
+            map(
+                400,
+                r#"{"message":"Folder with name 'web' already exists in path '/'"}"#
+            ),
+            ApiError::AlreadyExists(_)
+        ));
+        assert!(matches!(
+            map(
+                400,
+                r#"{"message":"Environment with slug 'dev' already exist"}"#
+            ),
+            ApiError::AlreadyExists(_)
+        ));
+        assert!(matches!(
+            map(
+                400,
+                r#"{"message":"Cannot delete folder \"f\" because it contains resources."}"#
+            ),
+            ApiError::BadRequest(_)
+        ));
+        assert!(matches!(
+            map(
+                401,
+                r#"{"statusCode":401,"message":"Invalid credentials","error":"UnauthorizedError"}"#
+            ),
+            ApiError::Unauthorized(_)
+        ));
+        assert!(matches!(
+            map(
+                403,
+                r#"{"message":"Your token has expired. Please re-authenticate.","error":"TokenError"}"#
+            ),
+            ApiError::Token(_)
+        ));
+        assert!(matches!(
+            map(
+                403,
+                r#"{"message":"You are not allowed to create on secrets","error":"PermissionDenied"}"#
+            ),
+            ApiError::Permission(_)
+        ));
+        assert!(matches!(
+            map(404, r#"{"message":"Folder with path '/x' not found"}"#),
+            ApiError::NotFound(_)
+        ));
+        assert!(matches!(
+            map(500, "Something went wrong"),
+            ApiError::Server { status: 500, .. }
+        ));
+        assert!(matches!(map(504, ""), ApiError::Server { status: 504, .. }));
+        assert!(matches!(map(409, "{}"), ApiError::BadRequest(_)));
+    }
+
+    #[test]
+    fn validation_carries_the_issue_list() {
+        let e = map(
+            422,
+            r#"{"reqId":"r","statusCode":422,"error":"ValidationFailure","message":[
+                {"code":"too_big","message":"String must contain at most 64 character(s)","path":["projectName"]},
+                {"code":"custom","message":"Slug field can only contain lowercase letters, numbers, and hyphens","path":["slug"]}]}"#,
+        );
+        let ApiError::Validation { issues, context } = e else {
+            panic!("not validation")
+        };
+        assert_eq!(
+            issues,
+            vec![
+                "projectName: String must contain at most 64 character(s)".to_string(),
+                "slug: Slug field can only contain lowercase letters, numbers, and hyphens"
+                    .to_string()
+            ]
+        );
+        assert!(context.message.contains("projectName"));
+    }
+
+    #[test]
+    fn rate_limit_keeps_retry_after() {
+        let mut answer = raw(429, r#"{"message":"Rate limit exceeded"}"#);
+        answer
+            .headers
+            .insert(RETRY_AFTER, HeaderValue::from_static("7"));
+        let e = map_error(&call(), &answer, &RetryPolicy::default());
+        assert!(matches!(
+            e,
+            ApiError::RateLimited { retry_after: Some(d), .. } if d == Duration::from_secs(7)
+        ));
+    }
+
+    #[test]
+    fn an_echoed_value_never_reaches_the_error() {
+        let e = map(
+            422,
+            r#"{"message":[{"message":"bad value canary-value-123","path":["secrets",0]}]}"#,
+        );
+        let text = format!("{e} {e:?}");
+        assert!(!text.contains("canary-value-123"), "{text}");
+        assert!(text.contains("secrets.0: bad value <redacted>"), "{text}");
+    }
+
+    #[test]
+    fn non_json_and_empty_bodies_still_map() {
+        let e = map(502, "<html>bad gateway</html>");
+        assert_eq!(e.context().message, "Bad Gateway");
+        let e = map(404, "");
+        assert_eq!(e.context().path, "/api/v4/secrets/batch");
+    }
+}

@@ -1,0 +1,459 @@
+//! The client's contract suite: every `InfisicalApi` method, against a server URL and a machine
+//! identity. It runs unchanged against the local dev server (always) and against a real
+//! Infisical when `INFISICAL_TEST_URL`, `INFISICAL_TEST_CLIENT_ID` and
+//! `INFISICAL_TEST_CLIENT_SECRET` are set (see `docs/infisical-client.md`).
+//!
+//! The suite works inside one project it creates (slug `igo-contract-<random>`) and deletes that
+//! project at the end, also when an assertion fails.
+
+#![allow(clippy::unwrap_used)] // a test suite: an error ends it with the error's text
+
+use std::panic::AssertUnwindSafe;
+
+use futures::FutureExt;
+use infisical_gitops::infisical::{
+    ApiError, ClientConfig, CreateEnvironment, CreateFolder, CreateProject, Credentials,
+    DeleteFolder, HttpClient, InfisicalApi, SecretDelete, SecretScope, SecretWrite,
+    UpdateEnvironment, UpdateFolder, UpdateProject, WriteOutcome,
+};
+use infisical_gitops::model::SecretValue;
+
+const VALUE_CANARY: &str = "contract-value-canary-51d0";
+
+/// Runs the whole suite against `url` with universal-auth credentials.
+pub async fn run(url: &str, client_id: &str, client_secret: &str) {
+    let config = ClientConfig::new(url, Credentials::universal_auth(client_id, client_secret));
+    let client = HttpClient::new(config).expect("client");
+    let api: &dyn InfisicalApi = &client;
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let slug = format!("igo-contract-{}", &suffix[..10]);
+
+    let project = api
+        .create_project(&CreateProject {
+            name: format!("infisical-gitops contract {}", &suffix[..6]),
+            slug: slug.clone(),
+            description: Some("created by the infisical-gitops contract suite".into()),
+            create_default_environments: false,
+        })
+        .await
+        .expect("create project");
+    let outcome = AssertUnwindSafe(exercise(api, &project.id, &slug))
+        .catch_unwind()
+        .await;
+    // clean up whatever happened
+    let cleanup = api.delete_project(&project.id).await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+    match cleanup {
+        Ok(()) | Err(ApiError::NotFound(_)) => {}
+        Err(e) => panic!("delete project: {e}"),
+    }
+    assert!(
+        api.get_project_by_slug(&slug).await.unwrap().is_none(),
+        "project deleted"
+    );
+}
+
+fn write(key: &str, value: &str) -> SecretWrite {
+    SecretWrite {
+        key: key.into(),
+        value: Some(SecretValue::new(value)),
+        comment: None,
+        tag_ids: None,
+        metadata: None,
+    }
+}
+
+fn applied(outcome: WriteOutcome) -> Vec<infisical_gitops::infisical::RemoteSecret> {
+    match outcome {
+        WriteOutcome::Applied(secrets) => secrets,
+        WriteOutcome::PendingApproval { .. } => panic!("unexpected approval"),
+    }
+}
+
+fn no_canary(error: &ApiError) {
+    let text = format!("{error} {error:?}");
+    assert!(!text.contains(VALUE_CANARY), "value in error: {text}");
+}
+
+async fn exercise(api: &dyn InfisicalApi, project_id: &str, slug: &str) {
+    // ---- projects
+    let by_slug = api
+        .get_project_by_slug(slug)
+        .await
+        .unwrap()
+        .expect("by slug");
+    assert_eq!(by_slug.id, project_id);
+    assert!(by_slug.environments.is_empty(), "no default environments");
+    assert!(
+        api.get_project_by_slug("igo-contract-absent-0")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let listed = api.list_projects().await.unwrap();
+    assert!(listed.iter().any(|p| p.slug == slug), "listed");
+    let by_id = api.get_project(project_id).await.unwrap().expect("by id");
+    assert_eq!(by_id.slug, slug);
+    let updated = api
+        .update_project(
+            project_id,
+            &UpdateProject {
+                name: Some("infisical-gitops contract renamed".into()),
+                description: Some("updated".into()),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.name, "infisical-gitops contract renamed");
+    assert_eq!(updated.description.as_deref(), Some("updated"));
+    let duplicate = api
+        .create_project(&CreateProject {
+            name: "duplicate".into(),
+            slug: slug.to_string(),
+            description: None,
+            create_default_environments: false,
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            duplicate,
+            ApiError::AlreadyExists(_) | ApiError::BadRequest(_)
+        ),
+        "{duplicate:?}"
+    );
+
+    // ---- environments
+    let env = api
+        .create_environment(
+            project_id,
+            &CreateEnvironment {
+                name: "Contract".into(),
+                slug: "contract".into(),
+                position: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(env.slug, "contract");
+    let other = api
+        .create_environment(
+            project_id,
+            &CreateEnvironment {
+                name: "Other".into(),
+                slug: "other".into(),
+                position: None,
+            },
+        )
+        .await
+        .unwrap();
+    let error = api
+        .create_environment(
+            project_id,
+            &CreateEnvironment {
+                name: "Again".into(),
+                slug: "contract".into(),
+                position: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, ApiError::AlreadyExists(_) | ApiError::BadRequest(_)),
+        "{error:?}"
+    );
+    let error = api
+        .create_environment(
+            project_id,
+            &CreateEnvironment {
+                name: "Bad".into(),
+                slug: "Bad Slug!".into(),
+                position: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    let ApiError::Validation { issues, .. } = &error else {
+        panic!("expected 422, got {error:?}")
+    };
+    assert!(!issues.is_empty());
+    let renamed = api
+        .update_environment(
+            project_id,
+            &other.id,
+            &UpdateEnvironment {
+                name: Some("Other renamed".into()),
+                position: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(renamed.name, "Other renamed");
+    let project = api.get_project(project_id).await.unwrap().unwrap();
+    let mut slugs: Vec<&str> = project
+        .environments
+        .iter()
+        .map(|e| e.slug.as_str())
+        .collect();
+    slugs.sort_unstable();
+    assert_eq!(slugs, ["contract", "other"]);
+    api.delete_environment(project_id, &other.id).await.unwrap();
+    let project = api.get_project(project_id).await.unwrap().unwrap();
+    assert_eq!(project.environments.len(), 1);
+
+    // ---- folders
+    let folder = |parent: &str, name: &str| CreateFolder {
+        project_id: project_id.into(),
+        environment: "contract".into(),
+        parent_path: parent.into(),
+        name: name.into(),
+        description: None,
+    };
+    let apps = api.create_folder(&folder("/", "apps")).await.unwrap();
+    assert_eq!(apps.path, "/apps");
+    let web = api.create_folder(&folder("/apps", "web")).await.unwrap();
+    assert_eq!(web.path, "/apps/web");
+    let error = api.create_folder(&folder("/", "apps")).await.unwrap_err();
+    assert!(matches!(error, ApiError::AlreadyExists(_)), "{error:?}");
+    // missing parents are created
+    let deep = api.create_folder(&folder("/x/y", "z")).await.unwrap();
+    assert_eq!(deep.path, "/x/y/z");
+    let all: Vec<String> = api
+        .list_folders(project_id, "contract", "/", true)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| f.path)
+        .collect();
+    for expected in ["/apps", "/apps/web", "/x", "/x/y", "/x/y/z"] {
+        assert!(all.iter().any(|p| p == expected), "{expected} in {all:?}");
+    }
+    let top: Vec<String> = api
+        .list_folders(project_id, "contract", "/", false)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| f.path)
+        .collect();
+    assert_eq!(top.len(), 2, "{top:?}");
+    let renamed = api
+        .update_folder(&UpdateFolder {
+            project_id: project_id.into(),
+            environment: "contract".into(),
+            parent_path: "/x/y".into(),
+            folder_id: deep.id.clone(),
+            name: "zz".into(),
+            description: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(renamed.path, "/x/y/zz");
+    let under_y: Vec<String> = api
+        .list_folders(project_id, "contract", "/x/y", false)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| f.path)
+        .collect();
+    assert_eq!(under_y, ["/x/y/zz"]);
+
+    // ---- tags
+    let tag = api
+        .create_tag(project_id, "managed-by-gitops")
+        .await
+        .unwrap();
+    assert_eq!(tag.slug, "managed-by-gitops");
+    let tags = api.list_tags(project_id).await.unwrap();
+    assert!(tags.iter().any(|t| t.id == tag.id));
+
+    // ---- secrets
+    let web_scope = SecretScope {
+        project_id: project_id.into(),
+        environment: "contract".into(),
+        path: "/apps/web".into(),
+    };
+    let mut marked = write("DATABASE_URL", &format!("  {VALUE_CANARY}  "));
+    marked.comment = Some("managed".into());
+    marked.tag_ids = Some(vec![tag.id.clone()]);
+    marked.metadata = Some(vec![("managed-by".into(), "infisical-gitops".into())]);
+    let created = applied(
+        api.create_secrets(&web_scope, &[marked, write("PLAIN", "b\n\n")])
+            .await
+            .unwrap(),
+    );
+    assert_eq!(created.len(), 2);
+
+    // all or nothing: one existing key fails the batch, nothing written
+    let error = api
+        .create_secrets(
+            &web_scope,
+            &[write("NEW_ONE", VALUE_CANARY), write("PLAIN", VALUE_CANARY)],
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ApiError::AlreadyExists(_)), "{error:?}");
+    no_canary(&error);
+    assert!(
+        api.get_secret(&web_scope, "NEW_ONE")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // a folder that does not exist
+    let error = api
+        .create_secrets(
+            &SecretScope {
+                path: "/nowhere".into(),
+                ..web_scope.clone()
+            },
+            &[write("K", VALUE_CANARY)],
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ApiError::NotFound(_)), "{error:?}");
+    no_canary(&error);
+    // an invalid key
+    let error = api
+        .create_secrets(&web_scope, &[write("BAD/KEY", VALUE_CANARY)])
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ApiError::Validation { .. }), "{error:?}");
+    no_canary(&error);
+
+    let listed = api
+        .list_secrets(project_id, "contract", "/", true)
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    let db = listed.iter().find(|s| s.key == "DATABASE_URL").unwrap();
+    assert_eq!(db.path, "/apps/web");
+    assert_eq!(
+        db.value.as_ref().map(SecretValue::expose),
+        Some(VALUE_CANARY),
+        "trimmed"
+    );
+    assert_eq!(db.comment, "managed");
+    assert_eq!(
+        db.tags.iter().map(|t| t.slug.as_str()).collect::<Vec<_>>(),
+        ["managed-by-gitops"]
+    );
+    assert!(
+        db.metadata
+            .contains(&("managed-by".into(), "infisical-gitops".into())),
+        "{:?}",
+        db.metadata
+    );
+    let plain = listed.iter().find(|s| s.key == "PLAIN").unwrap();
+    assert_eq!(plain.value.as_ref().map(SecretValue::expose), Some("b\n"));
+    assert!(
+        api.list_secrets(project_id, "contract", "/", false)
+            .await
+            .unwrap()
+            .is_empty(),
+        "non-recursive listing of / holds nothing"
+    );
+
+    let got = api
+        .get_secret(&web_scope, "DATABASE_URL")
+        .await
+        .unwrap()
+        .expect("get");
+    assert_eq!(got.version, db.version);
+
+    let updated = applied(
+        api.update_secrets(&web_scope, &[write("PLAIN", "new value")])
+            .await
+            .unwrap(),
+    );
+    assert_eq!(updated.len(), 1);
+    let plain_now = api.get_secret(&web_scope, "PLAIN").await.unwrap().unwrap();
+    assert_eq!(
+        plain_now.value.as_ref().map(SecretValue::expose),
+        Some("new value")
+    );
+    assert!(plain_now.version > plain.version, "versions increase");
+    let error = api
+        .update_secrets(
+            &web_scope,
+            &[write("PLAIN", VALUE_CANARY), write("MISSING", VALUE_CANARY)],
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ApiError::NotFound(_)), "{error:?}");
+    no_canary(&error);
+    let plain_after = api.get_secret(&web_scope, "PLAIN").await.unwrap().unwrap();
+    assert_eq!(
+        plain_after.value.as_ref().map(SecretValue::expose),
+        Some("new value"),
+        "nothing written"
+    );
+
+    let error = api
+        .delete_secrets(
+            &web_scope,
+            &[
+                SecretDelete {
+                    key: "PLAIN".into(),
+                },
+                SecretDelete {
+                    key: "MISSING".into(),
+                },
+            ],
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ApiError::NotFound(_)), "{error:?}");
+    assert!(api.get_secret(&web_scope, "PLAIN").await.unwrap().is_some());
+    applied(
+        api.delete_secrets(
+            &web_scope,
+            &[SecretDelete {
+                key: "PLAIN".into(),
+            }],
+        )
+        .await
+        .unwrap(),
+    );
+    assert!(api.get_secret(&web_scope, "PLAIN").await.unwrap().is_none());
+
+    // ---- folder deletion: refused while it holds secrets, unless forced
+    let delete_web = |force| DeleteFolder {
+        project_id: project_id.into(),
+        environment: "contract".into(),
+        parent_path: "/apps".into(),
+        folder: web.id.clone(),
+        force,
+    };
+    let error = api.delete_folder(&delete_web(false)).await.unwrap_err();
+    assert!(matches!(error, ApiError::BadRequest(_)), "{error:?}");
+    api.delete_folder(&delete_web(true)).await.unwrap();
+    let remaining: Vec<String> = api
+        .list_folders(project_id, "contract", "/apps", false)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| f.path)
+        .collect();
+    assert!(remaining.is_empty(), "{remaining:?}");
+
+    api.delete_environment(project_id, &env.id).await.unwrap();
+}
+
+#[tokio::test]
+async fn contract_against_a_real_infisical() {
+    let vars = (
+        std::env::var("INFISICAL_TEST_URL"),
+        std::env::var("INFISICAL_TEST_CLIENT_ID"),
+        std::env::var("INFISICAL_TEST_CLIENT_SECRET"),
+    );
+    let (Ok(url), Ok(id), Ok(secret)) = vars else {
+        eprintln!(
+            "skipped: the contract suite against a real Infisical needs INFISICAL_TEST_URL, \
+             INFISICAL_TEST_CLIENT_ID and INFISICAL_TEST_CLIENT_SECRET (see docs/infisical-client.md)"
+        );
+        return;
+    };
+    run(&url, &id, &secret).await;
+}

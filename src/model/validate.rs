@@ -1593,6 +1593,144 @@ fn invalid_uuid(at: Origin, field: &str, value: &str) -> Diagnostic {
 mod tests {
     use super::*;
 
+    fn documents(yaml: &[&str]) -> Vec<LoadedDocument> {
+        yaml.iter()
+            .enumerate()
+            .map(|(index, text)| {
+                let header: serde_json::Value = serde_saphyr::from_str(text).unwrap();
+                let document = match header["kind"].as_str().unwrap() {
+                    "Project" => Document::Project(serde_saphyr::from_str(text).unwrap()),
+                    "SecretSet" => Document::SecretSet(serde_saphyr::from_str(text).unwrap()),
+                    "KubernetesSync" => {
+                        Document::KubernetesSync(serde_saphyr::from_str(text).unwrap())
+                    }
+                    _ => Document::KubernetesDefaults(serde_saphyr::from_str(text).unwrap()),
+                };
+                LoadedDocument {
+                    file: format!("doc-{index}.yaml").into(),
+                    line_offset: 0,
+                    document,
+                }
+            })
+            .collect()
+    }
+
+    const PROJECT: &str = "apiVersion: infisical-gitops.io/v1alpha1
+kind: Project
+metadata: {name: platform}
+spec:
+  environments: [{slug: dev}, {slug: prod, position: 5}]
+  folders:
+    - path: /apps/web/api
+      environments: [prod]
+";
+
+    #[test]
+    fn nested_folders_imply_their_parents_in_their_environments_only() {
+        let state = build(&documents(&[PROJECT])).unwrap();
+        let project = state.projects.values().next().unwrap();
+        let prod: EnvironmentSlug = "prod".parse().unwrap();
+        let folders: Vec<(&str, bool)> = project.folders[&prod]
+            .iter()
+            .map(|(path, folder)| (path.as_str(), folder.declared))
+            .collect();
+        assert_eq!(
+            folders,
+            [
+                ("/apps", false),
+                ("/apps/web", false),
+                ("/apps/web/api", true)
+            ]
+        );
+        assert!(!project.folders.contains_key(&"dev".parse().unwrap()));
+        let positions: Vec<u32> = project.environments.iter().map(|e| e.position).collect();
+        assert_eq!(
+            positions,
+            [1, 5],
+            "explicit positions win, others follow the list"
+        );
+        assert_eq!(project.policy, Policy::default());
+    }
+
+    #[test]
+    fn secrets_may_live_in_implied_parent_folders_and_expand_per_environment() {
+        let set = "apiVersion: infisical-gitops.io/v1alpha1
+kind: SecretSet
+metadata: {name: web}
+spec:
+  project: platform
+  environments: [prod]
+  path: /apps/web
+  secrets:
+    - key: TOKEN
+      generate: {}
+";
+        let state = build(&documents(&[PROJECT, set])).unwrap();
+        let (address, secret) = state.secrets.iter().next().unwrap();
+        assert_eq!(address.to_string(), "platform/prod:/apps/web#TOKEN");
+        assert_eq!(
+            secret.source,
+            SecretSource::Generate(GenerateRule {
+                length: GenerateRule::DEFAULT_LENGTH,
+                charset: Default::default(),
+                backup_to: None,
+            })
+        );
+    }
+
+    #[test]
+    fn kubernetes_defaults_fill_unset_fields_only() {
+        let defaults = "apiVersion: infisical-gitops.io/v1alpha1
+kind: KubernetesDefaults
+metadata: {name: defaults}
+spec:
+  resyncInterval: 5m
+  operatorApi: v1beta1
+  auth:
+    universalAuth:
+      credentialsRef: {name: creds, namespace: infisical}
+";
+        let sync = "apiVersion: infisical-gitops.io/v1alpha1
+kind: KubernetesSync
+metadata: {name: web}
+spec:
+  source: {project: platform, environment: prod, path: /apps/web/api}
+  target: {namespace: web, name: web-secrets}
+  resyncInterval: 1h
+";
+        let (state, diagnostics) = check(&documents(&[PROJECT, sync, defaults]));
+        let state = state.unwrap();
+        let merged = &state.kubernetes_syncs["web"].spec;
+        assert_eq!(merged.resync_interval.as_ref().unwrap().value, "1h");
+        assert_eq!(merged.operator_api, Some(OperatorApi::V1beta1));
+        assert!(merged.auth.as_ref().unwrap().universal_auth.is_some());
+        let codes: Vec<&str> = diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["empty-sync"], "no secret in that scope");
+    }
+
+    #[test]
+    fn one_typo_gives_one_diagnostic() {
+        let set = "apiVersion: infisical-gitops.io/v1alpha1
+kind: SecretSet
+metadata: {name: web}
+spec:
+  project: platfrom
+  environments: [prod, dev]
+  path: /apps
+  secrets:
+    - key: A
+      generate: {}
+";
+        let (state, diagnostics) = check(&documents(&[PROJECT, set]));
+        assert!(state.is_none());
+        let codes: Vec<&str> = diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["undeclared-project"]);
+        assert_eq!(
+            diagnostics.0[0].help.as_deref(),
+            Some("did you mean `platform`?")
+        );
+    }
+
     #[test]
     fn resync_intervals() {
         assert_eq!(parse_resync_interval("60s"), Some(60));

@@ -6,6 +6,7 @@ mod apply_faults;
 mod client_devserver;
 mod client_double;
 mod client_faults;
+mod client_tls;
 mod contract;
 mod deploy;
 mod dev_server;

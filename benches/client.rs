@@ -4,7 +4,8 @@
 //! so the figures are for the pair. Baseline: docs/benchmarks.md.
 //!
 //! Run: `cargo bench --bench client` (release build). `CLIENT_BENCH_REQUESTS` sets the number
-//! of requests per measurement (default 2000).
+//! of requests per measurement (default 2000). Under `cargo test` (no `--bench` argument) it runs
+//! 20 requests per measurement, so the harness stays exercised.
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
@@ -90,7 +91,11 @@ fn main() {
     let requests: usize = std::env::var("CLIENT_BENCH_REQUESTS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
+        .unwrap_or(if std::env::args().any(|arg| arg == "--bench") {
+            2000
+        } else {
+            20
+        });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -19,6 +19,7 @@
 //! | [`infisical`] | the `InfisicalApi` port, its HTTP client, observe → `LiveState` | no |
 //! | [`plan`] | diff desired against live, order, render text/JSON/Markdown | yes |
 //! | [`apply`] | execute a `Plan` through `InfisicalApi` | no |
+//! | [`reconcile`] | the use cases: validate, plan, apply, reconcile | no |
 //! | [`manifest`] | Infisical operator manifests from the desired state | yes |
 //! | [`dev`] | the local Infisical-compatible server (tests, benchmarks, quickstart) | no |
 //! | [`cli`] | command-line front-end | no |
@@ -32,5 +33,6 @@ pub mod infisical;
 pub mod manifest;
 pub mod model;
 pub mod plan;
+pub mod reconcile;
 pub mod resolve;
 pub mod source;

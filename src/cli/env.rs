@@ -25,3 +25,13 @@ pub const INFISICAL_API_URL: &str = "INFISICAL_API_URL";
 pub const INFISICAL_UNIVERSAL_AUTH_CLIENT_ID: &str = "INFISICAL_UNIVERSAL_AUTH_CLIENT_ID";
 /// Universal-auth client secret (name as in Infisical's own CLI).
 pub const INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET: &str = "INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET";
+/// A ready access token, instead of universal auth (name as in Infisical's own CLI).
+pub const INFISICAL_TOKEN: &str = "INFISICAL_TOKEN";
+/// Extra CA certificates (PEM) trusted for Infisical (`--ca-cert`).
+pub const INFISICAL_CA_CERT: &str = "INFISICAL_CA_CERT";
+
+/// Reads one of the variables above: the one place the CLI reads the environment for settings
+/// that clap does not own (credentials are never taken from flags).
+pub fn read(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}

@@ -4,8 +4,12 @@
 //! `run(args, &Context) -> miette::Result<ExitCode>` (or an `async fn` run through
 //! [`runtime`]), then add one variant to [`Command`] and one arm to [`run`].
 
+pub mod apply;
+pub mod connection;
 pub mod dev_server;
 pub mod env;
+pub mod manifests;
+pub mod plan;
 pub mod render;
 pub mod schema;
 pub mod validate;
@@ -47,6 +51,13 @@ pub enum Command {
     /// Run a local Infisical-compatible server (in memory, optionally persisted) for tests,
     /// benchmarks and trying things out.
     DevServer(dev_server::Args),
+    /// Compare the repository with Infisical and show what `apply` would change.
+    Plan(plan::Args),
+    /// Make Infisical match the repository (or apply a saved plan).
+    Apply(apply::Args),
+    /// Emit the Infisical operator's resources for every KubernetesSync: to stdout, into a
+    /// directory, or server-side applied to the cluster.
+    Manifests(manifests::Args),
 }
 
 /// `--color`.
@@ -114,6 +125,9 @@ pub fn run(command: Command, context: &Context) -> miette::Result<ExitCode> {
         Command::Validate(args) => validate::run(args, context),
         Command::Schema(args) => schema::run(args, context),
         Command::DevServer(args) => runtime()?.block_on(dev_server::run(args, context)),
+        Command::Plan(args) => runtime()?.block_on(plan::run(args, context)),
+        Command::Apply(args) => runtime()?.block_on(apply::run(args, context)),
+        Command::Manifests(args) => manifests::run(args, context),
     }
 }
 

@@ -3,11 +3,15 @@
 //! - [`api`]: the trait every reconciler step talks to, and the domain types it speaks;
 //! - [`error`]: one error enum for every call;
 //! - [`client`]: [`HttpClient`], the reqwest implementation (auth, retries, TLS);
-//! - [`wire`]: the JSON shapes of the REST API.
+//! - [`wire`]: the JSON shapes of the REST API;
+//! - [`memory`]: an in-memory implementation for tests;
+//! - [`observe`]: read the live state (`LiveState`) with the fewest calls.
 
 pub mod api;
 pub mod client;
 pub mod error;
+pub mod memory;
+pub mod observe;
 pub mod wire;
 
 pub use api::{

@@ -1,3 +1,270 @@
-//! `SecretResolver` implementations: literals, generated values, Bitwarden.
+//! Resolution: each declared secret's [`SecretSource`] → a value, a generate rule, or a typed
+//! reason why not.
+//!
+//! - [`SecretResolver`]: the port (async, object-safe); one implementation per kind of source;
+//! - [`LiteralResolver`], [`GenerateResolver`]: literals and generated values;
+//! - [`DevPlaceholderResolver`]: a clearly labelled stand-in for Bitwarden sources, used only
+//!   with `--dev` until the Bitwarden resolver lands;
+//! - [`SourceResolver`]: dispatches by kind of source;
+//! - [`resolve_state`]: resolves a whole [`DesiredState`] into a [`ResolvedState`];
+//! - [`generate`]: the generator that makes values at apply time.
+//!
+//! A generated secret resolves to its rule, not to a value: the value is made by the applier
+//! only when the secret is created, so an existing secret is never regenerated and a plan never
+//! holds a value.
 
 pub mod bitwarden;
+pub mod generate;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use sha2::{Digest, Sha256};
+
+use crate::model::{DesiredState, GenerateRule, SecretSource, SecretValue};
+
+pub use crate::plan::resolved::{Provenance, Resolution, ResolvedState, Unresolved};
+
+/// What a resolver produces for one source.
+#[derive(Debug, Clone)]
+pub enum Resolved {
+    /// The value from the source.
+    Value(SecretValue),
+    /// A `--dev` stand-in (never the real value), labelled as such in the plan.
+    DevPlaceholder(SecretValue),
+    /// A generated secret: made at apply time when missing.
+    Generate(GenerateRule),
+}
+
+/// Why a source could not be resolved. Never contains a value.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    /// No resolver handles this kind of source in this run.
+    #[error("no resolver is configured for {source_description}")]
+    NotConfigured {
+        /// `SecretSource::describe()`.
+        source_description: String,
+    },
+    /// The referenced item or field does not exist.
+    #[error("{reference} was not found")]
+    NotFound {
+        /// The reference, described.
+        reference: String,
+    },
+    /// A name matched more than one item.
+    #[error("{reference} matches {count} items")]
+    Ambiguous {
+        /// The reference, described.
+        reference: String,
+        /// How many matched.
+        count: usize,
+    },
+    /// The backend could not be reached or refused.
+    #[error("{reference} could not be read")]
+    Unavailable {
+        /// The reference, described.
+        reference: String,
+        /// The cause (never a value).
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// This resolver does not handle this kind of source.
+    #[error("{source_description} is not handled by this resolver")]
+    Unsupported {
+        /// `SecretSource::describe()`.
+        source_description: String,
+    },
+}
+
+impl ResolveError {
+    /// A stable kebab-case code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ResolveError::NotConfigured { .. } => "not-configured",
+            ResolveError::NotFound { .. } => "not-found",
+            ResolveError::Ambiguous { .. } => "ambiguous",
+            ResolveError::Unavailable { .. } => "unavailable",
+            ResolveError::Unsupported { .. } => "unsupported",
+        }
+    }
+
+    /// The message with its causes, for the plan.
+    pub fn to_unresolved(&self) -> Unresolved {
+        let mut message = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(err) = cause {
+            message.push_str(": ");
+            message.push_str(&err.to_string());
+            cause = err.source();
+        }
+        Unresolved {
+            code: self.code().to_string(),
+            message,
+        }
+    }
+}
+
+/// Resolves a secret source. Implementations must never put a value into an error.
+#[async_trait]
+pub trait SecretResolver: Send + Sync {
+    /// Resolves one source.
+    async fn resolve(&self, source: &SecretSource) -> Result<Resolved, ResolveError>;
+}
+
+/// Literal (non-sensitive) values.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LiteralResolver;
+
+#[async_trait]
+impl SecretResolver for LiteralResolver {
+    async fn resolve(&self, source: &SecretSource) -> Result<Resolved, ResolveError> {
+        match source {
+            SecretSource::Literal(value) => Ok(Resolved::Value(SecretValue::new(value.clone()))),
+            other => Err(ResolveError::Unsupported {
+                source_description: other.describe(),
+            }),
+        }
+    }
+}
+
+/// Generated values: the rule passes through; the applier makes the value when it creates the
+/// secret.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GenerateResolver;
+
+#[async_trait]
+impl SecretResolver for GenerateResolver {
+    async fn resolve(&self, source: &SecretSource) -> Result<Resolved, ResolveError> {
+        match source {
+            SecretSource::Generate(rule) => Ok(Resolved::Generate(*rule)),
+            other => Err(ResolveError::Unsupported {
+                source_description: other.describe(),
+            }),
+        }
+    }
+}
+
+/// **Development only.** Stands in for Bitwarden sources with a deterministic fake derived from
+/// the reference (`dev-placeholder-<24 hex>`), so that `--dev` runs work without a vault. The
+/// plan labels every such value as a placeholder. Never used outside `--dev`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DevPlaceholderResolver;
+
+impl DevPlaceholderResolver {
+    /// The placeholder for a reference (public so tests can predict it).
+    pub fn placeholder(source: &SecretSource) -> SecretValue {
+        let digest = Sha256::digest(source.describe().as_bytes());
+        SecretValue::new(format!("dev-placeholder-{}", &hex::encode(digest)[..24]))
+    }
+}
+
+#[async_trait]
+impl SecretResolver for DevPlaceholderResolver {
+    async fn resolve(&self, source: &SecretSource) -> Result<Resolved, ResolveError> {
+        match source {
+            SecretSource::Bitwarden(_) | SecretSource::BitwardenSecretsManager { .. } => {
+                Ok(Resolved::DevPlaceholder(Self::placeholder(source)))
+            }
+            other => Err(ResolveError::Unsupported {
+                source_description: other.describe(),
+            }),
+        }
+    }
+}
+
+/// Dispatches by kind of source: literals and generated values always; Bitwarden sources to
+/// the configured resolver, or `not-configured`.
+#[derive(Clone, Default)]
+pub struct SourceResolver {
+    bitwarden: Option<Arc<dyn SecretResolver>>,
+}
+
+impl std::fmt::Debug for SourceResolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceResolver")
+            .field("bitwarden", &self.bitwarden.is_some())
+            .finish()
+    }
+}
+
+impl SourceResolver {
+    /// Literals and generated values only.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Bitwarden sources go to `resolver`.
+    pub fn with_bitwarden(mut self, resolver: Arc<dyn SecretResolver>) -> Self {
+        self.bitwarden = Some(resolver);
+        self
+    }
+
+    /// Bitwarden sources get the `--dev` placeholder.
+    pub fn with_dev_placeholders(self) -> Self {
+        self.with_bitwarden(Arc::new(DevPlaceholderResolver))
+    }
+}
+
+#[async_trait]
+impl SecretResolver for SourceResolver {
+    async fn resolve(&self, source: &SecretSource) -> Result<Resolved, ResolveError> {
+        match source {
+            SecretSource::Literal(_) => LiteralResolver.resolve(source).await,
+            SecretSource::Generate(_) => GenerateResolver.resolve(source).await,
+            SecretSource::Bitwarden(_) | SecretSource::BitwardenSecretsManager { .. } => {
+                match &self.bitwarden {
+                    Some(resolver) => resolver.resolve(source).await,
+                    None => Err(ResolveError::NotConfigured {
+                        source_description: source.describe(),
+                    }),
+                }
+            }
+        }
+    }
+}
+
+/// How many sources are resolved at once.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+/// Resolves every declared secret. Each distinct source is resolved once (a `SecretSet` for
+/// three environments asks Bitwarden once), at most `concurrency` at a time.
+pub async fn resolve_state(
+    desired: DesiredState,
+    resolver: &dyn SecretResolver,
+    concurrency: usize,
+) -> ResolvedState {
+    let mut sources: Vec<&SecretSource> = desired.secrets.values().map(|s| &s.source).collect();
+    sources.sort();
+    sources.dedup();
+    let results: BTreeMap<SecretSource, Resolution> =
+        futures::stream::iter(sources.into_iter().map(|source| async move {
+            let resolution = match resolver.resolve(source).await {
+                Ok(Resolved::Value(value)) => Resolution::Value {
+                    value,
+                    provenance: Provenance::Source,
+                },
+                Ok(Resolved::DevPlaceholder(value)) => Resolution::Value {
+                    value,
+                    provenance: Provenance::DevPlaceholder,
+                },
+                Ok(Resolved::Generate(rule)) => Resolution::Generate(rule),
+                Err(err) => Resolution::Unresolved(err.to_unresolved()),
+            };
+            (source.clone(), resolution)
+        }))
+        .buffer_unordered(concurrency.max(1))
+        .collect()
+        .await;
+    let values = desired
+        .secrets
+        .iter()
+        .filter_map(|(address, secret)| {
+            results
+                .get(&secret.source)
+                .map(|r| (address.clone(), r.clone()))
+        })
+        .collect();
+    ResolvedState::new(desired, values)
+}

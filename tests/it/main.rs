@@ -1,12 +1,20 @@
 //! The integration tests: one binary, one module per area.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod apply;
+mod apply_faults;
 mod bitwarden;
 mod client_double;
 mod client_faults;
 mod contract;
+mod deploy;
 mod dev_server;
 mod example;
+mod manifests;
+mod pipeline;
+mod plan;
+mod plan_apply_cli;
+mod plan_properties;
 mod roundtrip;
 mod schema;
 mod spec;

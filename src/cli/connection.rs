@@ -1,0 +1,119 @@
+//! How `plan` and `apply` reach Infisical: flags and environment variables, or `--dev`, an
+//! embedded in-process dev server.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use miette::{IntoDiagnostic, WrapErr};
+
+use super::env;
+use crate::dev::{DevServer, DevServerConfig};
+use crate::infisical::{ClientConfig, HttpClient, InfisicalApi};
+use crate::resolve::{SecretResolver, SourceResolver};
+
+/// Connection flags shared by `plan` and `apply`. Credentials come only from the environment
+/// (`INFISICAL_UNIVERSAL_AUTH_CLIENT_ID` + `INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET`, or
+/// `INFISICAL_TOKEN`), never from flags, so they do not show up in process listings.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConnectionArgs {
+    /// Infisical instance URL, with or without `/api` [default: https://app.infisical.com].
+    #[arg(long, env = env::INFISICAL_API_URL)]
+    pub api_url: Option<String>,
+    /// Extra CA certificates (PEM) to trust, for self-signed instances.
+    #[arg(long, env = env::INFISICAL_CA_CERT)]
+    pub ca_cert: Option<PathBuf>,
+    /// Accept any server certificate (test instances only).
+    #[arg(long)]
+    pub insecure_skip_tls_verify: bool,
+    /// Run against an embedded, in-process Infisical-compatible dev server instead of a real
+    /// Infisical. Bitwarden sources get labelled placeholder values.
+    #[arg(long, conflicts_with_all = ["api_url", "ca_cert", "insecure_skip_tls_verify"])]
+    pub dev: bool,
+    /// With `--dev`: keep the dev server's state in this JSON file between runs.
+    #[arg(long, requires = "dev", value_name = "FILE")]
+    pub dev_state: Option<PathBuf>,
+    /// Allow deletions above `maxDeletions`, and deletions from an empty or partly unreadable
+    /// source.
+    #[arg(long)]
+    pub force_deletions: bool,
+}
+
+/// An open connection: the API, the resolver, and the embedded server when `--dev`.
+pub struct Session {
+    /// Infisical.
+    pub api: Arc<dyn InfisicalApi>,
+    /// Values.
+    pub resolver: Arc<dyn SecretResolver>,
+    /// The embedded dev server, kept alive for the session.
+    pub dev: Option<DevServer>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("dev", &self.dev.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// Stops the embedded server, if any (its state file is already written).
+    pub async fn close(self) {
+        if let Some(server) = self.dev {
+            server.shutdown().await;
+        }
+    }
+}
+
+impl ConnectionArgs {
+    /// Connects: the embedded dev server with `--dev`, else the configured Infisical.
+    ///
+    /// # Errors
+    /// Missing credentials, a bad URL or CA file, or a dev server that cannot start.
+    pub async fn open(&self) -> miette::Result<Session> {
+        if self.dev {
+            let config = DevServerConfig {
+                state_file: self.dev_state.clone(),
+                ..DevServerConfig::default()
+            };
+            let (client_id, client_secret) =
+                (config.client_id.clone(), config.client_secret.clone());
+            let server = DevServer::start(config)
+                .await
+                .into_diagnostic()
+                .wrap_err("cannot start the embedded dev server")?;
+            let client_config = ClientConfig::new(
+                server.url(),
+                crate::infisical::Credentials::universal_auth(client_id, client_secret),
+            );
+            let client = HttpClient::new(client_config)
+                .into_diagnostic()
+                .wrap_err("cannot configure the client for the dev server")?;
+            tracing::info!(url = %server.url(), "embedded dev server started");
+            return Ok(Session {
+                api: Arc::new(client),
+                resolver: Arc::new(SourceResolver::new().with_dev_placeholders()),
+                dev: Some(server),
+            });
+        }
+        let api_url = self.api_url.clone();
+        let mut config = ClientConfig::from_lookup(|name| {
+            if name == env::INFISICAL_API_URL && api_url.is_some() {
+                return api_url.clone();
+            }
+            env::read(name)
+        })
+        .into_diagnostic()
+        .wrap_err("cannot configure the Infisical client")?;
+        config.ca_bundle = self.ca_cert.clone();
+        config.insecure_skip_tls_verify = self.insecure_skip_tls_verify;
+        let client = HttpClient::new(config)
+            .into_diagnostic()
+            .wrap_err("cannot configure the Infisical client")?;
+        Ok(Session {
+            api: Arc::new(client),
+            resolver: Arc::new(SourceResolver::new()),
+            dev: None,
+        })
+    }
+}

@@ -1,0 +1,779 @@
+//! An in-memory [`InfisicalApi`] with Infisical's write semantics (duplicate keys refused,
+//! missing folders refused, values trimmed, versions incremented), call counters and a
+//! switch that fails chosen calls. For unit and property tests of observe and apply without
+//! HTTP; the HTTP-level double is `dev::DevServer`.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+
+use crate::model::SecretValue;
+use crate::model::value::normalize_value;
+
+use super::api::{
+    CreateEnvironment, CreateFolder, CreateProject, DeleteFolder, InfisicalApi, RemoteEnvironment,
+    RemoteFolder, RemoteProject, RemoteSecret, RemoteTag, SecretDelete, SecretScope, SecretWrite,
+    UpdateEnvironment, UpdateProject, WriteOutcome,
+};
+use super::error::{ApiError, ErrorContext};
+
+#[derive(Debug, Clone)]
+struct StoredSecret {
+    id: String,
+    value: String,
+    comment: String,
+    tag_ids: Vec<String>,
+    metadata: Vec<(String, String)>,
+    version: u64,
+}
+
+#[derive(Debug, Default)]
+struct Store {
+    next_id: u64,
+    projects: BTreeMap<String, RemoteProject>,
+    /// (project id, env slug) → path → folder.
+    folders: BTreeMap<(String, String), BTreeMap<String, RemoteFolder>>,
+    /// (project id, env slug, path) → key → secret.
+    secrets: BTreeMap<(String, String, String), BTreeMap<String, StoredSecret>>,
+    /// project id → tags.
+    tags: BTreeMap<String, Vec<RemoteTag>>,
+}
+
+impl Store {
+    fn id(&mut self, kind: &str) -> String {
+        self.next_id += 1;
+        format!("{kind}-{:08}", self.next_id)
+    }
+}
+
+/// The in-memory Infisical.
+#[derive(Debug, Default)]
+pub struct MemoryInfisical {
+    store: Mutex<Store>,
+    calls: Mutex<BTreeMap<&'static str, usize>>,
+    call_number: AtomicUsize,
+    fail_calls: Mutex<Vec<usize>>,
+}
+
+fn context(method: &str, path: &str, message: impl Into<String>) -> ErrorContext {
+    ErrorContext {
+        method: method.to_string(),
+        path: path.to_string(),
+        request_id: None,
+        message: message.into(),
+    }
+}
+
+impl MemoryInfisical {
+    /// Empty.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Calls per method name (e.g. `create_secrets`).
+    pub fn calls(&self) -> BTreeMap<&'static str, usize> {
+        self.calls.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    /// Total calls.
+    pub fn total_calls(&self) -> usize {
+        self.calls().values().sum()
+    }
+
+    /// Resets the counters.
+    pub fn reset_calls(&self) {
+        if let Ok(mut calls) = self.calls.lock() {
+            calls.clear();
+        }
+    }
+
+    /// Makes the calls with these 1-based numbers (counted from now) fail with a 500.
+    pub fn fail_calls(&self, numbers: &[usize]) {
+        let base = self.call_number.load(Ordering::SeqCst);
+        if let Ok(mut fail) = self.fail_calls.lock() {
+            *fail = numbers.iter().map(|n| base + n).collect();
+        }
+    }
+
+    fn enter(&self, name: &'static str, method: &str, path: &str) -> Result<(), ApiError> {
+        if let Ok(mut calls) = self.calls.lock() {
+            *calls.entry(name).or_default() += 1;
+        }
+        let number = self.call_number.fetch_add(1, Ordering::SeqCst) + 1;
+        let fail = self
+            .fail_calls
+            .lock()
+            .map(|f| f.contains(&number))
+            .unwrap_or(false);
+        if fail {
+            return Err(ApiError::Server {
+                context: context(method, path, "Something went wrong"),
+                status: 500,
+            });
+        }
+        Ok(())
+    }
+
+    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+        match self.store.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    fn remote_secret(tags: &[RemoteTag], path: &str, key: &str, s: &StoredSecret) -> RemoteSecret {
+        RemoteSecret {
+            id: s.id.clone(),
+            key: key.to_string(),
+            value: Some(SecretValue::new(s.value.clone())),
+            comment: s.comment.clone(),
+            path: path.to_string(),
+            tags: s
+                .tag_ids
+                .iter()
+                .filter_map(|id| tags.iter().find(|t| &t.id == id).cloned())
+                .collect(),
+            metadata: s.metadata.clone(),
+            version: s.version,
+        }
+    }
+}
+
+fn folder_exists(store: &Store, project: &str, env: &str, path: &str) -> bool {
+    path == "/"
+        || store
+            .folders
+            .get(&(project.to_string(), env.to_string()))
+            .is_some_and(|f| f.contains_key(path))
+}
+
+fn env_exists(store: &Store, project: &str, env: &str) -> bool {
+    store
+        .projects
+        .get(project)
+        .is_some_and(|p| p.environments.iter().any(|e| e.slug == env))
+}
+
+#[async_trait]
+impl InfisicalApi for MemoryInfisical {
+    async fn list_projects(&self) -> Result<Vec<RemoteProject>, ApiError> {
+        self.enter("list_projects", "GET", "/api/v1/projects")?;
+        Ok(self.store().projects.values().cloned().collect())
+    }
+
+    async fn get_project_by_slug(&self, slug: &str) -> Result<Option<RemoteProject>, ApiError> {
+        self.enter("get_project_by_slug", "GET", "/api/v1/projects/slug/{slug}")?;
+        Ok(self
+            .store()
+            .projects
+            .values()
+            .find(|p| p.slug == slug)
+            .cloned())
+    }
+
+    async fn create_project(&self, request: &CreateProject) -> Result<RemoteProject, ApiError> {
+        self.enter("create_project", "POST", "/api/v1/projects")?;
+        let mut store = self.store();
+        if store.projects.values().any(|p| p.slug == request.slug) {
+            return Err(ApiError::AlreadyExists(context(
+                "POST",
+                "/api/v1/projects",
+                "project with this slug already exists",
+            )));
+        }
+        let id = store.id("project");
+        let project = RemoteProject {
+            id: id.clone(),
+            slug: request.slug.clone(),
+            name: request.name.clone(),
+            description: request.description.clone(),
+            environments: Vec::new(),
+        };
+        store.projects.insert(id, project.clone());
+        Ok(project)
+    }
+
+    async fn update_project(
+        &self,
+        project_id: &str,
+        request: &UpdateProject,
+    ) -> Result<RemoteProject, ApiError> {
+        self.enter("update_project", "PATCH", "/api/v1/projects/{id}")?;
+        let mut store = self.store();
+        let project = store.projects.get_mut(project_id).ok_or_else(|| {
+            ApiError::NotFound(context(
+                "PATCH",
+                "/api/v1/projects/{id}",
+                "project not found",
+            ))
+        })?;
+        if let Some(name) = &request.name {
+            project.name = name.clone();
+        }
+        if let Some(description) = &request.description {
+            project.description = Some(description.clone());
+        }
+        Ok(project.clone())
+    }
+
+    async fn delete_project(&self, project_id: &str) -> Result<(), ApiError> {
+        self.enter("delete_project", "DELETE", "/api/v1/projects/{id}")?;
+        self.store().projects.remove(project_id);
+        Ok(())
+    }
+
+    async fn create_environment(
+        &self,
+        project_id: &str,
+        request: &CreateEnvironment,
+    ) -> Result<RemoteEnvironment, ApiError> {
+        let path = "/api/v1/projects/{id}/environments";
+        self.enter("create_environment", "POST", path)?;
+        let mut store = self.store();
+        let id = store.id("environment");
+        let project = store
+            .projects
+            .get_mut(project_id)
+            .ok_or_else(|| ApiError::NotFound(context("POST", path, "project not found")))?;
+        if project.environments.iter().any(|e| e.slug == request.slug) {
+            return Err(ApiError::AlreadyExists(context(
+                "POST",
+                path,
+                "environment already exists",
+            )));
+        }
+        let environment = RemoteEnvironment {
+            id,
+            slug: request.slug.clone(),
+            name: request.name.clone(),
+            position: None,
+        };
+        project.environments.push(environment.clone());
+        Ok(environment)
+    }
+
+    async fn update_environment(
+        &self,
+        project_id: &str,
+        environment_id: &str,
+        request: &UpdateEnvironment,
+    ) -> Result<RemoteEnvironment, ApiError> {
+        let path = "/api/v1/projects/{id}/environments/{envId}";
+        self.enter("update_environment", "PATCH", path)?;
+        let mut store = self.store();
+        let environment = store
+            .projects
+            .get_mut(project_id)
+            .and_then(|p| p.environments.iter_mut().find(|e| e.id == environment_id))
+            .ok_or_else(|| ApiError::NotFound(context("PATCH", path, "environment not found")))?;
+        if let Some(name) = &request.name {
+            environment.name = name.clone();
+        }
+        Ok(environment.clone())
+    }
+
+    async fn delete_environment(
+        &self,
+        project_id: &str,
+        environment_id: &str,
+    ) -> Result<(), ApiError> {
+        self.enter(
+            "delete_environment",
+            "DELETE",
+            "/api/v1/projects/{id}/environments/{envId}",
+        )?;
+        if let Some(project) = self.store().projects.get_mut(project_id) {
+            project.environments.retain(|e| e.id != environment_id);
+        }
+        Ok(())
+    }
+
+    async fn list_folders(
+        &self,
+        project_id: &str,
+        environment: &str,
+        path: &str,
+        recursive: bool,
+    ) -> Result<Vec<RemoteFolder>, ApiError> {
+        self.enter("list_folders", "GET", "/api/v2/folders")?;
+        let store = self.store();
+        let prefix = if path == "/" {
+            "/".to_string()
+        } else {
+            format!("{path}/")
+        };
+        Ok(store
+            .folders
+            .get(&(project_id.to_string(), environment.to_string()))
+            .map(|folders| {
+                folders
+                    .values()
+                    .filter(|f| {
+                        f.path.starts_with(&prefix)
+                            && (recursive || !f.path[prefix.len()..].contains('/'))
+                    })
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    async fn create_folder(&self, request: &CreateFolder) -> Result<RemoteFolder, ApiError> {
+        self.enter("create_folder", "POST", "/api/v2/folders")?;
+        let mut store = self.store();
+        if !env_exists(&store, &request.project_id, &request.environment) {
+            return Err(ApiError::NotFound(context(
+                "POST",
+                "/api/v2/folders",
+                "environment not found",
+            )));
+        }
+        let parent = request.parent_path.trim_end_matches('/');
+        let full = format!("{parent}/{}", request.name);
+        let key = (request.project_id.clone(), request.environment.clone());
+        if store
+            .folders
+            .get(&key)
+            .is_some_and(|f| f.contains_key(&full))
+        {
+            return Err(ApiError::AlreadyExists(context(
+                "POST",
+                "/api/v2/folders",
+                format!(
+                    "Folder with name '{}' already exists in path '{}'",
+                    request.name, request.parent_path
+                ),
+            )));
+        }
+        // Missing parents are created, as Infisical does.
+        let mut current = String::new();
+        let segments: Vec<&str> = full.trim_start_matches('/').split('/').collect();
+        let mut created = None;
+        for (index, segment) in segments.iter().enumerate() {
+            let parent_path = if current.is_empty() {
+                "/".to_string()
+            } else {
+                current.clone()
+            };
+            current = format!("{current}/{segment}");
+            let exists = store
+                .folders
+                .get(&key)
+                .is_some_and(|f| f.contains_key(&current));
+            if exists {
+                continue;
+            }
+            let id = store.id("folder");
+            let last = index + 1 == segments.len();
+            let folder = RemoteFolder {
+                id,
+                name: (*segment).to_string(),
+                path: current.clone(),
+                parent_id: Some(parent_path),
+                description: if last {
+                    request.description.clone()
+                } else {
+                    None
+                },
+            };
+            store
+                .folders
+                .entry(key.clone())
+                .or_default()
+                .insert(current.clone(), folder.clone());
+            created = Some(folder);
+        }
+        created.ok_or_else(|| {
+            ApiError::BadRequest(context("POST", "/api/v2/folders", "nothing created"))
+        })
+    }
+
+    async fn delete_folder(&self, request: &DeleteFolder) -> Result<(), ApiError> {
+        self.enter("delete_folder", "DELETE", "/api/v2/folders/{idOrName}")?;
+        let mut store = self.store();
+        let parent = request.parent_path.trim_end_matches('/');
+        let full = format!("{parent}/{}", request.folder);
+        let key = (request.project_id.clone(), request.environment.clone());
+        if !store
+            .folders
+            .get(&key)
+            .is_some_and(|f| f.contains_key(&full))
+        {
+            return Err(ApiError::NotFound(context(
+                "DELETE",
+                "/api/v2/folders/{idOrName}",
+                "folder not found",
+            )));
+        }
+        let prefix = format!("{full}/");
+        let has_children = store
+            .folders
+            .get(&key)
+            .is_some_and(|f| f.keys().any(|p| p.starts_with(&prefix)))
+            || store.secrets.iter().any(|((p, e, path), secrets)| {
+                p == &key.0
+                    && e == &key.1
+                    && (path == &full || path.starts_with(&prefix))
+                    && !secrets.is_empty()
+            });
+        if has_children && !request.force {
+            return Err(ApiError::BadRequest(context(
+                "DELETE",
+                "/api/v2/folders/{idOrName}",
+                format!(
+                    "Cannot delete folder \"{}\" because it contains resources. Use forceDelete=true to delete it forcefully.",
+                    request.folder
+                ),
+            )));
+        }
+        if let Some(folders) = store.folders.get_mut(&key) {
+            folders.retain(|p, _| p != &full && !p.starts_with(&prefix));
+        }
+        store.secrets.retain(|(p, e, path), _| {
+            !(p == &key.0 && e == &key.1 && (path == &full || path.starts_with(&prefix)))
+        });
+        Ok(())
+    }
+
+    async fn list_secrets(
+        &self,
+        project_id: &str,
+        environment: &str,
+        path: &str,
+        recursive: bool,
+    ) -> Result<Vec<RemoteSecret>, ApiError> {
+        self.enter("list_secrets", "GET", "/api/v4/secrets")?;
+        let store = self.store();
+        let tags = store.tags.get(project_id).cloned().unwrap_or_default();
+        let prefix = if path == "/" {
+            "/".to_string()
+        } else {
+            format!("{path}/")
+        };
+        let mut out = Vec::new();
+        for ((p, e, folder), secrets) in &store.secrets {
+            if p != project_id || e != environment {
+                continue;
+            }
+            let inside = folder == path || (recursive && folder.starts_with(&prefix));
+            if !inside {
+                continue;
+            }
+            for (key, secret) in secrets {
+                out.push(Self::remote_secret(&tags, folder, key, secret));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn create_secrets(
+        &self,
+        scope: &SecretScope,
+        secrets: &[SecretWrite],
+    ) -> Result<WriteOutcome, ApiError> {
+        let route = "/api/v4/secrets/batch";
+        self.enter("create_secrets", "POST", route)?;
+        let mut store = self.store();
+        if !folder_exists(&store, &scope.project_id, &scope.environment, &scope.path) {
+            return Err(ApiError::NotFound(context(
+                "POST",
+                route,
+                "folder not found",
+            )));
+        }
+        let key = (
+            scope.project_id.clone(),
+            scope.environment.clone(),
+            scope.path.clone(),
+        );
+        let existing: Vec<&str> = secrets
+            .iter()
+            .filter(|s| {
+                store
+                    .secrets
+                    .get(&key)
+                    .is_some_and(|m| m.contains_key(&s.key))
+            })
+            .map(|s| s.key.as_str())
+            .collect();
+        if !existing.is_empty() {
+            return Err(ApiError::AlreadyExists(context(
+                "POST",
+                route,
+                format!("Secret already exists: {}", existing.join(",")),
+            )));
+        }
+        let mut written = Vec::new();
+        for write in secrets {
+            let id = store.id("secret");
+            let stored = StoredSecret {
+                id,
+                value: normalize_value(write.value.as_ref().map(SecretValue::expose).unwrap_or("")),
+                comment: write.comment.clone().unwrap_or_default().trim().to_string(),
+                tag_ids: write.tag_ids.clone().unwrap_or_default(),
+                metadata: write.metadata.clone().unwrap_or_default(),
+                version: 1,
+            };
+            let tags = store
+                .tags
+                .get(&scope.project_id)
+                .cloned()
+                .unwrap_or_default();
+            written.push(Self::remote_secret(&tags, &scope.path, &write.key, &stored));
+            store
+                .secrets
+                .entry(key.clone())
+                .or_default()
+                .insert(write.key.clone(), stored);
+        }
+        Ok(WriteOutcome::Applied(written))
+    }
+
+    async fn update_secrets(
+        &self,
+        scope: &SecretScope,
+        secrets: &[SecretWrite],
+    ) -> Result<WriteOutcome, ApiError> {
+        let route = "/api/v4/secrets/batch";
+        self.enter("update_secrets", "PATCH", route)?;
+        let mut store = self.store();
+        let key = (
+            scope.project_id.clone(),
+            scope.environment.clone(),
+            scope.path.clone(),
+        );
+        let missing: Vec<&str> = secrets
+            .iter()
+            .filter(|s| {
+                !store
+                    .secrets
+                    .get(&key)
+                    .is_some_and(|m| m.contains_key(&s.key))
+            })
+            .map(|s| s.key.as_str())
+            .collect();
+        if !missing.is_empty() {
+            return Err(ApiError::NotFound(context(
+                "PATCH",
+                route,
+                format!("Secret does not exist: {}", missing.join(", ")),
+            )));
+        }
+        let tags = store
+            .tags
+            .get(&scope.project_id)
+            .cloned()
+            .unwrap_or_default();
+        let mut written = Vec::new();
+        let folder = store.secrets.entry(key).or_default();
+        for write in secrets {
+            if let Some(stored) = folder.get_mut(&write.key) {
+                if let Some(value) = &write.value {
+                    stored.value = normalize_value(value.expose());
+                }
+                if let Some(comment) = &write.comment {
+                    stored.comment = comment.trim().to_string();
+                }
+                if let Some(tag_ids) = &write.tag_ids {
+                    stored.tag_ids = tag_ids.clone();
+                }
+                if let Some(metadata) = &write.metadata {
+                    stored.metadata = metadata.clone();
+                }
+                stored.version += 1;
+                written.push(Self::remote_secret(&tags, &scope.path, &write.key, stored));
+            }
+        }
+        Ok(WriteOutcome::Applied(written))
+    }
+
+    async fn delete_secrets(
+        &self,
+        scope: &SecretScope,
+        secrets: &[SecretDelete],
+    ) -> Result<WriteOutcome, ApiError> {
+        let route = "/api/v4/secrets/batch";
+        self.enter("delete_secrets", "DELETE", route)?;
+        let mut store = self.store();
+        let key = (
+            scope.project_id.clone(),
+            scope.environment.clone(),
+            scope.path.clone(),
+        );
+        let missing = secrets.iter().any(|s| {
+            !store
+                .secrets
+                .get(&key)
+                .is_some_and(|m| m.contains_key(&s.key))
+        });
+        if missing {
+            return Err(ApiError::NotFound(context(
+                "DELETE",
+                route,
+                "One or more secrets does not exist",
+            )));
+        }
+        if let Some(folder) = store.secrets.get_mut(&key) {
+            for delete in secrets {
+                folder.remove(&delete.key);
+            }
+        }
+        Ok(WriteOutcome::Applied(Vec::new()))
+    }
+
+    async fn list_tags(&self, project_id: &str) -> Result<Vec<RemoteTag>, ApiError> {
+        self.enter("list_tags", "GET", "/api/v1/projects/{id}/tags")?;
+        Ok(self
+            .store()
+            .tags
+            .get(project_id)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn create_tag(&self, project_id: &str, slug: &str) -> Result<RemoteTag, ApiError> {
+        let route = "/api/v1/projects/{id}/tags";
+        self.enter("create_tag", "POST", route)?;
+        let mut store = self.store();
+        if store
+            .tags
+            .get(project_id)
+            .is_some_and(|t| t.iter().any(|t| t.slug == slug))
+        {
+            return Err(ApiError::AlreadyExists(context(
+                "POST",
+                route,
+                "tag exists",
+            )));
+        }
+        let id = store.id("tag");
+        let tag = RemoteTag {
+            id,
+            slug: slug.to_string(),
+        };
+        store
+            .tags
+            .entry(project_id.to_string())
+            .or_default()
+            .push(tag.clone());
+        Ok(tag)
+    }
+}
+
+impl MemoryInfisical {
+    /// An Infisical holding `live` (ids are kept; values must be present).
+    pub fn from_live(live: &crate::plan::LiveState) -> Self {
+        let memory = Self::new();
+        {
+            let mut store = memory.store();
+            for (slug, project) in &live.projects {
+                let environments = project
+                    .environments
+                    .iter()
+                    .map(|(env_slug, e)| RemoteEnvironment {
+                        id: e.id.clone(),
+                        slug: env_slug.to_string(),
+                        name: e.name.clone(),
+                        position: e.position,
+                    })
+                    .collect();
+                store.projects.insert(
+                    project.id.clone(),
+                    RemoteProject {
+                        id: project.id.clone(),
+                        slug: slug.to_string(),
+                        name: project.name.clone(),
+                        description: project.description.clone(),
+                        environments,
+                    },
+                );
+                for (env_slug, environment) in &project.environments {
+                    let key = (project.id.clone(), env_slug.to_string());
+                    for (path, folder) in &environment.folders {
+                        store.folders.entry(key.clone()).or_default().insert(
+                            path.to_string(),
+                            RemoteFolder {
+                                id: folder.id.clone(),
+                                name: path.name().to_string(),
+                                path: path.to_string(),
+                                parent_id: None,
+                                description: folder.description.clone(),
+                            },
+                        );
+                    }
+                    for ((path, secret_key), secret) in &environment.secrets {
+                        let mut tag_ids = Vec::new();
+                        for tag in &secret.tags {
+                            let existing = store
+                                .tags
+                                .get(&project.id)
+                                .and_then(|t| t.iter().find(|t| t.slug == tag.as_str()))
+                                .map(|t| t.id.clone());
+                            let id = match existing {
+                                Some(id) => id,
+                                None => {
+                                    let id = store.id("tag");
+                                    store.tags.entry(project.id.clone()).or_default().push(
+                                        RemoteTag {
+                                            id: id.clone(),
+                                            slug: tag.to_string(),
+                                        },
+                                    );
+                                    id
+                                }
+                            };
+                            tag_ids.push(id);
+                        }
+                        store
+                            .secrets
+                            .entry((project.id.clone(), env_slug.to_string(), path.to_string()))
+                            .or_default()
+                            .insert(
+                                secret_key.to_string(),
+                                StoredSecret {
+                                    id: secret.id.clone(),
+                                    value: secret
+                                        .value
+                                        .as_ref()
+                                        .map(|v| v.expose().to_string())
+                                        .unwrap_or_default(),
+                                    comment: secret.comment.clone(),
+                                    tag_ids,
+                                    metadata: secret
+                                        .metadata
+                                        .iter()
+                                        .map(|(k, v)| (k.clone(), v.clone()))
+                                        .collect(),
+                                    version: secret.version,
+                                },
+                            );
+                    }
+                }
+            }
+        }
+        memory
+    }
+
+    /// The stored value of a secret, for tests (`None` when absent).
+    pub fn secret_value(
+        &self,
+        project_slug: &str,
+        environment: &str,
+        path: &str,
+        key: &str,
+    ) -> Option<SecretValue> {
+        let store = self.store();
+        let project = store.projects.values().find(|p| p.slug == project_slug)?;
+        store
+            .secrets
+            .get(&(
+                project.id.clone(),
+                environment.to_string(),
+                path.to_string(),
+            ))?
+            .get(key)
+            .map(|s| SecretValue::new(s.value.clone()))
+    }
+}

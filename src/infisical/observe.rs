@@ -1,0 +1,215 @@
+//! Observe: read the live Infisical into a [`LiveState`] with as few calls as the API allows.
+//!
+//! # Call count
+//!
+//! For `P` declared projects, of which the existing ones have `E` declared environments that
+//! exist in Infisical:
+//!
+//! ```text
+//! calls = P                    one `GET /api/v1/projects/slug/{slug}` per declared project
+//!       + 2 × E                one recursive folder listing and one recursive v4 secret listing
+//!                              (`expandSecretReferences=false`) per project-environment
+//! ```
+//!
+//! Nothing is read per folder or per secret; tags are taken from the secrets' own `tags`. The
+//! lookups run concurrently, then the listings, each at most `concurrency` at a time.
+
+use std::collections::BTreeMap;
+
+use futures::StreamExt;
+
+use crate::model::{DesiredState, EnvironmentSlug, FolderPath, ProjectSlug, SecretKey, TagSlug};
+use crate::plan::{LiveEnvironment, LiveFolder, LiveProject, LiveSecret, LiveState};
+
+use super::api::{InfisicalApi, RemoteProject};
+use super::error::ApiError;
+
+/// Why the live state could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ObserveError {
+    /// The project lookup failed.
+    #[error("failed to read project `{project}`")]
+    Project {
+        /// The project slug.
+        project: String,
+        /// The call that failed.
+        #[source]
+        source: ApiError,
+    },
+    /// A folder or secret listing failed.
+    #[error("failed to list the {what} of `{project}/{environment}`")]
+    Listing {
+        /// `folders` or `secrets`.
+        what: &'static str,
+        /// The project slug.
+        project: String,
+        /// The environment slug.
+        environment: String,
+        /// The call that failed.
+        #[source]
+        source: ApiError,
+    },
+}
+
+impl ObserveError {
+    /// The underlying API error.
+    pub fn api_error(&self) -> &ApiError {
+        match self {
+            ObserveError::Project { source, .. } | ObserveError::Listing { source, .. } => source,
+        }
+    }
+}
+
+/// How many calls run at once by default.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+/// Reads every declared project (and its declared environments) from Infisical.
+///
+/// # Errors
+/// The first failed call, naming the project (and environment). A partial observation is never
+/// returned: planning from one could delete what was merely not read.
+pub async fn observe(
+    api: &dyn InfisicalApi,
+    desired: &DesiredState,
+    concurrency: usize,
+) -> Result<LiveState, ObserveError> {
+    let concurrency = concurrency.max(1);
+    let lookups: Vec<(ProjectSlug, Option<RemoteProject>)> =
+        futures::stream::iter(desired.projects.keys().map(|slug| async move {
+            api.get_project_by_slug(slug.as_str())
+                .await
+                .map(|found| (slug.clone(), found))
+                .map_err(|source| ObserveError::Project {
+                    project: slug.to_string(),
+                    source,
+                })
+        }))
+        .buffer_unordered(concurrency)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+
+    let mut live = LiveState::default();
+    let mut listings = Vec::new();
+    for (slug, remote) in lookups {
+        let Some(remote) = remote else { continue };
+        let declared = &desired.projects[&slug];
+        let mut project = LiveProject {
+            id: remote.id.clone(),
+            name: remote.name.clone(),
+            description: remote.description.clone(),
+            environments: BTreeMap::new(),
+            tags: BTreeMap::new(),
+        };
+        for environment in &remote.environments {
+            let Ok(env_slug) = EnvironmentSlug::new(environment.slug.clone()) else {
+                tracing::warn!(project = %slug, environment = %environment.slug, "skipping an environment whose slug this tool cannot address");
+                continue;
+            };
+            let observed = declared.environment(&env_slug).is_some();
+            project.environments.insert(
+                env_slug.clone(),
+                LiveEnvironment {
+                    id: environment.id.clone(),
+                    name: environment.name.clone(),
+                    position: environment.position,
+                    observed,
+                    folders: BTreeMap::new(),
+                    secrets: BTreeMap::new(),
+                },
+            );
+            if observed {
+                listings.push((slug.clone(), remote.id.clone(), env_slug));
+            }
+        }
+        live.projects.insert(slug, project);
+    }
+
+    let results: Vec<_> = futures::stream::iter(listings.into_iter().map(
+        |(slug, project_id, environment)| async move {
+            let (folders, secrets) = futures::join!(
+                api.list_folders(&project_id, environment.as_str(), "/", true),
+                api.list_secrets(&project_id, environment.as_str(), "/", true),
+            );
+            let listing_error = |what, source| ObserveError::Listing {
+                what,
+                project: slug.to_string(),
+                environment: environment.to_string(),
+                source,
+            };
+            let folders = folders.map_err(|e| listing_error("folders", e))?;
+            let secrets = secrets.map_err(|e| listing_error("secrets", e))?;
+            Ok::<_, ObserveError>((slug, environment, folders, secrets))
+        },
+    ))
+    .buffer_unordered(concurrency)
+    .collect()
+    .await;
+
+    for result in results {
+        let (slug, environment, folders, secrets) = result?;
+        let Some(project) = live.projects.get_mut(&slug) else {
+            continue;
+        };
+        let mut tags = BTreeMap::new();
+        let Some(env) = project.environments.get_mut(&environment) else {
+            continue;
+        };
+        for folder in folders {
+            let Ok(path) = FolderPath::new(folder.path.clone()) else {
+                tracing::warn!(project = %slug, %environment, path = %folder.path, "skipping a folder whose path this tool cannot address");
+                continue;
+            };
+            if path.is_root() {
+                continue;
+            }
+            env.folders.insert(
+                path,
+                LiveFolder {
+                    id: folder.id,
+                    description: folder.description,
+                },
+            );
+        }
+        for secret in secrets {
+            let (Ok(path), Ok(key)) = (
+                FolderPath::new(secret.path.clone()),
+                SecretKey::new(secret.key.clone()),
+            ) else {
+                tracing::warn!(project = %slug, %environment, path = %secret.path, "skipping a secret whose key or path this tool cannot address");
+                continue;
+            };
+            let mut secret_tags = std::collections::BTreeSet::new();
+            for tag in &secret.tags {
+                if let Ok(tag_slug) = TagSlug::new(tag.slug.clone()) {
+                    tags.insert(tag_slug.clone(), tag.id.clone());
+                    secret_tags.insert(tag_slug);
+                }
+            }
+            env.secrets.insert(
+                (path, key),
+                LiveSecret {
+                    id: secret.id,
+                    value: secret.value,
+                    comment: secret.comment,
+                    tags: secret_tags,
+                    metadata: secret.metadata.into_iter().collect(),
+                    version: secret.version,
+                },
+            );
+        }
+        project.tags.extend(tags);
+    }
+    Ok(live)
+}
+
+/// The number of calls [`observe`] makes for `desired` against `live` (the formula above).
+pub fn call_count(desired: &DesiredState, live: &LiveState) -> usize {
+    let environments: usize = live
+        .projects
+        .values()
+        .map(|p| p.environments.values().filter(|e| e.observed).count())
+        .sum();
+    desired.projects.len() + 2 * environments
+}

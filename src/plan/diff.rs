@@ -1,0 +1,651 @@
+//! The planner: a pure, deterministic walk over the desired and the live state.
+//!
+//! Rules (see `docs/plan-apply.md`):
+//! - values are compared after Infisical's own trimming ([`SecretValue::matches`]) against the
+//!   raw, unexpanded live value; versions, ids and timestamps are never compared;
+//! - only marked objects are updated or deleted; an unmarked object with a declared name is an
+//!   error under `adoption: create`, and is adopted (marked) under `adopt`/`create-or-adopt`;
+//! - generated secrets are created once: an existing secret's value is never compared or
+//!   regenerated;
+//! - unresolved secrets are listed and never written;
+//! - prune deletes only marked secrets and marked folders, only with `prune: true`, and a
+//!   deleting plan is refused above `maxDeletions` or from an empty or partly unreadable source
+//!   unless deletions are forced.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::model::{
+    Address, Adoption, DesiredSecret, EnvironmentSlug, FolderPath, Mode, Project, SecretKey,
+};
+
+use super::live::{LiveEnvironment, LiveProject, LiveState};
+use super::ownership::MARKER_KEY;
+use super::resolved::{Provenance, Resolution, ResolvedState, Unresolved};
+use super::{
+    Action, Change, FieldChange, Plan, PlanPolicy, PlanProblem, Reason, UnresolvedSecret,
+    ValueChange, fingerprint,
+};
+
+/// Plans the changes that make `live` match `resolved`.
+///
+/// # Guarantees
+/// - Pure and deterministic: the same inputs give the same plan, in the same order.
+/// - Creates and updates come first, parents before children; deletes come last, children
+///   before parents.
+/// - No field of a [`Change`] holds a secret value or anything derived from one.
+pub fn plan(resolved: &ResolvedState, live: &LiveState, policy: &PlanPolicy) -> Plan {
+    let mut plan = Plan {
+        observed: fingerprint::observed(live),
+        ..Plan::default()
+    };
+    for (slug, project) in &resolved.desired.projects {
+        let mut outcome = ProjectOutcome::default();
+        ProjectPlanner {
+            resolved,
+            project,
+            live: live.projects.get(slug),
+            outcome: &mut outcome,
+        }
+        .run();
+        guard_deletions(resolved, project, policy, &mut outcome);
+        match project.policy.mode {
+            Mode::Correct => plan.changes.extend(outcome.changes),
+            Mode::Detect => plan.detected.extend(outcome.changes),
+        }
+        plan.unresolved.extend(outcome.unresolved);
+        plan.errors.extend(outcome.errors);
+        plan.warnings.extend(outcome.warnings);
+    }
+    order(&mut plan.changes);
+    order(&mut plan.detected);
+    plan.unresolved.sort_by(|a, b| a.address.cmp(&b.address));
+    let by_place = |a: &PlanProblem, b: &PlanProblem| {
+        (&a.address, &a.code, &a.message).cmp(&(&b.address, &b.code, &b.message))
+    };
+    plan.errors.sort_by(by_place);
+    plan.warnings.sort_by(by_place);
+    plan
+}
+
+/// Creates and updates by address (the address order puts parents first), then deletes in
+/// reverse address order (children first).
+pub fn order(changes: &mut [Change]) {
+    changes.sort_by(|a, b| {
+        let a_delete = a.action == Action::Delete;
+        let b_delete = b.action == Action::Delete;
+        match (a_delete, b_delete) {
+            (false, false) => a.address.cmp(&b.address),
+            (true, true) => b.address.cmp(&a.address),
+            (false, true) => std::cmp::Ordering::Less,
+            (true, false) => std::cmp::Ordering::Greater,
+        }
+    });
+}
+
+#[derive(Default)]
+struct ProjectOutcome {
+    changes: Vec<Change>,
+    unresolved: Vec<UnresolvedSecret>,
+    errors: Vec<PlanProblem>,
+    warnings: Vec<PlanProblem>,
+}
+
+struct ProjectPlanner<'a> {
+    resolved: &'a ResolvedState,
+    project: &'a Project,
+    live: Option<&'a LiveProject>,
+    outcome: &'a mut ProjectOutcome,
+}
+
+fn normalized_description(description: Option<&str>) -> Option<String> {
+    description
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(str::to_string)
+}
+
+impl<'a> ProjectPlanner<'a> {
+    fn may_create(&self) -> bool {
+        self.project.policy.adoption != Adoption::Adopt
+    }
+
+    fn may_adopt(&self) -> bool {
+        self.project.policy.adoption != Adoption::Create
+    }
+
+    fn change(
+        &mut self,
+        address: Address,
+        action: Action,
+        reason: Reason,
+        fields: Vec<FieldChange>,
+    ) {
+        self.outcome.changes.push(Change {
+            address,
+            action,
+            reason,
+            fields,
+        });
+    }
+
+    fn error(&mut self, problem: PlanProblem) {
+        self.outcome.errors.push(problem);
+    }
+
+    fn refuse_create(&mut self, address: Address) {
+        let message = format!(
+            "{} `{address}` does not exist, and the adoption policy `adopt` creates nothing",
+            address.kind()
+        );
+        self.error(
+            PlanProblem::new("adopt-only-missing", Some(address), message)
+                .with_help("set `spec.policy.adoption: create-or-adopt` to create what is missing"),
+        );
+    }
+
+    fn refuse_unowned(&mut self, address: Address) {
+        let message = format!(
+            "{} `{address}` exists in Infisical without the ownership marker",
+            address.kind()
+        );
+        self.error(
+            PlanProblem::new("unowned-object", Some(address), message).with_help(
+                "set `spec.policy.adoption: create-or-adopt` (or `adopt`) to take it over, \
+                 or remove it from the repository",
+            ),
+        );
+    }
+
+    fn run(mut self) {
+        let slug = self.project.slug.clone();
+        let address = Address::Project(slug.clone());
+        let desired_description = normalized_description(self.project.description.as_deref());
+        match self.live {
+            None => {
+                if !self.may_create() {
+                    self.refuse_create(address);
+                    return;
+                }
+                self.change(
+                    address,
+                    Action::Create,
+                    Reason::Missing,
+                    vec![
+                        FieldChange::Name {
+                            before: None,
+                            after: self.project.name.clone(),
+                        },
+                        FieldChange::Description {
+                            before: None,
+                            after: desired_description,
+                        },
+                        FieldChange::Marker {
+                            before: false,
+                            after: true,
+                        },
+                    ],
+                );
+            }
+            Some(live) => {
+                let marked = live.is_marked();
+                if !marked && !self.may_adopt() {
+                    self.refuse_unowned(address);
+                    return;
+                }
+                let mut fields = Vec::new();
+                if live.name != self.project.name {
+                    fields.push(FieldChange::Name {
+                        before: Some(live.name.clone()),
+                        after: self.project.name.clone(),
+                    });
+                }
+                let live_description = live.user_description();
+                if !marked || live_description != desired_description {
+                    fields.push(FieldChange::Description {
+                        before: live_description,
+                        after: desired_description,
+                    });
+                }
+                if !marked {
+                    fields.push(FieldChange::Marker {
+                        before: false,
+                        after: true,
+                    });
+                }
+                if !fields.is_empty() {
+                    let reason = if marked {
+                        Reason::Drifted
+                    } else {
+                        Reason::Adopted
+                    };
+                    self.change(address, Action::Update, reason, fields);
+                }
+            }
+        }
+        for environment in &self.project.environments {
+            self.plan_environment(&environment.slug, &environment.name, environment.position);
+        }
+        self.plan_secrets();
+    }
+
+    fn live_environment(&self, environment: &EnvironmentSlug) -> Option<&'a LiveEnvironment> {
+        self.live.and_then(|p| p.environments.get(environment))
+    }
+
+    fn plan_environment(&mut self, slug: &EnvironmentSlug, name: &str, position: u32) {
+        let address = Address::Environment(self.project.slug.clone(), slug.clone());
+        let live = self.live.and_then(|p| p.environments.get(slug));
+        match live {
+            None => {
+                if !self.may_create() {
+                    self.refuse_create(address);
+                    return;
+                }
+                self.change(
+                    address,
+                    Action::Create,
+                    Reason::Missing,
+                    vec![
+                        FieldChange::Name {
+                            before: None,
+                            after: name.to_string(),
+                        },
+                        FieldChange::Position {
+                            before: None,
+                            after: position,
+                        },
+                    ],
+                );
+            }
+            Some(live) => {
+                let mut fields = Vec::new();
+                if live.name != name {
+                    fields.push(FieldChange::Name {
+                        before: Some(live.name.clone()),
+                        after: name.to_string(),
+                    });
+                }
+                // The project listing does not carry positions: compare only when known.
+                if let Some(before) = live.position.filter(|p| *p != position) {
+                    fields.push(FieldChange::Position {
+                        before: Some(before),
+                        after: position,
+                    });
+                }
+                if !fields.is_empty() {
+                    self.change(address, Action::Update, Reason::Drifted, fields);
+                }
+            }
+        }
+        self.plan_folders(slug);
+    }
+
+    fn plan_folders(&mut self, environment: &EnvironmentSlug) {
+        let empty = BTreeMap::new();
+        let desired = self.project.folders.get(environment).unwrap_or(&empty);
+        let project = self.project.slug.clone();
+        for (path, folder) in desired {
+            if path.is_root() {
+                continue;
+            }
+            let exists = self
+                .live_environment(environment)
+                .is_some_and(|e| e.folders.contains_key(path));
+            if exists {
+                // Folders are containers: an existing one is used as it is (its description is
+                // set at creation only).
+                continue;
+            }
+            let address = Address::Folder(project.clone(), environment.clone(), path.clone());
+            if !self.may_create() {
+                self.refuse_create(address);
+                continue;
+            }
+            self.change(
+                address,
+                Action::Create,
+                Reason::Missing,
+                vec![
+                    FieldChange::Description {
+                        before: None,
+                        after: normalized_description(folder.description.as_deref()),
+                    },
+                    FieldChange::Marker {
+                        before: false,
+                        after: true,
+                    },
+                ],
+            );
+        }
+        self.plan_folder_prune(environment);
+    }
+
+    fn plan_secrets(&mut self) {
+        let secrets: Vec<(&Address, &DesiredSecret)> = self
+            .resolved
+            .desired
+            .secrets_of(&self.project.slug)
+            .collect();
+        for (address, secret) in secrets {
+            self.plan_secret(address, secret);
+        }
+        let environments: Vec<EnvironmentSlug> = self
+            .project
+            .environments
+            .iter()
+            .map(|e| e.slug.clone())
+            .collect();
+        for environment in environments {
+            self.plan_secret_prune(&environment);
+        }
+    }
+
+    fn plan_secret(&mut self, address: &Address, secret: &DesiredSecret) {
+        let Address::Secret(_, environment, path, key) = address else {
+            return;
+        };
+        let resolution = match self.resolved.resolution(address) {
+            Some(Resolution::Unresolved(reason)) => {
+                self.outcome.unresolved.push(UnresolvedSecret {
+                    address: address.clone(),
+                    reason: reason.clone(),
+                });
+                return;
+            }
+            None => {
+                self.outcome.unresolved.push(UnresolvedSecret {
+                    address: address.clone(),
+                    reason: Unresolved {
+                        code: "not-resolved".to_string(),
+                        message: "the value was not resolved".to_string(),
+                    },
+                });
+                return;
+            }
+            Some(resolution) => resolution,
+        };
+        let comment = secret.comment.trim().to_string();
+        let mut metadata = secret.metadata.clone();
+        metadata.remove(MARKER_KEY);
+        let live = self
+            .live_environment(environment)
+            .and_then(|e| e.secrets.get(&(path.clone(), key.clone())));
+        let Some(live) = live else {
+            if !self.may_create() {
+                self.refuse_create(address.clone());
+                return;
+            }
+            let value = match resolution {
+                Resolution::Value { provenance, .. } => value_change(*provenance),
+                Resolution::Generate(rule) => ValueChange::Generated {
+                    length: rule.length,
+                    charset: rule.charset,
+                },
+                Resolution::Unresolved(_) => return,
+            };
+            self.change(
+                address.clone(),
+                Action::Create,
+                Reason::Missing,
+                vec![
+                    FieldChange::Value { change: value },
+                    FieldChange::Comment {
+                        before: None,
+                        after: comment,
+                    },
+                    FieldChange::Tags {
+                        before: None,
+                        after: secret.tags.clone(),
+                    },
+                    FieldChange::Metadata {
+                        before: None,
+                        after: metadata,
+                    },
+                    FieldChange::Marker {
+                        before: false,
+                        after: true,
+                    },
+                ],
+            );
+            return;
+        };
+        let marked = live.is_marked();
+        if !marked && !self.may_adopt() {
+            self.refuse_unowned(address.clone());
+            return;
+        }
+        let mut fields = Vec::new();
+        if let Resolution::Value { value, provenance } = resolution {
+            match &live.value {
+                Some(live_value) if !value.matches(live_value) => {
+                    fields.push(FieldChange::Value {
+                        change: value_change(*provenance),
+                    });
+                }
+                Some(_) => {}
+                None => self.outcome.warnings.push(PlanProblem::new(
+                    "value-hidden",
+                    Some(address.clone()),
+                    "the value of this secret is hidden from this identity; its value is not compared or written",
+                )),
+            }
+        }
+        if live.comment != comment {
+            fields.push(FieldChange::Comment {
+                before: Some(live.comment.clone()),
+                after: comment,
+            });
+        }
+        if live.tags != secret.tags {
+            fields.push(FieldChange::Tags {
+                before: Some(live.tags.clone()),
+                after: secret.tags.clone(),
+            });
+        }
+        let live_metadata = live.user_metadata();
+        if !marked || live_metadata != metadata {
+            fields.push(FieldChange::Metadata {
+                before: Some(live_metadata),
+                after: metadata,
+            });
+        }
+        if !marked {
+            fields.push(FieldChange::Marker {
+                before: false,
+                after: true,
+            });
+        }
+        if !fields.is_empty() {
+            let reason = if marked {
+                Reason::Drifted
+            } else {
+                Reason::Adopted
+            };
+            self.change(address.clone(), Action::Update, reason, fields);
+        }
+    }
+
+    fn is_declared_secret(
+        &self,
+        environment: &EnvironmentSlug,
+        path: &FolderPath,
+        key: &SecretKey,
+    ) -> bool {
+        let address = Address::Secret(
+            self.project.slug.clone(),
+            environment.clone(),
+            path.clone(),
+            key.clone(),
+        );
+        self.resolved.desired.secrets.contains_key(&address)
+    }
+
+    /// Secrets that would be pruned in `environment`: marked and not declared.
+    fn prunable_secrets(&self, environment: &EnvironmentSlug) -> Vec<(FolderPath, SecretKey)> {
+        let Some(live) = self.live_environment(environment) else {
+            return Vec::new();
+        };
+        live.secrets
+            .iter()
+            .filter(|((path, key), secret)| {
+                secret.is_marked() && !self.is_declared_secret(environment, path, key)
+            })
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    fn plan_secret_prune(&mut self, environment: &EnvironmentSlug) {
+        let prunable = self.prunable_secrets(environment);
+        if prunable.is_empty() {
+            return;
+        }
+        if !self.project.policy.prune {
+            let message = format!(
+                "{} managed secret(s) in `{}/{environment}` are no longer declared and are kept because prune is off",
+                prunable.len(),
+                self.project.slug
+            );
+            self.outcome.warnings.push(
+                PlanProblem::new(
+                    "prune-off",
+                    Some(Address::Environment(
+                        self.project.slug.clone(),
+                        environment.clone(),
+                    )),
+                    message,
+                )
+                .with_help("set `spec.policy.prune: true` to delete them"),
+            );
+            return;
+        }
+        for (path, key) in prunable {
+            let address =
+                Address::Secret(self.project.slug.clone(), environment.clone(), path, key);
+            self.change(address, Action::Delete, Reason::NotInSource, Vec::new());
+        }
+    }
+
+    fn plan_folder_prune(&mut self, environment: &EnvironmentSlug) {
+        if !self.project.policy.prune {
+            return;
+        }
+        let Some(live) = self.live_environment(environment) else {
+            return;
+        };
+        let empty = BTreeMap::new();
+        let declared = self.project.folders.get(environment).unwrap_or(&empty);
+        let pruned_secrets: BTreeSet<(FolderPath, SecretKey)> =
+            self.prunable_secrets(environment).into_iter().collect();
+        // Deepest first, so that a folder knows whether its children go.
+        let mut folders: Vec<&FolderPath> = live.folders.keys().collect();
+        folders.sort_by(|a, b| b.depth().cmp(&a.depth()).then_with(|| a.cmp(b)));
+        let mut deletable: BTreeSet<FolderPath> = BTreeSet::new();
+        let mut kept = Vec::new();
+        for path in folders {
+            let folder = &live.folders[path];
+            if declared.contains_key(path) || !folder.is_marked() {
+                continue;
+            }
+            let secrets_go = live
+                .secrets
+                .keys()
+                .filter(|(p, _)| p == path)
+                .all(|id| pruned_secrets.contains(id));
+            let children_go = live
+                .folders
+                .keys()
+                .filter(|child| child.parent().as_ref() == Some(path))
+                .all(|child| deletable.contains(child));
+            if secrets_go && children_go {
+                deletable.insert(path.clone());
+            } else {
+                kept.push(path.clone());
+            }
+        }
+        for path in kept {
+            let address = Address::Folder(self.project.slug.clone(), environment.clone(), path);
+            self.outcome.warnings.push(PlanProblem::new(
+                "folder-kept",
+                Some(address.clone()),
+                format!("managed folder `{address}` is no longer declared but holds objects infisical-gitops does not manage; it is kept"),
+            ));
+        }
+        for path in deletable {
+            let address = Address::Folder(self.project.slug.clone(), environment.clone(), path);
+            self.change(address, Action::Delete, Reason::NotInSource, Vec::new());
+        }
+    }
+}
+
+fn value_change(provenance: Provenance) -> ValueChange {
+    match provenance {
+        Provenance::Source => ValueChange::Sensitive,
+        Provenance::DevPlaceholder => ValueChange::DevPlaceholder,
+    }
+}
+
+fn guard_deletions(
+    resolved: &ResolvedState,
+    project: &Project,
+    policy: &PlanPolicy,
+    outcome: &mut ProjectOutcome,
+) {
+    let deletions = outcome
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Delete)
+        .count();
+    if deletions == 0 || policy.force_deletions {
+        return;
+    }
+    let address = Some(Address::Project(project.slug.clone()));
+    let limit = project.policy.max_deletions as usize;
+    if deletions > limit {
+        outcome.errors.push(
+            PlanProblem::new(
+                "too-many-deletions",
+                address.clone(),
+                format!(
+                    "project `{}` would delete {}, more than its maxDeletions ({limit})",
+                    project.slug,
+                    objects(deletions)
+                ),
+            )
+            .with_help(
+                "check the repository; raise `spec.policy.maxDeletions` or pass --force-deletions",
+            ),
+        );
+    }
+    let declared = resolved.desired.secrets_of(&project.slug).count();
+    let why = if !resolved.source_complete {
+        Some("the source could only partly be read")
+    } else if declared == 0 {
+        Some("the repository declares no secrets for it")
+    } else if !outcome.unresolved.is_empty() {
+        Some("some of its values could not be resolved")
+    } else {
+        None
+    };
+    if let Some(why) = why {
+        outcome.errors.push(
+            PlanProblem::new(
+                "unsafe-deletions",
+                address,
+                format!(
+                    "project `{}` would delete {} although {why}",
+                    project.slug,
+                    objects(deletions)
+                ),
+            )
+            .with_help("fix the source, or pass --force-deletions if the deletions are intended"),
+        );
+    }
+}
+
+fn objects(count: usize) -> String {
+    if count == 1 {
+        "1 object".to_string()
+    } else {
+        format!("{count} objects")
+    }
+}

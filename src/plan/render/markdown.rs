@@ -1,0 +1,95 @@
+//! Markdown for merge-request comments: a summary line, a table of changes, and the problems.
+
+use std::fmt::Write;
+
+use super::super::{Action, Change, Plan};
+use super::{describe_field, label, shown_on_create};
+
+/// Renders `plan` as Markdown.
+pub fn render(plan: &Plan) -> String {
+    let mut out = String::from("### infisical-gitops plan\n\n");
+    if plan.changes.is_empty() {
+        if plan.detected.is_empty() && plan.errors.is_empty() {
+            out.push_str("**No changes.** Infisical matches the repository.\n");
+        } else {
+            out.push_str("**No changes to apply.**\n");
+        }
+    } else {
+        let summary = plan.summary();
+        let _ = writeln!(
+            out,
+            "**Plan: {} to add, {} to change, {} to destroy.**\n",
+            summary.add, summary.change, summary.destroy
+        );
+        table(&mut out, &plan.changes);
+    }
+    if !plan.detected.is_empty() {
+        out.push_str("\n#### Drift detected (`mode: detect`, not applied)\n\n");
+        table(&mut out, &plan.detected);
+    }
+    if !plan.unresolved.is_empty() {
+        out.push_str("\n#### Unresolved values (not written)\n\n");
+        for item in &plan.unresolved {
+            let _ = writeln!(
+                out,
+                "- `{}`: {} (`{}`)",
+                item.address,
+                escape(&item.reason.message),
+                item.reason.code
+            );
+        }
+    }
+    for (title, problems) in [
+        ("Warnings", &plan.warnings),
+        ("Errors (apply refuses this plan)", &plan.errors),
+    ] {
+        if problems.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\n#### {title}\n");
+        for problem in problems {
+            let _ = write!(out, "- `{}`: {}", problem.code, escape(&problem.message));
+            if let Some(help) = &problem.help {
+                let _ = write!(out, " — {}", escape(help));
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn table(out: &mut String, changes: &[Change]) {
+    out.push_str("| | address | kind | reason | fields |\n|---|---|---|---|---|\n");
+    for change in changes {
+        let create = change.action == Action::Create;
+        let fields: Vec<String> = change
+            .fields
+            .iter()
+            .filter(|f| {
+                if create {
+                    shown_on_create(f)
+                } else {
+                    !f.is_noop()
+                }
+            })
+            .map(|f| format!("{}: {}", label(f), escape(&describe_field(f, create))))
+            .collect();
+        let symbol = match change.action {
+            Action::Create => "➕",
+            Action::Update => "✏️",
+            Action::Delete => "🗑️",
+        };
+        let _ = writeln!(
+            out,
+            "| {symbol} | `{}` | {} | {} | {} |",
+            change.address,
+            change.address.kind(),
+            change.reason.describe(),
+            fields.join("<br>")
+        );
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}

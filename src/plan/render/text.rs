@@ -1,0 +1,194 @@
+//! Terraform-like text:
+//!
+//! ```text
+//!   # k3s-infrastructure/prod:/databases#POSTGRES_PASSWORD will be updated (differs from the repository)
+//!   ~ secret "k3s-infrastructure/prod:/databases#POSTGRES_PASSWORD" {
+//!       ~ value   = (sensitive value changed)
+//!     }
+//!
+//! Plan: 0 to add, 1 to change, 0 to destroy.
+//! ```
+
+use std::fmt::Write;
+
+use super::super::{Action, Change, Plan, PlanProblem};
+use super::{describe_field, label, shown_on_create};
+
+/// Text options.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TextOptions {
+    /// ANSI colours (the CLI turns them on only on a TTY).
+    pub color: bool,
+}
+
+struct Painter {
+    color: bool,
+}
+
+impl Painter {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\u{1b}[{code}m{text}\u{1b}[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn action(&self, action: Action, text: &str) -> String {
+        let code = match action {
+            Action::Create => "32",
+            Action::Update => "33",
+            Action::Delete => "31",
+        };
+        self.paint(code, text)
+    }
+
+    fn bold(&self, text: &str) -> String {
+        self.paint("1", text)
+    }
+}
+
+/// Renders `plan` as text.
+pub fn render(plan: &Plan, options: TextOptions) -> String {
+    let painter = Painter {
+        color: options.color,
+    };
+    let mut out = String::new();
+    if !plan.changes.is_empty() {
+        out.push_str("infisical-gitops will perform the following actions:\n\n");
+        for change in &plan.changes {
+            render_change(&mut out, change, &painter);
+        }
+    }
+    if !plan.detected.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}\n",
+            painter.bold("Drift detected in projects with `mode: detect` (reported, not applied):")
+        );
+        for change in &plan.detected {
+            render_change(&mut out, change, &painter);
+        }
+    }
+    if !plan.unresolved.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            painter.bold("Unresolved values (these secrets are not written):")
+        );
+        for item in &plan.unresolved {
+            let _ = writeln!(
+                out,
+                "  ! {}: {} [{}]",
+                item.address, item.reason.message, item.reason.code
+            );
+        }
+        out.push('\n');
+    }
+    render_problems(&mut out, "Warnings:", &plan.warnings, &painter, "33");
+    render_problems(
+        &mut out,
+        "Errors (apply refuses this plan):",
+        &plan.errors,
+        &painter,
+        "31",
+    );
+    if plan.changes.is_empty() {
+        if plan.detected.is_empty() && plan.errors.is_empty() {
+            let _ = writeln!(
+                out,
+                "{} Infisical matches the repository.",
+                painter.bold("No changes.")
+            );
+        } else {
+            let _ = writeln!(out, "{}", painter.bold("No changes to apply."));
+        }
+    } else {
+        let summary = plan.summary();
+        let _ = writeln!(
+            out,
+            "{} {} to add, {} to change, {} to destroy.",
+            painter.bold("Plan:"),
+            summary.add,
+            summary.change,
+            summary.destroy
+        );
+    }
+    out
+}
+
+fn render_problems(
+    out: &mut String,
+    title: &str,
+    problems: &[PlanProblem],
+    painter: &Painter,
+    code: &str,
+) {
+    if problems.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{}", painter.paint(code, &painter.bold(title)));
+    for problem in problems {
+        let _ = write!(out, "  - [{}] {}", problem.code, problem.message);
+        if let Some(help) = &problem.help {
+            let _ = write!(out, "\n    help: {help}");
+        }
+        out.push('\n');
+    }
+    out.push('\n');
+}
+
+fn render_change(out: &mut String, change: &Change, painter: &Painter) {
+    let verb = match change.action {
+        Action::Create => "will be created",
+        Action::Update => "will be updated in place",
+        Action::Delete => "will be destroyed",
+    };
+    let _ = writeln!(
+        out,
+        "  {} {} ({})",
+        painter.bold(&format!("# {}", change.address)),
+        verb,
+        change.reason.describe()
+    );
+    let symbol = change.action.symbol().to_string();
+    let kind = change.address.kind();
+    let create = change.action == Action::Create;
+    let fields: Vec<_> = change
+        .fields
+        .iter()
+        .filter(|f| {
+            if create {
+                shown_on_create(f)
+            } else {
+                !f.is_noop()
+            }
+        })
+        .collect();
+    if fields.is_empty() {
+        let _ = writeln!(
+            out,
+            "  {} {kind} \"{}\"\n",
+            painter.action(change.action, &symbol),
+            change.address
+        );
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "  {} {kind} \"{}\" {{",
+        painter.action(change.action, &symbol),
+        change.address
+    );
+    let width = fields.iter().map(|f| label(f).len()).max().unwrap_or(0);
+    for field in fields {
+        let _ = writeln!(
+            out,
+            "      {} {:width$} = {}",
+            painter.action(change.action, &symbol),
+            label(field),
+            describe_field(field, create),
+        );
+    }
+    out.push_str("    }\n\n");
+}

@@ -1,0 +1,215 @@
+//! A pure model of applying a plan: what Infisical would hold after every change of `plan`
+//! succeeded. Used by property tests (convergence, idempotence) and by nothing at run time.
+
+use crate::model::{Address, SecretValue, TagSlug};
+
+use super::live::{LiveEnvironment, LiveFolder, LiveProject, LiveSecret, LiveState};
+use super::ownership::{marked_description, with_marker};
+use super::resolved::{Resolution, ResolvedState};
+use super::{Action, Change, FieldChange, Plan};
+
+/// The live state after applying every change of `plan` to `live`.
+///
+/// Generated values are a fixed stand-in; ids are `sim-<n>`.
+pub fn simulate(plan: &Plan, resolved: &ResolvedState, live: &LiveState) -> LiveState {
+    let mut state = live.clone();
+    let mut next_id = 0u64;
+    let mut id = || {
+        next_id += 1;
+        format!("sim-{next_id}")
+    };
+    for change in &plan.changes {
+        apply_change(&mut state, change, resolved, &mut id);
+    }
+    state
+}
+
+fn description_after(change: &Change) -> Option<String> {
+    change.fields.iter().find_map(|f| match f {
+        FieldChange::Description { after, .. } => Some(after.clone()),
+        _ => None,
+    })?
+}
+
+fn apply_change(
+    state: &mut LiveState,
+    change: &Change,
+    resolved: &ResolvedState,
+    id: &mut impl FnMut() -> String,
+) {
+    match (&change.address, change.action) {
+        (Address::Project(slug), Action::Create) => {
+            let name = name_after(change).unwrap_or_else(|| slug.to_string());
+            state.projects.insert(
+                slug.clone(),
+                LiveProject {
+                    id: id(),
+                    name,
+                    description: Some(marked_description(description_after(change).as_deref())),
+                    environments: Default::default(),
+                    tags: Default::default(),
+                },
+            );
+        }
+        (Address::Project(slug), Action::Update) => {
+            let Some(project) = state.projects.get_mut(slug) else {
+                return;
+            };
+            if let Some(name) = name_after(change) {
+                project.name = name;
+            }
+            let has_description = change
+                .fields
+                .iter()
+                .any(|f| matches!(f, FieldChange::Description { .. }));
+            if has_description {
+                project.description =
+                    Some(marked_description(description_after(change).as_deref()));
+            }
+        }
+        (Address::Project(slug), Action::Delete) => {
+            state.projects.remove(slug);
+        }
+        (Address::Environment(project, slug), action) => {
+            let Some(project) = state.projects.get_mut(project) else {
+                return;
+            };
+            match action {
+                Action::Create => {
+                    project.environments.insert(
+                        slug.clone(),
+                        LiveEnvironment {
+                            id: id(),
+                            name: name_after(change).unwrap_or_else(|| slug.to_string()),
+                            position: position_after(change),
+                            observed: true,
+                            folders: Default::default(),
+                            secrets: Default::default(),
+                        },
+                    );
+                }
+                Action::Update => {
+                    if let Some(environment) = project.environments.get_mut(slug) {
+                        if let Some(name) = name_after(change) {
+                            environment.name = name;
+                        }
+                        if let Some(position) = position_after(change) {
+                            environment.position = Some(position);
+                        }
+                    }
+                }
+                Action::Delete => {
+                    project.environments.remove(slug);
+                }
+            }
+        }
+        (Address::Folder(project, environment, path), action) => {
+            let Some(environment) = state
+                .projects
+                .get_mut(project)
+                .and_then(|p| p.environments.get_mut(environment))
+            else {
+                return;
+            };
+            match action {
+                Action::Create => {
+                    environment.folders.insert(
+                        path.clone(),
+                        LiveFolder {
+                            id: id(),
+                            description: Some(marked_description(
+                                description_after(change).as_deref(),
+                            )),
+                        },
+                    );
+                }
+                Action::Update => {}
+                Action::Delete => {
+                    environment.folders.remove(path);
+                }
+            }
+        }
+        (Address::Secret(project_slug, environment, path, key), action) => {
+            let Some(project) = state.projects.get_mut(project_slug) else {
+                return;
+            };
+            let tags = &mut project.tags;
+            let Some(environment) = project.environments.get_mut(environment) else {
+                return;
+            };
+            let slot = (path.clone(), key.clone());
+            match action {
+                Action::Create => {
+                    let mut secret = LiveSecret {
+                        id: id(),
+                        value: Some(value_of(resolved, &change.address)),
+                        comment: String::new(),
+                        tags: Default::default(),
+                        metadata: with_marker(&Default::default()),
+                        version: 1,
+                    };
+                    write_fields(&mut secret, change, resolved, tags, id);
+                    environment.secrets.insert(slot, secret);
+                }
+                Action::Update => {
+                    if let Some(secret) = environment.secrets.get_mut(&slot) {
+                        write_fields(secret, change, resolved, tags, id);
+                        secret.version += 1;
+                    }
+                }
+                Action::Delete => {
+                    environment.secrets.remove(&slot);
+                }
+            }
+        }
+    }
+}
+
+fn value_of(resolved: &ResolvedState, address: &Address) -> SecretValue {
+    match resolved.resolution(address) {
+        Some(Resolution::Value { value, .. }) => SecretValue::new(value.normalized()),
+        _ => SecretValue::new("simulated-generated-value"),
+    }
+}
+
+fn write_fields(
+    secret: &mut LiveSecret,
+    change: &Change,
+    resolved: &ResolvedState,
+    tags: &mut std::collections::BTreeMap<TagSlug, String>,
+    id: &mut impl FnMut() -> String,
+) {
+    for field in &change.fields {
+        match field {
+            FieldChange::Value { .. } => {
+                secret.value = Some(value_of(resolved, &change.address));
+            }
+            FieldChange::Comment { after, .. } => secret.comment = after.clone(),
+            FieldChange::Tags { after, .. } => {
+                for tag in after {
+                    tags.entry(tag.clone()).or_insert_with(&mut *id);
+                }
+                secret.tags = after.clone();
+            }
+            FieldChange::Metadata { after, .. } => secret.metadata = with_marker(after),
+            FieldChange::Marker { .. } => secret.metadata = with_marker(&secret.metadata),
+            FieldChange::Name { .. }
+            | FieldChange::Description { .. }
+            | FieldChange::Position { .. } => {}
+        }
+    }
+}
+
+fn name_after(change: &Change) -> Option<String> {
+    change.fields.iter().find_map(|f| match f {
+        FieldChange::Name { after, .. } => Some(after.clone()),
+        _ => None,
+    })
+}
+
+fn position_after(change: &Change) -> Option<u32> {
+    change.fields.iter().find_map(|f| match f {
+        FieldChange::Position { after, .. } => Some(*after),
+        _ => None,
+    })
+}

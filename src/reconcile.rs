@@ -1,0 +1,190 @@
+//! The [`Reconciler`]: the use cases every front-end (CLI, daemon, MCP) calls.
+//!
+//! ```text
+//! plan()      resolve values → observe Infisical → plan (pure)
+//! apply()     execute a planned run
+//! apply_saved()  re-observe; refuse if Infisical or the repository changed since the plan
+//! reconcile() plan() then apply()
+//! ```
+
+use std::sync::Arc;
+
+use crate::apply::{Applier, ApplyError, ApplyProgress, ApplyReport};
+use crate::infisical::InfisicalApi;
+use crate::infisical::observe::{self, ObserveError};
+use crate::model::DesiredState;
+use crate::plan::{self, LiveState, Plan, PlanPolicy, ResolvedState};
+use crate::resolve::{self, SecretResolver};
+
+/// Run-wide options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReconcileOptions {
+    /// `--force-deletions`.
+    pub force_deletions: bool,
+    /// Concurrent reads (observe, resolve).
+    pub read_concurrency: usize,
+    /// Projects applied at once.
+    pub apply_concurrency: usize,
+}
+
+impl Default for ReconcileOptions {
+    fn default() -> Self {
+        Self {
+            force_deletions: false,
+            read_concurrency: observe::DEFAULT_CONCURRENCY,
+            apply_concurrency: crate::apply::DEFAULT_CONCURRENCY,
+        }
+    }
+}
+
+/// Everything a plan was made from, kept so that apply executes exactly it.
+#[derive(Debug, Clone)]
+pub struct PlannedRun {
+    /// The desired state with values resolved.
+    pub resolved: ResolvedState,
+    /// What Infisical held.
+    pub live: LiveState,
+    /// The plan.
+    pub plan: Plan,
+}
+
+/// Why a use case failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    /// Infisical could not be read.
+    #[error("failed to observe Infisical")]
+    Observe(#[from] ObserveError),
+    /// The plan was refused.
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+    /// A saved plan no longer matches Infisical.
+    #[error("Infisical changed since the plan was made; make a new plan")]
+    LiveChanged,
+    /// A saved plan no longer matches the repository (or a value's source).
+    #[error("the repository or a value source changed since the plan was made; make a new plan")]
+    SourceChanged,
+}
+
+/// The use cases.
+#[derive(Clone)]
+pub struct Reconciler {
+    api: Arc<dyn InfisicalApi>,
+    resolver: Arc<dyn SecretResolver>,
+    options: ReconcileOptions,
+}
+
+impl std::fmt::Debug for Reconciler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reconciler")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Reconciler {
+    /// A reconciler over an Infisical and a resolver.
+    pub fn new(api: Arc<dyn InfisicalApi>, resolver: Arc<dyn SecretResolver>) -> Self {
+        Self {
+            api,
+            resolver,
+            options: ReconcileOptions::default(),
+        }
+    }
+
+    /// With options.
+    pub fn with_options(mut self, options: ReconcileOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The Infisical it talks to.
+    pub fn api(&self) -> &Arc<dyn InfisicalApi> {
+        &self.api
+    }
+
+    /// Resolves values, observes Infisical and plans.
+    ///
+    /// # Errors
+    /// When Infisical cannot be read (a partial observation is never planned from).
+    pub async fn plan(
+        &self,
+        desired: DesiredState,
+        source_complete: bool,
+    ) -> Result<PlannedRun, ReconcileError> {
+        let live =
+            observe::observe(self.api.as_ref(), &desired, self.options.read_concurrency).await?;
+        let mut resolved = resolve::resolve_state(
+            desired,
+            self.resolver.as_ref(),
+            self.options.read_concurrency,
+        )
+        .await;
+        resolved.source_complete = source_complete;
+        let plan = plan::plan(
+            &resolved,
+            &live,
+            &PlanPolicy {
+                force_deletions: self.options.force_deletions,
+            },
+        );
+        Ok(PlannedRun {
+            resolved,
+            live,
+            plan,
+        })
+    }
+
+    /// Executes a planned run.
+    ///
+    /// # Errors
+    /// When the plan has errors; single failed changes are in the report instead.
+    pub async fn apply(
+        &self,
+        run: &PlannedRun,
+        progress: Option<Arc<dyn ApplyProgress>>,
+    ) -> Result<ApplyReport, ReconcileError> {
+        let mut applier =
+            Applier::new(self.api.clone()).with_concurrency(self.options.apply_concurrency);
+        if let Some(progress) = progress {
+            applier = applier.with_progress(progress);
+        }
+        Ok(applier.apply(&run.plan, &run.resolved, &run.live).await?)
+    }
+
+    /// Applies a saved plan: observes again and refuses when Infisical's fingerprint differs
+    /// or when a fresh plan differs from the saved one (the repository or a value changed).
+    ///
+    /// # Errors
+    /// [`ReconcileError::LiveChanged`], [`ReconcileError::SourceChanged`], or as [`Self::apply`].
+    pub async fn apply_saved(
+        &self,
+        saved: &Plan,
+        desired: DesiredState,
+        source_complete: bool,
+        progress: Option<Arc<dyn ApplyProgress>>,
+    ) -> Result<(PlannedRun, ApplyReport), ReconcileError> {
+        let run = self.plan(desired, source_complete).await?;
+        if run.plan.observed != saved.observed {
+            return Err(ReconcileError::LiveChanged);
+        }
+        if run.plan.changes != saved.changes || run.plan.errors != saved.errors {
+            return Err(ReconcileError::SourceChanged);
+        }
+        let report = self.apply(&run, progress).await?;
+        Ok((run, report))
+    }
+
+    /// Plans and applies.
+    ///
+    /// # Errors
+    /// As [`Self::plan`] and [`Self::apply`].
+    pub async fn reconcile(
+        &self,
+        desired: DesiredState,
+        source_complete: bool,
+    ) -> Result<(PlannedRun, ApplyReport), ReconcileError> {
+        let run = self.plan(desired, source_complete).await?;
+        let report = self.apply(&run, None).await?;
+        Ok((run, report))
+    }
+}

@@ -1,0 +1,425 @@
+//! Planning: drift, ownership, adoption, prune safety, ordering, and every rendering.
+
+use infisical_gitops::model::{Adoption, Mode};
+use infisical_gitops::plan::render::{json, markdown, text};
+use infisical_gitops::plan::testing::{DesiredBuilder, LiveBuilder, tag};
+use infisical_gitops::plan::{Action, Plan, PlanPolicy, Reason, ResolvedState, plan};
+
+const CANARY: &str = "canary-5f0c2a9e-value";
+
+fn render_all(plan: &Plan) -> String {
+    format!(
+        "{}\n----- json -----\n{}\n----- markdown -----\n{}",
+        text::render(plan, text::TextOptions::default()),
+        json::render(plan),
+        markdown::render(plan)
+    )
+}
+
+fn assert_no_value(rendered: &str) {
+    assert!(
+        !rendered.contains(CANARY),
+        "a value leaked into a rendering"
+    );
+    assert!(
+        !rendered.contains("old-value"),
+        "a live value leaked into a rendering"
+    );
+}
+
+/// A repository and an Infisical that differ in every way the planner knows.
+fn mixed() -> (ResolvedState, infisical_gitops::plan::LiveState) {
+    let desired = DesiredBuilder::new()
+        .project("k3s-infrastructure", &["dev", "staging", "prod"])
+        .policy("k3s-infrastructure", |p| p.prune = true)
+        .with_project("k3s-infrastructure", |p| {
+            p.description = Some("Cluster services".to_string())
+        })
+        .secret(
+            "k3s-infrastructure/prod:/databases#POSTGRES_PASSWORD",
+            CANARY,
+        )
+        .with_secret(
+            "k3s-infrastructure/prod:/databases#POSTGRES_PASSWORD",
+            |s| {
+                s.comment = "rotated quarterly".to_string();
+                s.tags.insert(tag("database"));
+            },
+        )
+        .literal("k3s-infrastructure/prod:/databases#POSTGRES_USER", " app ")
+        .generated("k3s-infrastructure/prod:/apps/web#SESSION_KEY")
+        .unresolved("k3s-infrastructure/prod:/apps/web#SMTP_PASSWORD")
+        .project("billing-service", &["prod"])
+        .secret("billing-service/prod:/#STRIPE_KEY", CANARY)
+        .project("legacy-app", &["prod"])
+        .policy("legacy-app", |p| p.adoption = Adoption::CreateOrAdopt)
+        .secret("legacy-app/prod:/#API_TOKEN", CANARY)
+        .with_secret("legacy-app/prod:/#API_TOKEN", |s| {
+            s.metadata
+                .insert("team".to_string(), "payments".to_string());
+        })
+        .build();
+    let live = LiveBuilder::new()
+        .project("k3s-infrastructure", true, &["dev", "prod"])
+        .with_project("k3s-infrastructure", |p| {
+            p.description = Some("Cluster services\n\nmanaged-by: infisical-gitops".to_string())
+        })
+        .folder("k3s-infrastructure/prod:/databases", true)
+        .secret(
+            "k3s-infrastructure/prod:/databases#POSTGRES_PASSWORD",
+            "old-value",
+            true,
+        )
+        .secret(
+            "k3s-infrastructure/prod:/databases#POSTGRES_USER",
+            "app",
+            true,
+        )
+        .secret("k3s-infrastructure/prod:/#OLD_TOKEN", "old-value", true)
+        .secret("k3s-infrastructure/prod:/#HAND_MADE", "old-value", false)
+        .project("legacy-app", false, &["prod"])
+        .secret("legacy-app/prod:/#API_TOKEN", CANARY, false)
+        .build();
+    (desired, live)
+}
+
+#[test]
+fn mixed_plan_renders_in_every_format() {
+    let (desired, live) = mixed();
+    let plan = plan(&desired, &live, &PlanPolicy::default());
+    let rendered = render_all(&plan);
+    assert_no_value(&rendered);
+    insta::assert_snapshot!(rendered);
+}
+
+#[test]
+fn colours_only_when_asked() {
+    let (desired, live) = mixed();
+    let plan = plan(&desired, &live, &PlanPolicy::default());
+    let plain = text::render(&plan, text::TextOptions { color: false });
+    let coloured = text::render(&plan, text::TextOptions { color: true });
+    assert!(!plain.contains('\u{1b}'));
+    assert!(coloured.contains("\u{1b}[32m+\u{1b}[0m"));
+    assert!(coloured.contains("\u{1b}[31m-\u{1b}[0m"));
+}
+
+#[test]
+fn plans_are_deterministic_and_json_round_trips() {
+    let (desired, live) = mixed();
+    let first = plan(&desired, &live, &PlanPolicy::default());
+    let second = plan(&desired, &live, &PlanPolicy::default());
+    assert_eq!(first, second);
+    assert_eq!(json::render(&first), json::render(&second));
+    let parsed = json::parse(&json::render(&first)).expect("plan document parses");
+    assert_eq!(parsed, first);
+}
+
+#[test]
+fn parents_are_created_first_and_deletes_come_last_children_first() {
+    let desired = DesiredBuilder::new()
+        .project("k3s-infrastructure", &["prod"])
+        .policy("k3s-infrastructure", |p| p.prune = true)
+        .secret("k3s-infrastructure/prod:/apps/web/api#TOKEN", "x")
+        .build();
+    let live = LiveBuilder::new()
+        .project("k3s-infrastructure", true, &["prod"])
+        .secret("k3s-infrastructure/prod:/old/deep#A", "y", true)
+        .secret("k3s-infrastructure/prod:/old#B", "y", true)
+        .build();
+    let plan = plan(&desired, &live, &PlanPolicy::default());
+    let order: Vec<String> = plan
+        .changes
+        .iter()
+        .map(|c| format!("{} {}", c.action.symbol(), c.address))
+        .collect();
+    insta::assert_debug_snapshot!(order, @r#"
+    [
+        "+ k3s-infrastructure/prod:/apps",
+        "+ k3s-infrastructure/prod:/apps/web",
+        "+ k3s-infrastructure/prod:/apps/web/api",
+        "+ k3s-infrastructure/prod:/apps/web/api#TOKEN",
+        "- k3s-infrastructure/prod:/old/deep#A",
+        "- k3s-infrastructure/prod:/old#B",
+        "- k3s-infrastructure/prod:/old/deep",
+        "- k3s-infrastructure/prod:/old",
+    ]
+    "#);
+}
+
+#[test]
+fn marked_folders_are_pruned_children_first() {
+    let desired = DesiredBuilder::new()
+        .project("k3s-infrastructure", &["prod"])
+        .policy("k3s-infrastructure", |p| p.prune = true)
+        .secret("k3s-infrastructure/prod:/#KEEP", "x")
+        .build();
+    let live = LiveBuilder::new()
+        .project("k3s-infrastructure", true, &["prod"])
+        .secret("k3s-infrastructure/prod:/#KEEP", "x", true)
+        .secret("k3s-infrastructure/prod:/old/deep#A", "y", true)
+        .folder("k3s-infrastructure/prod:/hand", true)
+        .secret("k3s-infrastructure/prod:/hand/made#B", "y", false)
+        .build();
+    let plan = plan(&desired, &live, &PlanPolicy::default());
+    let order: Vec<String> = plan
+        .changes
+        .iter()
+        .map(|c| format!("{} {}", c.action.symbol(), c.address))
+        .collect();
+    insta::assert_debug_snapshot!(order, @r#"
+    [
+        "- k3s-infrastructure/prod:/old/deep#A",
+        "- k3s-infrastructure/prod:/old/deep",
+        "- k3s-infrastructure/prod:/old",
+    ]
+    "#);
+    // `/hand/made` was not created by infisical-gitops (no marker): untouched, and `/hand`
+    // (marked) is kept because it still holds it.
+    let warnings: Vec<&str> = plan.warnings.iter().map(|w| w.code.as_str()).collect();
+    assert_eq!(warnings, ["folder-kept"]);
+}
+
+#[test]
+fn no_false_drift_for_trimmed_values_and_server_fields() {
+    let desired = DesiredBuilder::new()
+        .project("k3s-infrastructure", &["prod"])
+        .secret("k3s-infrastructure/prod:/#A", "  padded  ")
+        .secret("k3s-infrastructure/prod:/#B", "pem\n\n")
+        .secret("k3s-infrastructure/prod:/#C", "${prod.apps.KEY}")
+        .generated("k3s-infrastructure/prod:/#D")
+        .with_secret("k3s-infrastructure/prod:/#A", |s| {
+            s.comment = " note ".to_string()
+        })
+        .build();
+    let live = LiveBuilder::new()
+        .project("k3s-infrastructure", true, &["prod"])
+        .secret("k3s-infrastructure/prod:/#A", "padded", true)
+        .with_secret("k3s-infrastructure/prod:/#A", |s| {
+            s.comment = "note".to_string();
+            s.version = 42;
+        })
+        .secret("k3s-infrastructure/prod:/#B", "pem\n", true)
+        .secret("k3s-infrastructure/prod:/#C", "${prod.apps.KEY}", true)
+        .secret("k3s-infrastructure/prod:/#D", "generated-long-ago", true)
+        .with_secret("k3s-infrastructure/prod:/#D", |s| {
+            s.metadata
+                .insert("isEncrypted".to_string(), "x".to_string());
+            s.metadata.remove("isEncrypted");
+        })
+        .build();
+    let plan = plan(&desired, &live, &PlanPolicy::default());
+    assert!(
+        plan.is_empty(),
+        "{}",
+        text::render(&plan, Default::default())
+    );
+    insta::assert_snapshot!(text::render(&plan, Default::default()), @"No changes. Infisical matches the repository.");
+}
+
+#[test]
+fn an_unmarked_secret_under_create_is_an_error_not_an_update() {
+    let desired = DesiredBuilder::new()
+        .project("k3s-infrastructure", &["prod"])
+        .secret("k3s-infrastructure/prod:/#TOKEN", CANARY)
+        .build();
+    let live = LiveBuilder::new()
+        .project("k3s-infrastructure", true, &["prod"])
+        .secret("k3s-infrastructure/prod:/#TOKEN", "old-value", false)
+        .build();
+    let plan = plan(&desired, &live, &PlanPolicy::default());
+    assert!(plan.is_empty());
+    assert!(!plan.is_applicable());
+    let rendered = text::render(&plan, Default::default());
+    assert_no_value(&rendered);
+    insta::assert_snapshot!(rendered, @r"
+    Errors (apply refuses this plan):
+      - [unowned-object] secret `k3s-infrastructure/prod:/#TOKEN` exists in Infisical without the ownership marker
+        help: set `spec.policy.adoption: create-or-adopt` (or `adopt`) to take it over, or remove it from the repository
+
+    No changes to apply.
+    ");
+}
+
+#[test]
+fn an_unmarked_project_under_create_is_an_error() {
+    let desired = DesiredBuilder::new()
+        .project("k3s-infrastructure", &["prod"])
+        .secret("k3s-infrastructure/prod:/#TOKEN", CANARY)
+        .build();
+    let live = LiveBuilder::new()
+        .project("k3s-infrastructure", false, &["prod"])
+        .build();
+    let plan = plan(&desired, &live, &PlanPolicy::default());
+    assert!(plan.is_empty());
+    assert_eq!(plan.errors[0].code, "unowned-object");
+}
+
+#[test]
+fn adopt_only_creates_nothing() {
+    let desired = DesiredBuilder::new()
+        .project("k3s-infrastructure", &["prod"])
+        .policy("k3s-infrastructure", |p| p.adoption = Adoption::Adopt)
+        .secret("k3s-infrastructure/prod:/#EXISTS", CANARY)
+        .secret("k3s-infrastructure/prod:/#MISSING", CANARY)
+        .build();
+    let live = LiveBuilder::new()
+        .project("k3s-infrastructure", false, &["prod"])
+        .secret("k3s-infrastructure/prod:/#EXISTS", CANARY, false)
+        .build();
+    let plan = plan(&desired, &live, &PlanPolicy::default());
+    let changes: Vec<(Action, Reason, String)> = plan
+        .changes
+        .iter()
+        .map(|c| (c.action, c.reason, c.address.to_string()))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            (
+                Action::Update,
+                Reason::Adopted,
+                "k3s-infrastructure".to_string()
+            ),
+            (
+                Action::Update,
+                Reason::Adopted,
+                "k3s-infrastructure/prod:/#EXISTS".to_string()
+            ),
+        ]
+    );
+    assert_eq!(plan.errors[0].code, "adopt-only-missing");
+}
+
+#[test]
+fn managed_secrets_are_kept_when_prune_is_off() {
+    let desired = DesiredBuilder::new()
+        .project("k3s-infrastructure", &["prod"])
+        .secret("k3s-infrastructure/prod:/#KEEP", "x")
+        .build();
+    let live = LiveBuilder::new()
+        .project("k3s-infrastructure", true, &["prod"])
+        .secret("k3s-infrastructure/prod:/#KEEP", "x", true)
+        .secret("k3s-infrastructure/prod:/#GONE", "x", true)
+        .build();
+    let plan = plan(&desired, &live, &PlanPolicy::default());
+    assert!(plan.is_empty());
+    assert_eq!(plan.warnings[0].code, "prune-off");
+}
+
+#[test]
+fn deletions_above_the_limit_are_refused_unless_forced() {
+    let mut desired = DesiredBuilder::new()
+        .project("k3s-infrastructure", &["prod"])
+        .policy("k3s-infrastructure", |p| {
+            p.prune = true;
+            p.max_deletions = 2;
+        })
+        .secret("k3s-infrastructure/prod:/#KEEP", "x");
+    let _ = &mut desired;
+    let desired = desired.build();
+    let mut live = LiveBuilder::new()
+        .project("k3s-infrastructure", true, &["prod"])
+        .secret("k3s-infrastructure/prod:/#KEEP", "x", true);
+    for index in 0..3 {
+        live = live.secret(&format!("k3s-infrastructure/prod:/#OLD_{index}"), "x", true);
+    }
+    let live = live.build();
+    let refused = plan(&desired, &live, &PlanPolicy::default());
+    assert_eq!(refused.summary().destroy, 3);
+    assert!(!refused.is_applicable());
+    insta::assert_snapshot!(text::render(&refused, Default::default()).lines().rev().take(5).collect::<Vec<_>>().join("\n"), @r"
+    Plan: 0 to add, 0 to change, 3 to destroy.
+
+        help: check the repository; raise `spec.policy.maxDeletions` or pass --force-deletions
+      - [too-many-deletions] project `k3s-infrastructure` would delete 3 objects, more than its maxDeletions (2)
+    Errors (apply refuses this plan):
+    ");
+    let forced = plan(
+        &desired,
+        &live,
+        &PlanPolicy {
+            force_deletions: true,
+        },
+    );
+    assert!(forced.is_applicable());
+}
+
+#[test]
+fn deletions_from_an_empty_or_partial_source_are_refused() {
+    let live = LiveBuilder::new()
+        .project("k3s-infrastructure", true, &["prod"])
+        .secret("k3s-infrastructure/prod:/#OLD", "x", true)
+        .build();
+    let empty = DesiredBuilder::new()
+        .project("k3s-infrastructure", &["prod"])
+        .policy("k3s-infrastructure", |p| p.prune = true)
+        .build();
+    let refused = plan(&empty, &live, &PlanPolicy::default());
+    assert_eq!(refused.errors[0].code, "unsafe-deletions");
+
+    let partial = DesiredBuilder::new()
+        .project("k3s-infrastructure", &["prod"])
+        .policy("k3s-infrastructure", |p| p.prune = true)
+        .secret("k3s-infrastructure/prod:/#NEW", "x")
+        .incomplete_source()
+        .build();
+    let refused = plan(&partial, &live, &PlanPolicy::default());
+    assert_eq!(refused.errors[0].code, "unsafe-deletions");
+
+    let unresolved = DesiredBuilder::new()
+        .project("k3s-infrastructure", &["prod"])
+        .policy("k3s-infrastructure", |p| p.prune = true)
+        .unresolved("k3s-infrastructure/prod:/#NEW")
+        .build();
+    let refused = plan(&unresolved, &live, &PlanPolicy::default());
+    assert_eq!(refused.errors[0].code, "unsafe-deletions");
+    assert_eq!(refused.unresolved.len(), 1);
+}
+
+#[test]
+fn detect_mode_reports_drift_without_changes() {
+    let desired = DesiredBuilder::new()
+        .project("k3s-infrastructure", &["prod"])
+        .policy("k3s-infrastructure", |p| p.mode = Mode::Detect)
+        .secret("k3s-infrastructure/prod:/#TOKEN", CANARY)
+        .build();
+    let live = LiveBuilder::new()
+        .project("k3s-infrastructure", true, &["prod"])
+        .secret("k3s-infrastructure/prod:/#TOKEN", "old-value", true)
+        .build();
+    let plan = plan(&desired, &live, &PlanPolicy::default());
+    assert!(plan.is_empty());
+    assert!(plan.has_changes());
+    let rendered = render_all(&plan);
+    assert_no_value(&rendered);
+    insta::assert_snapshot!(rendered);
+}
+
+#[test]
+fn an_empty_plan_renders_in_every_format() {
+    let desired = DesiredBuilder::new()
+        .project("k3s-infrastructure", &["prod"])
+        .secret("k3s-infrastructure/prod:/#TOKEN", CANARY)
+        .build();
+    let live = LiveBuilder::new()
+        .project("k3s-infrastructure", true, &["prod"])
+        .secret("k3s-infrastructure/prod:/#TOKEN", CANARY, true)
+        .build();
+    let plan = plan(&desired, &live, &PlanPolicy::default());
+    assert!(plan.is_empty());
+    insta::assert_snapshot!(render_all(&plan));
+}
+
+#[test]
+fn the_observed_fingerprint_follows_versions_not_values() {
+    let live = |version: u64, value: &str| {
+        LiveBuilder::new()
+            .project("k3s-infrastructure", true, &["prod"])
+            .secret("k3s-infrastructure/prod:/#TOKEN", value, true)
+            .with_secret("k3s-infrastructure/prod:/#TOKEN", |s| s.version = version)
+            .build()
+    };
+    use infisical_gitops::plan::fingerprint::observed;
+    assert_eq!(observed(&live(1, "a")), observed(&live(1, "b")));
+    assert_ne!(observed(&live(1, "a")), observed(&live(2, "a")));
+}

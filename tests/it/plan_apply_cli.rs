@@ -1,0 +1,274 @@
+//! The `plan` and `apply` binaries on the embedded dev server (`--dev`): exit codes, formats,
+//! saved plans, confirmation, and a leak scan of everything they write.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use infisical_gitops::plan::render::json;
+
+const CANARY: &str = "canary-literal-3f9d1c7e5a";
+
+fn example() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/desired-state")
+}
+
+struct Output {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_infisical-gitops"));
+    command
+        .args(args)
+        .env_remove("INFISICAL_API_URL")
+        .env_remove("INFISICAL_UNIVERSAL_AUTH_CLIENT_ID")
+        .env_remove("INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET")
+        .env_remove("INFISICAL_TOKEN")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null());
+    for (name, value) in envs {
+        command.env(name, value);
+    }
+    let output = command.output().expect("binary runs");
+    Output {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn last_lines(text: &str, count: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(count)..].join("\n")
+}
+
+#[test]
+fn apply_dev_on_the_example_converges_in_one_command() {
+    let out = run(
+        &[
+            "apply",
+            "--dev",
+            "--auto-approve",
+            example().to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    insta::assert_snapshot!(last_lines(&out.stdout, 6), @r"
+    Plan: 54 to add, 0 to change, 0 to destroy.
+
+    Apply complete: 54 done, 0 failed, 0 pending approval, 0 skipped.
+
+    Planning again against the result:
+    No changes. Infisical matches the repository.
+    ");
+}
+
+#[test]
+fn plan_exit_codes_formats_and_saved_plans() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("dev-state.json");
+    let planfile = dir.path().join("plan.json");
+    let example = example();
+    let (state, planfile, example) = (
+        state.to_str().unwrap(),
+        planfile.to_str().unwrap(),
+        example.to_str().unwrap(),
+    );
+    let dev = ["--dev", "--dev-state", state];
+
+    let without_detail = run(&[&["plan", example][..], &dev].concat(), &[]);
+    assert_eq!(without_detail.code, 0, "{}", without_detail.stderr);
+
+    let plan = run(
+        &[
+            &["plan", example, "--detailed-exitcode", "--out", planfile][..],
+            &dev,
+        ]
+        .concat(),
+        &[],
+    );
+    assert_eq!(plan.code, 2, "{}", plan.stderr);
+    let saved = json::parse(&std::fs::read_to_string(planfile).unwrap()).expect("plan file");
+    assert_eq!(saved.summary().add, 54);
+
+    let json_out = run(
+        &[&["plan", example, "--format", "json"][..], &dev].concat(),
+        &[],
+    );
+    let document: serde_json::Value = serde_json::from_str(&json_out.stdout).unwrap();
+    assert_eq!(document["formatVersion"], 1);
+    assert_eq!(document["summary"]["add"], 54);
+
+    let markdown = run(
+        &[&["plan", example, "--format", "markdown"][..], &dev].concat(),
+        &[],
+    );
+    assert!(
+        markdown
+            .stdout
+            .starts_with("### infisical-gitops plan\n\n**Plan: 54 to add")
+    );
+
+    // Without a terminal, apply needs --auto-approve.
+    let refused = run(&[&["apply", example][..], &dev].concat(), &[]);
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused
+            .stderr
+            .contains("refusing to apply without --auto-approve")
+    );
+
+    let applied = run(&[&["apply", planfile][..], &dev].concat(), &[]);
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    assert!(applied.stdout.contains("Apply complete: 54 done"));
+
+    let after = run(
+        &[&["plan", example, "--detailed-exitcode"][..], &dev].concat(),
+        &[],
+    );
+    assert_eq!(after.code, 0);
+    insta::assert_snapshot!(after.stdout, @"No changes. Infisical matches the repository.");
+
+    // The saved plan was made before the apply: Infisical changed since.
+    let stale = run(&[&["apply", planfile][..], &dev].concat(), &[]);
+    assert_eq!(stale.code, 1);
+    assert!(
+        stale
+            .stderr
+            .contains("Infisical changed since the plan was made"),
+        "{}",
+        stale.stderr
+    );
+}
+
+#[test]
+fn plan_without_credentials_is_an_error() {
+    let out = run(&["plan", example().to_str().unwrap()], &[]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("no infisical credentials"),
+        "{}",
+        out.stderr
+    );
+}
+
+fn write_repository(root: &Path) {
+    std::fs::create_dir_all(root.join("projects")).unwrap();
+    std::fs::write(
+        root.join("projects/leak-check.yaml"),
+        "apiVersion: infisical-gitops.io/v1alpha1
+kind: Project
+metadata:
+  name: leak-check
+spec:
+  environments:
+    - slug: prod
+  folders:
+    - path: /app
+---
+apiVersion: infisical-gitops.io/v1alpha1
+kind: SecretSet
+metadata:
+  name: leak-check-app
+spec:
+  project: leak-check
+  environments: [prod]
+  path: /app
+  secrets:
+    - key: CANARY
+      sensitive: false
+      value: canary-literal-3f9d1c7e5a
+    - key: GENERATED
+      generate:
+        length: 40
+    - key: FROM_BITWARDEN
+      bitwarden:
+        item: 6b1f0c3e-2a7d-4c59-9e48-1d3a5f7b9c01
+",
+    )
+    .unwrap();
+}
+
+/// Every secret value the dev server holds, from its state file.
+fn stored_values(state: &Path) -> Vec<String> {
+    fn walk(value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(secrets) = map.get("secrets").and_then(|s| s.as_object()) {
+                    for secret in secrets.values() {
+                        if let Some(v) = secret.get("value").and_then(|v| v.as_str()) {
+                            out.push(v.to_string());
+                        }
+                    }
+                }
+                map.values().for_each(|v| walk(v, out));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let document: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(state).unwrap()).unwrap();
+    let mut out = Vec::new();
+    walk(&document, &mut out);
+    out
+}
+
+#[test]
+fn no_value_reaches_stdout_stderr_logs_plans_or_snapshots() {
+    let dir = tempfile::tempdir().unwrap();
+    let repository = dir.path().join("repository");
+    write_repository(&repository);
+    let state = dir.path().join("dev-state.json");
+    let planfile = dir.path().join("plan.json");
+    let (repository, state_arg, planfile_arg) = (
+        repository.to_str().unwrap(),
+        state.to_str().unwrap(),
+        planfile.to_str().unwrap(),
+    );
+    let dev = ["--dev", "--dev-state", state_arg];
+    let verbose = [("INFISICAL_GITOPS_LOG", "trace")];
+    let mut outputs = Vec::new();
+    for args in [
+        &[&["plan", repository, "--out", planfile_arg][..], &dev].concat(),
+        &[&["plan", repository, "--format", "json"][..], &dev].concat(),
+        &[&["plan", repository, "--format", "markdown"][..], &dev].concat(),
+        &[&["apply", planfile_arg][..], &dev].concat(),
+        &[
+            &[
+                "--log-format",
+                "json",
+                "apply",
+                repository,
+                "--auto-approve",
+            ][..],
+            &dev,
+        ]
+        .concat(),
+        &[&["plan", repository, "--detailed-exitcode"][..], &dev].concat(),
+    ] {
+        let out = run(args, &verbose);
+        assert!(out.code == 0 || out.code == 2, "{args:?}: {}", out.stderr);
+        outputs.push(out.stdout);
+        outputs.push(out.stderr);
+    }
+    outputs.push(std::fs::read_to_string(&planfile).unwrap());
+    let snapshots = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/snapshots");
+    for entry in std::fs::read_dir(snapshots).unwrap() {
+        outputs.push(std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
+    let values = stored_values(&state);
+    assert_eq!(values.len(), 3, "the three secrets were written");
+    assert!(values.iter().any(|v| v == CANARY));
+    assert!(values.iter().any(|v| v.starts_with("dev-placeholder-")));
+    for value in &values {
+        for output in &outputs {
+            assert!(!output.contains(value.as_str()), "a secret value leaked");
+        }
+    }
+    // And the logs did have something to say.
+    assert!(outputs.iter().any(|o| o.contains("applied")));
+}

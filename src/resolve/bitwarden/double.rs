@@ -422,7 +422,9 @@ async fn list(
 #[allow(clippy::result_large_err)]
 fn find_item(state: &DoubleState, id: &str) -> Result<Value, Response> {
     let id = id.to_lowercase();
-    let items = state.items.lock().map(|i| i.clone()).unwrap_or_default();
+    let Ok(items) = state.items.lock() else {
+        return Err(error("An error has occurred."));
+    };
     if is_guid(&id) {
         return items
             .get(&id)

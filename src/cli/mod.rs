@@ -8,6 +8,7 @@ pub mod apply;
 pub mod connection;
 pub mod dev_server;
 pub mod env;
+pub mod manifests;
 pub mod plan;
 pub mod render;
 pub mod schema;
@@ -54,6 +55,9 @@ pub enum Command {
     Plan(plan::Args),
     /// Make Infisical match the repository (or apply a saved plan).
     Apply(apply::Args),
+    /// Emit the Infisical operator's resources for every KubernetesSync: to stdout, into a
+    /// directory, or server-side applied to the cluster.
+    Manifests(manifests::Args),
 }
 
 /// `--color`.
@@ -123,6 +127,7 @@ pub fn run(command: Command, context: &Context) -> miette::Result<ExitCode> {
         Command::DevServer(args) => runtime()?.block_on(dev_server::run(args, context)),
         Command::Plan(args) => runtime()?.block_on(plan::run(args, context)),
         Command::Apply(args) => runtime()?.block_on(apply::run(args, context)),
+        Command::Manifests(args) => manifests::run(args, context),
     }
 }
 

@@ -390,6 +390,11 @@ pub struct KubernetesSyncSpec {
     /// Which operator API to emit. Defaults to `KubernetesDefaults`, else `v1alpha1`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator_api: Option<OperatorApi>,
+    /// Subscribe to Infisical project events for near-real-time updates (operator
+    /// `syncConfig.instantUpdates` / `syncOptions.instantUpdates`). Defaults to
+    /// `KubernetesDefaults`, else off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instant_updates: Option<bool>,
 }
 
 /// `spec` of `KubernetesDefaults`: values every `KubernetesSync` inherits unless it sets its own.
@@ -411,6 +416,9 @@ pub struct KubernetesDefaultsSpec {
     /// Default operator API.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator_api: Option<OperatorApi>,
+    /// Default for instant updates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instant_updates: Option<bool>,
 }
 
 /// The Infisical side of a sync.
@@ -452,6 +460,19 @@ pub struct SyncTargetSpec {
     /// A template for the Secret's data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<SyncTemplateSpec>,
+    /// `Secret` (default) or `ConfigMap` (for non-sensitive configuration only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<SyncTargetKind>,
+}
+
+/// The kind of object the operator writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+pub enum SyncTargetKind {
+    /// A Kubernetes Secret (the default).
+    #[default]
+    Secret,
+    /// A ConfigMap: values are stored in plain text, so only for non-sensitive configuration.
+    ConfigMap,
 }
 
 /// Operator creation policy for the managed Secret.
@@ -504,6 +525,17 @@ pub struct KubernetesAuthSpec {
     pub identity_id: String,
     /// The service account whose token is presented.
     pub service_account_ref: SecretRefSpec,
+    /// The Secret key that holds the machine identity id. Required by the `v1beta1` operator
+    /// API, whose `InfisicalAuth` reads the id from a Secret instead of taking it inline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_id_ref: Option<CaRefSpec>,
+    /// Let the operator request short-lived tokens for the service account (`v1alpha1`; the
+    /// `v1beta1` operator always does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_create_service_account_token: Option<bool>,
+    /// Audiences of the requested service account tokens.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub service_account_token_audiences: Vec<String>,
 }
 
 /// A reference to a namespaced object.

@@ -1176,6 +1176,14 @@ impl Checker {
                     &r.name,
                     &r.namespace,
                 );
+                if let Some(r) = &kubernetes.identity_id_ref {
+                    self.kubernetes_ref(
+                        at,
+                        "auth.kubernetesAuth.identityIdRef",
+                        &r.name,
+                        &r.namespace,
+                    );
+                }
             }
         }
     }
@@ -1386,6 +1394,9 @@ impl Checker {
             }
             if merged.operator_api.is_none() {
                 merged.operator_api = d.operator_api;
+            }
+            if merged.instant_updates.is_none() {
+                merged.instant_updates = d.instant_updates;
             }
         }
         if merged.auth.is_none() {

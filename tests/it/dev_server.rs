@@ -1323,3 +1323,62 @@ async fn official_python_sdk_reads_what_was_written() {
     assert_eq!(counts["GET /api/v3/secrets/raw/{secretName}"], 5);
     assert_eq!(counts["GET /api/v2/folders"], 1);
 }
+
+/// The `/__dev` control routes let a separate process (the CLI server) be driven like the Rust
+/// API: faults, token expiry, approval policies.
+#[tokio::test]
+async fn dev_control_routes() {
+    let h = Harness::start().await;
+    let p = h.project("controlled").await;
+    let url = h.server.url();
+    let set: Value = h
+        .http
+        .put(format!("{url}/__dev/faults"))
+        .json(&json!({ "serverErrorEvery": 1 }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(set["serverErrorEvery"], 1);
+    assert_eq!(h.call(Method::GET, "/api/v1/projects", None).await.0, 500);
+    let cleared = h
+        .http
+        .put(format!("{url}/__dev/faults"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cleared.status(), 200);
+    assert_eq!(h.call(Method::GET, "/api/v1/projects", None).await.0, 200);
+    let policy = h
+        .http
+        .post(format!("{url}/__dev/approval-policies"))
+        .json(&json!({ "projectId": p, "environment": "dev", "path": "/" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(policy.status(), 200);
+    let (status, body) = h
+        .call(
+            Method::POST,
+            "/api/v4/secrets/K",
+            Some(json!({ "projectId": p, "environment": "dev", "secretValue": "v" })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        body.get("approval").is_some() && body.get("secret").is_none(),
+        "{body}"
+    );
+    let expired = h
+        .http
+        .post(format!("{url}/__dev/expire-tokens"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expired.status(), 200);
+    let (status, body) = h.call(Method::GET, "/api/v1/projects", None).await;
+    assert_eq!((status, body["error"].as_str()), (403, Some("TokenError")));
+}

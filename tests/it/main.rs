@@ -3,11 +3,14 @@
 
 mod apply;
 mod apply_faults;
+mod bitwarden;
 mod client_double;
 mod client_faults;
 mod contract;
+mod deploy;
 mod dev_server;
 mod example;
+mod manifests;
 mod pipeline;
 mod plan;
 mod plan_apply_cli;

@@ -659,7 +659,13 @@ impl InfisicalApi for HttpClient {
         self.execute_create(
             &call,
             |raw| call.decode::<ProjectAnswer>(raw).map(Into::into),
-            || self.get_project_by_slug(&request.slug),
+            || async {
+                // the slug exists: ours only if it carries the name we sent
+                Ok(self
+                    .get_project_by_slug(&request.slug)
+                    .await?
+                    .filter(|p| p.name == request.name))
+            },
         )
         .await
     }
@@ -717,7 +723,12 @@ impl InfisicalApi for HttpClient {
                 call.decode::<wire::EnvironmentEnvelope>(raw)
                     .map(|e| e.environment.into())
             },
-            || self.find_environment(project_id, &request.slug),
+            || async {
+                Ok(self
+                    .find_environment(project_id, &request.slug)
+                    .await?
+                    .filter(|e| e.name == request.name))
+            },
         )
         .await
     }

@@ -1230,8 +1230,8 @@ async fn seed_helpers_and_counts() {
     ));
 }
 
-/// The official Python SDK logs in with universal auth and lists and reads what was written
-/// through the API. Needs `INFISICAL_GITOPS_TEST_PYTHON` (a Python with `.ci/requirements.txt`).
+/// The official Python SDK logs in with universal auth, lists and reads what was written through
+/// the API, and writes through its own (v3 raw) routes. Needs `INFISICAL_GITOPS_TEST_PYTHON` (a Python with `.ci/requirements.txt`).
 #[tokio::test]
 async fn official_python_sdk_reads_what_was_written() {
     let Ok(python) = std::env::var("INFISICAL_GITOPS_TEST_PYTHON") else {
@@ -1317,11 +1317,21 @@ async fn official_python_sdk_reads_what_was_written() {
     assert_eq!(report["readByName"], 5);
     assert_eq!(report["recursiveCount"], 5);
     assert_eq!(report["folders"], json!(["/apps", "/apps/web"]));
+    assert_eq!(report["createdFolder"], "/apps/sdk");
+    assert_eq!(
+        report["sdkWrite"],
+        json!({ "createdVersion": 1, "updatedVersion": 2, "deletedKey": "SDK_WRITTEN" })
+    );
     let counts = h.server.request_counts();
     assert_eq!(counts["POST /api/v1/auth/universal-auth/login"], 1);
     assert_eq!(counts["GET /api/v3/secrets/raw"], 5);
-    assert_eq!(counts["GET /api/v3/secrets/raw/{secretName}"], 5);
+    assert_eq!(counts["GET /api/v3/secrets/raw/{secretName}"], 6);
     assert_eq!(counts["GET /api/v2/folders"], 1);
+    assert_eq!(counts["POST /api/v2/folders"], 1);
+    assert_eq!(counts["POST /api/v3/secrets/raw/{secretName}"], 1);
+    assert_eq!(counts["PATCH /api/v3/secrets/raw/{secretName}"], 1);
+    assert_eq!(counts["DELETE /api/v3/secrets/raw/{secretName}"], 1);
+    assert_eq!(h.server.secret_count(), 5, "the SDK's secret is gone again");
 }
 
 /// The `/__dev` control routes let a separate process (the CLI server) be driven like the Rust

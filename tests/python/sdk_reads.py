@@ -1,6 +1,7 @@
 """Infisical's official Python SDK (`infisicalsdk`) against our dev server.
 
-Logs in with universal auth, lists and reads the secrets the Rust test wrote, and lists folders.
+Logs in with universal auth, lists and reads the secrets the Rust test wrote, lists folders, then
+writes through the SDK (folder create; secret create, update, delete on the v3 raw routes).
 Input (environment): INFISICAL_API_URL, INFISICAL_UNIVERSAL_AUTH_CLIENT_ID,
 INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET, TEST_PROJECT_ID, TEST_PROJECT_SLUG, TEST_EXPECTED (JSON:
 {path: {key: value}} as the SDK should read it, references expanded).
@@ -63,6 +64,45 @@ def main() -> int:
         project_id=project_id, environment_slug="dev", path="/", recursive=True
     )
     report["folders"] = sorted(folder.relativePath or folder.name for folder in folders.folders)
+    # Writes through the SDK's v3 raw routes and its folder routes.
+    folder = client.folders.create_folder(
+        name="sdk", environment_slug="dev", project_id=project_id, path="/apps"
+    )
+    report["createdFolder"] = folder.path
+    created = client.secrets.create_secret_by_name(
+        secret_name="SDK_WRITTEN",
+        project_id=project_id,
+        environment_slug="dev",
+        secret_path="/apps/sdk",
+        secret_value="  written  ",
+        secret_metadata=[{"key": "managed-by", "value": "sdk"}],
+    )
+    updated = client.secrets.update_secret_by_name(
+        current_secret_name="SDK_WRITTEN",
+        project_id=project_id,
+        environment_slug="dev",
+        secret_path="/apps/sdk",
+        secret_value="rewritten",
+    )
+    read_back = client.secrets.get_secret_by_name(
+        secret_name="SDK_WRITTEN",
+        project_id=project_id,
+        environment_slug="dev",
+        secret_path="/apps/sdk",
+    )
+    if created.secretValue != "written" or read_back.secretValue != "rewritten":
+        problems.append("SDK write: value differs")
+    deleted = client.secrets.delete_secret_by_name(
+        secret_name="SDK_WRITTEN",
+        project_id=project_id,
+        environment_slug="dev",
+        secret_path="/apps/sdk",
+    )
+    report["sdkWrite"] = {
+        "createdVersion": created.version,
+        "updatedVersion": updated.version,
+        "deletedKey": deleted.secretKey,
+    }
     report["problems"] = problems
     print(json.dumps(report, sort_keys=True))
     return 1 if problems else 0

@@ -4,8 +4,10 @@
 mod apply;
 mod apply_faults;
 mod bitwarden;
+mod client_devserver;
 mod client_double;
 mod client_faults;
+mod client_tls;
 mod contract;
 mod deploy;
 mod dev_server;

@@ -56,15 +56,19 @@ fn source() -> impl Strategy<Value = SecretSpec> {
                 })),
                 ..SecretSpec::default()
             }),
-        (text(), uuid()).prop_map(|(name, folder)| SecretSpec {
-            bitwarden: Some(located(BitwardenSpec {
-                item_name: Some(located(name)),
-                folder: Some(located(folder)),
-                custom_field: Some(located("api-key".to_string())),
-                ..BitwardenSpec::default()
-            })),
-            ..SecretSpec::default()
-        }),
+        (
+            text().prop_filter("an item name is not blank", |s| !s.trim().is_empty()),
+            uuid()
+        )
+            .prop_map(|(name, folder)| SecretSpec {
+                bitwarden: Some(located(BitwardenSpec {
+                    item_name: Some(located(name)),
+                    folder: Some(located(folder)),
+                    custom_field: Some(located("api-key".to_string())),
+                    ..BitwardenSpec::default()
+                })),
+                ..SecretSpec::default()
+            }),
         uuid().prop_map(|secret| SecretSpec {
             bitwarden_secrets_manager: Some(located(BitwardenSecretsManagerSpec {
                 secret: located(secret),

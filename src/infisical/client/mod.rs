@@ -30,7 +30,7 @@ use super::api::{
     RemoteFolder, RemoteProject, RemoteSecret, RemoteTag, SecretDelete, SecretScope, SecretWrite,
     UpdateEnvironment, UpdateFolder, UpdateProject, WriteOutcome,
 };
-use super::error::ApiError;
+use super::error::{ApiError, ErrorContext};
 use super::wire;
 
 use auth::{CachedToken, TokenAction, TokenCache};
@@ -218,7 +218,13 @@ impl HttpClient {
             client_secret,
         } = &self.inner.config.credentials
         else {
-            unreachable!("access tokens are never logged in")
+            // a given access token cannot be replaced
+            return Err(ApiError::Token(ErrorContext {
+                method: "POST".into(),
+                path: "/api/v1/auth/universal-auth/login".into(),
+                request_id: None,
+                message: "the access token was rejected and cannot be renewed".into(),
+            }));
         };
         let call = Call::new(
             Method::POST,

@@ -22,9 +22,12 @@ use crate::infisical::api::{
     SecretScope, SecretWrite, UpdateEnvironment, UpdateProject, WriteOutcome,
 };
 use crate::infisical::error::ApiError;
+use crate::model::document::BackupTarget;
 use crate::model::{Address, EnvironmentSlug, FolderPath, ProjectSlug, TagSlug};
+use crate::model::{GenerateRule, SecretValue};
 use crate::plan::ownership::{marked_description, with_marker};
 use crate::plan::{Action, Change, FieldChange, LiveState, Plan, Resolution, ResolvedState};
+use crate::resolve::bitwarden::backup::{GeneratedValueStore, backed_up_value};
 use crate::resolve::generate::generate_value;
 
 /// Secrets per batch call (Infisical's batch routes take one folder per call).
@@ -159,6 +162,7 @@ pub struct Applier {
     api: Arc<dyn InfisicalApi>,
     concurrency: usize,
     progress: Option<Arc<dyn ApplyProgress>>,
+    generated_store: Option<Arc<dyn GeneratedValueStore>>,
 }
 
 impl std::fmt::Debug for Applier {
@@ -176,7 +180,16 @@ impl Applier {
             api,
             concurrency: DEFAULT_CONCURRENCY,
             progress: None,
+            generated_store: None,
         }
+    }
+
+    /// Where generated values with `backupTo: bitwarden` are backed up before they are
+    /// written (see [`crate::resolve::bitwarden::backup`]). Without a store, such secrets are
+    /// not created.
+    pub fn with_generated_store(mut self, store: Arc<dyn GeneratedValueStore>) -> Self {
+        self.generated_store = Some(store);
+        self
     }
 
     /// Projects applied at once.
@@ -220,6 +233,7 @@ impl Applier {
                 let run = ProjectRun {
                     api: self.api.as_ref(),
                     progress: self.progress.as_deref(),
+                    generated_store: self.generated_store.as_deref(),
                     resolved,
                     live,
                     project: slug,
@@ -260,6 +274,7 @@ type BatchKey = (EnvironmentSlug, FolderPath, Action);
 struct ProjectRun<'a> {
     api: &'a dyn InfisicalApi,
     progress: Option<&'a dyn ApplyProgress>,
+    generated_store: Option<&'a dyn GeneratedValueStore>,
     resolved: &'a ResolvedState,
     live: &'a LiveState,
     project: ProjectSlug,
@@ -580,7 +595,7 @@ impl<'a> ProjectRun<'a> {
                     write.value = Some(match self.resolved.resolution(&change.address) {
                         Some(Resolution::Value { value, .. }) => value.clone(),
                         Some(Resolution::Generate(rule)) if change.action == Action::Create => {
-                            generate_value(rule)
+                            self.generated_value(&change.address, rule).await?
                         }
                         _ => {
                             return Err(
@@ -615,6 +630,29 @@ impl<'a> ProjectRun<'a> {
             return Err("a created secret needs a value".to_string());
         }
         Ok(write)
+    }
+
+    /// A new generated value. With `backupTo: bitwarden`: the backed-up value when one exists
+    /// (a previous run stored it and stopped before writing Infisical), else a fresh value that
+    /// is stored in the backup first. A failed backup stops the create.
+    async fn generated_value(
+        &self,
+        address: &Address,
+        rule: &GenerateRule,
+    ) -> Result<SecretValue, String> {
+        match rule.backup_to {
+            None => Ok(generate_value(rule)),
+            Some(BackupTarget::Bitwarden) => {
+                let store = self.generated_store.ok_or_else(|| {
+                    "`backupTo: bitwarden` needs `bw serve` for the backup (--bitwarden-url); \
+                     the secret is not created without it"
+                        .to_string()
+                })?;
+                backed_up_value(store, address, || generate_value(rule))
+                    .await
+                    .map_err(|err| format!("backup to bitwarden: {}", describe_error(&err)))
+            }
+        }
     }
 
     fn live_metadata(&self, address: &Address) -> BTreeMap<String, String> {

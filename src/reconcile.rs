@@ -15,7 +15,7 @@ use crate::infisical::InfisicalApi;
 use crate::infisical::observe::{self, ObserveError};
 use crate::model::DesiredState;
 use crate::plan::{self, LiveState, Plan, PlanPolicy, ResolvedState};
-use crate::resolve::{self, SecretResolver};
+use crate::resolve::{self, GeneratedValueStore, SecretResolver};
 
 /// Run-wide options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +71,7 @@ pub enum ReconcileError {
 pub struct Reconciler {
     api: Arc<dyn InfisicalApi>,
     resolver: Arc<dyn SecretResolver>,
+    generated_store: Option<Arc<dyn GeneratedValueStore>>,
     options: ReconcileOptions,
 }
 
@@ -88,8 +89,15 @@ impl Reconciler {
         Self {
             api,
             resolver,
+            generated_store: None,
             options: ReconcileOptions::default(),
         }
+    }
+
+    /// Where generated values with `backupTo: bitwarden` are backed up before being written.
+    pub fn with_generated_store(mut self, store: Option<Arc<dyn GeneratedValueStore>>) -> Self {
+        self.generated_store = store;
+        self
     }
 
     /// With options.
@@ -160,6 +168,9 @@ impl Reconciler {
             Applier::new(self.api.clone()).with_concurrency(self.options.apply_concurrency);
         if let Some(progress) = progress {
             applier = applier.with_progress(progress);
+        }
+        if let Some(store) = &self.generated_store {
+            applier = applier.with_generated_store(Arc::clone(store));
         }
         Ok(applier.apply(&run.plan, &run.resolved, &run.live).await?)
     }

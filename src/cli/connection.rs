@@ -26,7 +26,9 @@ pub struct ConnectionArgs {
     #[arg(long)]
     pub insecure_skip_tls_verify: bool,
     /// Run against an embedded, in-process Infisical-compatible dev server instead of a real
-    /// Infisical. Bitwarden sources get labelled placeholder values.
+    /// Infisical. Bitwarden Password Manager references read the bundled sample export
+    /// (obviously fake values) unless --bitwarden-export is given; Secrets Manager references
+    /// get labelled placeholders unless BWS_ACCESS_TOKEN is set.
     #[arg(long, conflicts_with_all = ["api_url", "ca_cert", "insecure_skip_tls_verify"])]
     pub dev: bool,
     /// With `--dev`: keep the dev server's state in this JSON file between runs.
@@ -36,6 +38,9 @@ pub struct ConnectionArgs {
     /// source.
     #[arg(long)]
     pub force_deletions: bool,
+    /// Bitwarden sources.
+    #[command(flatten)]
+    pub bitwarden: super::bitwarden::BitwardenArgs,
 }
 
 /// An open connection: the API, the resolver, and the embedded server when `--dev`.
@@ -44,6 +49,8 @@ pub struct Session {
     pub api: Arc<dyn InfisicalApi>,
     /// Values.
     pub resolver: Arc<dyn SecretResolver>,
+    /// Backups of generated values (`backupTo: bitwarden`).
+    pub generated_store: Option<Arc<dyn crate::resolve::GeneratedValueStore>>,
     /// The embedded dev server, kept alive for the session.
     pub dev: Option<DevServer>,
 }
@@ -90,9 +97,11 @@ impl ConnectionArgs {
                 .into_diagnostic()
                 .wrap_err("cannot configure the client for the dev server")?;
             tracing::info!(url = %server.url(), "embedded dev server started");
+            let bitwarden = self.bitwarden.resolver(true)?;
             return Ok(Session {
                 api: Arc::new(client),
-                resolver: Arc::new(SourceResolver::new().with_dev_placeholders()),
+                resolver: Arc::new(SourceResolver::new().with_bitwarden(Arc::new(bitwarden))),
+                generated_store: self.bitwarden.generated_store(true)?,
                 dev: Some(server),
             });
         }
@@ -110,9 +119,11 @@ impl ConnectionArgs {
         let client = HttpClient::new(config)
             .into_diagnostic()
             .wrap_err("cannot configure the Infisical client")?;
+        let bitwarden = self.bitwarden.resolver(false)?;
         Ok(Session {
             api: Arc::new(client),
-            resolver: Arc::new(SourceResolver::new()),
+            resolver: Arc::new(SourceResolver::new().with_bitwarden(Arc::new(bitwarden))),
+            generated_store: self.bitwarden.generated_store(false)?,
             dev: None,
         })
     }

@@ -30,6 +30,24 @@ pub const INFISICAL_TOKEN: &str = "INFISICAL_TOKEN";
 /// Extra CA certificates (PEM) trusted for Infisical (`--ca-cert`).
 pub const INFISICAL_CA_CERT: &str = "INFISICAL_CA_CERT";
 
+/// `--bitwarden-url`: where `bw serve` listens.
+pub const BITWARDEN_URL: &str = "INFISICAL_GITOPS_BITWARDEN_URL";
+/// `--bitwarden-export`: an unencrypted `bw export --format json` file.
+pub const BITWARDEN_EXPORT: &str = "INFISICAL_GITOPS_BITWARDEN_EXPORT";
+/// `--bitwarden-sync`: `POST /sync` before the first lookup.
+pub const BITWARDEN_SYNC: &str = "INFISICAL_GITOPS_BITWARDEN_SYNC";
+/// `--bitwarden-concurrency`: concurrent Bitwarden lookups.
+pub const BITWARDEN_CONCURRENCY: &str = "INFISICAL_GITOPS_BITWARDEN_CONCURRENCY";
+/// `--bitwarden-backup-folder`: folder id for backups of generated values.
+pub const BITWARDEN_BACKUP_FOLDER: &str = "INFISICAL_GITOPS_BITWARDEN_BACKUP_FOLDER";
+/// `--bitwarden-backup-collection`: collection id for backups of generated values.
+pub const BITWARDEN_BACKUP_COLLECTION: &str = "INFISICAL_GITOPS_BITWARDEN_BACKUP_COLLECTION";
+/// `--bitwarden-backup-organization`: organisation of the backup collection.
+pub const BITWARDEN_BACKUP_ORGANIZATION: &str = "INFISICAL_GITOPS_BITWARDEN_BACKUP_ORGANIZATION";
+/// `--bws-path`: the Bitwarden Secrets Manager CLI.
+pub const BWS_PATH: &str = "INFISICAL_GITOPS_BWS_PATH";
+/// The Bitwarden Secrets Manager access token (name as in Bitwarden's own `bws`).
+pub const BWS_ACCESS_TOKEN: &str = "BWS_ACCESS_TOKEN";
 /// Reads one of the variables above: the one place the CLI reads the environment for settings
 /// that clap does not own (credentials are never taken from flags).
 pub fn read(name: &str) -> Option<String> {

@@ -5,6 +5,7 @@
 //! [`runtime`]), then add one variant to [`Command`] and one arm to [`run`].
 
 pub mod apply;
+pub mod bitwarden;
 pub mod connection;
 pub mod dev_server;
 pub mod env;

@@ -83,10 +83,12 @@ pub(crate) fn reconciler(
     session: &super::connection::Session,
     connection: &ConnectionArgs,
 ) -> Reconciler {
-    Reconciler::new(session.api.clone(), session.resolver.clone()).with_options(ReconcileOptions {
-        force_deletions: connection.force_deletions,
-        ..ReconcileOptions::default()
-    })
+    Reconciler::new(session.api.clone(), session.resolver.clone())
+        .with_generated_store(session.generated_store.clone())
+        .with_options(ReconcileOptions {
+            force_deletions: connection.force_deletions,
+            ..ReconcileOptions::default()
+        })
 }
 
 /// Runs `plan`.

@@ -3,8 +3,11 @@
 //!
 //! - [`SecretResolver`]: the port (async, object-safe); one implementation per kind of source;
 //! - [`LiteralResolver`], [`GenerateResolver`]: literals and generated values;
-//! - [`DevPlaceholderResolver`]: a clearly labelled stand-in for Bitwarden sources, used only
-//!   with `--dev` until the Bitwarden resolver lands;
+//! - [`bitwarden`]: Bitwarden Password Manager (`bw serve` or an export file) and Secrets Manager
+//!   (`bws`), and backups of generated values ([`GeneratedValueStore`]);
+//! - [`DevPlaceholderResolver`]: a clearly labelled stand-in for Secrets Manager sources under
+//!   `--dev` when no `BWS_ACCESS_TOKEN` is set (Password Manager sources read the bundled sample
+//!   export instead);
 //! - [`SourceResolver`]: dispatches by kind of source;
 //! - [`resolve_state`]: resolves a whole [`DesiredState`] into a [`ResolvedState`];
 //! - [`generate`]: the generator that makes values at apply time.
@@ -26,6 +29,7 @@ use sha2::{Digest, Sha256};
 use crate::model::{DesiredState, GenerateRule, SecretSource, SecretValue};
 
 pub use crate::plan::resolved::{Provenance, Resolution, ResolvedState, Unresolved};
+pub use bitwarden::{BitwardenResolver, GeneratedValueStore};
 
 /// What a resolver produces for one source.
 #[derive(Debug, Clone)]
@@ -41,6 +45,15 @@ pub enum Resolved {
 /// Why a source could not be resolved. Never contains a value.
 #[derive(Debug, thiserror::Error)]
 pub enum ResolveError {
+    /// A Bitwarden lookup failed; the cause says how and what to do (its `code()` is used).
+    #[error("cannot read {reference}")]
+    Bitwarden {
+        /// The reference, described.
+        reference: String,
+        /// What went wrong.
+        #[source]
+        source: bitwarden::BitwardenError,
+    },
     /// No resolver handles this kind of source in this run.
     #[error("no resolver is configured for {source_description}")]
     NotConfigured {
@@ -82,6 +95,7 @@ impl ResolveError {
     /// A stable kebab-case code.
     pub fn code(&self) -> &'static str {
         match self {
+            ResolveError::Bitwarden { source, .. } => source.code(),
             ResolveError::NotConfigured { .. } => "not-configured",
             ResolveError::NotFound { .. } => "not-found",
             ResolveError::Ambiguous { .. } => "ambiguous",
@@ -261,9 +275,17 @@ pub async fn resolve_state(
         .secrets
         .iter()
         .filter_map(|(address, secret)| {
-            results
-                .get(&secret.source)
-                .map(|r| (address.clone(), r.clone()))
+            results.get(&secret.source).map(|r| {
+                let resolution = match r {
+                    // Name the YAML location of this secret, so the message says where to look.
+                    Resolution::Unresolved(reason) => Resolution::Unresolved(Unresolved {
+                        code: reason.code.clone(),
+                        message: format!("{} (declared at {})", reason.message, secret.origin),
+                    }),
+                    other => other.clone(),
+                };
+                (address.clone(), resolution)
+            })
         })
         .collect();
     ResolvedState::new(desired, values)

@@ -504,6 +504,7 @@ fn encrypted_export_is_refused() {
 // Secrets Manager through a fake `bws`.
 
 const SM_ID: &str = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c01";
+const SM_ID_2: &str = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c02";
 const SM_CANARY: &str = "canary-sm-value-5f1d";
 const GOOD_TOKEN: &str = "0.machine-account.canary-token-8c2e:c2VjcmV0";
 
@@ -520,6 +521,8 @@ case "$BWS_ACCESS_TOKEN" in
 esac
 if [ "$3" = "{SM_ID}" ]; then
   printf '{{"object":"secret","id":"{SM_ID}","organizationId":"o","projectId":"p","key":"SMTP_RELAY_PASSWORD","value":"{SM_CANARY}","note":"","creationDate":"2026-01-01T00:00:00Z","revisionDate":"2026-01-01T00:00:00Z"}}\n'
+elif [ "$3" = "{SM_ID_2}" ]; then
+  printf '{{"object":"secret","id":"{SM_ID_2}","organizationId":"o","projectId":"p","key":"STRIPE_API_KEY","value":"fake-stripe-api-key-do-not-use","note":"","creationDate":"2026-01-01T00:00:00Z","revisionDate":"2026-01-01T00:00:00Z"}}\n'
 else
   printf 'Error: \n   0: Received error message from server: [404 Not Found] {{"message":"Resource not found.","validationErrors":null}}\n' >&2
   exit 1
@@ -736,4 +739,330 @@ async fn backup_is_stored_once_and_reused() {
         .unwrap();
     assert!(v == w);
     assert_eq!(memory.len(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The pipeline: plan and apply with Bitwarden sources.
+
+use infisical_gitops::infisical::memory::MemoryInfisical;
+use infisical_gitops::reconcile::Reconciler;
+use infisical_gitops::resolve::SourceResolver;
+
+fn reconciler_over(memory: &Arc<MemoryInfisical>, bitwarden: BitwardenResolver) -> Reconciler {
+    Reconciler::new(
+        memory.clone(),
+        Arc::new(SourceResolver::new().with_bitwarden(Arc::new(bitwarden))),
+    )
+}
+
+fn stored(memory: &MemoryInfisical, address: &str) -> Option<String> {
+    let Address::Secret(p, e, f, k) = address.parse::<Address>().unwrap() else {
+        panic!("not a secret address");
+    };
+    memory
+        .secret_value(p.as_str(), e.as_str(), f.as_str(), k.as_str())
+        .map(|v| v.expose().to_string())
+}
+
+#[tokio::test]
+async fn the_example_reconciles_through_bw_serve_and_through_the_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let bws = fake_bws(dir.path());
+    let token = Some(SecretString::from(GOOD_TOKEN.to_string()));
+    let double = BwServeDouble::with_export(&example_export()).await.unwrap();
+    let vault = ExportVault::load(&repo_path("examples/bitwarden-export.json")).unwrap();
+    let resolvers = [
+        BitwardenResolver::new(
+            PasswordManager::Serve(ServeClient::new(&double.url()).unwrap()),
+            Some(BwsCli::new(&bws, token.clone())),
+        )
+        .with_sync(true),
+        BitwardenResolver::new(
+            PasswordManager::Export(Arc::new(vault)),
+            Some(BwsCli::new(&bws, token.clone())),
+        ),
+    ];
+    for resolver in resolvers {
+        let memory = Arc::new(MemoryInfisical::new());
+        let reconciler = reconciler_over(&memory, resolver);
+        let (run, report) = reconciler.reconcile(example_state(), true).await.unwrap();
+        assert!(run.plan.unresolved.is_empty(), "{:#?}", run.plan.unresolved);
+        assert!(report.is_success(), "{}", report.render_text());
+        for (address, expected) in EXPECTED {
+            assert_eq!(
+                stored(&memory, address).as_deref(),
+                Some(*expected),
+                "{address}"
+            );
+        }
+        assert_eq!(
+            stored(
+                &memory,
+                "k3s-infrastructure/prod:/api-keys#SMTP_RELAY_PASSWORD"
+            )
+            .as_deref(),
+            Some(SM_CANARY)
+        );
+        // A second run plans nothing.
+        let again = reconciler.plan(example_state(), true).await.unwrap();
+        assert!(again.plan.is_empty(), "{:#?}", again.plan.changes);
+    }
+    assert_eq!(double.state.forbidden(), 0);
+}
+
+#[tokio::test]
+async fn a_failed_lookup_stops_only_the_secrets_that_depend_on_it() {
+    let full = ExportVault::load(&repo_path("examples/bitwarden-export.json")).unwrap();
+    let memory = Arc::new(MemoryInfisical::new());
+    let (_, report) = reconciler_over(
+        &memory,
+        BitwardenResolver::new(PasswordManager::Export(Arc::new(full)), None),
+    )
+    .reconcile(example_state(), true)
+    .await
+    .unwrap();
+    // Secrets Manager is not configured here: those two secrets were never written.
+    assert!(report.is_success(), "{}", report.render_text());
+    let before = stored(
+        &memory,
+        "k3s-infrastructure/prod:/databases#POSTGRES_PASSWORD",
+    );
+    assert_eq!(before.as_deref(), Some("fake-postgres-password-do-not-use"));
+
+    // The Postgres item disappears from the vault.
+    let mut doc: Value = serde_json::from_str(&example_export()).unwrap();
+    doc["items"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|i| i["id"] != "6b1f0c3e-2a7d-4c59-9e48-1d3a5f7b9c01");
+    let reduced = ExportVault::parse(&doc.to_string(), "reduced.json").unwrap();
+    let reconciler = reconciler_over(
+        &memory,
+        BitwardenResolver::new(PasswordManager::Export(Arc::new(reduced)), None),
+    );
+    let (run, report) = reconciler.reconcile(example_state(), true).await.unwrap();
+    assert!(report.is_success(), "{}", report.render_text());
+    // Nothing else changes; the dependent secrets are unresolved and untouched.
+    assert!(run.plan.changes.is_empty(), "{:#?}", run.plan.changes);
+    let postgres: Vec<_> = run
+        .plan
+        .unresolved
+        .iter()
+        .filter(|u| u.address.to_string().contains("#POSTGRES_"))
+        .collect();
+    assert!(!postgres.is_empty());
+    for item in &postgres {
+        assert_eq!(item.reason.code, "not-found");
+        assert!(
+            item.reason.message.starts_with(
+                "cannot read bitwarden item 6b1f0c3e-2a7d-4c59-9e48-1d3a5f7b9c01 "
+            ) && item.reason.message.contains(
+                ": no bitwarden item has id 6b1f0c3e-2a7d-4c59-9e48-1d3a5f7b9c01 (declared at secrets/k3s-infrastructure/databases.yaml:"
+            ),
+            "{}",
+            item.reason.message
+        );
+    }
+    assert_eq!(
+        stored(
+            &memory,
+            "k3s-infrastructure/prod:/databases#POSTGRES_PASSWORD"
+        ),
+        before,
+        "never overwritten"
+    );
+
+    // A locked vault: every Bitwarden secret unresolved with the fix; literals still planned.
+    let double = BwServeDouble::with_export(&example_export()).await.unwrap();
+    double.state.set_locked(true);
+    let fresh = Arc::new(MemoryInfisical::new());
+    let run = reconciler_over(&fresh, serve_resolver(&double))
+        .plan(example_state(), true)
+        .await
+        .unwrap();
+    assert!(
+        run.plan
+            .unresolved
+            .iter()
+            .any(|u| u.reason.code == "vault-locked"
+                && u.reason.message.contains(
+                    "unlock: `bw unlock`, then restart `bw serve` with BW_SESSION, or POST /unlock"
+                ))
+    );
+    assert!(!run.plan.changes.is_empty());
+    assert_eq!(
+        double.state.requests(),
+        1,
+        "one status check, not one request per secret"
+    );
+}
+
+const BACKUP_REPOSITORY: &str = "apiVersion: infisical-gitops.io/v1alpha1
+kind: Project
+metadata:
+  name: backup-check
+spec:
+  environments:
+    - slug: prod
+---
+apiVersion: infisical-gitops.io/v1alpha1
+kind: SecretSet
+metadata:
+  name: backup-check
+spec:
+  project: backup-check
+  environments: [prod]
+  path: /
+  secrets:
+    - key: ENCRYPTION_KEY
+      generate:
+        length: 64
+        charset: hex
+        backupTo: bitwarden
+";
+
+#[tokio::test]
+async fn a_crash_between_the_backup_and_the_infisical_write_yields_one_value() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("projects")).unwrap();
+    std::fs::write(dir.path().join("projects/backup.yaml"), BACKUP_REPOSITORY).unwrap();
+    let desired = load_desired_state(dir.path()).expect("valid").0;
+
+    let double = BwServeDouble::start().await.unwrap();
+    let folder = "0f1e2d3c-4b5a-4968-8776-655443322110";
+    let store: Arc<dyn GeneratedValueStore> = Arc::new(BitwardenBackup::new(
+        ServeClient::new(&double.url()).unwrap(),
+        BackupLocation {
+            folder: Some(folder.into()),
+            ..BackupLocation::default()
+        },
+    ));
+    let memory = Arc::new(MemoryInfisical::new());
+    let reconciler =
+        reconciler_over(&memory, serve_resolver(&double)).with_generated_store(Some(store.clone()));
+
+    // Run 1: create the project first, then make every Infisical write of the secret fail.
+    let run = reconciler.plan(desired.clone(), true).await.unwrap();
+    let secret_changes = run
+        .plan
+        .changes
+        .iter()
+        .filter(|c| c.address.to_string().contains('#'))
+        .count();
+    assert_eq!(secret_changes, 1);
+    memory.reset_calls();
+    let report = reconciler.apply(&run, None).await.unwrap();
+    assert!(report.is_success(), "{}", report.render_text());
+    // That created everything, so start over with a fresh Infisical that fails the write.
+    let crashing = Arc::new(MemoryInfisical::new());
+    let double2 = BwServeDouble::start().await.unwrap();
+    let store2: Arc<dyn GeneratedValueStore> = Arc::new(BitwardenBackup::new(
+        ServeClient::new(&double2.url()).unwrap(),
+        BackupLocation::default(),
+    ));
+    let reconciler2 = reconciler_over(&crashing, serve_resolver(&double2))
+        .with_generated_store(Some(store2.clone()));
+    // The project exists already (an earlier run); only the secret is to be created.
+    let project_only = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(project_only.path().join("projects")).unwrap();
+    let project_doc = BACKUP_REPOSITORY.split("---").next().unwrap();
+    std::fs::write(
+        project_only.path().join("projects/backup.yaml"),
+        project_doc,
+    )
+    .unwrap();
+    let (_, report) = reconciler2
+        .reconcile(
+            load_desired_state(project_only.path()).expect("valid").0,
+            true,
+        )
+        .await
+        .unwrap();
+    assert!(report.is_success(), "{}", report.render_text());
+    let run = reconciler2.plan(desired.clone(), true).await.unwrap();
+    assert_eq!(run.plan.changes.len(), 1, "{:#?}", run.plan.changes);
+    crashing.reset_calls();
+    crashing.fail_calls(&(1..=50).collect::<Vec<_>>());
+    let report = reconciler2.apply(&run, None).await.unwrap();
+    assert!(!report.is_success());
+    assert_eq!(double2.state.creates(), 1, "the backup was written first");
+    assert!(stored(&crashing, "backup-check/prod:/#ENCRYPTION_KEY").is_none());
+
+    // Run 2 (after the "crash"): the backup is found and written; nothing new is generated.
+    crashing.fail_calls(&[]);
+    let (run, report) = reconciler2.reconcile(desired.clone(), true).await.unwrap();
+    assert!(report.is_success(), "{}", report.render_text());
+    assert!(run.plan.unresolved.is_empty());
+    assert_eq!(double2.state.creates(), 1, "still exactly one backup");
+    let in_infisical = stored(&crashing, "backup-check/prod:/#ENCRYPTION_KEY").unwrap();
+    let backup = &double2.state.items()[0];
+    assert_eq!(
+        backup["name"],
+        "infisical-gitops: backup-check/prod:/#ENCRYPTION_KEY"
+    );
+    assert_eq!(backup["login"]["password"].as_str().unwrap(), in_infisical);
+    assert_eq!(in_infisical.len(), 64);
+
+    // The first, uninterrupted Infisical also matches its own single backup.
+    assert_eq!(double.state.creates(), 1);
+    assert_eq!(
+        double.state.items()[0]["login"]["password"]
+            .as_str()
+            .unwrap(),
+        stored(&memory, "backup-check/prod:/#ENCRYPTION_KEY").unwrap()
+    );
+
+    // Without a store, such a secret is not created at all.
+    let bare = Arc::new(MemoryInfisical::new());
+    let (_, report) = reconciler_over(&bare, serve_resolver(&double))
+        .reconcile(desired, true)
+        .await
+        .unwrap();
+    assert!(!report.is_success());
+    assert!(
+        report
+            .render_text()
+            .contains("`backupTo: bitwarden` needs `bw serve`")
+    );
+    assert!(stored(&bare, "backup-check/prod:/#ENCRYPTION_KEY").is_none());
+}
+
+#[test]
+fn the_readme_first_command_works_without_bitwarden_and_leaks_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("dev.json");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_infisical-gitops"))
+        .args(["apply", "--dev", "--auto-approve", "--dev-state"])
+        .arg(&state)
+        .arg(repo_path("examples/desired-state"))
+        .env_remove("BWS_ACCESS_TOKEN")
+        .env_remove("INFISICAL_GITOPS_BITWARDEN_URL")
+        .env_remove("INFISICAL_GITOPS_BITWARDEN_EXPORT")
+        .env("INFISICAL_GITOPS_LOG", "debug")
+        .env("NO_COLOR", "1")
+        .env("PATH", "/nonexistent")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(!stdout.contains("Unresolved"), "{stdout}");
+    let state = std::fs::read_to_string(&state).unwrap();
+    assert!(state.contains("fake-postgres-password-do-not-use"));
+    let export: Value = serde_json::from_str(&example_export()).unwrap();
+    for item in export["items"].as_array().unwrap() {
+        for value in [
+            &item["login"]["password"],
+            &item["login"]["username"],
+            &item["notes"],
+        ] {
+            if let Some(v) = value
+                .as_str()
+                .filter(|v| v.starts_with("fake-") || v.contains("\nfake-"))
+            {
+                assert!(!stdout.contains(v) && !stderr.contains(v), "{v} leaked");
+            }
+        }
+    }
 }

@@ -49,8 +49,7 @@ pub enum BitwardenError {
     Field {
         /// The item id.
         id: String,
-        /// Why.
-        #[source]
+        /// Why (part of the message, so not repeated as a cause).
         reason: FieldError,
     },
     /// `bw serve` could not be reached.

@@ -24,6 +24,10 @@ use super::serve::ServeClient;
 use crate::model::document::BitwardenField;
 use crate::model::{BitwardenFieldRef, BitwardenItem, BitwardenRef, SecretSource, SecretValue};
 
+/// The sample export bundled into the binary (`examples/bitwarden-export.json`, obviously fake
+/// values): the Password Manager source of `--dev` when no `--bitwarden-export` is given.
+pub const EMBEDDED_SAMPLE_EXPORT: &str = include_str!("../../../examples/bitwarden-export.json");
+
 /// Default number of concurrent Bitwarden lookups.
 pub const DEFAULT_CONCURRENCY: usize = 16;
 
@@ -62,6 +66,7 @@ type Shared<T> = Arc<OnceCell<Result<T, BitwardenError>>>;
 pub struct BitwardenResolver {
     password_manager: PasswordManager,
     secrets_manager: Option<BwsCli>,
+    secrets_manager_placeholders: bool,
     sync: bool,
     limit: Semaphore,
     session: OnceCell<Result<(), BitwardenError>>,
@@ -76,6 +81,7 @@ impl BitwardenResolver {
         Self {
             password_manager,
             secrets_manager,
+            secrets_manager_placeholders: false,
             sync: false,
             limit: Semaphore::new(DEFAULT_CONCURRENCY),
             session: OnceCell::new(),
@@ -113,6 +119,32 @@ impl BitwardenResolver {
             .with_concurrency(settings.concurrency))
     }
 
+    /// For `--dev`: Password Manager references from `--bitwarden-export` or the bundled sample
+    /// export; Secrets Manager through `bws` when a token is set, else labelled placeholders.
+    pub fn for_dev(settings: &BitwardenSettings) -> Result<Self, BitwardenError> {
+        let vault = match &settings.export {
+            Some(path) => ExportVault::load(path)?,
+            None => ExportVault::parse(EMBEDDED_SAMPLE_EXPORT, "examples/bitwarden-export.json")?,
+        };
+        let has_token = settings
+            .bws_token
+            .as_ref()
+            .is_some_and(|t| !secrecy::ExposeSecret::expose_secret(t).trim().is_empty());
+        let bws = has_token.then(|| {
+            BwsCli::new(
+                settings
+                    .bws_path
+                    .clone()
+                    .unwrap_or_else(|| super::secrets_manager::DEFAULT_PROGRAM.into()),
+                settings.bws_token.clone(),
+            )
+        });
+        let mut resolver = Self::new(PasswordManager::Export(Arc::new(vault)), bws)
+            .with_concurrency(settings.concurrency);
+        resolver.secrets_manager_placeholders = !has_token;
+        Ok(resolver)
+    }
+
     /// `POST /sync` before the first `bw serve` lookup.
     pub fn with_sync(mut self, sync: bool) -> Self {
         self.sync = sync;
@@ -125,6 +157,11 @@ impl BitwardenResolver {
             self.limit = Semaphore::new(n);
         }
         self
+    }
+
+    /// Whether Secrets Manager sources get `--dev` placeholders.
+    pub fn uses_secrets_manager_placeholders(&self) -> bool {
+        self.secrets_manager_placeholders
     }
 
     /// How many requests or `bws` runs this resolver has made (for tests and benchmarks).
@@ -265,5 +302,35 @@ impl BitwardenResolver {
             })
             .await
             .clone()
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::resolve::SecretResolver for BitwardenResolver {
+    async fn resolve(
+        &self,
+        source: &SecretSource,
+    ) -> Result<crate::resolve::Resolved, crate::resolve::ResolveError> {
+        use crate::resolve::{DevPlaceholderResolver, ResolveError, Resolved};
+        match source {
+            SecretSource::BitwardenSecretsManager { .. }
+                if self.secrets_manager.is_none() && self.secrets_manager_placeholders =>
+            {
+                Ok(Resolved::DevPlaceholder(
+                    DevPlaceholderResolver::placeholder(source),
+                ))
+            }
+            SecretSource::Bitwarden(_) | SecretSource::BitwardenSecretsManager { .. } => self
+                .resolve_value(source)
+                .await
+                .map(Resolved::Value)
+                .map_err(|error| ResolveError::Bitwarden {
+                    reference: source.describe(),
+                    source: error,
+                }),
+            other => Err(ResolveError::Unsupported {
+                source_description: other.describe(),
+            }),
+        }
     }
 }

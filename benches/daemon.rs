@@ -43,13 +43,15 @@ const SMOKE: Size = Size {
 
 fn write_repo(dir: &Path, secrets: usize, value: &str) {
     std::fs::create_dir_all(dir.join("secrets")).expect("mkdir");
-    std::fs::write(
-        dir.join("project.yaml"),
-        "apiVersion: infisical-gitops.io/v1alpha1\nkind: Project\nmetadata:\n  name: bench\nspec:\n  environments:\n    - slug: prod\n      name: Production\n",
-    )
-    .expect("write");
     let per_folder = 1000.min(secrets.max(1));
     let folders = secrets.div_ceil(per_folder);
+    let mut project = String::from(
+        "apiVersion: infisical-gitops.io/v1alpha1\nkind: Project\nmetadata:\n  name: bench\nspec:\n  environments:\n    - slug: prod\n      name: Production\n  folders:\n",
+    );
+    for f in 0..folders {
+        project.push_str(&format!("    - path: /folder-{f}\n"));
+    }
+    std::fs::write(dir.join("project.yaml"), project).expect("write");
     for f in 0..folders {
         let mut text = format!(
             "apiVersion: infisical-gitops.io/v1alpha1\nkind: SecretSet\nmetadata:\n  name: set-{f}\nspec:\n  project: bench\n  environments: [prod]\n  path: /folder-{f}\n  secrets:\n"
@@ -105,7 +107,7 @@ async fn wait_applied(state: &DaemonState, revision: Option<&str>, runs: usize) 
         let status = state.status();
         let done = match revision {
             Some(revision) => status.applied_revision.as_deref() == Some(revision),
-            None => status.reconciles.len() >= runs && status.consecutive_failures == 0,
+            None => status.reconciles.len() >= runs && status.applied_revision.is_some(),
         };
         if done {
             return;

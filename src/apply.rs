@@ -102,6 +102,8 @@ impl ApplyReport {
         let (done, failed, pending, skipped) = self.counts();
         let verdict = if failed + skipped > 0 {
             "Apply finished with failures"
+        } else if pending > 0 {
+            "Apply finished; changes await approval"
         } else {
             "Apply complete"
         };

@@ -1,6 +1,7 @@
 //! The [`Reconciler`]: the use cases every front-end (CLI, daemon, MCP) calls.
 //!
 //! ```text
+//! validate()  load the repository and check it (every problem at once)
 //! plan()      resolve values → observe Infisical → plan (pure)
 //! apply()     execute a planned run
 //! apply_saved()  re-observe; refuse if Infisical or the repository changed since the plan
@@ -100,6 +101,18 @@ impl Reconciler {
     /// The Infisical it talks to.
     pub fn api(&self) -> &Arc<dyn InfisicalApi> {
         &self.api
+    }
+
+    /// Loads and checks a repository directory: the desired state with its warnings, or every
+    /// problem. Nothing is planned from an invalid repository.
+    ///
+    /// # Errors
+    /// The diagnostics, when the repository has errors.
+    pub fn validate(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<(DesiredState, crate::model::Diagnostics), crate::model::Diagnostics> {
+        crate::source::load_desired_state(path)
     }
 
     /// Resolves values, observes Infisical and plans.

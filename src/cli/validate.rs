@@ -117,7 +117,15 @@ pub fn render_text(path: &Path, validation: &Validation, color: bool) -> String 
     } else {
         path.to_path_buf()
     };
-    let mut sources = Sources::new(|file: &str| std::fs::read_to_string(base.join(file)).ok());
+    // Source lines for the snippets; files over the size limit are not read again.
+    let mut sources = Sources::new(|file: &str| {
+        let path = base.join(file);
+        let size = std::fs::metadata(&path).ok()?.len();
+        if size > Limits::DEFAULT.max_file_bytes {
+            return None;
+        }
+        std::fs::read_to_string(path).ok()
+    });
     let mut out = render_diagnostics(&validation.diagnostics, &mut sources, style);
     let s = &validation.summary;
     let warnings = if s.warnings > 0 {

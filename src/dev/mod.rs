@@ -214,6 +214,35 @@ impl Shared {
         Ok(())
     }
 
+    /// Expires every token issued so far.
+    pub(crate) fn expire_tokens(&self) {
+        for info in lock(&self.tokens).values_mut() {
+            info.expires_at = 0;
+            info.max_expires_at = 0;
+        }
+    }
+
+    /// Adds an approval policy on an existing project; returns its id.
+    pub(crate) fn add_approval_policy(
+        &self,
+        project_id: &str,
+        environment: &str,
+        path: &str,
+    ) -> Result<Uuid, ApiFailure> {
+        let mut store = self.write();
+        let index = store.project_index(project_id)?;
+        let project_id = store.projects[index].id;
+        let id = Uuid::new_v4();
+        store.approval_policies.push(store::ApprovalPolicy {
+            id,
+            project_id,
+            environment: environment.to_owned(),
+            path: normalize_path(path),
+        });
+        self.persist(&store)?;
+        Ok(id)
+    }
+
     fn count(&self, route: String) {
         *lock(&self.counts).entry(route).or_default() += 1;
     }
@@ -324,24 +353,22 @@ impl DevServer {
 
     /// Expires every token issued so far: their next use answers 403 `TokenError`.
     pub fn expire_tokens(&self) {
-        for info in lock(&self.shared.tokens).values_mut() {
-            info.expires_at = 0;
-            info.max_expires_at = 0;
-        }
+        self.shared.expire_tokens();
     }
 
     /// Puts `path` (and everything below it) of an environment under a change-approval
     /// policy: secret writes there answer 200 `{"approval": …}` and write nothing.
+    ///
+    /// # Panics
+    ///
+    /// When the project does not exist (a test set-up mistake).
     pub fn set_approval_policy(&self, project_id: &str, environment: &str, path: &str) {
-        let mut store = self.shared.write();
-        let project_id = Uuid::parse_str(project_id).unwrap_or_default();
-        store.approval_policies.push(store::ApprovalPolicy {
-            id: Uuid::new_v4(),
-            project_id,
-            environment: environment.to_owned(),
-            path: normalize_path(path),
-        });
-        let _ = self.shared.persist(&store);
+        if let Err(failure) = self
+            .shared
+            .add_approval_policy(project_id, environment, path)
+        {
+            panic!("set_approval_policy: {failure:?}");
+        }
     }
 
     /// Creates a project (with the default environments dev, staging, prod); returns its id.

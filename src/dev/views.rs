@@ -1,5 +1,7 @@
 //! Response objects, with the field sets Infisical answers with.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 use serde_json::{Number, Value, json};
 use uuid::Uuid;
@@ -96,43 +98,44 @@ pub(crate) fn tag(tag: &Tag, project_id: Uuid) -> Value {
 
 /// A secret's tag as secret routes answer it.
 #[derive(Debug, Serialize)]
-pub(crate) struct SecretTag {
+pub(crate) struct SecretTag<'a> {
     id: Uuid,
-    slug: String,
-    color: Option<String>,
-    name: String,
+    slug: &'a str,
+    color: Option<&'a str>,
+    name: &'a str,
 }
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct SecretMetadata {
-    key: String,
-    value: String,
+pub(crate) struct SecretMetadata<'a> {
+    key: &'a str,
+    value: &'a str,
     is_encrypted: bool,
 }
 
-/// A secret, with exactly the fields of a v4 list item (§12).
+/// A secret, with exactly the fields of a v4 list item (§12). Borrows from the store, so a
+/// listing of many secrets costs little more than its JSON.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct SecretView {
+pub(crate) struct SecretView<'a> {
     #[serde(rename = "_id")]
     legacy_id: Uuid,
     id: Uuid,
     workspace: Uuid,
-    environment: String,
-    secret_key: String,
-    secret_value: String,
+    environment: &'a str,
+    secret_key: &'a str,
+    secret_value: Cow<'a, str>,
     secret_value_hidden: bool,
-    secret_comment: String,
-    secret_path: String,
-    secret_metadata: Vec<SecretMetadata>,
-    tags: Vec<SecretTag>,
+    secret_comment: &'a str,
+    secret_path: &'a str,
+    secret_metadata: Vec<SecretMetadata<'a>>,
+    tags: Vec<SecretTag<'a>>,
     #[serde(rename = "type")]
     kind: &'static str,
     version: u64,
     skip_multiline_encoding: bool,
-    secret_reminder_note: Option<String>,
-    secret_reminder_repeat_days: Option<Number>,
+    secret_reminder_note: Option<&'a str>,
+    secret_reminder_repeat_days: Option<&'a Number>,
     is_rotated_secret: bool,
     rotation_id: Option<Uuid>,
     created_at: String,
@@ -151,37 +154,43 @@ pub(crate) enum ValueMode {
 }
 
 /// Renders a secret of `project`/`environment` at `path`.
-pub(crate) fn secret(
-    project: &Project,
-    environment: &str,
-    path: &str,
-    secret: &Secret,
+pub(crate) fn secret<'a>(
+    project: &'a Project,
+    environment: &'a str,
+    path: &'a str,
+    secret: &'a Secret,
     mode: ValueMode,
-) -> SecretView {
+) -> SecretView<'a> {
     let (value, hidden) = match mode {
-        ValueMode::Raw => (secret.value.clone(), false),
+        ValueMode::Raw => (Cow::Borrowed(secret.value.as_str()), false),
         ValueMode::Expanded => (
-            super::store::expand_references(project, environment, path, &secret.value, 0),
+            Cow::Owned(super::store::expand_references(
+                project,
+                environment,
+                path,
+                &secret.value,
+                0,
+            )),
             false,
         ),
-        ValueMode::Hidden => (HIDDEN_VALUE.to_owned(), true),
+        ValueMode::Hidden => (Cow::Borrowed(HIDDEN_VALUE), true),
     };
     SecretView {
         legacy_id: secret.id,
         id: secret.id,
         workspace: project.id,
-        environment: environment.to_owned(),
-        secret_key: secret.key.clone(),
+        environment,
+        secret_key: &secret.key,
         secret_value: value,
         secret_value_hidden: hidden,
-        secret_comment: secret.comment.clone(),
-        secret_path: path.to_owned(),
+        secret_comment: &secret.comment,
+        secret_path: path,
         secret_metadata: secret
             .metadata
             .iter()
             .map(|entry| SecretMetadata {
-                key: entry.key.clone(),
-                value: entry.value.clone(),
+                key: &entry.key,
+                value: &entry.value,
                 is_encrypted: entry.is_encrypted,
             })
             .collect(),
@@ -191,21 +200,29 @@ pub(crate) fn secret(
             .filter_map(|id| project.tag(*id))
             .map(|tag| SecretTag {
                 id: tag.id,
-                slug: tag.slug.clone(),
-                color: tag.color.clone(),
-                name: tag.slug.clone(),
+                slug: &tag.slug,
+                color: tag.color.as_deref(),
+                name: &tag.slug,
             })
             .collect(),
         kind: "shared",
         version: secret.version,
         skip_multiline_encoding: secret.skip_multiline_encoding,
-        secret_reminder_note: secret.reminder_note.clone(),
-        secret_reminder_repeat_days: secret.reminder_repeat_days.clone(),
+        secret_reminder_note: secret.reminder_note.as_deref(),
+        secret_reminder_repeat_days: secret.reminder_repeat_days.as_ref(),
         is_rotated_secret: false,
         rotation_id: None,
         created_at: iso(secret.created_at),
         updated_at: iso(secret.updated_at),
     }
+}
+
+/// The answer of a secret listing, serialised straight from the borrowed views.
+#[derive(Debug, Serialize)]
+pub(crate) struct SecretList<'a> {
+    pub(crate) secrets: Vec<SecretView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) imports: Option<[(); 0]>,
 }
 
 /// The `SecretApprovalRequest` answered (with HTTP 200) instead of a write under a policy.

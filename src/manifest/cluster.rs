@@ -37,6 +37,8 @@ pub struct Refusal {
     pub message: String,
     /// The fields it named.
     pub fields: Vec<FieldCause>,
+    /// What probably went wrong, when the answer alone does not say.
+    pub hint: Option<String>,
 }
 
 impl fmt::Display for Refusal {
@@ -46,6 +48,9 @@ impl fmt::Display for Refusal {
             if !self.message.contains(&cause.field) {
                 write!(f, "; field {}: {}", cause.field, cause.message)?;
             }
+        }
+        if let Some(hint) = &self.hint {
+            write!(f, " ({hint})")?;
         }
         Ok(())
     }
@@ -420,33 +425,59 @@ pub fn patch_params(dry_run: bool) -> PatchParams {
 fn classify(operation: &'static str, object: &ObjectRef, error: kube::Error) -> ClusterError {
     match error {
         kube::Error::Api(status) => ClusterError::Refused {
+            refusal: Box::new(Refusal {
+                hint: hint(operation, object.kind, status.code),
+                ..refusal(&status)
+            }),
             operation,
             object: object.clone(),
-            refusal: Box::new(Refusal {
-                code: status.code,
-                reason: status.reason.clone(),
-                message: status.message.clone(),
-                fields: status
-                    .details
-                    .as_ref()
-                    .map(|d| {
-                        d.causes
-                            .iter()
-                            .filter(|c| !c.field.is_empty())
-                            .map(|c| FieldCause {
-                                field: c.field.clone(),
-                                message: c.message.clone(),
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            }),
         },
         other => ClusterError::Request {
             operation,
             object: object.clone(),
             source: Box::new(other),
         },
+    }
+}
+
+fn hint(operation: &str, kind: Kind, code: u16) -> Option<String> {
+    match (operation, code) {
+        ("apply", 404) => Some(format!(
+            "is the Infisical operator installed, with the CRD of {kind} {}?",
+            if kind == Kind::InfisicalSecret {
+                "(any operator version)"
+            } else {
+                "(v1beta1 kinds need operator 0.11 or later)"
+            }
+        )),
+        (_, 403) => Some(format!(
+            "the service account needs get, list, create, patch and delete on {} in group {GROUP}: see deploy/base/rbac.yaml",
+            kind.plural()
+        )),
+        _ => None,
+    }
+}
+
+fn refusal(status: &kube::core::Status) -> Refusal {
+    Refusal {
+        code: status.code,
+        reason: status.reason.clone(),
+        message: status.message.clone(),
+        fields: status
+            .details
+            .as_ref()
+            .map(|d| {
+                d.causes
+                    .iter()
+                    .filter(|c| !c.field.is_empty())
+                    .map(|c| FieldCause {
+                        field: c.field.clone(),
+                        message: c.message.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        hint: None,
     }
 }
 

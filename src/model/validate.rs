@@ -22,9 +22,9 @@ use std::sync::Arc;
 use super::address::Address;
 use super::diagnostics::{Diagnostic, Diagnostics};
 use super::document::{
-    BitwardenField, BitwardenSpec, Document, GenerateSpec, KubernetesDefaultsDocument,
-    KubernetesSyncDocument, KubernetesSyncSpec, Metadata, ProjectDocument, SecretSetDocument,
-    SecretSpec, SyncAuthSpec,
+    BitwardenField, BitwardenSpec, CreationPolicy, Document, GenerateSpec,
+    KubernetesDefaultsDocument, KubernetesSyncDocument, KubernetesSyncSpec, Metadata, OperatorApi,
+    ProjectDocument, SecretSetDocument, SecretSpec, SyncAuthSpec, SyncTargetKind,
 };
 use super::names::{
     EnvironmentSlug, FolderPath, NameError, ProjectSlug, SecretKey, TagSlug, check_dns1123_label,
@@ -1399,6 +1399,7 @@ impl Checker {
                 merged.instant_updates = d.instant_updates;
             }
         }
+        self.operator_rules(loaded, document, &merged, &origin);
         if merged.auth.is_none() {
             let mut diagnostic = Diagnostic::error(
                 "missing-auth",
@@ -1425,9 +1426,77 @@ impl Checker {
         );
     }
 
+    /// Rules that come from the operator's resources: what it cannot express or would refuse.
+    fn operator_rules(
+        &mut self,
+        loaded: &LoadedDocument,
+        document: &KubernetesSyncDocument,
+        merged: &KubernetesSyncSpec,
+        origin: &Origin,
+    ) {
+        let name = &document.metadata.name;
+        let target = &merged.target;
+        if target.kind == Some(SyncTargetKind::ConfigMap) && target.secret_type.is_some() {
+            self.error(
+                Diagnostic::error(
+                    "configmap-target",
+                    loaded.origin(target.name.span),
+                    format!("KubernetesSync `{name}` sets `target.type` on a ConfigMap target"),
+                )
+                .with_help("remove `type`: only Secrets have a type"),
+            );
+        }
+        if target.creation_policy == Some(CreationPolicy::Owner)
+            && let Some(namespace) = &merged.namespace
+            && namespace.value != target.namespace.value
+        {
+            self.error(
+                Diagnostic::error(
+                    "owner-across-namespaces",
+                    loaded.origin(namespace.span),
+                    format!(
+                        "KubernetesSync `{name}` uses `creationPolicy: Owner`, but its resource lives in `{}` and the Secret in `{}`",
+                        namespace.value, target.namespace.value
+                    ),
+                )
+                .with_help("Kubernetes owner references do not cross namespaces: use `Orphan`, or one namespace"),
+            );
+        }
+        if merged.operator_api == Some(OperatorApi::V1beta1) {
+            if let Some(auth) = &merged.auth
+                && let Some(kubernetes) = &auth.kubernetes_auth
+                && kubernetes.identity_id_ref.is_none()
+            {
+                self.error(
+                    Diagnostic::error(
+                        "missing-identity-id-ref",
+                        origin.clone(),
+                        format!("KubernetesSync `{name}` uses `kubernetesAuth` with `operatorApi: v1beta1` but no `identityIdRef`"),
+                    )
+                    .with_help("the v1beta1 `InfisicalAuth` reads the identity id from a Secret: add `auth.kubernetesAuth.identityIdRef {name, namespace, key}`"),
+                );
+            }
+            if let Some(template) = &target.template
+                && template.include_all_secrets
+                && !template.data.is_empty()
+            {
+                self.error(
+                    Diagnostic::error(
+                        "template-include-all",
+                        origin.clone(),
+                        format!("KubernetesSync `{name}` sets both `template.includeAllSecrets` and `template.data` with `operatorApi: v1beta1`"),
+                    )
+                    .with_help("v1beta1 templates replace the fetched secrets: list every key in `data`, or use `operatorApi: v1alpha1`"),
+                );
+            }
+        }
+    }
+
     fn finish(mut self) -> (Option<DesiredState>, Diagnostics) {
-        // Syncs whose scope holds no declared secret are probably mistakes.
+        // Syncs whose scope holds no declared secret are probably mistakes; ConfigMaps may only
+        // receive non-sensitive literals.
         let mut warnings = Vec::new();
+        let mut errors = Vec::new();
         for sync in self.syncs.values() {
             if !self.sync_sources_ok.contains(&sync.name) {
                 continue;
@@ -1440,14 +1509,29 @@ impl Checker {
             ) else {
                 continue;
             };
-            let any = self.secrets.keys().any(|address| match address {
-                Address::Secret(p, e, f, _) => {
-                    p == &project
-                        && e == &environment
-                        && (f == &path || (source.recursive && f.starts_with(&path)))
-                }
-                _ => false,
-            });
+            let any = self
+                .secrets
+                .keys()
+                .any(|address| in_scope(address, &project, &environment, &path, source.recursive));
+            if sync.spec.target.kind == Some(SyncTargetKind::ConfigMap)
+                && let Some((address, secret)) = self.secrets.iter().find(|(address, secret)| {
+                    in_scope(address, &project, &environment, &path, source.recursive)
+                        && !matches!(secret.source, SecretSource::Literal(_))
+                })
+            {
+                errors.push(
+                    Diagnostic::error(
+                        "sensitive-in-configmap",
+                        sync.origin.clone(),
+                        format!(
+                            "KubernetesSync `{}` writes a ConfigMap, but its scope holds the sensitive secret `{address}`",
+                            sync.name
+                        ),
+                    )
+                    .with_related(secret.origin.clone(), "the sensitive secret")
+                    .with_help("ConfigMaps are plain text: use `target.kind: Secret`, or narrow the scope to `sensitive: false` literals"),
+                );
+            }
             if !any {
                 warnings.push(Diagnostic::warning(
                     "empty-sync",
@@ -1460,6 +1544,7 @@ impl Checker {
             }
         }
         self.diagnostics.0.extend(warnings);
+        self.diagnostics.0.extend(errors);
         self.diagnostics.sort();
         if self.diagnostics.has_errors() {
             return (None, self.diagnostics);
@@ -1479,6 +1564,22 @@ impl Checker {
     }
 }
 
+/// Whether a secret address lies in a sync's scope.
+fn in_scope(
+    address: &Address,
+    project: &ProjectSlug,
+    environment: &EnvironmentSlug,
+    path: &FolderPath,
+    recursive: bool,
+) -> bool {
+    match address {
+        Address::Secret(p, e, f, _) => {
+            p == project && e == environment && (f == path || (recursive && f.starts_with(path)))
+        }
+        _ => false,
+    }
+}
+
 fn invalid_uuid(at: Origin, field: &str, value: &str) -> Diagnostic {
     Diagnostic::error(
         "invalid-uuid",
@@ -1491,6 +1592,144 @@ fn invalid_uuid(at: Origin, field: &str, value: &str) -> Diagnostic {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn documents(yaml: &[&str]) -> Vec<LoadedDocument> {
+        yaml.iter()
+            .enumerate()
+            .map(|(index, text)| {
+                let header: serde_json::Value = serde_saphyr::from_str(text).unwrap();
+                let document = match header["kind"].as_str().unwrap() {
+                    "Project" => Document::Project(serde_saphyr::from_str(text).unwrap()),
+                    "SecretSet" => Document::SecretSet(serde_saphyr::from_str(text).unwrap()),
+                    "KubernetesSync" => {
+                        Document::KubernetesSync(serde_saphyr::from_str(text).unwrap())
+                    }
+                    _ => Document::KubernetesDefaults(serde_saphyr::from_str(text).unwrap()),
+                };
+                LoadedDocument {
+                    file: format!("doc-{index}.yaml").into(),
+                    line_offset: 0,
+                    document,
+                }
+            })
+            .collect()
+    }
+
+    const PROJECT: &str = "apiVersion: infisical-gitops.io/v1alpha1
+kind: Project
+metadata: {name: platform}
+spec:
+  environments: [{slug: dev}, {slug: prod, position: 5}]
+  folders:
+    - path: /apps/web/api
+      environments: [prod]
+";
+
+    #[test]
+    fn nested_folders_imply_their_parents_in_their_environments_only() {
+        let state = build(&documents(&[PROJECT])).unwrap();
+        let project = state.projects.values().next().unwrap();
+        let prod: EnvironmentSlug = "prod".parse().unwrap();
+        let folders: Vec<(&str, bool)> = project.folders[&prod]
+            .iter()
+            .map(|(path, folder)| (path.as_str(), folder.declared))
+            .collect();
+        assert_eq!(
+            folders,
+            [
+                ("/apps", false),
+                ("/apps/web", false),
+                ("/apps/web/api", true)
+            ]
+        );
+        assert!(!project.folders.contains_key(&"dev".parse().unwrap()));
+        let positions: Vec<u32> = project.environments.iter().map(|e| e.position).collect();
+        assert_eq!(
+            positions,
+            [1, 5],
+            "explicit positions win, others follow the list"
+        );
+        assert_eq!(project.policy, Policy::default());
+    }
+
+    #[test]
+    fn secrets_may_live_in_implied_parent_folders_and_expand_per_environment() {
+        let set = "apiVersion: infisical-gitops.io/v1alpha1
+kind: SecretSet
+metadata: {name: web}
+spec:
+  project: platform
+  environments: [prod]
+  path: /apps/web
+  secrets:
+    - key: TOKEN
+      generate: {}
+";
+        let state = build(&documents(&[PROJECT, set])).unwrap();
+        let (address, secret) = state.secrets.iter().next().unwrap();
+        assert_eq!(address.to_string(), "platform/prod:/apps/web#TOKEN");
+        assert_eq!(
+            secret.source,
+            SecretSource::Generate(GenerateRule {
+                length: GenerateRule::DEFAULT_LENGTH,
+                charset: Default::default(),
+                backup_to: None,
+            })
+        );
+    }
+
+    #[test]
+    fn kubernetes_defaults_fill_unset_fields_only() {
+        let defaults = "apiVersion: infisical-gitops.io/v1alpha1
+kind: KubernetesDefaults
+metadata: {name: defaults}
+spec:
+  resyncInterval: 5m
+  operatorApi: v1beta1
+  auth:
+    universalAuth:
+      credentialsRef: {name: creds, namespace: infisical}
+";
+        let sync = "apiVersion: infisical-gitops.io/v1alpha1
+kind: KubernetesSync
+metadata: {name: web}
+spec:
+  source: {project: platform, environment: prod, path: /apps/web/api}
+  target: {namespace: web, name: web-secrets}
+  resyncInterval: 1h
+";
+        let (state, diagnostics) = check(&documents(&[PROJECT, sync, defaults]));
+        let state = state.unwrap();
+        let merged = &state.kubernetes_syncs["web"].spec;
+        assert_eq!(merged.resync_interval.as_ref().unwrap().value, "1h");
+        assert_eq!(merged.operator_api, Some(OperatorApi::V1beta1));
+        assert!(merged.auth.as_ref().unwrap().universal_auth.is_some());
+        let codes: Vec<&str> = diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["empty-sync"], "no secret in that scope");
+    }
+
+    #[test]
+    fn one_typo_gives_one_diagnostic() {
+        let set = "apiVersion: infisical-gitops.io/v1alpha1
+kind: SecretSet
+metadata: {name: web}
+spec:
+  project: platfrom
+  environments: [prod, dev]
+  path: /apps
+  secrets:
+    - key: A
+      generate: {}
+";
+        let (state, diagnostics) = check(&documents(&[PROJECT, set]));
+        assert!(state.is_none());
+        let codes: Vec<&str> = diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["undeclared-project"]);
+        assert_eq!(
+            diagnostics.0[0].help.as_deref(),
+            Some("did you mean `platform`?")
+        );
+    }
 
     #[test]
     fn resync_intervals() {

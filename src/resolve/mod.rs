@@ -13,6 +13,7 @@
 //! only when the secret is created, so an existing secret is never regenerated and a plan never
 //! holds a value.
 
+pub mod bitwarden;
 pub mod generate;
 
 use std::collections::BTreeMap;

@@ -154,3 +154,52 @@ async fn a_token_expiring_in_the_middle_of_a_large_apply_loses_nothing() {
     assert!(replanned.is_empty(), "{:#?}", replanned.changes);
     assert_eq!(server.secret_count(), resolved.desired.secret_count());
 }
+
+#[tokio::test]
+async fn writes_under_an_approval_policy_are_reported_pending_and_write_nothing() {
+    let (server, client) = start().await;
+    let resolved = DesiredBuilder::new()
+        .project("approval-project", &["prod"])
+        .secret("approval-project/prod:/guarded#TOKEN", "v")
+        .secret("approval-project/prod:/open#TOKEN", "v")
+        .build();
+    // First create the structure, then guard one folder.
+    let live = observe(client.as_ref(), &resolved.desired, 4)
+        .await
+        .expect("observe");
+    let plan = infisical_gitops::plan::plan(&resolved, &live, &Default::default());
+    let structure: Vec<_> = plan
+        .changes
+        .iter()
+        .filter(|c| !matches!(c.address, infisical_gitops::model::Address::Secret(..)))
+        .cloned()
+        .collect();
+    let structure_plan = infisical_gitops::plan::Plan {
+        changes: structure,
+        ..plan.clone()
+    };
+    let applier = infisical_gitops::apply::Applier::new(client.clone());
+    assert!(
+        applier
+            .apply(&structure_plan, &resolved, &live)
+            .await
+            .expect("apply")
+            .is_success()
+    );
+    let live = observe(client.as_ref(), &resolved.desired, 4)
+        .await
+        .expect("observe");
+    let project_id = live.projects.values().next().expect("project").id.clone();
+    server.set_approval_policy(&project_id, "prod", "/guarded");
+    let plan = infisical_gitops::plan::plan(&resolved, &live, &Default::default());
+    let report = applier.apply(&plan, &resolved, &live).await.expect("apply");
+    assert!(!report.is_success());
+    insta::with_settings!({filters => vec![(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "[uuid]")]}, {
+    insta::assert_snapshot!(report.render_text(), @r"
+      + approval-project/prod:/guarded#TOKEN: pending approval (request [uuid])
+    Apply finished; changes await approval: 1 done, 0 failed, 1 pending approval, 0 skipped.
+    ");
+    });
+    assert_eq!(server.secret_count(), 1);
+    server.shutdown().await;
+}

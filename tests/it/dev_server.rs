@@ -1323,3 +1323,185 @@ async fn official_python_sdk_reads_what_was_written() {
     assert_eq!(counts["GET /api/v3/secrets/raw/{secretName}"], 5);
     assert_eq!(counts["GET /api/v2/folders"], 1);
 }
+
+/// The `/__dev` control routes let a separate process (the CLI server) be driven like the Rust
+/// API: faults, token expiry, approval policies.
+#[tokio::test]
+async fn dev_control_routes() {
+    let h = Harness::start().await;
+    let p = h.project("controlled").await;
+    let url = h.server.url();
+    let set: Value = h
+        .http
+        .put(format!("{url}/__dev/faults"))
+        .json(&json!({ "serverErrorEvery": 1 }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(set["serverErrorEvery"], 1);
+    assert_eq!(h.call(Method::GET, "/api/v1/projects", None).await.0, 500);
+    let cleared = h
+        .http
+        .put(format!("{url}/__dev/faults"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cleared.status(), 200);
+    assert_eq!(h.call(Method::GET, "/api/v1/projects", None).await.0, 200);
+    let policy = h
+        .http
+        .post(format!("{url}/__dev/approval-policies"))
+        .json(&json!({ "projectId": p, "environment": "dev", "path": "/" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(policy.status(), 200);
+    let (status, body) = h
+        .call(
+            Method::POST,
+            "/api/v4/secrets/K",
+            Some(json!({ "projectId": p, "environment": "dev", "secretValue": "v" })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        body.get("approval").is_some() && body.get("secret").is_none(),
+        "{body}"
+    );
+    let expired = h
+        .http
+        .post(format!("{url}/__dev/expire-tokens"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expired.status(), 200);
+    let (status, body) = h.call(Method::GET, "/api/v1/projects", None).await;
+    assert_eq!((status, body["error"].as_str()), (403, Some("TokenError")));
+}
+
+/// `infisical-gitops dev-server` as a process: the banner (first line `listening on <URL>`),
+/// a state file that survives a SIGTERM, a corrupt state file refused with its name, `--help`.
+#[cfg(unix)]
+#[tokio::test]
+async fn cli_dev_server_process() {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+
+    let binary = env!("CARGO_BIN_EXE_infisical-gitops");
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("dev-state.json");
+    let start = || {
+        tokio::process::Command::new(binary)
+            .args([
+                "dev-server",
+                "--listen",
+                "127.0.0.1:0",
+                "--client-secret",
+                "s3cr3t-from-flag",
+            ])
+            .arg("--state")
+            .arg(&state)
+            .env_remove("INFISICAL_GITOPS_DEV_SERVER_CLIENT_SECRET")
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap()
+    };
+    let mut child = start();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut banner = String::new();
+    for _ in 0..8 {
+        let read = tokio::time::timeout(Duration::from_secs(30), stdout.read_line(&mut banner))
+            .await
+            .unwrap()
+            .unwrap();
+        if read == 0 || banner.contains("stop with Ctrl-C") {
+            break;
+        }
+    }
+    let url = banner
+        .lines()
+        .next()
+        .unwrap()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    let port = url.rsplit(':').next().unwrap().to_owned();
+    let banner = banner
+        .replace(&port, "PORT")
+        .replace(&state.display().to_string(), "STATE_FILE");
+    insta::assert_snapshot!("cli_banner", banner);
+
+    let http = http_client();
+    let login: Value = http
+        .post(format!("{url}/api/v1/auth/universal-auth/login"))
+        .json(&json!({ "clientId": "dev-client-id", "clientSecret": "s3cr3t-from-flag" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["accessToken"].as_str().unwrap();
+    let created = http
+        .post(format!("{url}/api/v1/projects"))
+        .bearer_auth(token)
+        .json(&json!({ "projectName": "kept", "slug": "kept-project" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 200);
+    let terminated = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().unwrap().to_string()])
+        .status()
+        .unwrap();
+    assert!(terminated.success());
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        status.success(),
+        "SIGTERM ends the server cleanly: {status:?}"
+    );
+    let saved: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    assert_eq!(saved["projects"][0]["slug"], "kept-project");
+
+    std::fs::write(&state, b"[1, 2").unwrap();
+    let mut child = start();
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.code(), Some(1), "a corrupt state file is an error");
+    let mut rest = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut rest)
+        .await
+        .unwrap();
+    assert!(rest.is_empty(), "nothing printed on stdout: {rest}");
+    assert_eq!(
+        std::fs::read(&state).unwrap(),
+        b"[1, 2",
+        "the corrupt file is left alone"
+    );
+
+    let help = std::process::Command::new(binary)
+        .args(["dev-server", "--help"])
+        .env("COLUMNS", "100")
+        .env_remove("INFISICAL_GITOPS_COLOR")
+        .env_remove("INFISICAL_GITOPS_LOG_FORMAT")
+        .env_remove("INFISICAL_GITOPS_DEV_SERVER_LISTEN")
+        .env_remove("INFISICAL_GITOPS_DEV_SERVER_CLIENT_ID")
+        .env_remove("INFISICAL_GITOPS_DEV_SERVER_STATE")
+        .output()
+        .unwrap();
+    assert!(help.status.success());
+    insta::assert_snapshot!("cli_help", String::from_utf8(help.stdout).unwrap());
+}

@@ -3,8 +3,11 @@
 
 mod apply;
 mod apply_faults;
+mod bitwarden;
+mod client_devserver;
 mod client_double;
 mod client_faults;
+mod client_tls;
 mod contract;
 mod daemon;
 mod daemon_git;

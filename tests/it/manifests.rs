@@ -721,6 +721,7 @@ impl Cluster for FakeCluster {
                     reason: "Invalid".to_string(),
                     message: "spec.hostAPI: Invalid value".to_string(),
                     fields: vec![],
+                    hint: None,
                 }),
             });
         }
@@ -1423,4 +1424,56 @@ async fn the_binary_applies_the_example_through_a_kubeconfig() {
         String::from_utf8_lossy(&second.stdout)
     );
     assert!(String::from_utf8_lossy(&second.stdout).contains(", 0 configured,"));
+}
+
+/// An https cluster URL builds a TLS client (the ring provider, no aws-lc) and a refused
+/// connection is an error naming the object, not a panic.
+#[tokio::test]
+async fn an_unreachable_https_cluster_is_an_error_naming_the_object() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    let config = kube::Config::new(format!("https://127.0.0.1:{port}").parse().expect("url"));
+    let client = kube::Client::try_from(config).expect("a TLS client");
+    let manifests = emit(&state([sync("a")]), None);
+    let report = cluster::apply(
+        &KubeCluster::new(client),
+        &manifests,
+        ApplyOptions::default(),
+    )
+    .await;
+    assert_eq!(report.errors.len(), 1);
+    assert!(
+        report.errors[0]
+            .to_string()
+            .starts_with("could not read InfisicalSecret platform/a"),
+        "{}",
+        report.errors[0]
+    );
+}
+
+#[tokio::test]
+async fn a_missing_crd_is_explained() {
+    let manifests = emit(&state([sync("a").api(OperatorApi::V1beta1)]), None);
+    let (kube_cluster, mut handle) = mock_cluster();
+    let server = tokio::spawn(async move {
+        for _ in 0..3 {
+            let (_, send) = next(&mut handle).await;
+            send.send_response(not_found());
+            let (_, send) = next(&mut handle).await;
+            send.send_response(json_response(
+                404,
+                &json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 404,
+                        "reason": "NotFound", "message": "the server could not find the requested resource"}),
+            ));
+        }
+    });
+    let report = cluster::apply(&kube_cluster, &manifests, ApplyOptions::default()).await;
+    server.await.expect("mock server");
+    assert_eq!(
+        report.errors[0].to_string(),
+        "kubernetes refused to apply InfisicalConnection platform/a: 404 NotFound: the server could \
+         not find the requested resource (is the Infisical operator installed, with the CRD of \
+         InfisicalConnection (v1beta1 kinds need operator 0.11 or later)?)"
+    );
 }

@@ -76,3 +76,21 @@ fn every_diagnostic_code_is_documented() {
         "codes missing from docs/spec.md: {missing:?}"
     );
 }
+
+#[test]
+fn readme_example_validates() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md");
+    let blocks = yaml_blocks(&readme);
+    assert!(!blocks.is_empty(), "the README shows the YAML");
+    let dir = tempfile::tempdir().unwrap();
+    for (index, block) in blocks.iter().enumerate() {
+        std::fs::write(dir.path().join(format!("readme-{index:02}.yaml")), block).unwrap();
+    }
+    let validation = validate_path(dir.path());
+    assert!(
+        validation.diagnostics.is_empty(),
+        "README.md examples are not valid:\n{}",
+        render_text(dir.path(), &validation, false)
+    );
+}

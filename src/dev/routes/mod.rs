@@ -112,6 +112,9 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             api_middleware,
         ))
         .route("/__dev/requests", get(dev_counts).delete(dev_reset_counts))
+        .route("/__dev/faults", get(dev_faults).put(dev_set_faults))
+        .route("/__dev/expire-tokens", post(dev_expire_tokens))
+        .route("/__dev/approval-policies", post(dev_add_approval_policy))
         .fallback(not_found)
         .method_not_allowed_fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -183,6 +186,83 @@ async fn dev_reset_counts(State(shared): State<Arc<Shared>>) -> Response {
     lock(&shared.counts).clear();
     shared.sequence.store(0, Ordering::SeqCst);
     axum::Json(serde_json::json!({})).into_response()
+}
+
+fn faults_json(faults: &super::Faults) -> Value {
+    serde_json::json!({
+        "latencyMs": u64::try_from(faults.latency.as_millis()).unwrap_or(u64::MAX),
+        "rateLimitEvery": faults.rate_limit_every,
+        "retryAfterSecs": faults.retry_after_secs,
+        "serverErrorEvery": faults.server_error_every,
+        "dropConnectionEvery": faults.drop_connection_every,
+    })
+}
+
+async fn dev_faults(State(shared): State<Arc<Shared>>) -> Response {
+    ok(faults_json(&lock(&shared.faults)))
+}
+
+/// `PUT /__dev/faults`: replaces the faults (absent fields mean none); the sequence restarts.
+async fn dev_set_faults(
+    State(shared): State<Arc<Shared>>,
+    body: Bytes,
+) -> Result<Response, ApiFailure> {
+    let body = json_body(&body)?;
+    let mut issues = super::input::Issues::default();
+    let fields = super::input::Fields::body(&body, &mut issues);
+    let every = |name: &str, issues: &mut super::input::Issues| {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        fields
+            .optional_number(name, issues)
+            .filter(|n| *n >= 1.0)
+            .map(|n| n as u64)
+    };
+    let rate_limit_every = every("rateLimitEvery", &mut issues);
+    let server_error_every = every("serverErrorEvery", &mut issues);
+    let drop_connection_every = every("dropConnectionEvery", &mut issues);
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let latency_ms = fields
+        .optional_number("latencyMs", &mut issues)
+        .unwrap_or(0.0)
+        .max(0.0) as u64;
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let retry_after_secs = fields
+        .optional_number("retryAfterSecs", &mut issues)
+        .unwrap_or(1.0)
+        .max(0.0) as u64;
+    issues.finish()?;
+    let faults = super::Faults {
+        latency: std::time::Duration::from_millis(latency_ms),
+        rate_limit_every,
+        retry_after_secs,
+        server_error_every,
+        drop_connection_every,
+    };
+    let answer = faults_json(&faults);
+    *lock(&shared.faults) = faults;
+    shared.sequence.store(0, Ordering::SeqCst);
+    Ok(ok(answer))
+}
+
+async fn dev_expire_tokens(State(shared): State<Arc<Shared>>) -> Response {
+    shared.expire_tokens();
+    ok(serde_json::json!({}))
+}
+
+/// `POST /__dev/approval-policies` `{projectId, environment, path}`.
+async fn dev_add_approval_policy(
+    State(shared): State<Arc<Shared>>,
+    body: Bytes,
+) -> Result<Response, ApiFailure> {
+    let body = json_body(&body)?;
+    let mut issues = super::input::Issues::default();
+    let fields = super::input::Fields::body(&body, &mut issues);
+    let project_id = fields.required_str("projectId", &mut issues);
+    let environment = fields.required_str("environment", &mut issues);
+    let path = fields.optional_str("path", &mut issues).unwrap_or_default();
+    issues.finish()?;
+    let policy = shared.add_approval_policy(&project_id, &environment, &path)?;
+    Ok(ok(serde_json::json!({ "policyId": policy })))
 }
 
 /// A request that carried a valid, unexpired bearer token.

@@ -300,11 +300,8 @@ pub(crate) async fn list<const V3: bool>(
             secrets.push(views::secret(project, &env.slug, folder_path, secret, mode));
         }
     }
-    if include_imports {
-        Ok(ok(json!({ "secrets": secrets, "imports": [] })))
-    } else {
-        Ok(ok(json!({ "secrets": secrets })))
-    }
+    let imports = include_imports.then_some([]);
+    Ok(ok(views::SecretList { secrets, imports }))
 }
 
 /// `GET /api/v4/secrets/{secretName}` and `GET /api/v3/secrets/raw/{secretName}`.

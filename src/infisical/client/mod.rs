@@ -30,7 +30,7 @@ use super::api::{
     RemoteFolder, RemoteProject, RemoteSecret, RemoteTag, SecretDelete, SecretScope, SecretWrite,
     UpdateEnvironment, UpdateFolder, UpdateProject, WriteOutcome,
 };
-use super::error::ApiError;
+use super::error::{ApiError, ErrorContext};
 use super::wire;
 
 use auth::{CachedToken, TokenAction, TokenCache};
@@ -218,7 +218,13 @@ impl HttpClient {
             client_secret,
         } = &self.inner.config.credentials
         else {
-            unreachable!("access tokens are never logged in")
+            // a given access token cannot be replaced
+            return Err(ApiError::Token(ErrorContext {
+                method: "POST".into(),
+                path: "/api/v1/auth/universal-auth/login".into(),
+                request_id: None,
+                message: "the access token was rejected and cannot be renewed".into(),
+            }));
         };
         let call = Call::new(
             Method::POST,
@@ -659,7 +665,13 @@ impl InfisicalApi for HttpClient {
         self.execute_create(
             &call,
             |raw| call.decode::<ProjectAnswer>(raw).map(Into::into),
-            || self.get_project_by_slug(&request.slug),
+            || async {
+                // the slug exists: ours only if it carries the name we sent
+                Ok(self
+                    .get_project_by_slug(&request.slug)
+                    .await?
+                    .filter(|p| p.name == request.name))
+            },
         )
         .await
     }
@@ -717,7 +729,12 @@ impl InfisicalApi for HttpClient {
                 call.decode::<wire::EnvironmentEnvelope>(raw)
                     .map(|e| e.environment.into())
             },
-            || self.find_environment(project_id, &request.slug),
+            || async {
+                Ok(self
+                    .find_environment(project_id, &request.slug)
+                    .await?
+                    .filter(|e| e.name == request.name))
+            },
         )
         .await
     }

@@ -1,0 +1,254 @@
+//! Bitwarden Secrets Manager through the user's `bws` CLI, run as a separate process.
+//!
+//! Why a subprocess: Bitwarden's Secrets Manager SDK crates carry a licence that forbids
+//! offering an application built with them to third parties, so they are not linked into this
+//! binary. `bws` is Bitwarden's own client for the same API; calling it keeps the decryption
+//! flow in Bitwarden's code and our binary licence-clean.
+//!
+//! `bws secret get <id> --output json` with the access token in `BWS_ACCESS_TOKEN` (never on the
+//! command line), stdin closed, a time limit, and the process killed if we stop waiting. Output
+//! parsing and error classification are pure functions ([`parse_secret`], [`classify_failure`]).
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use super::error::BitwardenError;
+use super::item::Sensitive;
+use crate::model::SecretValue;
+
+/// Default program name (found on `PATH`).
+pub const DEFAULT_PROGRAM: &str = "bws";
+
+/// Default time limit for one `bws` call.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs `bws`.
+#[derive(Debug, Clone)]
+pub struct BwsCli {
+    program: PathBuf,
+    token: Option<SecretString>,
+    server_url: Option<String>,
+    timeout: Duration,
+}
+
+/// The fields of `bws secret get --output json` we read.
+#[derive(Debug, Deserialize)]
+struct BwsSecret {
+    #[serde(default)]
+    id: Option<String>,
+    value: Sensitive,
+}
+
+impl BwsCli {
+    /// `bws` at `program` (a name on `PATH` or a path), with an access token (`None`: every call
+    /// fails with "no access token").
+    pub fn new(program: impl Into<PathBuf>, token: Option<SecretString>) -> Self {
+        Self {
+            program: program.into(),
+            token,
+            server_url: None,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// Self-hosted Bitwarden: `bws --server-url`.
+    pub fn with_server_url(mut self, url: Option<String>) -> Self {
+        self.server_url = url;
+        self
+    }
+
+    /// The time limit for one call.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    fn program_name(&self) -> String {
+        self.program.display().to_string()
+    }
+
+    /// Reads one secret's value.
+    pub async fn secret(&self, id: &str) -> Result<SecretValue, BitwardenError> {
+        let token = self
+            .token
+            .as_ref()
+            .filter(|t| !t.expose_secret().trim().is_empty())
+            .ok_or(BitwardenError::SecretsManagerTokenMissing)?;
+        // Ids are UUIDs; anything else could be read by `bws` as an option.
+        if uuid::Uuid::parse_str(id).is_err() {
+            return Err(BitwardenError::SecretNotFound { id: id.to_string() });
+        }
+        let mut command = tokio::process::Command::new(&self.program);
+        command
+            .arg("secret")
+            .arg("get")
+            .arg(id)
+            .arg("--output")
+            .arg("json")
+            .arg("--color")
+            .arg("no");
+        if let Some(url) = &self.server_url {
+            command.arg("--server-url").arg(url);
+        }
+        command
+            .env("BWS_ACCESS_TOKEN", token.expose_secret())
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let child = command
+            .spawn()
+            .map_err(|source| BitwardenError::BwsMissing {
+                program: self.program_name(),
+                source: std::sync::Arc::new(source),
+            })?;
+        let output = tokio::time::timeout(self.timeout, child.wait_with_output())
+            .await
+            .map_err(|_| BitwardenError::BwsTimeout {
+                program: self.program_name(),
+                seconds: self.timeout.as_secs(),
+            })?
+            .map_err(|source| BitwardenError::BwsMissing {
+                program: self.program_name(),
+                source: std::sync::Arc::new(source),
+            })?;
+        let mut stdout = output.stdout;
+        let result = if output.status.success() {
+            parse_secret(&stdout, id, &self.program_name())
+        } else {
+            let status = output
+                .status
+                .code()
+                .map_or_else(|| "signal".to_string(), |c| c.to_string());
+            Err(classify_failure(
+                &String::from_utf8_lossy(&output.stderr),
+                id,
+                &self.program_name(),
+                status,
+            ))
+        };
+        zeroize::Zeroize::zeroize(&mut stdout);
+        result
+    }
+}
+
+/// Parses `bws secret get --output json`.
+pub fn parse_secret(stdout: &[u8], id: &str, program: &str) -> Result<SecretValue, BitwardenError> {
+    let secret: BwsSecret =
+        serde_json::from_slice(stdout).map_err(|_| BitwardenError::BwsOutput {
+            program: program.to_string(),
+        })?;
+    if secret
+        .id
+        .as_deref()
+        .is_some_and(|got| !got.eq_ignore_ascii_case(id))
+    {
+        return Err(BitwardenError::BwsOutput {
+            program: program.to_string(),
+        });
+    }
+    let value = secret.value.0;
+    if value.expose().is_empty() {
+        return Err(BitwardenError::SecretEmpty { id: id.to_string() });
+    }
+    Ok(value)
+}
+
+/// The message `bws` printed: the line after `0:` in its error report, else the first
+/// non-empty line; at most 200 characters.
+pub fn error_message(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr.lines().map(str::trim).collect();
+    let message = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("0:").map(str::trim))
+        .or_else(|| {
+            lines
+                .iter()
+                .copied()
+                .find(|l| !l.is_empty() && *l != "Error:")
+        })
+        .unwrap_or("no error message");
+    message.chars().take(200).collect()
+}
+
+/// Maps a failed `bws` run to an error.
+pub fn classify_failure(stderr: &str, id: &str, program: &str, status: String) -> BitwardenError {
+    let message = error_message(stderr);
+    let lower = stderr.to_lowercase();
+    let token_words = [
+        "access token",
+        "wrong version",
+        "unauthorized",
+        "401",
+        "invalid_client",
+        "invalid_grant",
+    ];
+    if token_words.iter().any(|w| lower.contains(w)) {
+        BitwardenError::SecretsManagerTokenInvalid { message }
+    } else if lower.contains("404") || lower.contains("not found") {
+        BitwardenError::SecretNotFound { id: id.to_string() }
+    } else {
+        BitwardenError::BwsFailed {
+            program: program.to_string(),
+            status,
+            message,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c01";
+
+    #[test]
+    fn parses_bws_json() {
+        let out = format!(
+            r#"{{"object": "secret", "id": "{ID}", "organizationId": "o", "projectId": "p",
+            "key": "SMTP", "value": "canary-smtp", "note": "", "creationDate": "2026-01-01T00:00:00Z",
+            "revisionDate": "2026-01-01T00:00:00Z"}}"#
+        );
+        let value = parse_secret(out.as_bytes(), ID, "bws").expect("parses");
+        assert_eq!(value.expose(), "canary-smtp");
+        assert!(matches!(
+            parse_secret(b"not json", ID, "bws"),
+            Err(BitwardenError::BwsOutput { .. })
+        ));
+    }
+
+    #[test]
+    fn classifies_failures() {
+        let token = "Error: \n   0: Access token is not in a valid format: Doesn't contain a decryption key\n\nLocation:\n   crates/bws/src/main.rs:67\n";
+        let err = classify_failure(token, ID, "bws", "1".into());
+        assert!(matches!(
+            err,
+            BitwardenError::SecretsManagerTokenInvalid { .. }
+        ));
+        assert!(
+            err.to_string().contains("Doesn't contain a decryption key"),
+            "{err}"
+        );
+        let wrong = "Error: \n   0: Is the wrong version\n";
+        assert!(matches!(
+            classify_failure(wrong, ID, "bws", "1".into()),
+            BitwardenError::SecretsManagerTokenInvalid { .. }
+        ));
+        let missing = "Error: \n   0: Received error message from server: [404 Not Found] {\"message\":\"Resource not found.\"}\n";
+        assert!(matches!(
+            classify_failure(missing, ID, "bws", "1".into()),
+            BitwardenError::SecretNotFound { .. }
+        ));
+        let other = "Error: \n   0: error sending request for url (https://api.bitwarden.com/)\n";
+        let err = classify_failure(other, ID, "bws", "1".into());
+        assert_eq!(
+            err.to_string(),
+            "`bws` failed (exit status 1): error sending request for url (https://api.bitwarden.com/)"
+        );
+    }
+}

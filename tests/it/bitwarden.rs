@@ -1,0 +1,739 @@
+//! Bitwarden sources: the `bw serve` double answers like the real CLI; the client, the export
+//! file and the `bws` runner read every reference of the example repository; every error path is
+//! clear and names the reference; no value leaks; generated values are backed up exactly once.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use infisical_gitops::model::document::BitwardenField;
+use infisical_gitops::model::{
+    Address, BitwardenFieldRef, BitwardenItem, BitwardenRef, DesiredState, SecretSource,
+    SecretValue,
+};
+use infisical_gitops::resolve::bitwarden::backup::{MemoryStore, backup_item_name};
+use infisical_gitops::resolve::bitwarden::double::{BwServeDouble, MASTER_PASSWORD};
+use infisical_gitops::resolve::bitwarden::{
+    BackupLocation, BitwardenBackup, BitwardenError, BitwardenResolver, BwsCli, ExportVault,
+    GeneratedValueStore, PasswordManager, ServeClient, backed_up_value,
+};
+use infisical_gitops::source::load_desired_state;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+fn repo_path(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+fn example_export() -> String {
+    std::fs::read_to_string(repo_path("examples/bitwarden-export.json")).unwrap()
+}
+
+fn example_state() -> DesiredState {
+    load_desired_state(&repo_path("examples/desired-state"))
+        .expect("example validates")
+        .0
+}
+
+/// Every distinct Password Manager reference of the example repository.
+fn example_references(state: &DesiredState) -> BTreeSet<SecretSource> {
+    state
+        .secrets
+        .values()
+        .map(|s| s.source.clone())
+        .filter(|s| matches!(s, SecretSource::Bitwarden(_)))
+        .collect()
+}
+
+fn by_id(id: &str, field: BitwardenFieldRef) -> SecretSource {
+    SecretSource::Bitwarden(BitwardenRef {
+        item: BitwardenItem::Id(id.to_string()),
+        field,
+    })
+}
+
+fn builtin(field: BitwardenField) -> BitwardenFieldRef {
+    BitwardenFieldRef::Builtin {
+        field,
+        uri_index: 0,
+    }
+}
+
+fn serve_resolver(double: &BwServeDouble) -> BitwardenResolver {
+    let client = ServeClient::new(&double.url()).unwrap();
+    BitwardenResolver::new(PasswordManager::Serve(client), None)
+}
+
+fn fixture(name: &str) -> Value {
+    let text =
+        std::fs::read_to_string(repo_path(&format!("tests/fixtures/bitwarden/{name}"))).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The double answers exactly like `bw serve`.
+
+async fn raw(
+    double: &BwServeDouble,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+    origin: Option<&str>,
+) -> (u16, String) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let mut request = client.request(method, format!("{}{path}", double.url()));
+    if let Some(origin) = origin {
+        request = request.header("Origin", origin);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn double_answers_with_the_cli_envelopes() {
+    let double = BwServeDouble::with_export(&example_export()).await.unwrap();
+    let get = reqwest::Method::GET;
+    let post = reqwest::Method::POST;
+
+    // The item response, as the CLI's `CipherResponse` (fixture from its source).
+    let (status, body) = raw(
+        &double,
+        get.clone(),
+        "/object/item/6b1f0c3e-2a7d-4c59-9e48-1d3a5f7b9c01",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let body: Value = serde_json::from_str(&body).unwrap();
+    let expected = fixture("get-item.json");
+    assert_eq!(body, expected);
+
+    // Unknown id: 400 with the CLI's message.
+    let (status, body) = raw(
+        &double,
+        get.clone(),
+        "/object/item/00000000-0000-4000-8000-000000000000",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body.as_str()),
+        (400, r#"{"success":false,"message":"Not found."}"#)
+    );
+
+    // Locked: 400, "Vault is locked.".
+    double.state.set_locked(true);
+    let (status, body) = raw(&double, get.clone(), "/list/object/items", None, None).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (400, r#"{"success":false,"message":"Vault is locked."}"#)
+    );
+    let (_, status_body) = raw(&double, get.clone(), "/status", None, None).await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&status_body).unwrap()["data"]["template"]["status"],
+        "locked"
+    );
+    // Unlock with the master password (POST /unlock), as an operator's sidecar does.
+    let (status, body) = raw(
+        &double,
+        post.clone(),
+        "/unlock",
+        Some(json!({"password": MASTER_PASSWORD})),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["data"]["title"],
+        "Your vault is now unlocked!"
+    );
+
+    // Any Origin header: plain-text 403.
+    let (status, body) = raw(
+        &double,
+        get.clone(),
+        "/status",
+        None,
+        Some("https://evil.example"),
+    )
+    .await;
+    assert_eq!((status, body.as_str()), (403, "Forbidden"));
+    assert_eq!(double.state.forbidden(), 1);
+
+    // Sync.
+    let (status, body) = raw(&double, post.clone(), "/sync", None, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap(),
+        fixture("sync.json")
+    );
+
+    // TOTP of an item without a seed: the CLI filters it away, hence "Not found.".
+    let (status, body) = raw(
+        &double,
+        get.clone(),
+        "/object/totp/6b1f0c3e-2a7d-4c59-9e48-1d3a5f7b9c01",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body.as_str()),
+        (400, r#"{"success":false,"message":"Not found."}"#)
+    );
+
+    // Search: substring, case-insensitive; folder and collection filters.
+    let (_, body) = raw(
+        &double,
+        get.clone(),
+        "/list/object/items?search=gitlab%20mcp",
+        None,
+        None,
+    )
+    .await;
+    let list: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(list["data"]["object"], "list");
+    assert_eq!(list["data"]["data"].as_array().unwrap().len(), 2);
+
+    // Create.
+    let (status, body) = raw(
+        &double,
+        post,
+        "/object/item",
+        Some(json!({"type": 1, "name": "x", "login": {"password": "canary-created"}})),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let created: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(created["data"]["object"], "item");
+    assert!(uuid::Uuid::parse_str(created["data"]["id"].as_str().unwrap()).is_ok());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every reference of the example, through `bw serve` and through the export file.
+
+const EXPECTED: &[(&str, &str)] = &[
+    (
+        "k3s-infrastructure/prod:/databases#POSTGRES_USER",
+        "fake-postgres-user",
+    ),
+    (
+        "k3s-infrastructure/prod:/databases#POSTGRES_PASSWORD",
+        "fake-postgres-password-do-not-use",
+    ),
+    (
+        "k3s-infrastructure/prod:/databases#REDIS_PASSWORD",
+        "fake-redis-password-do-not-use",
+    ),
+    (
+        "k3s-infrastructure/prod:/certificates#WILDCARD_TLS_KEY",
+        "-----BEGIN PRIVATE KEY-----\nfake-wildcard-private-key-do-not-use\n-----END PRIVATE KEY-----\n",
+    ),
+    (
+        "mcp-servers/prod:/unifi#UNIFI_API_KEY",
+        "fake-unifi-api-key-do-not-use",
+    ),
+    (
+        "mcp-servers/prod:/gitlab#GITLAB_TOKEN",
+        "fake-gitlab-mcp-token-do-not-use",
+    ),
+    (
+        "applications/prod:/app-name-2#SENTRY_DSN",
+        "https://fake-sentry-key-do-not-use@sentry.example.invalid/42",
+    ),
+];
+
+async fn resolve_all(
+    resolver: &BitwardenResolver,
+    state: &DesiredState,
+) -> std::collections::BTreeMap<Address, SecretValue> {
+    let mut out = std::collections::BTreeMap::new();
+    for (address, secret) in &state.secrets {
+        if matches!(secret.source, SecretSource::Bitwarden(_)) {
+            let value = resolver
+                .resolve_value(&secret.source)
+                .await
+                .unwrap_or_else(|e| panic!("{address} ({}): {e}", secret.origin));
+            out.insert(address.clone(), value);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn every_example_reference_resolves_through_bw_serve_and_the_export() {
+    let state = example_state();
+    let references = example_references(&state);
+    assert!(references.len() >= 15, "{}", references.len());
+
+    let double = BwServeDouble::with_export(&example_export()).await.unwrap();
+    let served = serve_resolver(&double).with_sync(true);
+    let from_serve = resolve_all(&served, &state).await;
+
+    let vault = ExportVault::load(&repo_path("examples/bitwarden-export.json")).unwrap();
+    let exported = BitwardenResolver::new(PasswordManager::Export(Arc::new(vault)), None);
+    let from_export = resolve_all(&exported, &state).await;
+
+    assert_eq!(from_serve.len(), from_export.len());
+    for (address, value) in &from_serve {
+        assert!(value == &from_export[address], "{address} differs");
+        assert!(!value.is_empty(), "{address} is empty");
+    }
+    for (address, expected) in EXPECTED {
+        let address: Address = address.parse().unwrap();
+        assert_eq!(from_serve[&address].expose(), *expected, "{address}");
+    }
+
+    // One status check, one sync, one request per distinct item, never an Origin header.
+    let distinct_items: BTreeSet<_> = references
+        .iter()
+        .filter_map(|s| match s {
+            SecretSource::Bitwarden(r) => Some(r.item.clone()),
+            _ => None,
+        })
+        .collect();
+    let by_id = distinct_items
+        .iter()
+        .filter(|i| matches!(i, BitwardenItem::Id(_)))
+        .count();
+    assert_eq!(double.state.item_gets(), by_id);
+    assert_eq!(double.state.lists(), distinct_items.len() - by_id);
+    assert_eq!(double.state.syncs(), 1);
+    assert_eq!(double.state.requests(), distinct_items.len() + 2);
+    assert_eq!(double.state.forbidden(), 0);
+
+    // A second pass is served from the cache.
+    let before = double.state.requests();
+    let _ = resolve_all(&served, &state).await;
+    assert_eq!(double.state.requests(), before);
+}
+
+#[tokio::test]
+async fn totp_is_the_current_code_from_bw_serve() {
+    let double = BwServeDouble::start().await.unwrap();
+    let id = "11111111-2222-4333-8444-555555555555";
+    double.state.insert_item(json!({
+        "id": id, "type": 1, "name": "with totp", "folderId": null, "collectionIds": [],
+        "login": {"username": "u", "password": "p", "totp": "JBSWY3DPEHPK3PXP", "uris": []},
+        "fields": [], "deletedDate": null
+    }));
+    double.state.set_totp_code(id, "492039");
+    let resolver = serve_resolver(&double);
+    let code = resolver
+        .resolve_value(&by_id(id, builtin(BitwardenField::Totp)))
+        .await
+        .unwrap();
+    assert_eq!(code.expose(), "492039");
+
+    // From an export, TOTP is refused clearly (codes are computed by `bw serve`).
+    let vault = ExportVault::from_items(vec![
+        serde_json::from_value(double.state.items()[0].clone()).unwrap(),
+    ]);
+    let offline = BitwardenResolver::new(PasswordManager::Export(Arc::new(vault)), None);
+    let err = offline
+        .resolve_value(&by_id(id, builtin(BitwardenField::Totp)))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("computed by `bw serve`"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors: one per failure, clear, with the fix.
+
+#[tokio::test]
+async fn error_paths_are_clear() {
+    let double = BwServeDouble::with_export(&example_export()).await.unwrap();
+    let password = |id: &str| by_id(id, builtin(BitwardenField::Password));
+
+    // Locked: one status request, the fix in the message; every lookup gets the same error.
+    double.state.set_locked(true);
+    let resolver = serve_resolver(&double);
+    let a = resolver
+        .resolve_value(&password("6b1f0c3e-2a7d-4c59-9e48-1d3a5f7b9c01"))
+        .await
+        .unwrap_err();
+    let b = resolver
+        .resolve_value(&password("6b1f0c3e-2a7d-4c59-9e48-1d3a5f7b9c02"))
+        .await
+        .unwrap_err();
+    assert_eq!(a.code(), "vault-locked");
+    assert_eq!(
+        a.to_string(),
+        "the bitwarden vault is locked; unlock: `bw unlock`, then restart `bw serve` with BW_SESSION, or POST /unlock"
+    );
+    assert_eq!(b.to_string(), a.to_string());
+    assert_eq!(double.state.requests(), 1);
+
+    // Locked between the status check and the lookup: the 400 "Vault is locked." is mapped too.
+    double.state.set_locked(false);
+    let resolver = serve_resolver(&double);
+    resolver
+        .resolve_value(&password("6b1f0c3e-2a7d-4c59-9e48-1d3a5f7b9c01"))
+        .await
+        .unwrap();
+    double.state.set_locked(true);
+    let err = resolver
+        .resolve_value(&password("6b1f0c3e-2a7d-4c59-9e48-1d3a5f7b9c02"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "vault-locked");
+    double.state.set_locked(false);
+
+    // Not logged in.
+    double.state.set_logged_out(true);
+    let err = serve_resolver(&double)
+        .resolve_value(&password("6b1f0c3e-2a7d-4c59-9e48-1d3a5f7b9c01"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "not-logged-in");
+    assert!(err.to_string().contains("bw login"), "{err}");
+    double.state.set_logged_out(false);
+
+    let resolver = serve_resolver(&double);
+    // Item not found.
+    let err = resolver
+        .resolve_value(&password("00000000-0000-4000-8000-00000000dead"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no bitwarden item has id 00000000-0000-4000-8000-00000000dead"
+    );
+    // Field missing: a secure note has no password; a custom field that does not exist.
+    let err = resolver
+        .resolve_value(&password("6b1f0c3e-2a7d-4c59-9e48-1d3a5f7b9c06"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "bitwarden item 6b1f0c3e-2a7d-4c59-9e48-1d3a5f7b9c06: the item is not a login, so it has no password"
+    );
+    let err = resolver
+        .resolve_value(&by_id(
+            "6b1f0c3e-2a7d-4c59-9e48-1d3a5f7b9c06",
+            BitwardenFieldRef::Custom("chain".into()),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "field-missing");
+    assert!(
+        err.to_string().ends_with(
+            "the item has no custom field \"chain\" (its custom fields: certificate, private-key)"
+        ),
+        "{err}"
+    );
+    // Ambiguous name: lists the candidates.
+    double.state.insert_item(json!({
+        "id": "9f9f9f9f-0000-4000-8000-000000000001", "type": 1, "name": "GitLab MCP token",
+        "folderId": "2d4e6f80-1a3b-4c5d-8e9f-0a1b2c3d4e5f", "collectionIds": [],
+        "login": {"password": "other"}, "fields": [], "deletedDate": null
+    }));
+    let err = serve_resolver(&double)
+        .resolve_value(&SecretSource::Bitwarden(BitwardenRef {
+            item: BitwardenItem::Name {
+                name: "GitLab MCP token".into(),
+                folder: Some("2d4e6f80-1a3b-4c5d-8e9f-0a1b2c3d4e5f".into()),
+                collection: None,
+            },
+            field: builtin(BitwardenField::Password),
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "2 bitwarden items are named \"GitLab MCP token\" in folder 2d4e6f80-1a3b-4c5d-8e9f-0a1b2c3d4e5f \
+         (ids: 7c3e9a51-0b2d-4f6e-8a1c-5d7b9e2f4a60, 9f9f9f9f-0000-4000-8000-000000000001); reference one by `item: <id>`"
+    );
+
+    // Unreachable: a port nothing listens on.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let err = BitwardenResolver::new(
+        PasswordManager::Serve(ServeClient::new(&url).unwrap()),
+        None,
+    )
+    .resolve_value(&password("6b1f0c3e-2a7d-4c59-9e48-1d3a5f7b9c01"))
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), "unreachable");
+    assert!(
+        err.to_string()
+            .starts_with(&format!("`bw serve` at {url} is unreachable")),
+        "{err}"
+    );
+
+    // Nothing configured.
+    let err = BitwardenResolver::new(PasswordManager::None, None)
+        .resolve_value(&password("6b1f0c3e-2a7d-4c59-9e48-1d3a5f7b9c01"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "not-configured");
+}
+
+#[test]
+fn encrypted_export_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vault.json");
+    std::fs::write(
+        &path,
+        r#"{"encrypted": true, "passwordProtected": true, "salt": "c2FsdA==", "kdfType": 0,
+            "kdfIterations": 600000, "encKeyValidation_DO_NOT_EDIT": "2.a|b|c", "data": "2.d|e|f"}"#,
+    )
+    .unwrap();
+    let err = ExportVault::load(&path).unwrap_err();
+    assert!(matches!(err, BitwardenError::ExportEncrypted { .. }));
+    assert!(
+        err.to_string().contains("encrypted bitwarden export"),
+        "{err}"
+    );
+    let err = ExportVault::load(&dir.path().join("missing.json")).unwrap_err();
+    assert_eq!(err.code(), "export-unreadable");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Secrets Manager through a fake `bws`.
+
+const SM_ID: &str = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c01";
+const SM_CANARY: &str = "canary-sm-value-5f1d";
+const GOOD_TOKEN: &str = "0.machine-account.canary-token-8c2e:c2VjcmV0";
+
+/// A fake `bws`: answers like the real one for a known token and id; records its arguments.
+fn fake_bws(dir: &Path) -> PathBuf {
+    let path = dir.join("bws");
+    let script = format!(
+        r#"#!/bin/sh
+echo "$@" >> "{dir}/argv.log"
+case "$BWS_ACCESS_TOKEN" in
+  "{GOOD_TOKEN}") ;;
+  slow) sleep 5 ;;
+  *) printf 'Error: \n   0: Access token is not in a valid format: Doesn'"'"'t contain a decryption key\n\nLocation:\n   crates/bws/src/main.rs:67\n' >&2; exit 1 ;;
+esac
+if [ "$3" = "{SM_ID}" ]; then
+  printf '{{"object":"secret","id":"{SM_ID}","organizationId":"o","projectId":"p","key":"SMTP_RELAY_PASSWORD","value":"{SM_CANARY}","note":"","creationDate":"2026-01-01T00:00:00Z","revisionDate":"2026-01-01T00:00:00Z"}}\n'
+else
+  printf 'Error: \n   0: Received error message from server: [404 Not Found] {{"message":"Resource not found.","validationErrors":null}}\n' >&2
+  exit 1
+fi
+"#,
+        dir = dir.display()
+    );
+    std::fs::write(&path, script).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    path
+}
+
+fn sm(secret: &str) -> SecretSource {
+    SecretSource::BitwardenSecretsManager {
+        secret: secret.to_string(),
+    }
+}
+
+#[tokio::test]
+async fn secrets_manager_through_bws() {
+    let dir = tempfile::tempdir().unwrap();
+    let bws = fake_bws(dir.path());
+    let token = |t: &str| Some(SecretString::from(t.to_string()));
+    let resolver = |cli: BwsCli| BitwardenResolver::new(PasswordManager::None, Some(cli));
+
+    let ok = resolver(BwsCli::new(&bws, token(GOOD_TOKEN)));
+    let value = ok.resolve_value(&sm(SM_ID)).await.unwrap();
+    assert_eq!(value.expose(), SM_CANARY);
+    // Cached: a second lookup runs no process.
+    ok.resolve_value(&sm(SM_ID)).await.unwrap();
+    assert_eq!(ok.backend_calls(), 1);
+
+    let err = ok
+        .resolve_value(&sm("9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7cff"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "not-found");
+
+    let err = resolver(BwsCli::new(&bws, token("0.bad")))
+        .resolve_value(&sm(SM_ID))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "token-invalid");
+    assert!(
+        err.to_string()
+            .contains("Access token is not in a valid format"),
+        "{err}"
+    );
+
+    let err = resolver(BwsCli::new(&bws, None))
+        .resolve_value(&sm(SM_ID))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no bitwarden secrets manager access token; set BWS_ACCESS_TOKEN to a machine account's access token"
+    );
+
+    let err = resolver(BwsCli::new(&bws, token("slow")).with_timeout(Duration::from_millis(300)))
+        .resolve_value(&sm(SM_ID))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "bws-failed");
+    assert!(err.to_string().contains("did not answer within"), "{err}");
+
+    let err = resolver(BwsCli::new(
+        dir.path().join("no-such-bws"),
+        token(GOOD_TOKEN),
+    ))
+    .resolve_value(&sm(SM_ID))
+    .await
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("install `bws` or set --bws-path"),
+        "{err}"
+    );
+
+    // The token travels in the environment, never on the command line.
+    let argv = std::fs::read_to_string(dir.path().join("argv.log")).unwrap();
+    assert!(
+        argv.contains(&format!("secret get {SM_ID} --output json")),
+        "{argv}"
+    );
+    assert!(!argv.contains("canary-token"), "{argv}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Leak scan: known canaries never appear in errors or debug output.
+
+#[tokio::test]
+async fn no_value_leaks_into_errors_or_debug_output() {
+    let double = BwServeDouble::start().await.unwrap();
+    let canaries = [
+        "canary-pw-71c0",
+        "canary-user-a1b2",
+        "canary-note-3c4d",
+        "canary-field-5e6f",
+    ];
+    double.state.insert_item(json!({
+        "id": "aaaaaaaa-0000-4000-8000-000000000001", "type": 1, "name": "leak test",
+        "folderId": null, "collectionIds": [], "notes": canaries[2],
+        "login": {"username": canaries[1], "password": canaries[0], "uris": [{"uri": "https://x"}]},
+        "fields": [{"name": "f", "value": canaries[3], "type": 1}], "deletedDate": null
+    }));
+    let resolver = serve_resolver(&double);
+    let id = "aaaaaaaa-0000-4000-8000-000000000001";
+    let mut outputs = Vec::new();
+    let fields = [
+        builtin(BitwardenField::Password),
+        builtin(BitwardenField::Username),
+        builtin(BitwardenField::Notes),
+        builtin(BitwardenField::Totp),
+        BitwardenFieldRef::Builtin {
+            field: BitwardenField::Uri,
+            uri_index: 3,
+        },
+        BitwardenFieldRef::Custom("f".into()),
+        BitwardenFieldRef::Custom("missing".into()),
+    ];
+    for field in fields {
+        let result = resolver.resolve_value(&by_id(id, field)).await;
+        outputs.push(format!("{result:?}"));
+        if let Err(e) = &result {
+            outputs.push(e.to_string());
+        }
+    }
+    outputs.push(format!("{resolver:?}"));
+    let item: infisical_gitops::resolve::bitwarden::item::Item =
+        serde_json::from_value(double.state.items()[0].clone()).unwrap();
+    outputs.push(format!("{item:?}"));
+    let all = outputs.join("\n");
+    for canary in canaries {
+        assert!(!all.contains(canary), "{canary} leaked: {all}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backups of generated values.
+
+fn address(s: &str) -> Address {
+    s.parse().unwrap()
+}
+
+#[tokio::test]
+async fn backup_is_stored_once_and_reused() {
+    let double = BwServeDouble::start().await.unwrap();
+    let folder = "0f1e2d3c-4b5a-4968-8776-655443322110";
+    let store = BitwardenBackup::new(
+        ServeClient::new(&double.url()).unwrap(),
+        BackupLocation {
+            folder: Some(folder.into()),
+            ..BackupLocation::default()
+        },
+    );
+    let target = address("k3s-infrastructure/prod:/#ENCRYPTION_KEY");
+    assert!(store.find(&target).await.unwrap().is_none());
+
+    // First run: generated, stored, then (simulated) crash before the Infisical write.
+    let first = backed_up_value(&store, &target, || SecretValue::new("canary-generated-1"))
+        .await
+        .unwrap();
+    assert_eq!(first.expose(), "canary-generated-1");
+    assert_eq!(double.state.creates(), 1);
+    let items = double.state.items();
+    assert_eq!(items[0]["name"], backup_item_name(&target));
+    assert_eq!(items[0]["folderId"], folder);
+    assert_eq!(items[0]["type"], 1);
+
+    // Second run: the backup is found; the generator is not called; nothing new is stored.
+    let second = backed_up_value(&store, &target, || panic!("must not generate again"))
+        .await
+        .unwrap();
+    assert!(second == first);
+    assert_eq!(double.state.creates(), 1);
+
+    // Another address gets its own item; a name that is a prefix does not match.
+    let other = address("k3s-infrastructure/prod:/#ENCRYPTION_KEY_2");
+    let third = backed_up_value(&store, &other, || SecretValue::new("canary-generated-2"))
+        .await
+        .unwrap();
+    assert_eq!(third.expose(), "canary-generated-2");
+    assert_eq!(double.state.creates(), 2);
+
+    // A failed backup write stops the value from being used.
+    double.state.set_fail_creates(true);
+    let err = backed_up_value(
+        &store,
+        &address("k3s-infrastructure/prod:/#AUTH_SECRET"),
+        || SecretValue::new("x"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "`bw serve` refused POST /object/item: An error has occurred."
+    );
+
+    // A locked vault stops it too.
+    double.state.set_fail_creates(false);
+    double.state.set_locked(true);
+    let err = store.find(&target).await.unwrap_err();
+    assert_eq!(err.code(), "vault-locked");
+
+    let memory = MemoryStore::default();
+    let v = backed_up_value(&memory, &target, || SecretValue::new("m"))
+        .await
+        .unwrap();
+    let w = backed_up_value(&memory, &target, || SecretValue::new("n"))
+        .await
+        .unwrap();
+    assert!(v == w);
+    assert_eq!(memory.len(), 1);
+}

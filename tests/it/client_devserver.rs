@@ -1,0 +1,211 @@
+//! The client against the local dev server: the contract suite, and batch writes under the
+//! server's injected faults (429 bursts, 5xx, dropped connections) ending with exactly the
+//! intended secrets.
+
+use std::collections::BTreeMap;
+
+use infisical_gitops::dev::{DevServer, DevServerConfig, Faults};
+use infisical_gitops::infisical::{
+    ClientConfig, Credentials, HttpClient, InfisicalApi, RetryPolicy, SecretDelete, SecretScope,
+    SecretWrite, WriteOutcome,
+};
+use infisical_gitops::model::SecretValue;
+
+const CLIENT_ID: &str = "contract-client-id";
+const CLIENT_SECRET: &str = "contract-client-secret";
+
+async fn start(faults: Faults) -> DevServer {
+    DevServer::start(DevServerConfig {
+        client_id: CLIENT_ID.into(),
+        client_secret: CLIENT_SECRET.into(),
+        faults,
+        ..DevServerConfig::default()
+    })
+    .await
+    .expect("dev server")
+}
+
+#[tokio::test]
+async fn contract_against_the_dev_server() {
+    let server = start(Faults::default()).await;
+    crate::contract::run(&server.url(), CLIENT_ID, CLIENT_SECRET).await;
+    server.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn contract_against_the_dev_server_with_api_suffix_and_faults() {
+    let server = start(Faults {
+        rate_limit_every: Some(9),
+        retry_after_secs: 0,
+        server_error_every: Some(7),
+        drop_connection_every: Some(11),
+        ..Faults::default()
+    })
+    .await;
+    crate::contract::run(&format!("{}/api", server.url()), CLIENT_ID, CLIENT_SECRET).await;
+    server.shutdown().await;
+}
+
+fn write(key: &str, value: &str) -> SecretWrite {
+    SecretWrite {
+        key: key.into(),
+        value: Some(SecretValue::new(value)),
+        comment: None,
+        tag_ids: None,
+        metadata: Some(vec![("managed-by".into(), "infisical-gitops".into())]),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn batch_writes_under_dev_server_faults_end_with_exactly_the_intended_secrets() {
+    let server = start(Faults::default()).await;
+    let project_id = server.seed_project("Faults", "faults").expect("seed");
+    server
+        .seed_folder(&project_id, "dev", "/app")
+        .expect("seed");
+    server.set_faults(Faults {
+        rate_limit_every: Some(5),
+        retry_after_secs: 2,
+        server_error_every: Some(7),
+        drop_connection_every: Some(4),
+        ..Faults::default()
+    });
+    let mut config = ClientConfig::new(
+        server.url(),
+        Credentials::universal_auth(CLIENT_ID, CLIENT_SECRET),
+    );
+    config.retry = RetryPolicy {
+        max_attempts: 10,
+        ..RetryPolicy::default()
+    };
+    let client = HttpClient::new(config).expect("client");
+    let scope = SecretScope {
+        project_id: project_id.clone(),
+        environment: "dev".into(),
+        path: "/app".into(),
+    };
+    let mut expected: BTreeMap<String, String> = BTreeMap::new();
+    for round in 0..25 {
+        let batch: Vec<SecretWrite> = (0..4)
+            .map(|i| write(&format!("K_{round}_{i}"), &format!("v{round}.{i}")))
+            .collect();
+        let outcome = client.create_secrets(&scope, &batch).await.expect("create");
+        assert!(matches!(outcome, WriteOutcome::Applied(_)), "round {round}");
+        for i in 0..4 {
+            expected.insert(format!("K_{round}_{i}"), format!("v{round}.{i}"));
+        }
+        client
+            .update_secrets(
+                &scope,
+                &[write(&format!("K_{round}_0"), &format!("u{round}"))],
+            )
+            .await
+            .expect("update");
+        expected.insert(format!("K_{round}_0"), format!("u{round}"));
+        client
+            .delete_secrets(
+                &scope,
+                &[SecretDelete {
+                    key: format!("K_{round}_3"),
+                }],
+            )
+            .await
+            .expect("delete");
+        expected.remove(&format!("K_{round}_3"));
+    }
+    let counts = server.request_counts();
+    server.set_faults(Faults::default());
+    let live = client
+        .list_secrets(&project_id, "dev", "/", true)
+        .await
+        .expect("list");
+    let live: BTreeMap<String, String> = live
+        .into_iter()
+        .map(|s| {
+            (
+                s.key,
+                s.value.map(|v| v.expose().to_string()).unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(live, expected, "none lost, none duplicated, none left over");
+    assert_eq!(server.secret_count(), expected.len());
+    let total: u64 = counts.values().sum();
+    assert!(total > 75, "faults forced retries: {counts:?}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_token_expired_on_the_dev_server_is_replaced() {
+    let server = start(Faults::default()).await;
+    let client = HttpClient::new(ClientConfig::new(
+        server.url(),
+        Credentials::universal_auth(CLIENT_ID, CLIENT_SECRET),
+    ))
+    .expect("client");
+    client.list_projects().await.expect("first");
+    server.expire_tokens();
+    client.list_projects().await.expect("after expiry");
+    let logins = server
+        .request_counts()
+        .into_iter()
+        .filter(|(route, _)| route.contains("universal-auth/login"))
+        .map(|(_, n)| n)
+        .sum::<u64>();
+    assert_eq!(logins, 2);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_approval_policy_answer_is_pending() {
+    let server = start(Faults::default()).await;
+    let project_id = server.seed_project("Approvals", "approvals").expect("seed");
+    server
+        .seed_folder(&project_id, "prod", "/locked")
+        .expect("seed");
+    server.set_approval_policy(&project_id, "prod", "/locked");
+    let client = HttpClient::new(ClientConfig::new(
+        server.url(),
+        Credentials::universal_auth(CLIENT_ID, CLIENT_SECRET),
+    ))
+    .expect("client");
+    let scope = SecretScope {
+        project_id: project_id.clone(),
+        environment: "prod".into(),
+        path: "/locked".into(),
+    };
+    let outcome = client
+        .create_secrets(&scope, &[write("A", "1")])
+        .await
+        .expect("write");
+    assert!(
+        matches!(outcome, WriteOutcome::PendingApproval { .. }),
+        "{outcome:?}"
+    );
+    assert!(
+        client
+            .get_secret(&scope, "A")
+            .await
+            .expect("read")
+            .is_none()
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_missing_project_is_none() {
+    let server = start(Faults::default()).await;
+    let client = HttpClient::new(ClientConfig::new(
+        server.url(),
+        Credentials::universal_auth(CLIENT_ID, CLIENT_SECRET),
+    ))
+    .expect("client");
+    assert!(
+        client
+            .get_project_by_slug("nope-nope")
+            .await
+            .expect("read")
+            .is_none()
+    );
+    server.shutdown().await;
+}

@@ -14,7 +14,7 @@
 //! | module | role | pure? |
 //! |---|---|---|
 //! | [`model`] | `DesiredState`, names, addresses, validation → diagnostics, `SecretValue` | yes |
-//! | [`source`] | loading YAML files (with positions) from a directory | no |
+//! | [`source`] | loading YAML files (with positions) from a directory; Git remotes | no |
 //! | [`resolve`] | `SecretResolver`: literals, generated values, Bitwarden | no |
 //! | [`infisical`] | the `InfisicalApi` port, its HTTP client, observe → `LiveState` | no |
 //! | [`plan`] | diff desired against live, order, render text/JSON/Markdown | yes |
@@ -22,12 +22,14 @@
 //! | [`reconcile`] | the use cases: validate, plan, apply, reconcile | no |
 //! | [`manifest`] | Infisical operator manifests from the desired state | yes |
 //! | [`dev`] | the local Infisical-compatible server (tests, benchmarks, quickstart) | no |
+//! | [`daemon`] | the reconcile loop, webhooks, health, metrics, leader election | no |
 //! | [`cli`] | command-line front-end | no |
 //!
 //! The pure modules never import `tokio`, `reqwest` or `std::fs`.
 
 pub mod apply;
 pub mod cli;
+pub mod daemon;
 pub mod dev;
 pub mod infisical;
 pub mod manifest;

@@ -48,6 +48,37 @@ pub const BITWARDEN_BACKUP_ORGANIZATION: &str = "INFISICAL_GITOPS_BITWARDEN_BACK
 pub const BWS_PATH: &str = "INFISICAL_GITOPS_BWS_PATH";
 /// The Bitwarden Secrets Manager access token (name as in Bitwarden's own `bws`).
 pub const BWS_ACCESS_TOKEN: &str = "BWS_ACCESS_TOKEN";
+/// `run --git-url`.
+pub const GIT_URL: &str = "INFISICAL_GITOPS_GIT_URL";
+/// `run --git-branch`.
+pub const GIT_BRANCH: &str = "INFISICAL_GITOPS_GIT_BRANCH";
+/// `run --git-path`.
+pub const GIT_PATH: &str = "INFISICAL_GITOPS_GIT_PATH";
+/// `run --work-dir`.
+pub const WORK_DIR: &str = "INFISICAL_GITOPS_WORK_DIR";
+/// `run --git-username`.
+pub const GIT_USERNAME: &str = "INFISICAL_GITOPS_GIT_USERNAME";
+/// The HTTPS password for the Git remote (never a flag).
+pub const GIT_PASSWORD: &str = "INFISICAL_GITOPS_GIT_PASSWORD";
+/// An HTTPS token for the Git remote, used as the password when no password is set.
+pub const GIT_TOKEN: &str = "INFISICAL_GITOPS_GIT_TOKEN";
+/// `run --ssh-key`.
+pub const GIT_SSH_KEY: &str = "INFISICAL_GITOPS_GIT_SSH_KEY";
+/// The SSH key's passphrase (never a flag).
+pub const GIT_SSH_KEY_PASSPHRASE: &str = "INFISICAL_GITOPS_GIT_SSH_KEY_PASSPHRASE";
+/// `run --known-hosts`.
+pub const GIT_KNOWN_HOSTS: &str = "INFISICAL_GITOPS_GIT_KNOWN_HOSTS";
+/// `run --listen`.
+pub const LISTEN: &str = "INFISICAL_GITOPS_LISTEN";
+/// The GitLab webhook token (`X-Gitlab-Token`).
+pub const GITLAB_WEBHOOK_TOKEN: &str = "INFISICAL_GITOPS_GITLAB_WEBHOOK_TOKEN";
+/// The GitHub webhook secret (`X-Hub-Signature-256`).
+pub const GITHUB_WEBHOOK_SECRET: &str = "INFISICAL_GITOPS_GITHUB_WEBHOOK_SECRET";
+/// `run --lease-namespace` (set by the Deployment from the downward API).
+pub const POD_NAMESPACE: &str = "POD_NAMESPACE";
+/// `run --lease-identity` (set by the Deployment from the downward API).
+pub const POD_NAME: &str = "POD_NAME";
+
 /// Reads one of the variables above: the one place the CLI reads the environment for settings
 /// that clap does not own (credentials are never taken from flags).
 pub fn read(name: &str) -> Option<String> {

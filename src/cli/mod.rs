@@ -12,6 +12,7 @@ pub mod env;
 pub mod manifests;
 pub mod plan;
 pub mod render;
+pub mod run;
 pub mod schema;
 pub mod validate;
 
@@ -59,6 +60,9 @@ pub enum Command {
     /// Emit the Infisical operator's resources for every KubernetesSync: to stdout, into a
     /// directory, or server-side applied to the cluster.
     Manifests(manifests::Args),
+    /// Follow a Git remote or a directory: reconcile on every new revision, on webhooks and
+    /// every drift interval; serve health, readiness, metrics and status.
+    Run(run::Args),
 }
 
 /// `--color`.
@@ -129,6 +133,7 @@ pub fn run(command: Command, context: &Context) -> miette::Result<ExitCode> {
         Command::Plan(args) => runtime()?.block_on(plan::run(args, context)),
         Command::Apply(args) => runtime()?.block_on(apply::run(args, context)),
         Command::Manifests(args) => manifests::run(args, context),
+        Command::Run(args) => runtime()?.block_on(run::run(args, context)),
     }
 }
 

@@ -5,6 +5,8 @@
 //! [`Limits::max_file_bytes`], splits it into documents and parses each with positions.
 //! [`load_desired_state`] adds validation.
 
+pub mod git;
+pub mod local;
 pub mod yaml;
 
 use std::fs;

@@ -1,0 +1,374 @@
+//! Daemon benchmark.
+//!
+//! 1. Latency from `git push` to "applied in the dev server": through a signed GitHub webhook
+//!    (Git remote over `file://`), and through local file watching (write → applied).
+//! 2. An idle daemon (its own process) following a directory of 30,000 secrets against a
+//!    dev server (another process): CPU used between ticks and resident memory.
+//!
+//! `cargo bench --bench daemon` runs the full size; under `cargo test` it runs a smoke size.
+//! Baselines in docs/benchmarks.md.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use infisical_gitops::daemon::http::{WebhookSecrets, github_signature, router};
+use infisical_gitops::daemon::sources::{GitRemote, LocalDirectory, watch_directory};
+use infisical_gitops::daemon::{Controls, Daemon, DaemonConfig, DaemonState, Source};
+use infisical_gitops::dev::{DevServer, DevServerConfig};
+use infisical_gitops::infisical::{ClientConfig, Credentials, HttpClient};
+use infisical_gitops::reconcile::Reconciler;
+use infisical_gitops::resolve::SourceResolver;
+use infisical_gitops::source::git::{GitAuth, GitConfig, GitReference, GitSource};
+use tokio::sync::watch;
+
+struct Size {
+    rounds: usize,
+    secrets: usize,
+    idle: Duration,
+}
+
+const FULL: Size = Size {
+    rounds: 10,
+    secrets: 30_000,
+    idle: Duration::from_secs(30),
+};
+const SMOKE: Size = Size {
+    rounds: 2,
+    secrets: 200,
+    idle: Duration::from_secs(1),
+};
+
+fn write_repo(dir: &Path, secrets: usize, value: &str) {
+    std::fs::create_dir_all(dir.join("secrets")).expect("mkdir");
+    let per_folder = 1000.min(secrets.max(1));
+    let folders = secrets.div_ceil(per_folder);
+    let mut project = String::from(
+        "apiVersion: infisical-gitops.io/v1alpha1\nkind: Project\nmetadata:\n  name: bench\nspec:\n  environments:\n    - slug: prod\n      name: Production\n  folders:\n",
+    );
+    for f in 0..folders {
+        project.push_str(&format!("    - path: /folder-{f}\n"));
+    }
+    std::fs::write(dir.join("project.yaml"), project).expect("write");
+    for f in 0..folders {
+        let mut text = format!(
+            "apiVersion: infisical-gitops.io/v1alpha1\nkind: SecretSet\nmetadata:\n  name: set-{f}\nspec:\n  project: bench\n  environments: [prod]\n  path: /folder-{f}\n  secrets:\n"
+        );
+        for s in 0..per_folder.min(secrets - f * per_folder) {
+            let v = if f == 0 && s == 0 { value } else { "fixed" };
+            text.push_str(&format!(
+                "    - key: KEY_{s:04}\n      sensitive: false\n      value: {v}\n"
+            ));
+        }
+        std::fs::write(dir.join(format!("secrets/set-{f}.yaml")), text).expect("write");
+    }
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Bench")
+        .env("GIT_AUTHOR_EMAIL", "bench@example.invalid")
+        .env("GIT_COMMITTER_NAME", "Bench")
+        .env("GIT_COMMITTER_EMAIL", "bench@example.invalid")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .output()
+        .expect("git");
+    assert!(output.status.success(), "git {args:?}");
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+async fn reconciler() -> (DevServer, Reconciler) {
+    let config = DevServerConfig::default();
+    let credentials = Credentials::universal_auth(&config.client_id, &config.client_secret);
+    let server = DevServer::start(config).await.expect("dev server");
+    let client = HttpClient::new(ClientConfig::new(server.url(), credentials)).expect("client");
+    (
+        server,
+        Reconciler::new(Arc::new(client), Arc::new(SourceResolver::new())),
+    )
+}
+
+fn config() -> DaemonConfig {
+    DaemonConfig {
+        interval: Duration::from_secs(3600),
+        drift_interval: Duration::from_secs(3600),
+        debounce: Duration::from_millis(100),
+        ..DaemonConfig::default()
+    }
+}
+
+async fn wait_applied(state: &DaemonState, revision: Option<&str>, runs: usize) {
+    for _ in 0..2000 {
+        let status = state.status();
+        let done = match revision {
+            Some(revision) => status.applied_revision.as_deref() == Some(revision),
+            None => status.reconciles.len() >= runs && status.applied_revision.is_some(),
+        };
+        if done {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("not applied: {:?}", state.status());
+}
+
+fn report(name: &str, samples: &mut [Duration]) {
+    samples.sort();
+    let median = samples[samples.len() / 2];
+    let max = samples[samples.len() - 1];
+    println!(
+        "{name}: median {:.0} ms, max {:.0} ms over {} pushes",
+        median.as_secs_f64() * 1000.0,
+        max.as_secs_f64() * 1000.0,
+        samples.len()
+    );
+}
+
+async fn webhook_latency(size: &Size) {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let root = temp.path();
+    git(
+        root,
+        &["init", "--quiet", "--bare", "-b", "main", "remote.git"],
+    );
+    let work = root.join("work");
+    std::fs::create_dir_all(&work).expect("mkdir");
+    git(&work, &["init", "--quiet", "-b", "main"]);
+    git(
+        &work,
+        &[
+            "remote",
+            "add",
+            "origin",
+            root.join("remote.git").to_str().expect("utf-8"),
+        ],
+    );
+    write_repo(&work, 20, "v0");
+    git(&work, &["add", "-A"]);
+    git(&work, &["commit", "--quiet", "-m", "v0"]);
+    git(&work, &["push", "--quiet", "origin", "HEAD:main"]);
+    let (server, reconciler) = reconciler().await;
+    let source = GitSource::new(GitConfig {
+        url: format!("file://{}", root.join("remote.git").display()),
+        reference: GitReference::Branch("main".into()),
+        sub_path: "".into(),
+        work_dir: root.join("checkout"),
+        auth: GitAuth::None,
+        known_hosts: None,
+        shallow: true,
+    });
+    let source: Arc<dyn Source> = Arc::new(GitRemote(Arc::new(source)));
+    let (daemon, state) = Daemon::new(reconciler, source, config());
+    let (shutdown_tx, shutdown) = watch::channel(false);
+    let (_leader_tx, leader) = watch::channel(true);
+    let task = tokio::spawn(daemon.run(Controls {
+        shutdown,
+        leader,
+        watch_events: None,
+    }));
+    let app = router(
+        state.clone(),
+        WebhookSecrets {
+            gitlab_token: None,
+            github_secret: Some("bench".into()),
+        },
+        axum::Router::new(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    wait_applied(&state, None, 1).await;
+    let http = reqwest::Client::new();
+    let mut samples = Vec::new();
+    for round in 1..=size.rounds {
+        write_repo(&work, 20, &format!("v{round}"));
+        let started = Instant::now();
+        git(&work, &["commit", "--quiet", "-am", "change"]);
+        git(&work, &["push", "--quiet", "origin", "HEAD:main"]);
+        let revision = git(&work, &["rev-parse", "HEAD"]);
+        let body = b"{}".to_vec();
+        let response = http
+            .post(format!("http://{addr}/hooks/github"))
+            .header("x-hub-signature-256", github_signature("bench", &body))
+            .body(body)
+            .send()
+            .await
+            .expect("webhook");
+        assert_eq!(response.status().as_u16(), 202);
+        wait_applied(&state, Some(&revision), 0).await;
+        samples.push(started.elapsed());
+    }
+    report(
+        "push → applied via webhook (commit + push + fetch + apply)",
+        &mut samples,
+    );
+    shutdown_tx.send(true).expect("shutdown");
+    task.await.expect("daemon");
+    server.shutdown().await;
+}
+
+async fn watch_latency(size: &Size) {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let dir = temp.path().to_path_buf();
+    write_repo(&dir, 20, "v0");
+    let (server, reconciler) = reconciler().await;
+    let (_watcher, events) = watch_directory(&dir).expect("watch");
+    let (daemon, state) = Daemon::new(reconciler, Arc::new(LocalDirectory(dir.clone())), config());
+    let (shutdown_tx, shutdown) = watch::channel(false);
+    let (_leader_tx, leader) = watch::channel(true);
+    let task = tokio::spawn(daemon.run(Controls {
+        shutdown,
+        leader,
+        watch_events: Some(events),
+    }));
+    wait_applied(&state, None, 1).await;
+    let mut samples = Vec::new();
+    for round in 1..=size.rounds {
+        let before = state.status().reconciles.len();
+        let started = Instant::now();
+        write_repo(&dir, 20, &format!("v{round}"));
+        let revision = infisical_gitops::source::local::directory_revision(&dir).expect("revision");
+        let _ = before;
+        wait_applied(&state, Some(&revision), 0).await;
+        samples.push(started.elapsed());
+    }
+    report(
+        "write → applied via local watch (100 ms debounce)",
+        &mut samples,
+    );
+    shutdown_tx.send(true).expect("shutdown");
+    task.await.expect("daemon");
+    server.shutdown().await;
+}
+
+/// `(utime + stime)` in clock ticks and `VmRSS` in KiB of a process (Linux).
+fn cpu_and_rss(pid: u32) -> (u64, u64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    let after = stat.rsplit_once(')').expect("comm").1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks =
+        fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    let rss = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS");
+    (ticks, rss)
+}
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn idle_cost(size: &Size) {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let dir = temp.path().join("repo");
+    write_repo(&dir, size.secrets, "v0");
+    let bin = env!("CARGO_BIN_EXE_infisical-gitops");
+    let mut dev = Command::new(bin)
+        .args(["dev-server", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("dev-server");
+    let mut line = String::new();
+    BufReader::new(dev.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("line");
+    let _dev = Killed(dev);
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("url")
+        .to_string();
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+        listener.local_addr().expect("addr").port()
+    };
+    let daemon = Command::new(bin)
+        .args([
+            "run",
+            dir.to_str().expect("utf-8"),
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--interval",
+            "10m",
+            "--drift-interval",
+            "1h",
+        ])
+        .env("INFISICAL_API_URL", &url)
+        .env("INFISICAL_UNIVERSAL_AUTH_CLIENT_ID", "dev-client-id")
+        .env(
+            "INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET",
+            "dev-client-secret",
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("daemon");
+    let pid = daemon.id();
+    let _daemon = Killed(daemon);
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(600),
+            "first reconcile too slow"
+        );
+        if let Ok(response) = http
+            .get(format!("http://127.0.0.1:{port}/status"))
+            .send()
+            .await
+            && let Ok(status) = response.json::<serde_json::Value>().await
+            && status["appliedRevision"].is_string()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    println!(
+        "first reconcile of {} secrets: {:.1} s",
+        size.secrets,
+        started.elapsed().as_secs_f64()
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (ticks_before, _) = cpu_and_rss(pid);
+    tokio::time::sleep(size.idle).await;
+    let (ticks_after, rss) = cpu_and_rss(pid);
+    let tick_hz = 100.0;
+    let cpu = (ticks_after - ticks_before) as f64 / tick_hz / size.idle.as_secs_f64() * 100.0;
+    println!(
+        "idle daemon following {} secrets: {cpu:.2}% of a core over {} s, VmRSS {:.1} MiB",
+        size.secrets,
+        size.idle.as_secs(),
+        rss as f64 / 1024.0
+    );
+}
+
+fn main() {
+    let full = std::env::args().any(|arg| arg == "--bench");
+    let size = if full { FULL } else { SMOKE };
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        webhook_latency(&size).await;
+        watch_latency(&size).await;
+        idle_cost(&size).await;
+    });
+}

@@ -1,0 +1,307 @@
+//! `infisical-gitops run [PATH | --git-url URL] --listen ADDR --interval DURATION
+//! [--drift-interval D] [--once]`: the daemon.
+//!
+//! Follows a local directory (watched for changes) or a Git remote (polled, and fetched at
+//! once on a webhook), reconciles on every new revision and every drift interval, and serves
+//! `/healthz`, `/readyz`, `/metrics`, `/status` and the webhooks on one listener.
+//! `--once` reconciles once and exits with the CLI's exit codes (0 success, 1 anything else).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use miette::{IntoDiagnostic, WrapErr};
+use secrecy::SecretString;
+use tokio::sync::watch;
+
+use super::connection::ConnectionArgs;
+use super::{Context, EXIT_ERROR, EXIT_OK, env};
+use crate::daemon::http::{WebhookSecrets, router};
+use crate::daemon::sources::{GitRemote, LocalDirectory, watch_directory};
+use crate::daemon::{Backoff, Controls, Daemon, DaemonConfig, RunResult, Source, Trigger};
+use crate::reconcile::{ReconcileOptions, Reconciler};
+use crate::source::git::{GitAuth, GitConfig, GitReference, GitSource};
+
+/// Arguments of `run`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A local repository directory to follow (watched for changes). Omit with `--git-url`.
+    #[arg(conflicts_with = "git_url")]
+    pub path: Option<PathBuf>,
+    /// A Git remote to follow (`https://`, `ssh://`, `git@host:path`, `file://`).
+    #[arg(long, env = env::GIT_URL)]
+    pub git_url: Option<String>,
+    /// The branch to follow [default: main].
+    #[arg(long, env = env::GIT_BRANCH, conflicts_with_all = ["git_tag", "git_commit"])]
+    pub git_branch: Option<String>,
+    /// A tag to follow instead of a branch.
+    #[arg(long, conflicts_with = "git_commit")]
+    pub git_tag: Option<String>,
+    /// A pinned commit to apply instead of a branch.
+    #[arg(long)]
+    pub git_commit: Option<String>,
+    /// The directory inside the repository that holds the YAML.
+    #[arg(long, env = env::GIT_PATH)]
+    pub git_path: Option<PathBuf>,
+    /// Where the clone lives [default: <temp dir>/infisical-gitops/checkout].
+    #[arg(long, env = env::WORK_DIR)]
+    pub work_dir: Option<PathBuf>,
+    /// HTTPS username (the password or token comes from the environment or --git-password-file).
+    #[arg(long, env = env::GIT_USERNAME)]
+    pub git_username: Option<String>,
+    /// A file holding the HTTPS password or token (e.g. a mounted Secret).
+    #[arg(long, value_name = "FILE")]
+    pub git_password_file: Option<PathBuf>,
+    /// SSH private key file.
+    #[arg(long, env = env::GIT_SSH_KEY, value_name = "FILE")]
+    pub ssh_key: Option<PathBuf>,
+    /// OpenSSH known-hosts file; an SSH host key not listed here is refused.
+    #[arg(long, env = env::GIT_KNOWN_HOSTS, value_name = "FILE")]
+    pub known_hosts: Option<PathBuf>,
+    /// Fetch full history instead of the tip only.
+    #[arg(long)]
+    pub full_clone: bool,
+    /// Address of the HTTP listener (health, readiness, metrics, status, webhooks).
+    #[arg(long, env = env::LISTEN, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// How often the source is polled for a new revision (plus up to 10% jitter).
+    #[arg(long, default_value = "1m", value_parser = humantime::parse_duration)]
+    pub interval: Duration,
+    /// How often Infisical is checked for drift even without a new revision.
+    #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+    pub drift_interval: Duration,
+    /// How long a reconcile in progress may finish after SIGTERM.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub shutdown_grace: Duration,
+    /// Reconcile once and exit (0 success, 1 anything else); no listener.
+    #[arg(long)]
+    pub once: bool,
+    /// A file holding the GitLab webhook token (or set the environment variable).
+    #[arg(long, value_name = "FILE")]
+    pub gitlab_token_file: Option<PathBuf>,
+    /// A file holding the GitHub webhook secret (or set the environment variable).
+    #[arg(long, value_name = "FILE")]
+    pub github_secret_file: Option<PathBuf>,
+    /// Reconcile only while holding a Kubernetes Lease (for more than one replica).
+    #[arg(long)]
+    pub leader_elect: bool,
+    /// The Lease's name.
+    #[arg(long, default_value = "infisical-gitops")]
+    pub lease_name: String,
+    /// The Lease's namespace [default: the pod's namespace].
+    #[arg(long, env = env::POD_NAMESPACE)]
+    pub lease_namespace: Option<String>,
+    /// This replica's identity in the Lease [default: the pod name or host name].
+    #[arg(long, env = env::POD_NAME)]
+    pub lease_identity: Option<String>,
+    /// Connection.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+fn read_secret_file(path: &PathBuf) -> miette::Result<SecretString> {
+    let text = std::fs::read_to_string(path)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot read {}", path.display()))?;
+    Ok(SecretString::from(text.trim_end_matches(['\n', '\r'])))
+}
+
+fn secret(file: Option<&PathBuf>, variable: &str) -> miette::Result<Option<SecretString>> {
+    match file {
+        Some(path) => read_secret_file(path).map(Some),
+        None => Ok(env::read(variable)
+            .filter(|v| !v.is_empty())
+            .map(SecretString::from)),
+    }
+}
+
+impl Args {
+    fn source(&self) -> miette::Result<(Arc<dyn Source>, Option<PathBuf>)> {
+        let Some(url) = &self.git_url else {
+            let path = self.path.clone().unwrap_or_else(|| PathBuf::from("."));
+            return Ok((Arc::new(LocalDirectory(path.clone())), Some(path)));
+        };
+        let reference = match (&self.git_tag, &self.git_commit) {
+            (Some(tag), _) => GitReference::Tag(tag.clone()),
+            (_, Some(commit)) => GitReference::Commit(commit.clone()),
+            _ => GitReference::Branch(self.git_branch.clone().unwrap_or_else(|| "main".into())),
+        };
+        let password = match secret(self.git_password_file.as_ref(), env::GIT_PASSWORD)? {
+            Some(password) => Some(password),
+            None => secret(None, env::GIT_TOKEN)?,
+        };
+        let auth = match (&self.ssh_key, password) {
+            (Some(key), _) => GitAuth::SshKey {
+                private_key: key.clone(),
+                passphrase: secret(None, env::GIT_SSH_KEY_PASSPHRASE)?,
+            },
+            (None, Some(password)) => GitAuth::Basic {
+                username: self.git_username.clone().unwrap_or_else(|| "git".into()),
+                password,
+            },
+            (None, None) => GitAuth::None,
+        };
+        let work_dir = self.work_dir.clone().unwrap_or_else(|| {
+            std::env::temp_dir()
+                .join("infisical-gitops")
+                .join("checkout")
+        });
+        let config = GitConfig {
+            url: url.clone(),
+            reference,
+            sub_path: self.git_path.clone().unwrap_or_default(),
+            work_dir,
+            auth,
+            known_hosts: self.known_hosts.clone(),
+            shallow: !self.full_clone,
+        };
+        Ok((Arc::new(GitRemote(Arc::new(GitSource::new(config)))), None))
+    }
+
+    fn daemon_config(&self) -> DaemonConfig {
+        DaemonConfig {
+            interval: self.interval,
+            drift_interval: self.drift_interval,
+            shutdown_grace: self.shutdown_grace,
+            backoff: Backoff::default(),
+            seed: u64::from(std::process::id()) ^ 0x9e37_79b9_7f4a_7c15,
+            ..DaemonConfig::default()
+        }
+    }
+}
+
+/// Runs `run`.
+pub async fn run(args: Args, _context: &Context) -> miette::Result<ExitCode> {
+    let (source, watched) = args.source()?;
+    let session = args.connection.open().await?;
+    let reconciler = Reconciler::new(session.api.clone(), session.resolver.clone()).with_options(
+        ReconcileOptions {
+            force_deletions: args.connection.force_deletions,
+            ..ReconcileOptions::default()
+        },
+    );
+    let (mut daemon, state) = Daemon::new(reconciler, source, args.daemon_config());
+    if args.once {
+        let result = daemon.run_once(Trigger::Startup).await;
+        if let Some(record) = state.last() {
+            println!(
+                "{} {}: {}, {} created, {} updated, {} deleted, {} drift detected",
+                record.trigger.as_str(),
+                record.revision.as_deref().unwrap_or("-"),
+                record.outcome.as_str(),
+                record.changes.create,
+                record.changes.update,
+                record.changes.delete,
+                record.detected
+            );
+            for error in &record.errors {
+                eprintln!("error: {error}");
+            }
+        }
+        session.close().await;
+        return Ok(ExitCode::from(match result {
+            RunResult::Success | RunResult::Unchanged => EXIT_OK,
+            RunResult::Invalid | RunResult::Failed => EXIT_ERROR,
+        }));
+    }
+
+    let secrets = WebhookSecrets {
+        gitlab_token: secret(args.gitlab_token_file.as_ref(), env::GITLAB_WEBHOOK_TOKEN)?,
+        github_secret: secret(args.github_secret_file.as_ref(), env::GITHUB_WEBHOOK_SECRET)?,
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot listen on {}", args.listen))?;
+    tracing::info!(listen = %args.listen, "serving health, metrics, status and webhooks");
+
+    let (shutdown_tx, shutdown) = watch::channel(false);
+    tokio::spawn(signals(shutdown_tx));
+
+    let mut lease_task = None;
+    let (_leader_tx, leader) = if args.leader_elect {
+        let (tx, rx) = watch::channel(false);
+        let config = crate::daemon::lease::LeaseConfig::new(
+            args.lease_name.clone(),
+            args.lease_namespace
+                .clone()
+                .unwrap_or_else(|| "default".into()),
+            args.lease_identity
+                .clone()
+                .unwrap_or_else(|| format!("infisical-gitops-{}", std::process::id())),
+        );
+        let client = kube::Client::try_default()
+            .await
+            .into_diagnostic()
+            .wrap_err("--leader-elect: cannot reach the Kubernetes API")?;
+        let (stop_tx, stop) = watch::channel(false);
+        lease_task = Some((
+            stop_tx,
+            tokio::spawn(crate::daemon::lease::run(client, config, tx, stop)),
+        ));
+        (None, rx)
+    } else {
+        let (tx, rx) = watch::channel(true);
+        (Some(tx), rx)
+    };
+
+    let (_watcher, watch_events) = match &watched {
+        Some(path) => {
+            let (watcher, events) = watch_directory(path)
+                .into_diagnostic()
+                .wrap_err_with(|| format!("cannot watch {}", path.display()))?;
+            (Some(watcher), Some(events))
+        }
+        None => (None, None),
+    };
+
+    let app = router(state.clone(), secrets, axum::Router::new());
+    let mut server_shutdown = shutdown.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                while !*server_shutdown.borrow() {
+                    if server_shutdown.changed().await.is_err() {
+                        break;
+                    }
+                }
+            })
+            .await
+    });
+    daemon
+        .run(Controls {
+            shutdown,
+            leader,
+            watch_events,
+        })
+        .await;
+    // The Lease is released only after the last reconcile finished, so a standby never
+    // overlaps with it.
+    if let Some((stop, task)) = lease_task {
+        let _ = stop.send(true);
+        let _ = task.await;
+    }
+    let _ = server.await;
+    session.close().await;
+    Ok(ExitCode::from(EXIT_OK))
+}
+
+async fn signals(shutdown: watch::Sender<bool>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut term) = signal(SignalKind::terminate()) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("shutdown requested: finishing the reconcile in progress");
+    let _ = shutdown.send(true);
+}

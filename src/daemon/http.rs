@@ -1,0 +1,165 @@
+//! The daemon's HTTP surface on one listener: webhooks, health, readiness, metrics, status.
+//!
+//! | route | |
+//! |---|---|
+//! | `POST /hooks/gitlab` | `X-Gitlab-Token` must equal the configured token (constant time) |
+//! | `POST /hooks/github` | `X-Hub-Signature-256` must be the HMAC-SHA256 of the raw body |
+//! | `GET /healthz` | 200 while the process serves |
+//! | `GET /readyz` | 200 when ready (see [`DaemonState::is_ready`]), else 503 |
+//! | `GET /metrics` | Prometheus text format |
+//! | `GET /status` | JSON: source, leader, revisions, the last reconciles |
+//!
+//! A webhook only triggers a fetch: nothing in its body is read or trusted. Bodies above
+//! [`WEBHOOK_BODY_LIMIT`] are refused with 413. Other engineers' routes (e.g. `/mcp`) are
+//! merged in through `extra`.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::{DaemonState, Trigger};
+
+/// Largest webhook body accepted (GitHub caps payloads at 25 MB; push events are far smaller).
+pub const WEBHOOK_BODY_LIMIT: usize = 1024 * 1024;
+
+/// Webhook secrets; a provider without one has no route (404).
+#[derive(Clone, Default)]
+pub struct WebhookSecrets {
+    /// GitLab's secret token.
+    pub gitlab_token: Option<SecretString>,
+    /// GitHub's webhook secret.
+    pub github_secret: Option<SecretString>,
+}
+
+impl std::fmt::Debug for WebhookSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookSecrets")
+            .field("gitlab", &self.gitlab_token.is_some())
+            .field("github", &self.github_secret.is_some())
+            .finish()
+    }
+}
+
+#[derive(Clone)]
+struct AppState {
+    daemon: Arc<DaemonState>,
+    secrets: Arc<WebhookSecrets>,
+}
+
+/// The router: the daemon's routes merged with `extra` (e.g. an MCP endpoint at `/mcp`).
+pub fn router(daemon: Arc<DaemonState>, secrets: WebhookSecrets, extra: Router) -> Router {
+    let state = AppState {
+        daemon,
+        secrets: Arc::new(secrets),
+    };
+    let mut hooks = Router::new();
+    if state.secrets.gitlab_token.is_some() {
+        hooks = hooks.route("/hooks/gitlab", post(gitlab));
+    }
+    if state.secrets.github_secret.is_some() {
+        hooks = hooks.route("/hooks/github", post(github));
+    }
+    let hooks = hooks.layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT));
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/status", get(status))
+        .merge(hooks)
+        .with_state(state)
+        .merge(extra)
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    if state.daemon.is_ready() {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n").into_response()
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.daemon.metrics(),
+    )
+        .into_response()
+}
+
+async fn status(State(state): State<AppState>) -> Response {
+    axum::Json(state.daemon.status()).into_response()
+}
+
+fn accepted(state: &AppState, provider: &'static str) -> Response {
+    state.daemon.webhook_delivery(provider, "accepted");
+    state.daemon.trigger(Trigger::Webhook);
+    (StatusCode::ACCEPTED, "accepted\n").into_response()
+}
+
+fn unauthorized(state: &AppState, provider: &'static str) -> Response {
+    state.daemon.webhook_delivery(provider, "unauthorized");
+    tracing::warn!(provider, "webhook refused: bad token or signature");
+    (StatusCode::UNAUTHORIZED, "unauthorized\n").into_response()
+}
+
+async fn gitlab(State(state): State<AppState>, headers: HeaderMap, _body: Bytes) -> Response {
+    let Some(expected) = &state.secrets.gitlab_token else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let given = headers
+        .get("x-gitlab-token")
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    // Compare digests so that the comparison's time depends on neither value's length.
+    let a = Sha256::digest(given);
+    let b = Sha256::digest(expected.expose_secret().as_bytes());
+    if bool::from(a.ct_eq(&b)) {
+        accepted(&state, "gitlab")
+    } else {
+        unauthorized(&state, "gitlab")
+    }
+}
+
+async fn github(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(secret) = &state.secrets.github_secret else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let signature = headers
+        .get("x-hub-signature-256")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("sha256="))
+        .and_then(|hex_text| hex::decode(hex_text).ok());
+    let Some(signature) = signature else {
+        return unauthorized(&state, "github");
+    };
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes()) else {
+        return unauthorized(&state, "github");
+    };
+    mac.update(&body);
+    // `verify_slice` compares in constant time.
+    if mac.verify_slice(&signature).is_ok() {
+        accepted(&state, "github")
+    } else {
+        unauthorized(&state, "github")
+    }
+}
+
+/// The `X-Hub-Signature-256` header value for a body (for tests and tools).
+pub fn github_signature(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}

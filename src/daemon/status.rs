@@ -1,0 +1,421 @@
+//! What the daemon knows about itself: the last reconciles (`/status`), readiness
+//! (`/readyz`) and counters (`/metrics`, Prometheus text format). Nothing here ever holds a
+//! secret value: records carry revisions, counts, addresses and error messages.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use super::Trigger;
+use crate::plan::Action;
+
+/// How many reconciles `/status` keeps.
+pub const HISTORY: usize = 20;
+
+/// Histogram buckets of the reconcile duration, in seconds.
+pub const DURATION_BUCKETS: [f64; 10] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0];
+
+/// How a reconcile ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Every change done (or nothing to do).
+    Success,
+    /// Infisical could not be read or written, or the plan had errors.
+    Failed,
+    /// The revision does not validate; nothing applied.
+    Invalid,
+    /// The source could not be fetched.
+    SourceError,
+}
+
+impl Outcome {
+    /// The metrics label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failed => "failed",
+            Outcome::Invalid => "invalid",
+            Outcome::SourceError => "source-error",
+        }
+    }
+}
+
+/// Changes done, by action.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ChangeCounts {
+    /// Created.
+    pub create: usize,
+    /// Updated.
+    pub update: usize,
+    /// Deleted.
+    pub delete: usize,
+}
+
+impl ChangeCounts {
+    /// Counts one done change.
+    pub fn count(&mut self, action: Action) {
+        match action {
+            Action::Create => self.create += 1,
+            Action::Update => self.update += 1,
+            Action::Delete => self.delete += 1,
+        }
+    }
+}
+
+/// One reconcile, as `/status` shows it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReconcileRecord {
+    /// The revision reconciled (absent when the source could not be fetched).
+    pub revision: Option<String>,
+    /// Why it ran.
+    pub trigger: Trigger,
+    /// When it started (RFC 3339, UTC).
+    pub started_at: String,
+    /// How long it took.
+    #[serde(serialize_with = "serialize_seconds", rename = "durationSeconds")]
+    pub duration: Duration,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Changes done.
+    pub changes: ChangeCounts,
+    /// Drift found in `detect` projects (reported, not applied).
+    pub detected: usize,
+    /// Secrets whose value could not be resolved.
+    pub unresolved: usize,
+    /// Changes waiting for an approval.
+    pub pending_approval: usize,
+    /// Errors (messages and addresses, never values).
+    pub errors: Vec<String>,
+}
+
+fn serialize_seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+impl ReconcileRecord {
+    /// A record for a run starting now.
+    pub fn started(trigger: Trigger) -> Self {
+        Self {
+            revision: None,
+            trigger,
+            started_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+            duration: Duration::ZERO,
+            outcome: Outcome::Success,
+            changes: ChangeCounts::default(),
+            detected: 0,
+            unresolved: 0,
+            pending_approval: 0,
+            errors: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    history: VecDeque<ReconcileRecord>,
+    applied_revision: Option<String>,
+    last_revision: Option<String>,
+    consecutive_failures: u32,
+    source_reachable: Option<bool>,
+    results: BTreeMap<(&'static str, &'static str), u64>,
+    changes: BTreeMap<&'static str, u64>,
+    drift_detected: usize,
+    duration_counts: [u64; DURATION_BUCKETS.len()],
+    duration_sum: f64,
+    duration_count: u64,
+    webhooks: BTreeMap<(&'static str, &'static str), u64>,
+    fetches: BTreeMap<&'static str, u64>,
+}
+
+/// The state shared between the loop and the HTTP surface.
+#[derive(Debug)]
+pub struct DaemonState {
+    inner: Mutex<Inner>,
+    triggers: mpsc::Sender<Trigger>,
+    source: String,
+    retry_budget: u32,
+    leader: AtomicBool,
+}
+
+/// `/status`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusView {
+    /// The source (no credentials).
+    pub source: String,
+    /// Whether this replica reconciles.
+    pub leader: bool,
+    /// Whether `/readyz` answers ready.
+    pub ready: bool,
+    /// The last revision applied successfully.
+    pub applied_revision: Option<String>,
+    /// The last revision fetched.
+    pub last_revision: Option<String>,
+    /// Failures since the last success.
+    pub consecutive_failures: u32,
+    /// The last reconciles, newest first.
+    pub reconciles: Vec<ReconcileRecord>,
+}
+
+impl DaemonState {
+    pub(super) fn new(triggers: mpsc::Sender<Trigger>, source: String, retry_budget: u32) -> Self {
+        Self {
+            inner: Mutex::new(Inner::default()),
+            triggers,
+            source,
+            retry_budget,
+            leader: AtomicBool::new(false),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Asks for a run; while one is pending or running, further requests coalesce into it.
+    pub fn trigger(&self, trigger: Trigger) {
+        let _ = self.triggers.try_send(trigger);
+    }
+
+    pub(super) fn set_leader(&self, leader: bool) {
+        self.leader.store(leader, Ordering::Relaxed);
+    }
+
+    /// Whether this replica reconciles.
+    pub fn is_leader(&self) -> bool {
+        self.leader.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn source_fetched(&self, ok: bool) {
+        let mut inner = self.lock();
+        inner.source_reachable = Some(ok);
+        *inner
+            .fetches
+            .entry(if ok { "success" } else { "failed" })
+            .or_default() += 1;
+    }
+
+    /// Counts a webhook delivery.
+    pub fn webhook_delivery(&self, provider: &'static str, result: &'static str) {
+        *self.lock().webhooks.entry((provider, result)).or_default() += 1;
+    }
+
+    pub(super) fn record(&self, record: ReconcileRecord) {
+        let mut inner = self.lock();
+        let seconds = record.duration.as_secs_f64();
+        for (i, bound) in DURATION_BUCKETS.iter().enumerate() {
+            if seconds <= *bound {
+                inner.duration_counts[i] += 1;
+            }
+        }
+        inner.duration_sum += seconds;
+        inner.duration_count += 1;
+        *inner
+            .results
+            .entry((record.trigger.as_str(), record.outcome.as_str()))
+            .or_default() += 1;
+        for (action, n) in [
+            ("create", record.changes.create),
+            ("update", record.changes.update),
+            ("delete", record.changes.delete),
+        ] {
+            *inner.changes.entry(action).or_default() += n as u64;
+        }
+        if record.revision.is_some() {
+            inner.last_revision.clone_from(&record.revision);
+        }
+        match record.outcome {
+            Outcome::Success => {
+                inner.consecutive_failures = 0;
+                inner.drift_detected = record.detected;
+                inner.applied_revision.clone_from(&record.revision);
+            }
+            Outcome::Invalid => {}
+            Outcome::Failed | Outcome::SourceError => inner.consecutive_failures += 1,
+        }
+        inner.history.push_front(record);
+        inner.history.truncate(HISTORY);
+    }
+
+    /// Ready: followers always; the leader once the source was reached and the last reconcile
+    /// succeeded or failures are within the retry budget.
+    pub fn is_ready(&self) -> bool {
+        if !self.is_leader() {
+            return true;
+        }
+        let inner = self.lock();
+        inner.source_reachable == Some(true)
+            && !inner.history.is_empty()
+            && inner.consecutive_failures <= self.retry_budget
+    }
+
+    /// The `/status` document.
+    pub fn status(&self) -> StatusView {
+        let ready = self.is_ready();
+        let inner = self.lock();
+        StatusView {
+            source: self.source.clone(),
+            leader: self.is_leader(),
+            ready,
+            applied_revision: inner.applied_revision.clone(),
+            last_revision: inner.last_revision.clone(),
+            consecutive_failures: inner.consecutive_failures,
+            reconciles: inner.history.iter().cloned().collect(),
+        }
+    }
+
+    /// The last record, if any.
+    pub fn last(&self) -> Option<ReconcileRecord> {
+        self.lock().history.front().cloned()
+    }
+
+    /// Prometheus text format (version 0.0.4).
+    pub fn metrics(&self) -> String {
+        let inner = self.lock();
+        let mut out = String::new();
+        let family = |out: &mut String, name: &str, kind: &str, help: &str| {
+            let _ = writeln!(out, "# HELP infisical_gitops_{name} {help}");
+            let _ = writeln!(out, "# TYPE infisical_gitops_{name} {kind}");
+        };
+        family(
+            &mut out,
+            "reconcile_duration_seconds",
+            "histogram",
+            "Time of one reconcile (fetch, load, plan, apply).",
+        );
+        for (i, bound) in DURATION_BUCKETS.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "infisical_gitops_reconcile_duration_seconds_bucket{{le=\"{bound}\"}} {}",
+                inner.duration_counts[i]
+            );
+        }
+        let _ = writeln!(
+            out,
+            "infisical_gitops_reconcile_duration_seconds_bucket{{le=\"+Inf\"}} {}",
+            inner.duration_count
+        );
+        let _ = writeln!(
+            out,
+            "infisical_gitops_reconcile_duration_seconds_sum {}",
+            inner.duration_sum
+        );
+        let _ = writeln!(
+            out,
+            "infisical_gitops_reconcile_duration_seconds_count {}",
+            inner.duration_count
+        );
+        family(
+            &mut out,
+            "reconciles_total",
+            "counter",
+            "Reconciles by trigger and outcome.",
+        );
+        for ((trigger, outcome), n) in &inner.results {
+            let _ = writeln!(
+                out,
+                "infisical_gitops_reconciles_total{{trigger=\"{trigger}\",outcome=\"{outcome}\"}} {n}"
+            );
+        }
+        family(
+            &mut out,
+            "changes_total",
+            "counter",
+            "Changes applied to Infisical, by action.",
+        );
+        for action in ["create", "update", "delete"] {
+            let n = inner.changes.get(action).copied().unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "infisical_gitops_changes_total{{action=\"{action}\"}} {n}"
+            );
+        }
+        family(
+            &mut out,
+            "drift_detected",
+            "gauge",
+            "Changes found in detect-mode projects by the last successful reconcile (not applied).",
+        );
+        let _ = writeln!(
+            out,
+            "infisical_gitops_drift_detected {}",
+            inner.drift_detected
+        );
+        family(
+            &mut out,
+            "consecutive_failures",
+            "gauge",
+            "Failed reconciles since the last success.",
+        );
+        let _ = writeln!(
+            out,
+            "infisical_gitops_consecutive_failures {}",
+            inner.consecutive_failures
+        );
+        family(
+            &mut out,
+            "applied_revision_info",
+            "gauge",
+            "The revision last applied successfully.",
+        );
+        if let Some(revision) = &inner.applied_revision {
+            let _ = writeln!(
+                out,
+                "infisical_gitops_applied_revision_info{{revision=\"{}\"}} 1",
+                escape_label(revision)
+            );
+        }
+        family(
+            &mut out,
+            "source_fetches_total",
+            "counter",
+            "Fetches of the source, by result.",
+        );
+        for (result, n) in &inner.fetches {
+            let _ = writeln!(
+                out,
+                "infisical_gitops_source_fetches_total{{result=\"{result}\"}} {n}"
+            );
+        }
+        family(
+            &mut out,
+            "webhook_deliveries_total",
+            "counter",
+            "Webhook deliveries, by provider and result.",
+        );
+        for ((provider, result), n) in &inner.webhooks {
+            let _ = writeln!(
+                out,
+                "infisical_gitops_webhook_deliveries_total{{provider=\"{provider}\",result=\"{result}\"}} {n}"
+            );
+        }
+        family(
+            &mut out,
+            "leader",
+            "gauge",
+            "1 while this replica holds the lease (or runs without leader election).",
+        );
+        let _ = writeln!(
+            out,
+            "infisical_gitops_leader {}",
+            u8::from(self.is_leader())
+        );
+        out
+    }
+}
+
+fn escape_label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}

@@ -1,0 +1,533 @@
+//! Git sources against real repositories made with the `git` CLI: `file://` and HTTP
+//! (`git http-backend` behind a small CGI handler, with and without basic auth); branches,
+//! tags, pinned commits, sub-paths, shallow fetches; end to end through the daemon into a dev
+//! server, triggered by a signed webhook over real HTTP; `run --once` through the binary.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use infisical_gitops::daemon::http::{WebhookSecrets, github_signature, router};
+use infisical_gitops::daemon::sources::GitRemote;
+use infisical_gitops::daemon::{Controls, Daemon, DaemonConfig, Outcome};
+use infisical_gitops::dev::{DevServer, DevServerConfig};
+use infisical_gitops::infisical::{ClientConfig, Credentials, HttpClient};
+use infisical_gitops::reconcile::Reconciler;
+use infisical_gitops::resolve::SourceResolver;
+use infisical_gitops::source::git::{GitAuth, GitConfig, GitError, GitReference, GitSource};
+use tokio::sync::watch;
+
+use super::daemon::write_repo;
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .output()
+        .expect("git runs");
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+/// A bare "remote" and a work clone that pushes to it.
+pub(crate) struct Remote {
+    _temp: tempfile::TempDir,
+    pub root: PathBuf,
+    pub bare: PathBuf,
+    pub work: PathBuf,
+}
+
+impl Remote {
+    pub(crate) fn new() -> Self {
+        let temp = tempfile::tempdir().unwrap();
+        let root = temp.path().to_path_buf();
+        let bare = root.join("remote.git");
+        let work = root.join("work");
+        std::fs::create_dir_all(&work).unwrap();
+        git(
+            &root,
+            &["init", "--quiet", "--bare", "-b", "main", "remote.git"],
+        );
+        git(&bare, &["config", "http.receivepack", "true"]);
+        git(&work, &["init", "--quiet", "-b", "main"]);
+        git(&work, &["remote", "add", "origin", bare.to_str().unwrap()]);
+        Self {
+            _temp: temp,
+            root,
+            bare,
+            work,
+        }
+    }
+
+    /// Writes the repository (under `sub`) with `value`, commits and pushes; the commit id.
+    pub(crate) fn push(&self, sub: &str, value: &str) -> String {
+        write_repo(&self.work.join(sub), value, "correct");
+        git(&self.work, &["add", "-A"]);
+        git(
+            &self.work,
+            &[
+                "commit",
+                "--quiet",
+                "--allow-empty",
+                "-m",
+                &format!("value {value}"),
+            ],
+        );
+        git(&self.work, &["push", "--quiet", "origin", "HEAD:main"]);
+        git(&self.work, &["rev-parse", "HEAD"])
+    }
+
+    pub(crate) fn file_url(&self) -> String {
+        format!("file://{}", self.bare.display())
+    }
+
+    fn config(&self, url: String, reference: GitReference, sub: &str) -> GitConfig {
+        GitConfig {
+            url,
+            reference,
+            sub_path: PathBuf::from(sub),
+            work_dir: self.root.join(format!("checkout-{}", rand_suffix())),
+            auth: GitAuth::None,
+            known_hosts: None,
+            shallow: true,
+        }
+    }
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::SeqCst)
+}
+
+fn read_value(checkout: &Path) -> String {
+    std::fs::read_to_string(checkout.join("secrets/demo.yaml")).unwrap()
+}
+
+#[test]
+fn file_remote_branch_follows_pushes() {
+    let remote = Remote::new();
+    let first = remote.push("", "info");
+    let source =
+        GitSource::new(remote.config(remote.file_url(), GitReference::Branch("main".into()), ""));
+    let checkout = source.fetch().unwrap();
+    assert_eq!(checkout.revision, first);
+    assert!(read_value(&checkout.path).contains("value: info"));
+    let second = remote.push("", "debug");
+    let checkout = source.fetch().unwrap();
+    assert_eq!(checkout.revision, second);
+    assert!(read_value(&checkout.path).contains("value: debug"));
+}
+
+#[test]
+fn file_remote_tags_pinned_commits_and_sub_paths() {
+    let remote = Remote::new();
+    let first = remote.push("infisical", "info");
+    git(&remote.work, &["tag", "v1"]);
+    git(&remote.work, &["push", "--quiet", "origin", "v1"]);
+    let second = remote.push("infisical", "debug");
+
+    let tag = GitSource::new(remote.config(
+        remote.file_url(),
+        GitReference::Tag("v1".into()),
+        "infisical",
+    ));
+    let checkout = tag.fetch().unwrap();
+    assert_eq!(checkout.revision, first);
+    assert!(checkout.path.ends_with("infisical"));
+    assert!(read_value(&checkout.path).contains("value: info"));
+
+    let pinned = GitSource::new(remote.config(
+        remote.file_url(),
+        GitReference::Commit(first.clone()),
+        "infisical",
+    ));
+    assert_eq!(pinned.fetch().unwrap().revision, first);
+
+    let branch = GitSource::new(remote.config(
+        remote.file_url(),
+        GitReference::Branch("main".into()),
+        "infisical",
+    ));
+    assert_eq!(branch.fetch().unwrap().revision, second);
+
+    let missing =
+        GitSource::new(remote.config(remote.file_url(), GitReference::Branch("nope".into()), ""));
+    let error = missing.fetch().unwrap_err();
+    assert!(
+        matches!(error, GitError::Fetch { .. } | GitError::NotFound { .. }),
+        "{error:?}"
+    );
+
+    let wrong_sub = GitSource::new(remote.config(
+        remote.file_url(),
+        GitReference::Branch("main".into()),
+        "elsewhere",
+    ));
+    assert!(matches!(
+        wrong_sub.fetch().unwrap_err(),
+        GitError::SubPath { .. }
+    ));
+}
+
+// ------------------------------------------------------------------ HTTP (git http-backend)
+
+#[derive(Clone)]
+struct Backend {
+    root: PathBuf,
+    basic: Option<String>,
+}
+
+async fn cgi(
+    State(backend): State<Backend>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(expected) = &backend.basic {
+        let given = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if given != expected {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [("www-authenticate", "Basic realm=\"git\"")],
+                "",
+            )
+                .into_response();
+        }
+    }
+    let mut command = tokio::process::Command::new("git");
+    command
+        .arg("http-backend")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("GIT_PROJECT_ROOT", &backend.root)
+        .env("GIT_HTTP_EXPORT_ALL", "1")
+        .env("REQUEST_METHOD", method.as_str())
+        .env("PATH_INFO", uri.path())
+        .env("QUERY_STRING", uri.query().unwrap_or(""))
+        .env("CONTENT_LENGTH", body.len().to_string())
+        .env("REMOTE_ADDR", "127.0.0.1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    for (name, variable) in [
+        ("content-type", "CONTENT_TYPE"),
+        ("git-protocol", "GIT_PROTOCOL"),
+        ("content-encoding", "HTTP_CONTENT_ENCODING"),
+    ] {
+        if let Some(value) = headers.get(name).and_then(|v| v.to_str().ok()) {
+            command.env(variable, value);
+        }
+    }
+    let mut child = command.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        let _ = stdin.write_all(&body).await;
+    });
+    let output = child.wait_with_output().await.unwrap();
+    writer.await.unwrap();
+    let raw = output.stdout;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| (i, 4))
+        .or_else(|| raw.windows(2).position(|w| w == b"\n\n").map(|i| (i, 2)))
+        .unwrap();
+    let head = String::from_utf8_lossy(&raw[..split.0]).into_owned();
+    let mut response = Response::builder().status(200);
+    for line in head.lines() {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("status") {
+            let code: u16 = value[..3].parse().unwrap();
+            response = response.status(code);
+        } else {
+            response = response.header(name, value);
+        }
+    }
+    response
+        .body(axum::body::Body::from(raw[split.0 + split.1..].to_vec()))
+        .unwrap()
+}
+
+/// Serves `root`'s repositories over smart HTTP on 127.0.0.1; the base URL.
+async fn serve_http(root: &Path, basic: Option<(&str, &str)>) -> String {
+    use base64_basic as b64;
+    let backend = Backend {
+        root: root.to_path_buf(),
+        basic: basic.map(|(u, p)| format!("Basic {}", b64::encode(format!("{u}:{p}").as_bytes()))),
+    };
+    let app = axum::Router::new().fallback(cgi).with_state(backend);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+mod base64_basic {
+    pub fn encode(input: &[u8]) -> String {
+        const TABLE: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for chunk in input.chunks(3) {
+            let b = [
+                chunk[0],
+                *chunk.get(1).unwrap_or(&0),
+                *chunk.get(2).unwrap_or(&0),
+            ];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    out.push(TABLE[((n >> (18 - 6 * i)) & 63) as usize] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+}
+
+async fn fetch_blocking(
+    source: Arc<GitSource>,
+) -> Result<infisical_gitops::source::git::Checkout, GitError> {
+    tokio::task::spawn_blocking(move || source.fetch())
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_remote_shallow_fetch_and_basic_auth() {
+    let remote = Remote::new();
+    let first = remote.push("", "info");
+    remote.push("", "debug");
+    let third = remote.push("", "warn");
+    let base = serve_http(&remote.root, None).await;
+    let url = format!("{base}/remote.git");
+
+    let source = Arc::new(GitSource::new(remote.config(
+        url.clone(),
+        GitReference::Branch("main".into()),
+        "",
+    )));
+    let checkout = fetch_blocking(source.clone()).await.unwrap();
+    assert_eq!(checkout.revision, third);
+    assert!(read_value(&checkout.path).contains("value: warn"));
+    // Shallow: the first commit was never downloaded.
+    let repo = git2::Repository::open(&source.config().work_dir).unwrap();
+    assert!(repo.is_shallow(), "depth-1 fetch");
+    assert!(
+        repo.find_commit(git2::Oid::from_str(&first).unwrap())
+            .is_err()
+    );
+
+    // Basic auth: refused without and with wrong credentials, accepted with the right ones.
+    let secured = serve_http(&remote.root, Some(("deploy", "s3cret-token"))).await;
+    let url = format!("{secured}/remote.git");
+    let mut config = remote.config(url.clone(), GitReference::Branch("main".into()), "");
+    let anonymous = fetch_blocking(Arc::new(GitSource::new(config.clone())))
+        .await
+        .unwrap_err();
+    assert!(matches!(anonymous, GitError::Fetch { .. }), "{anonymous:?}");
+    config.auth = GitAuth::Basic {
+        username: "deploy".into(),
+        password: "wrong".into(),
+    };
+    let wrong = fetch_blocking(Arc::new(GitSource::new(config.clone())))
+        .await
+        .unwrap_err();
+    assert!(
+        !format!("{wrong:?}").contains("wrong\""),
+        "no credentials in errors"
+    );
+    config.auth = GitAuth::Basic {
+        username: "deploy".into(),
+        password: "s3cret-token".into(),
+    };
+    config.work_dir = remote.root.join("checkout-auth");
+    let checkout = fetch_blocking(Arc::new(GitSource::new(config)))
+        .await
+        .unwrap();
+    assert_eq!(checkout.revision, third);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssh_remotes_need_a_known_host() {
+    // No SSH server is needed to show that an unknown host is refused before any key is
+    // offered: the host-key check runs first, and without a known-hosts file it fails.
+    let remote = Remote::new();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let mut config = remote.config(
+        format!("ssh://git@127.0.0.1:{port}/remote.git"),
+        GitReference::Branch("main".into()),
+        "",
+    );
+    config.known_hosts = Some(remote.root.join("missing_known_hosts"));
+    let error = fetch_blocking(Arc::new(GitSource::new(config)))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, GitError::KnownHosts { .. }), "{error:?}");
+}
+
+// ------------------------------------------------------------------ end to end
+
+async fn dev_reconciler() -> (DevServer, Reconciler) {
+    let config = DevServerConfig::default();
+    let credentials = Credentials::universal_auth(&config.client_id, &config.client_secret);
+    let server = DevServer::start(config).await.unwrap();
+    let client = HttpClient::new(ClientConfig::new(server.url(), credentials)).unwrap();
+    let reconciler = Reconciler::new(Arc::new(client), Arc::new(SourceResolver::new()));
+    (server, reconciler)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_then_signed_webhook_applies_to_the_dev_server() {
+    let remote = Remote::new();
+    let first = remote.push("", "info");
+    let base = serve_http(&remote.root, None).await;
+    let (server, reconciler) = dev_reconciler().await;
+    let source = Arc::new(GitSource::new(remote.config(
+        format!("{base}/remote.git"),
+        GitReference::Branch("main".into()),
+        "",
+    )));
+    let config = DaemonConfig {
+        interval: Duration::from_secs(3600),
+        drift_interval: Duration::from_secs(3600),
+        ..DaemonConfig::default()
+    };
+    let (daemon, state) = Daemon::new(reconciler.clone(), Arc::new(GitRemote(source)), config);
+    let (shutdown_tx, shutdown) = watch::channel(false);
+    let (_leader_tx, leader) = watch::channel(true);
+    let task = tokio::spawn(daemon.run(Controls {
+        shutdown: shutdown.clone(),
+        leader,
+        watch_events: None,
+    }));
+    let app = router(
+        state.clone(),
+        WebhookSecrets {
+            gitlab_token: None,
+            github_secret: Some("hook-secret".into()),
+        },
+        axum::Router::new(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let wait_for = |revision: String| {
+        let state = state.clone();
+        async move {
+            for _ in 0..200 {
+                if state.status().applied_revision.as_deref() == Some(revision.as_str()) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("revision {revision} not applied: {:?}", state.status());
+        }
+    };
+    wait_for(first).await;
+
+    let second = remote.push("", "debug");
+    let body = br#"{"ref":"refs/heads/main"}"#;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let response = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+        .post(format!("http://{addr}/hooks/github"))
+        .header("x-hub-signature-256", github_signature("hook-secret", body))
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 202);
+    wait_for(second.clone()).await;
+    let record = state.last().unwrap();
+    assert_eq!(record.outcome, Outcome::Success);
+    assert_eq!(record.changes.update, 1, "{record:?}");
+
+    // Infisical now equals the repository: a fresh plan is empty.
+    let desired = infisical_gitops::source::load_desired_state(&remote.work)
+        .unwrap()
+        .0;
+    let plan = reconciler.plan(desired, true).await.unwrap().plan;
+    assert!(plan.is_empty(), "{plan:?}");
+
+    shutdown_tx.send(true).unwrap();
+    task.await.unwrap();
+    server.shutdown().await;
+}
+
+fn binary(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_infisical-gitops"))
+        .args(args)
+        .env_remove("INFISICAL_API_URL")
+        .env_remove("INFISICAL_GITOPS_GIT_URL")
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn run_once_through_the_binary() {
+    let remote = Remote::new();
+    let revision = remote.push("deploy/infisical", "info");
+    let work_dir = remote.root.join("once");
+    let (code, stdout, stderr) = binary(&[
+        "run",
+        "--once",
+        "--dev",
+        "--git-url",
+        &remote.file_url(),
+        "--git-path",
+        "deploy/infisical",
+        "--work-dir",
+        work_dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        stdout.trim(),
+        format!("startup {revision}: success, 4 created, 0 updated, 0 deleted, 0 drift detected")
+    );
+
+    // An invalid directory: exit 1, the problem on stderr.
+    let broken = remote.root.join("broken");
+    std::fs::create_dir_all(&broken).unwrap();
+    std::fs::write(broken.join("a.yaml"), "kind: Project\nspec: [\n").unwrap();
+    let (code, stdout, stderr) = binary(&["run", "--once", "--dev", broken.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains(": invalid,"), "{stdout}");
+    assert!(stderr.contains("error: "), "{stderr}");
+}

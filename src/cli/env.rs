@@ -30,6 +30,9 @@ pub const INFISICAL_TOKEN: &str = "INFISICAL_TOKEN";
 /// Extra CA certificates (PEM) trusted for Infisical (`--ca-cert`).
 pub const INFISICAL_CA_CERT: &str = "INFISICAL_CA_CERT";
 
+/// `import --bitwarden-url`: the `bw serve` base URL.
+pub const BITWARDEN_URL: &str = "INFISICAL_GITOPS_BITWARDEN_URL";
+
 /// Reads one of the variables above: the one place the CLI reads the environment for settings
 /// that clap does not own (credentials are never taken from flags).
 pub fn read(name: &str) -> Option<String> {

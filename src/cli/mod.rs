@@ -8,6 +8,7 @@ pub mod apply;
 pub mod connection;
 pub mod dev_server;
 pub mod env;
+pub mod import;
 pub mod manifests;
 pub mod plan;
 pub mod render;
@@ -58,6 +59,8 @@ pub enum Command {
     /// Emit the Infisical operator's resources for every KubernetesSync: to stdout, into a
     /// directory, or server-side applied to the cluster.
     Manifests(manifests::Args),
+    /// Write a desired-state repository from an existing Infisical (values are never written).
+    Import(import::Args),
 }
 
 /// `--color`.
@@ -128,6 +131,7 @@ pub fn run(command: Command, context: &Context) -> miette::Result<ExitCode> {
         Command::Plan(args) => runtime()?.block_on(plan::run(args, context)),
         Command::Apply(args) => runtime()?.block_on(apply::run(args, context)),
         Command::Manifests(args) => manifests::run(args, context),
+        Command::Import(args) => runtime()?.block_on(import::run(args, context)),
     }
 }
 

@@ -10,6 +10,7 @@ mod contract;
 mod deploy;
 mod dev_server;
 mod example;
+mod import;
 mod manifests;
 mod pipeline;
 mod plan;

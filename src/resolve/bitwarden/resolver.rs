@@ -267,3 +267,33 @@ impl BitwardenResolver {
             .clone()
     }
 }
+
+#[async_trait::async_trait]
+impl crate::resolve::SecretResolver for BitwardenResolver {
+    async fn resolve(
+        &self,
+        source: &SecretSource,
+    ) -> Result<crate::resolve::Resolved, crate::resolve::ResolveError> {
+        use crate::resolve::{ResolveError, Resolved};
+        match source {
+            SecretSource::Bitwarden(_) | SecretSource::BitwardenSecretsManager { .. } => self
+                .resolve_value(source)
+                .await
+                .map(Resolved::Value)
+                .map_err(|error| match error {
+                    BitwardenError::ItemNotFound { .. }
+                    | BitwardenError::NameNotFound { .. }
+                    | BitwardenError::SecretNotFound { .. } => ResolveError::NotFound {
+                        reference: source.describe(),
+                    },
+                    other => ResolveError::Unavailable {
+                        reference: source.describe(),
+                        source: Box::new(other),
+                    },
+                }),
+            other => Err(ResolveError::Unsupported {
+                source_description: other.describe(),
+            }),
+        }
+    }
+}

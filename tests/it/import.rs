@@ -467,9 +467,19 @@ async fn import_validates_and_the_first_plan_only_adopts_then_apply_converges() 
 #[tokio::test]
 async fn all_projects_are_imported_and_unmatched_secrets_get_placeholders() {
     let live = seeded().await;
+    live.server.reset_counts();
     let imported = import(&live, Selection::All, vault_items(true), "", &mut Refuse)
         .await
         .unwrap();
+    // One project listing, one lookup per project, one folder and one secret listing per
+    // environment (2 projects × 3 environments): read-only, nothing per folder or secret.
+    let counts = live.server.request_counts();
+    let total: u64 = counts.values().sum();
+    assert_eq!(total, 1 + 2 + 2 * 6, "{counts:?}");
+    assert!(
+        counts.keys().all(|route| route.starts_with("GET ")),
+        "{counts:?}"
+    );
     let paths: Vec<String> = imported
         .files
         .iter()

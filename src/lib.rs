@@ -21,6 +21,7 @@
 //! | [`apply`] | execute a `Plan` through `InfisicalApi` | no |
 //! | [`reconcile`] | the use cases: validate, plan, apply, reconcile | no |
 //! | [`manifest`] | Infisical operator manifests from the desired state | yes |
+//! | [`import`] | an existing Infisical → desired-state YAML (values never written) | no |
 //! | [`dev`] | the local Infisical-compatible server (tests, benchmarks, quickstart) | no |
 //! | [`daemon`] | the reconcile loop, webhooks, health, metrics, leader election | no |
 //! | [`cli`] | command-line front-end | no |
@@ -31,6 +32,7 @@ pub mod apply;
 pub mod cli;
 pub mod daemon;
 pub mod dev;
+pub mod import;
 pub mod infisical;
 pub mod manifest;
 pub mod model;

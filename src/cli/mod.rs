@@ -9,6 +9,7 @@ pub mod bitwarden;
 pub mod connection;
 pub mod dev_server;
 pub mod env;
+pub mod import;
 pub mod manifests;
 pub mod plan;
 pub mod render;
@@ -63,6 +64,8 @@ pub enum Command {
     /// Follow a Git remote or a directory: reconcile on every new revision, on webhooks and
     /// every drift interval; serve health, readiness, metrics and status.
     Run(run::Args),
+    /// Write a desired-state repository from an existing Infisical (values are never written).
+    Import(import::Args),
 }
 
 /// `--color`.
@@ -134,6 +137,7 @@ pub fn run(command: Command, context: &Context) -> miette::Result<ExitCode> {
         Command::Apply(args) => runtime()?.block_on(apply::run(args, context)),
         Command::Manifests(args) => manifests::run(args, context),
         Command::Run(args) => runtime()?.block_on(run::run(args, context)),
+        Command::Import(args) => runtime()?.block_on(import::run(args, context)),
     }
 }
 

@@ -90,11 +90,47 @@ pub async fn observe(
         .into_iter()
         .collect::<Result<_, _>>()?;
 
+    let found = lookups
+        .into_iter()
+        .filter_map(|(slug, remote)| remote.map(|remote| (slug, remote)))
+        .collect();
+    observe_found(api, found, concurrency, |slug, environment| {
+        desired.projects[slug].environment(environment).is_some()
+    })
+    .await
+}
+
+/// Reads every environment of projects already looked up (for `import`, which has no desired
+/// state yet): `2 × E` calls, one folder and one secret listing per environment.
+///
+/// # Errors
+/// As [`observe`].
+pub async fn observe_projects(
+    api: &dyn InfisicalApi,
+    projects: Vec<RemoteProject>,
+    concurrency: usize,
+) -> Result<LiveState, ObserveError> {
+    let mut found = Vec::new();
+    for remote in projects {
+        let Ok(slug) = ProjectSlug::new(remote.slug.clone()) else {
+            tracing::warn!(project = %remote.slug, "skipping a project whose slug this tool cannot address");
+            continue;
+        };
+        found.push((slug, remote));
+    }
+    observe_found(api, found, concurrency, |_, _| true).await
+}
+
+async fn observe_found(
+    api: &dyn InfisicalApi,
+    found: Vec<(ProjectSlug, RemoteProject)>,
+    concurrency: usize,
+    wanted: impl Fn(&ProjectSlug, &EnvironmentSlug) -> bool,
+) -> Result<LiveState, ObserveError> {
+    let concurrency = concurrency.max(1);
     let mut live = LiveState::default();
     let mut listings = Vec::new();
-    for (slug, remote) in lookups {
-        let Some(remote) = remote else { continue };
-        let declared = &desired.projects[&slug];
+    for (slug, remote) in found {
         let mut project = LiveProject {
             id: remote.id.clone(),
             name: remote.name.clone(),
@@ -107,7 +143,7 @@ pub async fn observe(
                 tracing::warn!(project = %slug, environment = %environment.slug, "skipping an environment whose slug this tool cannot address");
                 continue;
             };
-            let observed = declared.environment(&env_slug).is_some();
+            let observed = wanted(&slug, &env_slug);
             project.environments.insert(
                 env_slug.clone(),
                 LiveEnvironment {

@@ -206,7 +206,8 @@ fn root_path() -> Located<String> {
     Located::unplaced("/".to_string())
 }
 
-/// One secret. Exactly one of `bitwarden`, `bitwardenSecretsManager`, `generate`, `value`.
+/// One secret. Exactly one of `bitwarden`, `bitwardenSecretsManager`, `generate`, `value` (or
+/// the placeholder `todo`, which does not validate).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SecretSpec {
@@ -237,6 +238,11 @@ pub struct SecretSpec {
     /// A literal value; only with `sensitive: false`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<Located<String>>,
+    /// A placeholder instead of a value source, left by `import` where no Bitwarden item
+    /// matched; the text says what to fill in. `validate` reports it as the error
+    /// `placeholder-source` until it is replaced by one of the sources above.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub todo: Option<Located<String>>,
 }
 
 /// A Bitwarden Password Manager reference: an item (by id, or by exact name inside a folder or

@@ -8,7 +8,7 @@
 //!    document names per kind, Kubernetes targets — both locations reported;
 //! 3. references: every project, environment and folder a `SecretSet` or `KubernetesSync` names
 //!    must be declared;
-//! 4. value sources: exactly one per secret; a literal only with `sensitive: false`; Bitwarden
+//! 4. value sources: exactly one per secret, and no `todo` placeholder; a literal only with `sensitive: false`; Bitwarden
 //!    references well formed; generated lengths within bounds;
 //! 5. Kubernetes: authentication present after merging `KubernetesDefaults`, resync intervals in
 //!    the operator's format, at most one `KubernetesDefaults`.
@@ -809,6 +809,9 @@ impl Checker {
         if let Some(s) = &secret.value {
             sources.push(("value", s.span));
         }
+        if let Some(s) = &secret.todo {
+            sources.push(("todo", s.span));
+        }
         let source = match sources.as_slice() {
             [] => {
                 self.error(
@@ -862,6 +865,21 @@ impl Checker {
     /// Checks the one value source of `secret`.
     fn source(&mut self, loaded: &LoadedDocument, secret: &SecretSpec) -> Option<SecretSource> {
         let key = &secret.key.value;
+        if let Some(todo) = &secret.todo {
+            let note = todo.value.trim();
+            let message = if note.is_empty() {
+                format!("secret `{key}` has a placeholder instead of a value source")
+            } else {
+                format!("secret `{key}` has a placeholder instead of a value source: {note}")
+            };
+            self.error(
+                Diagnostic::error("placeholder-source", loaded.origin(todo.span), message)
+                    .with_help(
+                        "replace `todo` with a `bitwarden` reference (`item: <uuid>`), or `generate`, or a `value` with `sensitive: false`; or run `import` again with a mapping file",
+                    ),
+            );
+            return None;
+        }
         if let Some(bitwarden) = &secret.bitwarden {
             return self
                 .bitwarden(loaded, key, bitwarden)

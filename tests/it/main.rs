@@ -15,6 +15,7 @@ mod daemon_lease;
 mod deploy;
 mod dev_server;
 mod example;
+mod import;
 mod manifests;
 mod pipeline;
 mod plan;

@@ -73,6 +73,11 @@ impl ExportVault {
         vault
     }
 
+    /// Every item, in file order (trashed items included).
+    pub fn items(&self) -> &[Item] {
+        &self.items
+    }
+
     /// Number of items.
     pub fn len(&self) -> usize {
         self.items.len()

@@ -1,0 +1,263 @@
+//! `infisical-gitops import (--project SLUG… | --all) [--out DIR] [--dry-run] [--force]
+//! [--mapping FILE] [--bitwarden-url URL | --bitwarden-export FILE] [--bitwarden-folder ID]
+//! [--bitwarden-collection ID] [--adoption adopt|create-or-adopt]`: write a desired-state
+//! repository from the live Infisical. Values are never written (see `docs/import.md`).
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::ValueEnum;
+use miette::{IntoDiagnostic, WrapErr};
+
+use super::connection::ConnectionArgs;
+use super::{Context, EXIT_ERROR, EXIT_OK, env};
+use crate::import::{
+    Catalog, Chooser, ImportOptions, Imported, Mapping, Refuse, Selection, generate, read_live,
+};
+use crate::infisical::observe::DEFAULT_CONCURRENCY;
+use crate::model::Address;
+use crate::model::document::Adoption;
+use crate::resolve::bitwarden::{ExportVault, ServeClient};
+
+/// Arguments of `import`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A project to import (by slug); repeat for several.
+    #[arg(long = "project", value_name = "SLUG", required_unless_present = "all")]
+    pub projects: Vec<String>,
+    /// Import every project this identity can see.
+    #[arg(long, conflicts_with = "projects")]
+    pub all: bool,
+    /// The repository directory to write into.
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Print the files (paths and content) instead of writing them.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Overwrite files that already exist.
+    #[arg(long)]
+    pub force: bool,
+    /// A YAML map from secret addresses (`project/env:/path#KEY`) to Bitwarden references
+    /// (`{item: UUID, field: …}` or `{item: UUID, customField: …}`).
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    /// Match secrets to items by name through `bw serve` at this URL.
+    #[arg(long, env = env::BITWARDEN_URL, value_name = "URL")]
+    pub bitwarden_url: Option<String>,
+    /// Match secrets to items by name in this unencrypted Bitwarden JSON export.
+    #[arg(long, conflicts_with = "bitwarden_url", value_name = "FILE")]
+    pub bitwarden_export: Option<PathBuf>,
+    /// Only items in this Bitwarden folder (id) match by name.
+    #[arg(long, value_name = "ID")]
+    pub bitwarden_folder: Option<String>,
+    /// Only items in this Bitwarden collection (id) match by name.
+    #[arg(long, value_name = "ID")]
+    pub bitwarden_collection: Option<String>,
+    /// The adoption policy written into each project.
+    #[arg(long, value_enum, default_value_t = AdoptionArg::Adopt)]
+    pub adoption: AdoptionArg,
+    /// Connection.
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// `--adoption`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AdoptionArg {
+    /// Take over what exists; create nothing (the safest first apply).
+    Adopt,
+    /// Take over what exists and create what is added to the repository later.
+    CreateOrAdopt,
+}
+
+/// Asks on the terminal which of several items is meant.
+struct Prompt;
+
+impl Chooser for Prompt {
+    fn choose(&mut self, address: &Address, name: &str, candidates: &[String]) -> Option<String> {
+        let mut stderr = std::io::stderr();
+        let _ = writeln!(
+            stderr,
+            "{address}: {} bitwarden items are named `{name}`:",
+            candidates.len()
+        );
+        for (index, id) in candidates.iter().enumerate() {
+            let _ = writeln!(stderr, "  {}) {id}", index + 1);
+        }
+        let _ = write!(stderr, "choose 1-{} (empty: refuse): ", candidates.len());
+        let _ = stderr.flush();
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).ok()?;
+        let index: usize = line.trim().parse().ok()?;
+        candidates.get(index.checked_sub(1)?).cloned()
+    }
+}
+
+async fn catalog(args: &Args) -> miette::Result<Option<Catalog>> {
+    let items = if let Some(path) = &args.bitwarden_export {
+        ExportVault::load(path).into_diagnostic()?.items().to_vec()
+    } else if let Some(url) = &args.bitwarden_url {
+        let client = ServeClient::new(url)
+            .into_diagnostic()
+            .wrap_err("cannot configure the bw serve client")?;
+        client.ensure_unlocked().await.into_diagnostic()?;
+        client
+            .list_items(
+                None,
+                args.bitwarden_folder.as_deref(),
+                args.bitwarden_collection.as_deref(),
+            )
+            .await
+            .into_diagnostic()?
+    } else {
+        if args.bitwarden_folder.is_some() || args.bitwarden_collection.is_some() {
+            miette::bail!(
+                "--bitwarden-folder and --bitwarden-collection need --bitwarden-url or --bitwarden-export"
+            );
+        }
+        return Ok(None);
+    };
+    Ok(Some(Catalog::new(
+        items,
+        args.bitwarden_folder.clone(),
+        args.bitwarden_collection.clone(),
+    )))
+}
+
+fn instance_label(connection: &ConnectionArgs) -> String {
+    if connection.dev {
+        return "the embedded dev server".to_string();
+    }
+    connection
+        .api_url
+        .clone()
+        .or_else(|| env::read(env::INFISICAL_API_URL))
+        .unwrap_or_else(|| "https://app.infisical.com".to_string())
+}
+
+/// Runs `import`.
+pub async fn run(args: Args, _context: &Context) -> miette::Result<ExitCode> {
+    let mapping = match &args.mapping {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .into_diagnostic()
+                .wrap_err_with(|| format!("cannot read the mapping file {}", path.display()))?;
+            Mapping::parse(&text, &path.display().to_string()).into_diagnostic()?
+        }
+        None => Mapping::default(),
+    };
+    let catalog = catalog(&args).await?;
+    let selection = if args.all {
+        Selection::All
+    } else {
+        Selection::Projects(args.projects.clone())
+    };
+    let session = args.connection.open().await?;
+    let read = read_live(session.api.as_ref(), &selection, DEFAULT_CONCURRENCY).await;
+    session.close().await;
+    let (projects, live) = read.into_diagnostic()?;
+    let options = ImportOptions {
+        instance: instance_label(&args.connection),
+        adoption: match args.adoption {
+            AdoptionArg::Adopt => Adoption::Adopt,
+            AdoptionArg::CreateOrAdopt => Adoption::CreateOrAdopt,
+        },
+    };
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let mut prompt = Prompt;
+    let mut refuse = Refuse;
+    let chooser: &mut dyn Chooser = if interactive {
+        &mut prompt
+    } else {
+        &mut refuse
+    };
+    let imported = generate(
+        &projects,
+        &live,
+        &mapping,
+        catalog.as_ref(),
+        chooser,
+        &options,
+    )
+    .into_diagnostic()?;
+    if args.dry_run {
+        print!("{}", render_dry_run(&imported));
+    } else if let Err(message) = write_files(&args, &imported) {
+        eprintln!("{message}");
+        return Ok(ExitCode::from(EXIT_ERROR));
+    }
+    eprint!("{}", render_summary(&imported, args.dry_run));
+    Ok(ExitCode::from(EXIT_OK))
+}
+
+fn write_files(args: &Args, imported: &Imported) -> Result<(), String> {
+    if !args.force {
+        let existing: Vec<String> = imported
+            .files
+            .iter()
+            .map(|f| args.out.join(&f.path))
+            .filter(|p| p.exists())
+            .map(|p| format!("  {}", p.display()))
+            .collect();
+        if !existing.is_empty() {
+            return Err(format!(
+                "error: refusing to overwrite {} existing file(s) (pass --force to overwrite):\n{}",
+                existing.len(),
+                existing.join("\n")
+            ));
+        }
+    }
+    for file in &imported.files {
+        let path = args.out.join(&file.path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("error: cannot create {}: {e}", parent.display()))?;
+        }
+        std::fs::write(&path, &file.content)
+            .map_err(|e| format!("error: cannot write {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// `--dry-run` output: each file's path and content.
+pub fn render_dry_run(imported: &Imported) -> String {
+    let mut out = String::new();
+    for file in &imported.files {
+        out.push_str(&format!("==> {} <==\n", file.path.display()));
+        out.push_str(&file.content);
+        out.push('\n');
+    }
+    out
+}
+
+/// The summary printed to stderr.
+pub fn render_summary(imported: &Imported, dry_run: bool) -> String {
+    let report = &imported.report;
+    let mut out = format!(
+        "{} {} file(s): {} project(s), {} secret(s) ({} from the mapping file, {} matched by name, {} placeholder(s)).\n",
+        if dry_run { "Would write" } else { "Wrote" },
+        imported.files.len(),
+        report.projects,
+        report.secrets,
+        report.mapped,
+        report.matched_by_name,
+        report.placeholders.len()
+    );
+    if !report.placeholders.is_empty() {
+        out.push_str("Fill in these placeholders (`todo:`) before `plan`; `validate` lists them as `placeholder-source`:\n");
+        for address in &report.placeholders {
+            out.push_str(&format!("  {address}\n"));
+        }
+    }
+    if !report.differing_values.is_empty() {
+        out.push_str("The Bitwarden value differs from the live one for these secrets (the first apply would write the Bitwarden value):\n");
+        for address in &report.differing_values {
+            out.push_str(&format!("  {address}\n"));
+        }
+    }
+    for warning in &report.warnings {
+        out.push_str(&format!("warning: {warning}\n"));
+    }
+    out
+}

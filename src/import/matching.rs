@@ -1,0 +1,318 @@
+//! Which Bitwarden item holds each imported secret: an explicit mapping file first, then an item
+//! whose name is exactly the secret's address or key inside one Bitwarden folder or collection.
+//!
+//! Nothing here reads or returns a value except [`Catalog::same_value`], which compares a
+//! Bitwarden field with the live value by [`SecretValue::matches`] and returns only the verdict.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::model::document::{BitwardenField, BitwardenSpec};
+use crate::model::span::Located;
+use crate::model::{Address, BitwardenFieldRef, SecretValue};
+use crate::resolve::bitwarden::item::{Item, NameScope, NameSelection, select_by_name};
+
+/// Why a mapping file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum MappingError {
+    /// Not YAML of the expected shape.
+    #[error("mapping file {path} is not a map of secret addresses to bitwarden references")]
+    Parse {
+        /// The file.
+        path: String,
+        /// The parser's message.
+        #[source]
+        source: Box<serde_saphyr::Error>,
+    },
+    /// A key that is not a secret address.
+    #[error(
+        "mapping file {path}: `{address}` is not a secret address (`project/env:/path#KEY`): {reason}"
+    )]
+    Address {
+        /// The file.
+        path: String,
+        /// The key as written.
+        address: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One entry of a mapping file: a Bitwarden item id and which of its fields.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MappingEntry {
+    /// The item id (a UUID).
+    pub item: String,
+    /// A built-in field (default `password`).
+    #[serde(default)]
+    pub field: Option<BitwardenField>,
+    /// A custom field instead of `field`.
+    #[serde(default)]
+    pub custom_field: Option<String>,
+}
+
+impl MappingEntry {
+    /// The reference as written into a `SecretSet`.
+    pub fn to_spec(&self) -> BitwardenSpec {
+        BitwardenSpec {
+            item: Some(Located::unplaced(self.item.to_ascii_lowercase())),
+            field: self.field.map(Located::unplaced),
+            custom_field: self.custom_field.clone().map(Located::unplaced),
+            ..BitwardenSpec::default()
+        }
+    }
+
+    fn field_ref(&self) -> BitwardenFieldRef {
+        match &self.custom_field {
+            Some(name) => BitwardenFieldRef::Custom(name.clone()),
+            None => BitwardenFieldRef::Builtin {
+                field: self.field.unwrap_or_default(),
+                uri_index: 0,
+            },
+        }
+    }
+}
+
+/// A mapping file: secret address → Bitwarden reference.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Mapping {
+    entries: BTreeMap<Address, MappingEntry>,
+}
+
+impl Mapping {
+    /// Parses a mapping file's text; `path` names it in errors.
+    ///
+    /// ```yaml
+    /// payments/prod:/db#POSTGRES_PASSWORD:
+    ///   item: 6b1f0c3e-2a7d-4c59-9e48-1d3a5f7b9c01
+    /// payments/prod:/db#POSTGRES_USER:
+    ///   item: 6b1f0c3e-2a7d-4c59-9e48-1d3a5f7b9c01
+    ///   field: username
+    /// ```
+    pub fn parse(text: &str, path: &str) -> Result<Self, MappingError> {
+        let raw: BTreeMap<String, MappingEntry> = if text.trim().is_empty() {
+            BTreeMap::new()
+        } else {
+            serde_saphyr::from_str(text).map_err(|source| MappingError::Parse {
+                path: path.to_string(),
+                source: Box::new(source),
+            })?
+        };
+        let mut entries = BTreeMap::new();
+        for (key, entry) in raw {
+            match key.parse::<Address>() {
+                Ok(address @ Address::Secret(..)) => {
+                    entries.insert(address, entry);
+                }
+                Ok(other) => {
+                    return Err(MappingError::Address {
+                        path: path.to_string(),
+                        reason: format!("it names a {} address, without `#KEY`", other.kind()),
+                        address: key,
+                    });
+                }
+                Err(error) => {
+                    return Err(MappingError::Address {
+                        path: path.to_string(),
+                        reason: error.to_string(),
+                        address: key,
+                    });
+                }
+            }
+        }
+        Ok(Self { entries })
+    }
+
+    /// The entry for `address`.
+    pub fn get(&self, address: &Address) -> Option<&MappingEntry> {
+        self.entries.get(address)
+    }
+
+    /// Every mapped address.
+    pub fn addresses(&self) -> impl Iterator<Item = &Address> {
+        self.entries.keys()
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// The Bitwarden items that secrets are matched against by name, with the scope they must be in.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    items: Vec<Item>,
+    folder: Option<String>,
+    collection: Option<String>,
+    /// Every item (for verifying mapped references), by lowercase id.
+    by_id: BTreeMap<String, usize>,
+}
+
+/// What a lookup by name found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NameMatch {
+    /// Exactly one item: its id, and the field to read.
+    One {
+        /// The item id.
+        item: String,
+        /// `None` for the default `password`, else the field to write.
+        field: Option<BitwardenField>,
+    },
+    /// Several items carry the name.
+    Ambiguous {
+        /// The name that matched.
+        name: String,
+        /// The candidate item ids, sorted.
+        candidates: Vec<String>,
+    },
+    /// No item carries any of the names tried.
+    None,
+}
+
+impl Catalog {
+    /// A catalog of `items`, matching by name only inside `folder` and/or `collection` (both
+    /// `None`: the whole vault).
+    pub fn new(items: Vec<Item>, folder: Option<String>, collection: Option<String>) -> Self {
+        let by_id = items
+            .iter()
+            .enumerate()
+            .map(|(index, item)| (item.id.to_lowercase(), index))
+            .collect();
+        Self {
+            items,
+            folder,
+            collection,
+            by_id,
+        }
+    }
+
+    /// A human description of the scope, for placeholders and messages.
+    pub fn scope_label(&self) -> String {
+        match (&self.folder, &self.collection) {
+            (Some(f), Some(c)) => format!("folder {f} and collection {c}"),
+            (Some(f), None) => format!("folder {f}"),
+            (None, Some(c)) => format!("collection {c}"),
+            (None, None) => "the vault".to_string(),
+        }
+    }
+
+    /// The names tried for a secret, in order: its full address, then its key.
+    pub fn names_for(address: &Address) -> Vec<String> {
+        let mut names = vec![address.to_string()];
+        if let Address::Secret(_, _, _, key) = address {
+            names.push(key.to_string());
+        }
+        names
+    }
+
+    /// Looks `address` up by name: the first name of [`Catalog::names_for`] that any item
+    /// carries decides.
+    pub fn find(&self, address: &Address) -> NameMatch {
+        let scope = NameScope {
+            folder: self.folder.as_deref(),
+            collection: self.collection.as_deref(),
+        };
+        for name in Self::names_for(address) {
+            match select_by_name(&self.items, &name, scope) {
+                Ok(item) => {
+                    return NameMatch::One {
+                        item: item.id.to_ascii_lowercase(),
+                        field: default_field(item),
+                    };
+                }
+                Err(NameSelection::Many(candidates)) => {
+                    return NameMatch::Ambiguous { name, candidates };
+                }
+                Err(NameSelection::None) => {}
+            }
+        }
+        NameMatch::None
+    }
+
+    /// The field an item chosen by id is read from.
+    pub fn field_for(&self, item: &str) -> Option<BitwardenField> {
+        self.by_id
+            .get(&item.to_lowercase())
+            .and_then(|&index| default_field(&self.items[index]))
+    }
+
+    /// Whether the referenced field holds the same value as `live`: `None` when either side is
+    /// unknown (item not in the catalog, field unreadable, value hidden).
+    pub fn same_value(
+        &self,
+        reference: &BitwardenSpec,
+        live: Option<&SecretValue>,
+    ) -> Option<bool> {
+        let live = live?;
+        let item = reference.item.as_ref()?;
+        let index = *self.by_id.get(&item.value.to_lowercase())?;
+        let field = match &reference.custom_field {
+            Some(name) => BitwardenFieldRef::Custom(name.value.clone()),
+            None => BitwardenFieldRef::Builtin {
+                field: reference
+                    .field
+                    .as_ref()
+                    .map(|f| f.value)
+                    .unwrap_or_default(),
+                uri_index: reference.uri_index.unwrap_or(0),
+            },
+        };
+        let value = self.items[index].field(&field).ok()?;
+        Some(value.matches(live))
+    }
+}
+
+impl MappingEntry {
+    /// The field this entry reads, for messages.
+    pub fn describe_field(&self) -> String {
+        crate::resolve::bitwarden::item::field_label(&self.field_ref())
+    }
+}
+
+/// `None` (the default `password`) for a login with a password; `notes` for an item without
+/// one whose notes are set (a secure note).
+fn default_field(item: &Item) -> Option<BitwardenField> {
+    let has_password = item
+        .login
+        .as_ref()
+        .and_then(|l| l.password.as_ref())
+        .is_some();
+    if !has_password && item.notes.is_some() {
+        Some(BitwardenField::Notes)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mapping_keys_must_be_secret_addresses() {
+        let ok = Mapping::parse(
+            "payments/prod:/db#PASSWORD:\n  item: 6B1F0C3E-2A7D-4C59-9E48-1D3A5F7B9C01\n  field: username\n",
+            "m.yaml",
+        )
+        .unwrap();
+        assert_eq!(ok.len(), 1);
+        let address: Address = "payments/prod:/db#PASSWORD".parse().unwrap();
+        let spec = ok.get(&address).unwrap().to_spec();
+        assert_eq!(
+            spec.item.unwrap().value,
+            "6b1f0c3e-2a7d-4c59-9e48-1d3a5f7b9c01"
+        );
+        let bad = Mapping::parse("payments/prod:\n  item: x\n", "m.yaml").unwrap_err();
+        assert!(bad.to_string().contains("`payments/prod`"), "{bad}");
+        let shape = Mapping::parse("- a\n", "m.yaml").unwrap_err();
+        assert!(matches!(shape, MappingError::Parse { .. }));
+    }
+}

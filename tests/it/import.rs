@@ -1,0 +1,682 @@
+//! `import`: a live Infisical (the dev server, seeded through its HTTP API) → a repository that
+//! validates (placeholders aside) and plans nothing but adoption; mapping files, name matching,
+//! ambiguity, overwrite protection, and a scan that no value is written anywhere.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+use infisical_gitops::cli::import::{render_dry_run, render_summary};
+use infisical_gitops::cli::validate::{render_text, validate_path};
+use infisical_gitops::dev::{DevServer, DevServerConfig};
+use infisical_gitops::import::{
+    Catalog, Chooser, ImportError, ImportOptions, Imported, Mapping, Refuse, Selection, generate,
+    read_live,
+};
+use infisical_gitops::infisical::{
+    ClientConfig, CreateEnvironment, CreateFolder, CreateProject, Credentials, HttpClient,
+    InfisicalApi, SecretScope, SecretWrite,
+};
+use infisical_gitops::model::document::Adoption;
+use infisical_gitops::model::{Address, SecretValue};
+use infisical_gitops::plan::render::text;
+use infisical_gitops::plan::{Action, FieldChange, Reason};
+use infisical_gitops::reconcile::Reconciler;
+use infisical_gitops::resolve::SourceResolver;
+use infisical_gitops::resolve::bitwarden::{BitwardenResolver, ExportVault, PasswordManager};
+use serde_json::{Value, json};
+
+const FOLDER: &str = "2d4e6f80-1a3b-4c5d-8e9f-0a1b2c3d4e5f";
+const OTHER_FOLDER: &str = "7a7a7a7a-1a3b-4c5d-8e9f-0a1b2c3d4e5f";
+const DB_ITEM: &str = "6b1f0c3e-2a7d-4c59-9e48-1d3a5f7b9c01";
+
+/// Every seeded value: none may appear in any output.
+const VALUES: &[&str] = &[
+    "canary-api-key-0c4e81",
+    "canary-log-dev-5d2a",
+    "canary-log-staging-77e1",
+    "canary-log-prod-9b03",
+    "canary-pg-password-prod-1f2e",
+    "canary-pg-user-prod-44a0",
+    "canary-pg-password-dev-3c9d",
+    "canary-session-secret-aa71",
+    "canary-orphan-token-e602",
+];
+
+fn item(id: &str, name: &str, folder: &str, username: &str, password: &str) -> Value {
+    json!({
+        "id": id, "type": 1, "name": name, "folderId": folder, "collectionIds": [],
+        "login": {"username": username, "password": password, "uris": []},
+        "fields": [], "deletedDate": null
+    })
+}
+
+/// The vault: items named like the secrets in `FOLDER` (by key, or by full address when the
+/// value differs per environment), one item for the mapping file, and a decoy outside the folder.
+fn vault_items(with_session: bool) -> Vec<Value> {
+    let mut items = vec![
+        item(
+            "11111111-0000-4000-8000-000000000001",
+            "API_KEY",
+            FOLDER,
+            "",
+            "canary-api-key-0c4e81",
+        ),
+        item(
+            "11111111-0000-4000-8000-000000000002",
+            "payments/dev:/#LOG_LEVEL",
+            FOLDER,
+            "",
+            "canary-log-dev-5d2a",
+        ),
+        item(
+            "11111111-0000-4000-8000-000000000003",
+            "payments/staging:/#LOG_LEVEL",
+            FOLDER,
+            "",
+            "canary-log-staging-77e1",
+        ),
+        item(
+            "11111111-0000-4000-8000-000000000004",
+            "payments/prod:/#LOG_LEVEL",
+            FOLDER,
+            "",
+            "canary-log-prod-9b03",
+        ),
+        item(
+            "11111111-0000-4000-8000-000000000005",
+            "payments/dev:/db#POSTGRES_PASSWORD",
+            FOLDER,
+            "",
+            "canary-pg-password-dev-3c9d",
+        ),
+        item(
+            DB_ITEM,
+            "payments production database",
+            OTHER_FOLDER,
+            "canary-pg-user-prod-44a0",
+            "canary-pg-password-prod-1f2e",
+        ),
+        // Same name as an unmatched secret, but outside the folder: must not match.
+        item(
+            "11111111-0000-4000-8000-0000000000ff",
+            "SESSION_SECRET",
+            OTHER_FOLDER,
+            "",
+            "not-the-value",
+        ),
+    ];
+    if with_session {
+        items.push(item(
+            "11111111-0000-4000-8000-000000000006",
+            "SESSION_SECRET",
+            FOLDER,
+            "",
+            "canary-session-secret-aa71",
+        ));
+    }
+    items
+}
+
+fn export_json(items: Vec<Value>) -> String {
+    json!({"encrypted": false, "folders": [], "items": items}).to_string()
+}
+
+fn catalog(items: Vec<Value>) -> (Catalog, ExportVault) {
+    let vault = ExportVault::parse(&export_json(items), "export.json").unwrap();
+    (
+        Catalog::new(vault.items().to_vec(), Some(FOLDER.to_string()), None),
+        vault,
+    )
+}
+
+const MAPPING: &str = "\
+payments/prod:/db#POSTGRES_PASSWORD:
+  item: 6B1F0C3E-2A7D-4C59-9E48-1D3A5F7B9C01
+payments/prod:/db#POSTGRES_USER:
+  item: 6b1f0c3e-2a7d-4c59-9e48-1d3a5f7b9c01
+  field: username
+";
+
+struct Live {
+    server: DevServer,
+    api: Arc<HttpClient>,
+}
+
+fn write(
+    key: &str,
+    value: &str,
+    comment: &str,
+    tags: &[&str],
+    metadata: &[(&str, &str)],
+) -> SecretWrite {
+    SecretWrite {
+        key: key.into(),
+        value: Some(SecretValue::new(value)),
+        comment: Some(comment.into()),
+        tag_ids: Some(tags.iter().map(|t| t.to_string()).collect()),
+        metadata: Some(
+            metadata
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        ),
+    }
+}
+
+/// A realistic hand-made Infisical, built through the HTTP API: a project with three
+/// environments, nested folders, tags, comments and metadata, and a second project.
+async fn seeded() -> Live {
+    let server = DevServer::start(DevServerConfig::default()).await.unwrap();
+    let config = ClientConfig::new(
+        server.url(),
+        Credentials::universal_auth("dev-client-id", "dev-client-secret"),
+    );
+    let api = Arc::new(HttpClient::new(config).unwrap());
+    let project = api
+        .create_project(&CreateProject {
+            name: "Payments API".into(),
+            slug: "payments".into(),
+            description: Some("Secrets of the payments service".into()),
+            create_default_environments: false,
+        })
+        .await
+        .unwrap();
+    for (position, (slug, name)) in [
+        ("dev", "Development"),
+        ("staging", "Staging"),
+        ("prod", "Production"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        api.create_environment(
+            &project.id,
+            &CreateEnvironment {
+                name: name.into(),
+                slug: slug.into(),
+                position: Some(u32::try_from(position).unwrap() + 1),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let folder =
+        |environment: &str, parent: &str, name: &str, description: Option<&str>| CreateFolder {
+            project_id: project.id.clone(),
+            environment: environment.into(),
+            parent_path: parent.into(),
+            name: name.into(),
+            description: description.map(Into::into),
+        };
+    for environment in ["dev", "staging", "prod"] {
+        api.create_folder(&folder(
+            environment,
+            "/",
+            "db",
+            Some("Database credentials"),
+        ))
+        .await
+        .unwrap();
+    }
+    api.create_folder(&folder("prod", "/", "apps", None))
+        .await
+        .unwrap();
+    api.create_folder(&folder("prod", "/apps", "web", None))
+        .await
+        .unwrap();
+    let critical = api.create_tag(&project.id, "critical").await.unwrap().id;
+    let database = api.create_tag(&project.id, "database").await.unwrap().id;
+    let scope = |environment: &str, path: &str| SecretScope {
+        project_id: project.id.clone(),
+        environment: environment.into(),
+        path: path.into(),
+    };
+    for (environment, log) in [
+        ("dev", "canary-log-dev-5d2a"),
+        ("staging", "canary-log-staging-77e1"),
+        ("prod", "canary-log-prod-9b03"),
+    ] {
+        api.create_secrets(
+            &scope(environment, "/"),
+            &[
+                write(
+                    "API_KEY",
+                    "canary-api-key-0c4e81",
+                    "Payment provider API key",
+                    &[critical.as_str()],
+                    &[("owner", "team-payments"), ("rotation", "yearly")],
+                ),
+                write("LOG_LEVEL", log, "", &[], &[]),
+            ],
+        )
+        .await
+        .unwrap();
+    }
+    api.create_secrets(
+        &scope("prod", "/db"),
+        &[
+            write(
+                "POSTGRES_PASSWORD",
+                "canary-pg-password-prod-1f2e",
+                "Primary database: password",
+                &[database.as_str(), critical.as_str()],
+                &[("owner", "team-payments")],
+            ),
+            write(
+                "POSTGRES_USER",
+                "canary-pg-user-prod-44a0",
+                "Primary database: user",
+                &[database.as_str()],
+                &[],
+            ),
+        ],
+    )
+    .await
+    .unwrap();
+    api.create_secrets(
+        &scope("dev", "/db"),
+        &[write(
+            "POSTGRES_PASSWORD",
+            "canary-pg-password-dev-3c9d",
+            "",
+            &[database.as_str()],
+            &[],
+        )],
+    )
+    .await
+    .unwrap();
+    api.create_secrets(
+        &scope("prod", "/apps/web"),
+        &[write(
+            "SESSION_SECRET",
+            "canary-session-secret-aa71",
+            "Signs session cookies",
+            &[],
+            &[("owner", "team-web")],
+        )],
+    )
+    .await
+    .unwrap();
+    let tools = api
+        .create_project(&CreateProject {
+            name: "tools".into(),
+            slug: "tools".into(),
+            description: None,
+            create_default_environments: true,
+        })
+        .await
+        .unwrap();
+    api.create_secrets(
+        &SecretScope {
+            project_id: tools.id,
+            environment: "prod".into(),
+            path: "/".into(),
+        },
+        &[write(
+            "ORPHAN_TOKEN",
+            "canary-orphan-token-e602",
+            "",
+            &[],
+            &[],
+        )],
+    )
+    .await
+    .unwrap();
+    Live { server, api }
+}
+
+fn options() -> ImportOptions {
+    ImportOptions {
+        instance: "https://secrets.example.com".into(),
+        adoption: Adoption::Adopt,
+    }
+}
+
+async fn import(
+    live: &Live,
+    selection: Selection,
+    items: Vec<Value>,
+    mapping: &str,
+    chooser: &mut dyn Chooser,
+) -> Result<Imported, ImportError> {
+    let (projects, observed) = read_live(live.api.as_ref(), &selection, 4).await?;
+    let (catalog, _) = catalog(items);
+    let mapping = Mapping::parse(mapping, "mapping.yaml").unwrap();
+    generate(
+        &projects,
+        &observed,
+        &mapping,
+        Some(&catalog),
+        chooser,
+        &options(),
+    )
+}
+
+fn write_out(dir: &Path, imported: &Imported) {
+    for file in &imported.files {
+        let path = dir.join(&file.path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, &file.content).unwrap();
+    }
+}
+
+fn assert_no_value(what: &str, text: &str) {
+    for value in VALUES {
+        assert!(!text.contains(value), "{what} contains a seeded value");
+    }
+}
+
+fn payments() -> Selection {
+    Selection::Projects(vec!["payments".into()])
+}
+
+#[tokio::test]
+async fn import_validates_and_the_first_plan_only_adopts_then_apply_converges() {
+    let live = seeded().await;
+
+    // 1. The vault lacks SESSION_SECRET: a placeholder, which validate reports.
+    let first = import(&live, payments(), vault_items(false), MAPPING, &mut Refuse)
+        .await
+        .unwrap();
+    let dry_run = render_dry_run(&first);
+    let summary = render_summary(&first, true);
+    assert_no_value("dry-run output", &dry_run);
+    assert_no_value("summary", &summary);
+    insta::assert_snapshot!("payments_files", dry_run);
+    insta::assert_snapshot!("payments_summary", summary);
+    assert_eq!(
+        first.report.placeholders,
+        vec![
+            "payments/prod:/apps/web#SESSION_SECRET"
+                .parse::<Address>()
+                .unwrap()
+        ]
+    );
+    assert!(first.report.differing_values.is_empty());
+    let dir = tempfile::tempdir().unwrap();
+    write_out(dir.path(), &first);
+    let validation = validate_path(dir.path());
+    assert!(validation.state.is_none());
+    let codes: Vec<&str> = validation.diagnostics.iter().map(|d| d.code).collect();
+    assert_eq!(codes, ["placeholder-source"]);
+    let rendered = render_text(dir.path(), &validation, false);
+    assert_no_value("validate output", &rendered);
+    insta::assert_snapshot!("placeholder_diagnostic", rendered);
+
+    // 2. Someone adds the item to Bitwarden and imports again: the repository validates.
+    let second = import(&live, payments(), vault_items(true), MAPPING, &mut Refuse)
+        .await
+        .unwrap();
+    assert!(second.report.placeholders.is_empty());
+    assert!(
+        second.report.differing_values.is_empty(),
+        "{:?}",
+        second.report
+    );
+    let dir = tempfile::tempdir().unwrap();
+    write_out(dir.path(), &second);
+    let validation = validate_path(dir.path());
+    let desired = validation
+        .state
+        .clone()
+        .unwrap_or_else(|| panic!("{}", render_text(dir.path(), &validation, false)));
+    assert!(validation.diagnostics.is_empty());
+
+    // 3. Plan against the same Infisical, with Bitwarden answering from the export: only
+    //    adoption (markers), no value, comment, tag or metadata change, nothing created.
+    let (_, vault) = catalog(vault_items(true));
+    let resolver = BitwardenResolver::new(PasswordManager::Export(Arc::new(vault)), None);
+    let reconciler = Reconciler::new(
+        live.api.clone(),
+        Arc::new(SourceResolver::new().with_bitwarden(Arc::new(resolver))),
+    );
+    let run = reconciler.plan(desired.clone(), true).await.unwrap();
+    let plan_text = text::render(&run.plan, Default::default());
+    assert_no_value("plan", &plan_text);
+    assert!(run.plan.unresolved.is_empty(), "{plan_text}");
+    assert!(run.plan.errors.is_empty(), "{plan_text}");
+    assert!(!run.plan.changes.is_empty());
+    for change in &run.plan.changes {
+        assert_eq!(change.action, Action::Update, "{plan_text}");
+        assert_eq!(change.reason, Reason::Adopted, "{plan_text}");
+        for field in change.visible_fields() {
+            assert!(
+                matches!(field, FieldChange::Marker { .. }),
+                "{}: {field:?}\n{plan_text}",
+                change.address
+            );
+        }
+    }
+    // 1 project + 3 + 3 root secrets + 2 prod db + 1 dev db + 1 web secret.
+    assert_eq!(run.plan.changes.len(), 11, "{plan_text}");
+    insta::assert_snapshot!("first_plan", plan_text);
+
+    // 4. Apply writes the markers; the next plan is empty.
+    let report = reconciler.apply(&run, None).await.unwrap();
+    assert!(report.is_success(), "{}", report.render_text());
+    let again = reconciler.plan(desired, true).await.unwrap();
+    assert!(
+        again.plan.is_empty(),
+        "{}",
+        text::render(&again.plan, Default::default())
+    );
+    live.server.shutdown().await;
+}
+
+#[tokio::test]
+async fn all_projects_are_imported_and_unmatched_secrets_get_placeholders() {
+    let live = seeded().await;
+    live.server.reset_counts();
+    let imported = import(&live, Selection::All, vault_items(true), "", &mut Refuse)
+        .await
+        .unwrap();
+    // One project listing, one lookup per project, one folder and one secret listing per
+    // environment (2 projects × 3 environments): read-only, nothing per folder or secret.
+    let counts = live.server.request_counts();
+    let total: u64 = counts.values().sum();
+    assert_eq!(total, 1 + 2 + 2 * 6, "{counts:?}");
+    assert!(
+        counts.keys().all(|route| route.starts_with("GET ")),
+        "{counts:?}"
+    );
+    let paths: Vec<String> = imported
+        .files
+        .iter()
+        .map(|f| f.path.display().to_string())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "projects/payments.yaml",
+            "projects/tools.yaml",
+            "secrets/payments/apps.web.yaml",
+            "secrets/payments/db.yaml",
+            "secrets/payments/root.yaml",
+            "secrets/tools/root.yaml",
+        ]
+    );
+    // Without the mapping file the production database secrets have no named item.
+    let placeholders: Vec<String> = imported
+        .report
+        .placeholders
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        placeholders,
+        [
+            "payments/prod:/db#POSTGRES_PASSWORD",
+            "payments/prod:/db#POSTGRES_USER",
+            "tools/prod:/#ORPHAN_TOKEN",
+        ]
+    );
+    let tools = &imported.files[5].content;
+    assert_no_value("tools", tools);
+    insta::assert_snapshot!("tools_secrets", tools);
+    live.server.shutdown().await;
+}
+
+struct PickFirst(usize);
+
+impl Chooser for PickFirst {
+    fn choose(&mut self, _: &Address, _: &str, candidates: &[String]) -> Option<String> {
+        self.0 += 1;
+        candidates.first().cloned()
+    }
+}
+
+#[tokio::test]
+async fn an_ambiguous_name_is_an_error_listing_the_candidates_unless_chosen() {
+    let live = seeded().await;
+    let mut items = vault_items(true);
+    items.push(item(
+        "22222222-0000-4000-8000-000000000001",
+        "API_KEY",
+        FOLDER,
+        "",
+        "another",
+    ));
+    let error = import(&live, payments(), items.clone(), MAPPING, &mut Refuse)
+        .await
+        .unwrap_err();
+    let message = error.to_string();
+    assert_no_value("error", &message);
+    insta::assert_snapshot!("ambiguous_error", message);
+
+    // A chooser (the terminal prompt) is asked once per name, not once per environment.
+    let mut chooser = PickFirst(0);
+    let imported = import(&live, payments(), items, MAPPING, &mut chooser)
+        .await
+        .unwrap();
+    assert_eq!(chooser.0, 1);
+    let root = imported
+        .files
+        .iter()
+        .find(|f| f.path.ends_with("root.yaml"))
+        .unwrap();
+    assert!(
+        root.content
+            .contains("11111111-0000-4000-8000-000000000001")
+    );
+    live.server.shutdown().await;
+}
+
+fn run_cli(args: &[&str], url: &str) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_infisical-gitops"))
+        .args(args)
+        .env("INFISICAL_API_URL", url)
+        .env("INFISICAL_UNIVERSAL_AUTH_CLIENT_ID", "dev-client-id")
+        .env(
+            "INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET",
+            "dev-client-secret",
+        )
+        .env_remove("INFISICAL_TOKEN")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_writes_refuses_to_overwrite_and_prints_a_dry_run() {
+    let live = seeded().await;
+    let url = live.server.url();
+    let work = tempfile::tempdir().unwrap();
+    let export = work.path().join("export.json");
+    std::fs::write(&export, export_json(vault_items(false))).unwrap();
+    let mapping = work.path().join("mapping.yaml");
+    std::fs::write(&mapping, MAPPING).unwrap();
+    let out = work.path().join("repo");
+    let out_str = out.to_str().unwrap().to_string();
+    let base = [
+        "import",
+        "--project",
+        "payments",
+        "--mapping",
+        mapping.to_str().unwrap(),
+        "--bitwarden-export",
+        export.to_str().unwrap(),
+        "--bitwarden-folder",
+        FOLDER,
+    ];
+    let with = |extra: &[&str]| -> Vec<String> {
+        base.iter()
+            .chain(extra.iter())
+            .map(ToString::to_string)
+            .collect()
+    };
+    let cli = |args: Vec<String>| {
+        let url = url.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+                run_cli(&refs, &url)
+            })
+            .await
+            .unwrap()
+        }
+    };
+
+    let (code, stdout, stderr) = cli(with(&["--dry-run"])).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("==> projects/payments.yaml <=="));
+    assert!(!out.exists(), "a dry run writes nothing");
+    assert_no_value("dry-run stdout", &stdout);
+    assert_no_value("dry-run stderr", &stderr);
+
+    let (code, stdout, stderr) = cli(with(&["--out", &out_str])).await;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.is_empty());
+    assert_no_value("stderr", &stderr);
+    assert!(stderr.contains("1 placeholder(s)"), "{stderr}");
+    assert!(out.join("secrets/payments/apps.web.yaml").exists());
+
+    let (code, _, stderr) = cli(with(&["--out", &out_str])).await;
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("refusing to overwrite 4 existing file(s)"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = cli(with(&["--out", &out_str, "--force"])).await;
+    assert_eq!(code, 0, "{stderr}");
+
+    // Every file written: no seeded value.
+    let mut stack = vec![out.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                assert_no_value(
+                    &path.display().to_string(),
+                    &std::fs::read_to_string(&path).unwrap(),
+                );
+            }
+        }
+    }
+
+    // Not on a terminal, an ambiguous name fails with the candidates.
+    let mut items = vault_items(false);
+    items.push(item(
+        "22222222-0000-4000-8000-000000000001",
+        "API_KEY",
+        FOLDER,
+        "",
+        "another",
+    ));
+    std::fs::write(&export, export_json(items)).unwrap();
+    let (code, _, stderr) = cli(with(&["--dry-run"])).await;
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("22222222-0000-4000-8000-000000000001"),
+        "{stderr}"
+    );
+    live.server.shutdown().await;
+}

@@ -42,13 +42,8 @@ pub struct Args {
     /// (`{item: UUID, field: …}` or `{item: UUID, customField: …}`).
     #[arg(long, value_name = "FILE")]
     pub mapping: Option<PathBuf>,
-    /// Match secrets to items by name through `bw serve` at this URL.
-    #[arg(long, env = env::BITWARDEN_URL, value_name = "URL")]
-    pub bitwarden_url: Option<String>,
-    /// Match secrets to items by name in this unencrypted Bitwarden JSON export.
-    #[arg(long, conflicts_with = "bitwarden_url", value_name = "FILE")]
-    pub bitwarden_export: Option<PathBuf>,
-    /// Only items in this Bitwarden folder (id) match by name.
+    /// Only items in this Bitwarden folder (id) match by name (`--bitwarden-url` or
+    /// `--bitwarden-export` says where the items are read).
     #[arg(long, value_name = "ID")]
     pub bitwarden_folder: Option<String>,
     /// Only items in this Bitwarden collection (id) match by name.
@@ -95,9 +90,10 @@ impl Chooser for Prompt {
 }
 
 async fn catalog(args: &Args) -> miette::Result<Option<Catalog>> {
-    let items = if let Some(path) = &args.bitwarden_export {
+    let bitwarden = &args.connection.bitwarden;
+    let items = if let Some(path) = &bitwarden.bitwarden_export {
         ExportVault::load(path).into_diagnostic()?.items().to_vec()
-    } else if let Some(url) = &args.bitwarden_url {
+    } else if let Some(url) = &bitwarden.bitwarden_url {
         let client = ServeClient::new(url)
             .into_diagnostic()
             .wrap_err("cannot configure the bw serve client")?;

@@ -165,3 +165,15 @@ fn init_tracing(format: LogFormat, color: ColorChoice) {
     // A second initialisation (tests calling `main` twice) keeps the first subscriber.
     drop(result);
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every subcommand's arguments are consistent (unique names, valid relations): clap checks
+    /// this only when a subcommand is first used, so check them all here.
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -23,6 +23,7 @@ use crate::daemon::sources::{GitRemote, LocalDirectory, watch_directory};
 use crate::daemon::{Backoff, Controls, Daemon, DaemonConfig, RunResult, Source, Trigger};
 use crate::reconcile::{ReconcileOptions, Reconciler};
 use crate::source::git::{GitAuth, GitConfig, GitReference, GitSource};
+use crate::source::signature::AllowedSigners;
 
 /// Arguments of `run`.
 #[derive(Debug, clap::Args)]
@@ -60,6 +61,14 @@ pub struct Args {
     /// OpenSSH known-hosts file; an SSH host key not listed here is refused.
     #[arg(long, env = env::GIT_KNOWN_HOSTS, value_name = "FILE")]
     pub known_hosts: Option<PathBuf>,
+    /// Only apply revisions whose head commit carries an SSH signature by a key in
+    /// --allowed-signers (namespace `git`); others are reported and not applied.
+    #[arg(long, requires = "allowed_signers", requires = "git_url")]
+    pub verify_commits: bool,
+    /// OpenSSH allowed-signers file (`principal[,…] [namespaces="git"] key-type key`) for
+    /// --verify-commits.
+    #[arg(long, value_name = "FILE", requires = "verify_commits")]
+    pub allowed_signers: Option<PathBuf>,
     /// Fetch full history instead of the tip only.
     #[arg(long)]
     pub full_clone: bool,
@@ -157,7 +166,16 @@ impl Args {
             known_hosts: self.known_hosts.clone(),
             shallow: !self.full_clone,
         };
-        Ok((Arc::new(GitRemote(Arc::new(GitSource::new(config)))), None))
+        let mut source = GitSource::new(config);
+        if self.verify_commits
+            && let Some(path) = &self.allowed_signers
+        {
+            let signers = AllowedSigners::from_file(path)
+                .into_diagnostic()
+                .wrap_err("--allowed-signers")?;
+            source = source.with_allowed_signers(signers);
+        }
+        Ok((Arc::new(GitRemote(Arc::new(source))), None))
     }
 
     fn daemon_config(&self) -> DaemonConfig {

@@ -300,10 +300,17 @@ impl Daemon {
     async fn reconcile(&mut self, trigger: Trigger) -> RunResult {
         let started = Instant::now();
         let mut record = ReconcileRecord::started(trigger);
-        let checkout = match self.source.fetch().await {
-            Ok(checkout) => {
-                self.state.source_fetched(true);
-                checkout
+        let (checkout, untrusted) = match self.source.fetch().await {
+            Ok(checkout) => (checkout, None),
+            Err(SourceError::Git(error @ crate::source::git::GitError::Untrusted { .. })) => {
+                let crate::source::git::GitError::Untrusted { revision, .. } = &error else {
+                    unreachable!("matched above")
+                };
+                let checkout = crate::source::git::Checkout {
+                    path: std::path::PathBuf::new(),
+                    revision: revision.clone(),
+                };
+                (checkout, Some(error_chain(&error)))
             }
             Err(error) => {
                 self.state.source_fetched(false);
@@ -312,17 +319,32 @@ impl Daemon {
                 return self.finish(record, started, RunResult::Failed);
             }
         };
+        self.state.source_fetched(true);
         if trigger == Trigger::Poll && self.last_seen.as_deref() == Some(&checkout.revision) {
             return RunResult::Unchanged;
         }
         self.last_seen = Some(checkout.revision.clone());
         record.revision = Some(checkout.revision.clone());
-        let path = checkout.path.clone();
-        let loaded =
-            tokio::task::spawn_blocking(move || crate::source::load_desired_state(&path)).await;
+        if let Some(reason) = untrusted {
+            tracing::warn!(
+                revision = checkout.revision.as_str(),
+                error = reason.as_str(),
+                "revision refused: its head commit is not signed by an allowed key"
+            );
+            record.outcome = Outcome::Untrusted;
+            record.errors.push(reason);
+        }
+        let loaded = if record.outcome == Outcome::Untrusted {
+            None
+        } else {
+            let path = checkout.path.clone();
+            Some(
+                tokio::task::spawn_blocking(move || crate::source::load_desired_state(&path)).await,
+            )
+        };
         let desired = match loaded {
-            Ok(Ok((desired, _warnings))) => Arc::new(desired),
-            Ok(Err(diagnostics)) => {
+            Some(Ok(Ok((desired, _warnings)))) => Arc::new(desired),
+            Some(Ok(Err(diagnostics))) => {
                 record.outcome = Outcome::Invalid;
                 record.errors = diagnostics
                     .iter()
@@ -330,19 +352,22 @@ impl Daemon {
                     .take(10)
                     .map(|d| format!("{}: {}", d.origin, d.message))
                     .collect();
-                let Some((good_revision, good)) = self.last_good.clone() else {
-                    return self.finish(record, started, RunResult::Invalid);
-                };
-                if trigger != Trigger::Drift {
-                    return self.finish(record, started, RunResult::Invalid);
+                match self.keep_last_good(record, started, trigger) {
+                    Ok((next, good)) => {
+                        record = next;
+                        good
+                    }
+                    Err(result) => return result,
                 }
-                // Drift checks keep the last good revision applied.
-                self.finish(record, started, RunResult::Invalid);
-                record = ReconcileRecord::started(trigger);
-                record.revision = Some(good_revision);
-                good
             }
-            Err(join) => {
+            None => match self.keep_last_good(record, started, trigger) {
+                Ok((next, good)) => {
+                    record = next;
+                    good
+                }
+                Err(result) => return result,
+            },
+            Some(Err(join)) => {
                 record.outcome = Outcome::Failed;
                 record.errors.push(format!("loading panicked: {join}"));
                 return self.finish(record, started, RunResult::Failed);
@@ -403,6 +428,26 @@ impl Daemon {
             self.last_good = Some((revision.clone(), desired));
         }
         self.finish(record, started, RunResult::Success)
+    }
+
+    /// A refused revision (invalid or untrusted) is recorded and not applied. A drift check
+    /// then reconciles the last good revision instead: `Ok` with its fresh record.
+    fn keep_last_good(
+        &self,
+        record: ReconcileRecord,
+        started: Instant,
+        trigger: Trigger,
+    ) -> Result<(ReconcileRecord, Arc<DesiredState>), RunResult> {
+        let Some((good_revision, good)) = self.last_good.clone() else {
+            return Err(self.finish(record, started, RunResult::Invalid));
+        };
+        if trigger != Trigger::Drift {
+            return Err(self.finish(record, started, RunResult::Invalid));
+        }
+        self.finish(record, started, RunResult::Invalid);
+        let mut record = ReconcileRecord::started(trigger);
+        record.revision = Some(good_revision);
+        Ok((record, good))
     }
 
     fn finish(

@@ -32,6 +32,8 @@ pub enum Outcome {
     Invalid,
     /// The source could not be fetched.
     SourceError,
+    /// The revision's head commit is not signed by an allowed key; nothing applied.
+    Untrusted,
 }
 
 impl Outcome {
@@ -42,6 +44,7 @@ impl Outcome {
             Outcome::Failed => "failed",
             Outcome::Invalid => "invalid",
             Outcome::SourceError => "source-error",
+            Outcome::Untrusted => "untrusted",
         }
     }
 }
@@ -239,7 +242,7 @@ impl DaemonState {
                 inner.drift_detected = record.detected;
                 inner.applied_revision.clone_from(&record.revision);
             }
-            Outcome::Invalid => {}
+            Outcome::Invalid | Outcome::Untrusted => {}
             Outcome::Failed | Outcome::SourceError => inner.consecutive_failures += 1,
         }
         inner.history.push_front(record);

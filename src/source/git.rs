@@ -12,6 +12,8 @@
 use std::path::{Path, PathBuf};
 
 use base64_engine::decode as base64_decode;
+
+use crate::source::signature::{AllowedSigners, SignatureError};
 use git2::{
     CertificateCheckStatus, Cred, CredentialType, FetchOptions, Oid, RemoteCallbacks, Repository,
     build::CheckoutBuilder,
@@ -137,6 +139,16 @@ pub enum GitError {
         /// The revision.
         revision: String,
     },
+    /// The revision's head commit is not signed by an allowed key (`--verify-commits`);
+    /// it was not checked out.
+    #[error("revision {revision} is not trusted")]
+    Untrusted {
+        /// The refused commit.
+        revision: String,
+        /// Why.
+        #[source]
+        source: SignatureError,
+    },
     /// The known-hosts file could not be read.
     #[error("cannot read the known-hosts file {path}")]
     KnownHosts {
@@ -152,6 +164,7 @@ pub enum GitError {
 #[derive(Debug)]
 pub struct GitSource {
     config: GitConfig,
+    signers: Option<std::sync::Arc<AllowedSigners>>,
 }
 
 const FETCH_HEAD_REF: &str = "refs/infisical-gitops/fetched";
@@ -159,7 +172,18 @@ const FETCH_HEAD_REF: &str = "refs/infisical-gitops/fetched";
 impl GitSource {
     /// A source over `config` (nothing is fetched yet).
     pub fn new(config: GitConfig) -> Self {
-        Self { config }
+        Self {
+            config,
+            signers: None,
+        }
+    }
+
+    /// Only check out revisions whose head commit carries an SSH signature by one of
+    /// `signers` (namespace `git`); others fail with [`GitError::Untrusted`] before checkout.
+    #[must_use]
+    pub fn with_allowed_signers(mut self, signers: AllowedSigners) -> Self {
+        self.signers = Some(std::sync::Arc::new(signers));
+        self
     }
 
     /// The configuration.
@@ -242,6 +266,12 @@ impl GitSource {
             .and_then(|r| r.peel_to_commit())
             .map_err(|_| self.not_found())?;
         let revision = target.id().to_string();
+        if let Some(signers) = &self.signers {
+            verify_commit(&repo, target.id(), signers).map_err(|source| GitError::Untrusted {
+                revision: revision.clone(),
+                source,
+            })?;
+        }
         let mut checkout = CheckoutBuilder::new();
         checkout.force().remove_untracked(true);
         repo.checkout_tree(target.as_object(), Some(&mut checkout))
@@ -305,6 +335,22 @@ impl GitSource {
             url: self.display_url(),
             reference: self.config.reference.clone(),
         }
+    }
+}
+
+/// Checks the signature of commit `oid` against `signers`.
+///
+/// # Errors
+/// [`SignatureError`] when the commit is unsigned, signed by a key not allowed, or altered.
+pub fn verify_commit(
+    repo: &Repository,
+    oid: Oid,
+    signers: &AllowedSigners,
+) -> Result<(), SignatureError> {
+    match repo.extract_signature(&oid, None) {
+        Ok((signature, signed)) => signers.verify_commit(&signature, &signed).map(|_| ()),
+        Err(error) if error.code() == git2::ErrorCode::NotFound => Err(SignatureError::Unsigned),
+        Err(error) => Err(SignatureError::Malformed(error.message().to_string())),
     }
 }
 

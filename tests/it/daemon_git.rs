@@ -24,7 +24,7 @@ use tokio::sync::watch;
 
 use super::daemon::write_repo;
 
-fn git(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
     let output = Command::new("git")
         .args(args)
         .current_dir(dir)
@@ -96,7 +96,7 @@ impl Remote {
         format!("file://{}", self.bare.display())
     }
 
-    fn config(&self, url: String, reference: GitReference, sub: &str) -> GitConfig {
+    pub(crate) fn config(&self, url: String, reference: GitReference, sub: &str) -> GitConfig {
         GitConfig {
             url,
             reference,
@@ -115,7 +115,7 @@ fn rand_suffix() -> u64 {
     NEXT.fetch_add(1, Ordering::SeqCst)
 }
 
-fn read_value(checkout: &Path) -> String {
+pub(crate) fn read_value(checkout: &Path) -> String {
     std::fs::read_to_string(checkout.join("secrets/demo.yaml")).unwrap()
 }
 
@@ -395,7 +395,7 @@ async fn ssh_remotes_need_a_known_host() {
 
 // ------------------------------------------------------------------ end to end
 
-async fn dev_reconciler() -> (DevServer, Reconciler) {
+pub(crate) async fn dev_reconciler() -> (DevServer, Reconciler) {
     let config = DevServerConfig::default();
     let credentials = Credentials::universal_auth(&config.client_id, &config.client_secret);
     let server = DevServer::start(config).await.unwrap();

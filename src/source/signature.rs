@@ -4,7 +4,8 @@
 //!
 //! The file format is the one `git` and `ssh-keygen -Y verify` use, one signer a line:
 //! `principal[,principal…] [namespaces="git[,…]"] key-type base64-key [comment]`.
-//! Blank lines and `#` comments are skipped. Keys are Ed25519 or ECDSA P-256. The options
+//! Blank lines and `#` comments are skipped. Keys are Ed25519 or ECDSA P-256 (other types are
+//! refused when the file is read). The options
 //! `cert-authority`, `valid-after` and `valid-before` are not supported: a line using them is
 //! refused when the file is read, so nothing is silently trusted more widely than written.
 //! OpenPGP signatures are not supported.
@@ -254,6 +255,19 @@ fn parse_line(line: &str) -> Result<AllowedSigner, String> {
     };
     let key = PublicKey::from_openssh(&format!("{} {blob}", rest[key_at]))
         .map_err(|e| format!("the key does not parse: {e}"))?;
+    let supported = matches!(
+        key.algorithm(),
+        ssh_key::Algorithm::Ed25519
+            | ssh_key::Algorithm::Ecdsa {
+                curve: ssh_key::EcdsaCurve::NistP256
+            }
+    );
+    if !supported {
+        return Err(format!(
+            "key type `{}` is not supported (use ssh-ed25519 or ecdsa-sha2-nistp256)",
+            key.algorithm()
+        ));
+    }
     Ok(AllowedSigner {
         principals,
         namespaces,
@@ -267,6 +281,8 @@ mod tests {
 
     const KEY: &str =
         "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEaFfBCFAuStsiB5reufeVNIe1wf28n7yD85l7PC7h6k";
+
+    const RSA: &str = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDArpsssrezGUBQMCFmYC5Z+k0KCG53RdhF7spJNwk9PbsFGJXAHUddx/cwXgcAalg8ng9UHFewpvhPcShe8zx5s3wbvjvdW4SBvCvnaJjnIAN/CjesW2PC0H/d/C6xiEsiSxHvdBMjjC0zmx/DeUiBImZSkXD8VsGX90gH27MyS5/SGJhLmIq/nHVSkxXMO+ymc3lL5P7nJp//EPyaeWg5VFhP9tm6DnhC703xqqFGUV+v8BtSoZkCfi+0Si7KUWQDlryM0zL8rK3GUcw21ikv/UZPAC60sGJ9bkUwZ4WmdlFr5qfWEqLr2QIRM9pgqbnap36cVp9F5I9XVhm11Xcb";
 
     #[test]
     fn parses_principals_namespaces_and_comments() {
@@ -297,6 +313,7 @@ mod tests {
             ("a ssh-ed25519".to_string(), "missing"),
             ("a ssh-ed25519 AAAA!!".to_string(), "does not parse"),
             ("a b c".to_string(), "no key type"),
+            (format!("a {RSA}"), "key type `ssh-rsa` is not supported"),
         ] {
             let error = AllowedSigners::parse(&text).unwrap_err().to_string();
             assert!(error.contains(expected), "{text}: {error}");

@@ -19,9 +19,16 @@ use super::daemon_git::{Remote, dev_reconciler, git, read_value};
 
 /// A fresh Ed25519 key pair; the private key's path.
 fn keygen(dir: &Path, name: &str) -> PathBuf {
+    keygen_typed(dir, name, &["-t", "ed25519"])
+}
+
+/// A fresh key pair of the given `ssh-keygen` type arguments.
+fn keygen_typed(dir: &Path, name: &str, kind: &[&str]) -> PathBuf {
     let path = dir.join(name);
     let output = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
+        .args(["-q", "-N", "", "-C", name])
+        .args(kind)
+        .arg("-f")
         .arg(&path)
         .output()
         .expect("ssh-keygen runs");
@@ -106,9 +113,11 @@ fn only_commits_signed_by_allowed_keys_are_checked_out() {
     let remote = Remote::new();
     let allowed = keygen(&remote.root, "allowed");
     let other = keygen(&remote.root, "other");
+    let ecdsa = keygen_typed(&remote.root, "ecdsa", &["-t", "ecdsa", "-b", "256"]);
     let signers = AllowedSigners::parse(&format!(
-        "ops@example.com namespaces=\"git\" {}\n",
-        public_key(&allowed)
+        "ops@example.com namespaces=\"git\" {}\nbot@example.com {}\n",
+        public_key(&allowed),
+        public_key(&ecdsa)
     ))
     .unwrap();
     let source =
@@ -140,6 +149,9 @@ fn only_commits_signed_by_allowed_keys_are_checked_out() {
     assert_eq!(reason, SignatureError::Invalid);
 
     let good = push(&remote, "trace", Some(&allowed));
+    assert_eq!(source.fetch().unwrap().revision, good);
+
+    let good = push(&remote, "info", Some(&ecdsa));
     assert_eq!(source.fetch().unwrap().revision, good);
 }
 
@@ -237,4 +249,39 @@ async fn the_daemon_applies_signed_pushes_and_reports_unsigned_ones() {
     shutdown_tx.send(true).unwrap();
     task.await.unwrap();
     server.shutdown().await;
+}
+
+#[test]
+fn the_command_line_needs_an_allowed_signers_file_that_parses() {
+    let temp = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_infisical-gitops"))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = run(&["run", "--git-url", "file:///nowhere", "--verify-commits"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--allowed-signers"), "{stderr}");
+
+    let file = temp.path().join("allowed_signers");
+    std::fs::write(&file, "ops@example.com cert-authority ssh-ed25519 AAAA\n").unwrap();
+    let (code, stderr) = run(&[
+        "run",
+        "--git-url",
+        "file:///nowhere",
+        "--verify-commits",
+        "--allowed-signers",
+        file.to_str().unwrap(),
+        "--once",
+    ]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("option `cert-authority` is not supported"),
+        "{stderr}"
+    );
 }

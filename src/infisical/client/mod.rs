@@ -587,6 +587,31 @@ fn write_outcome(call: &Call, raw: &Raw, path: &str) -> Result<WriteOutcome, Api
     ))
 }
 
+/// The request of a v4 batch create (`POST`) or update (`PATCH`) for one folder, with every
+/// value registered for redaction; also returns the normalised folder path.
+fn batch_write_call(
+    method: Method,
+    safety: Safety,
+    mode: Option<&'static str>,
+    scope: &SecretScope,
+    secrets: &[SecretWrite],
+) -> Result<(Call, String), ApiError> {
+    let path = wire::normalize_path(&scope.path);
+    let call = Call::new(method, Route::new(&["v4", "secrets", "batch"]), safety)
+        .redacting(values_of(secrets))
+        .json(&wire::BatchWriteRequest {
+            project_id: &scope.project_id,
+            environment: &scope.environment,
+            secret_path: &path,
+            mode,
+            secrets: secrets
+                .iter()
+                .map(wire::SecretItemRequest::from_write)
+                .collect(),
+        })?;
+    Ok((call, path))
+}
+
 fn values_of(secrets: &[SecretWrite]) -> Vec<SecretValue> {
     secrets.iter().filter_map(|s| s.value.clone()).collect()
 }
@@ -924,23 +949,8 @@ impl InfisicalApi for HttpClient {
         if secrets.is_empty() {
             return Ok(WriteOutcome::Applied(Vec::new()));
         }
-        let path = wire::normalize_path(&scope.path);
-        let call = Call::new(
-            Method::POST,
-            Route::new(&["v4", "secrets", "batch"]),
-            Safety::NonIdempotent,
-        )
-        .redacting(values_of(secrets))
-        .json(&wire::BatchWriteRequest {
-            project_id: &scope.project_id,
-            environment: &scope.environment,
-            secret_path: &path,
-            mode: None,
-            secrets: secrets
-                .iter()
-                .map(wire::SecretItemRequest::from_write)
-                .collect(),
-        })?;
+        let (call, path) =
+            batch_write_call(Method::POST, Safety::NonIdempotent, None, scope, secrets)?;
         self.execute_create(
             &call,
             |raw| write_outcome(&call, raw, &path),
@@ -957,23 +967,13 @@ impl InfisicalApi for HttpClient {
         if secrets.is_empty() {
             return Ok(WriteOutcome::Applied(Vec::new()));
         }
-        let path = wire::normalize_path(&scope.path);
-        let call = Call::new(
+        let (call, path) = batch_write_call(
             Method::PATCH,
-            Route::new(&["v4", "secrets", "batch"]),
             Safety::Idempotent,
-        )
-        .redacting(values_of(secrets))
-        .json(&wire::BatchWriteRequest {
-            project_id: &scope.project_id,
-            environment: &scope.environment,
-            secret_path: &path,
-            mode: Some("failOnNotFound"),
-            secrets: secrets
-                .iter()
-                .map(wire::SecretItemRequest::from_write)
-                .collect(),
-        })?;
+            Some("failOnNotFound"),
+            scope,
+            secrets,
+        )?;
         let raw = self.execute_plain(&call).await?;
         write_outcome(&call, &raw, &path)
     }

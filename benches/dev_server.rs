@@ -5,12 +5,14 @@
 //! argument) it runs a small smoke size so the harness stays exercised. Baseline figures live in
 //! docs/benchmarks.md.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+
+#[path = "support/server_process.rs"]
+mod server_process;
+use server_process::ServerProcess;
 
 struct Size {
     folders: usize,
@@ -28,56 +30,6 @@ const SMOKE: Size = Size {
     secrets_per_folder: 50,
     requests: 200,
 };
-
-/// The server as its own process, so its memory is measured alone.
-struct ServerProcess {
-    child: Child,
-    url: String,
-}
-
-impl ServerProcess {
-    fn start() -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_infisical-gitops"))
-            .args(["dev-server", "--listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("dev-server starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut first = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut first)
-            .expect("first line");
-        let url = first
-            .trim()
-            .strip_prefix("listening on ")
-            .expect("listening on <url>")
-            .to_owned();
-        Self { child, url }
-    }
-
-    /// `VmHWM` and `VmRSS` in KiB (Linux).
-    fn memory_kib(&self) -> (u64, u64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix(name))
-                .and_then(|rest| rest.split_whitespace().next())
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(0)
-        };
-        (field("VmHWM:"), field("VmRSS:"))
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 async fn call(client: &reqwest::Client, request: reqwest::RequestBuilder) -> Value {
     let _ = client;

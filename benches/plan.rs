@@ -15,9 +15,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,6 +24,11 @@ use infisical_gitops::infisical::{ClientConfig, Credentials, HttpClient};
 use infisical_gitops::reconcile::Reconciler;
 use infisical_gitops::resolve::SourceResolver;
 use infisical_gitops::source::load_desired_state;
+
+#[allow(dead_code)]
+#[path = "support/server_process.rs"]
+mod server_process;
+use server_process::ServerProcess;
 
 const CLIENT_ID: &str = "dev-client-id";
 const CLIENT_SECRET: &str = "dev-client-secret";
@@ -46,40 +50,6 @@ const SMOKE: Size = Size {
     folders: 3,
     secrets: 5,
 };
-
-struct ServerProcess {
-    child: Child,
-    url: String,
-}
-
-impl ServerProcess {
-    fn start() -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_infisical-gitops"))
-            .args(["dev-server", "--listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("dev-server starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut first = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut first)
-            .expect("first line");
-        let url = first
-            .trim()
-            .strip_prefix("listening on ")
-            .expect("listening on <url>")
-            .to_owned();
-        Self { child, url }
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn write_repository(root: &Path, size: &Size) {
     std::fs::create_dir_all(root).expect("repository dir");

@@ -319,7 +319,73 @@ pub enum EditError {
         /// Why.
         reason: String,
     },
-    /// The edit is not supported in this repository's shape.
+    /// No edits, or too many.
+    #[error("a proposal holds 1 to {max} edits (this one has {count})")]
+    EditCount {
+        /// How many were given.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// `create_secret` of a secret that is already declared.
+    #[error("secret `{address}` is already declared in `{file}`")]
+    SecretExists {
+        /// `project/env:/path#KEY`.
+        address: String,
+        /// Where.
+        file: String,
+    },
+    /// `update_secret`, `delete_secret` or `move_secret` of a secret that is not declared.
+    #[error("secret `{address}` is not declared in the repository")]
+    SecretNotFound {
+        /// `project/env:/path#KEY` (`*` for any environment).
+        address: String,
+    },
+    /// `create_project` of a declared project.
+    #[error("project `{slug}` is already declared in `{file}`")]
+    ProjectExists {
+        /// The slug.
+        slug: String,
+        /// Where.
+        file: String,
+    },
+    /// An edit names a project the repository does not declare.
+    #[error("project `{slug}` is not declared in the repository")]
+    ProjectNotFound {
+        /// The slug.
+        slug: String,
+    },
+    /// `create_environment` of a declared environment.
+    #[error("environment `{environment}` is already declared in project `{project}`")]
+    EnvironmentExists {
+        /// The project.
+        project: String,
+        /// The environment.
+        environment: String,
+    },
+    /// `create_folder` of a declared folder.
+    #[error("folder `{path}` is already declared in project `{project}`")]
+    FolderExists {
+        /// The project.
+        project: String,
+        /// The folder.
+        path: String,
+    },
+    /// `add_kubernetes_sync` with a taken name.
+    #[error("a KubernetesSync named `{name}` is already declared in `{file}`")]
+    SyncExists {
+        /// The name.
+        name: String,
+        /// Where.
+        file: String,
+    },
+    /// A file path that would leave the repository.
+    #[error("refused file path `{path}`: it must be relative and stay inside the repository")]
+    UnsafePath {
+        /// The path.
+        path: String,
+    },
+    /// The edit is not supported in this repository's shape (e.g. flow-style lists).
     #[error("{0}")]
     Unsupported(String),
 }
@@ -331,17 +397,67 @@ pub type Files = BTreeMap<String, String>;
 /// The files an edit list changed or created (full new text).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Edited {
-    /// Path → new text, only for files whose text changed.
+    /// Path → new text, only for files whose text changed (created files included).
     pub files: Files,
 }
 
-/// Applies `edits` in order to `files`.
-///
-/// # Errors
-/// The first edit that cannot be applied.
-pub fn apply(files: &Files, edits: &[Edit]) -> Result<Edited, EditError> {
-    let _ = (files, edits);
-    Err(EditError::Unsupported(
-        "the YAML editor is not available yet".to_string(),
-    ))
+mod editor;
+
+pub use editor::{apply, check_request, title_of};
+
+/// Loads and validates files held in memory, exactly as the repository loader would read them
+/// from disk: the desired state, or every problem (warnings included).
+pub fn validate(
+    files: &Files,
+) -> (
+    Option<crate::model::DesiredState>,
+    crate::model::Diagnostics,
+) {
+    let mut diagnostics = crate::model::Diagnostics::default();
+    let mut documents = Vec::new();
+    for (path, text) in files {
+        let file: std::sync::Arc<str> = path.as_str().into();
+        documents.extend(crate::source::load_str(
+            &file,
+            text,
+            &crate::source::Limits::DEFAULT,
+            &mut diagnostics,
+        ));
+    }
+    let (state, more) = crate::model::check(&documents);
+    diagnostics.0.extend(more.0);
+    diagnostics.sort();
+    if diagnostics.has_errors() {
+        (None, diagnostics)
+    } else {
+        (state, diagnostics)
+    }
 }
+
+/// A unified diff of `before` → `after` for the changed files (`/dev/null` for new files).
+pub fn unified_diff(before: &Files, after: &Files) -> String {
+    let mut out = String::new();
+    for (path, new) in after {
+        let old = before.get(path);
+        if old == Some(new) {
+            continue;
+        }
+        let old_name = if old.is_some() {
+            format!("a/{path}")
+        } else {
+            "/dev/null".to_string()
+        };
+        let diff = similar::TextDiff::from_lines(old.map_or("", String::as_str), new.as_str());
+        out.push_str(
+            &diff
+                .unified_diff()
+                .context_radius(3)
+                .header(&old_name, &format!("b/{path}"))
+                .to_string(),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -442,12 +442,16 @@ fn title(request: &ProposalRequest) -> String {
 /// `title`, a blank line, one line per edit.
 pub fn commit_message(title: &str, edits: &[Edit]) -> String {
     let mut message = format!("{title}\n\n");
-    for edit in edits {
+    let single = edits.len() == 1 && edit::title_of(edits) == title;
+    for edit in edits.iter().filter(|_| !single) {
         message.push_str("- ");
         message.push_str(&edit::title_of(std::slice::from_ref(edit)));
         message.push('\n');
     }
-    message.push_str("\nProposed through infisical-gitops.\n");
+    if !single {
+        message.push('\n');
+    }
+    message.push_str("Proposed through infisical-gitops.\n");
     message
 }
 

@@ -304,31 +304,44 @@ struct Repo {
     documents: Vec<LoadedDocument>,
 }
 
-/// A file's text as lines (without their `\n`), and whether it ended with one.
+/// A file's text as lines (without their line ending), whether it ended with one, and which
+/// ending it uses (`\r\n` files stay `\r\n`).
 struct Lines {
     lines: Vec<String>,
     trailing_newline: bool,
+    crlf: bool,
 }
 
 impl Lines {
     fn of(text: &str) -> Self {
+        let crlf = text.contains("\r\n");
         let trailing_newline = text.ends_with('\n') || text.is_empty();
         let body = text.strip_suffix('\n').unwrap_or(text);
         let lines = if text.is_empty() {
             Vec::new()
         } else {
-            body.split('\n').map(str::to_string).collect()
+            body.split('\n')
+                .map(|line| {
+                    if crlf {
+                        line.strip_suffix('\r').unwrap_or(line).to_string()
+                    } else {
+                        line.to_string()
+                    }
+                })
+                .collect()
         };
         Self {
             lines,
             trailing_newline,
+            crlf,
         }
     }
 
     fn text(&self) -> String {
-        let mut out = self.lines.join("\n");
+        let ending = if self.crlf { "\r\n" } else { "\n" };
+        let mut out = self.lines.join(ending);
         if self.trailing_newline && !self.lines.is_empty() {
-            out.push('\n');
+            out.push_str(ending);
         }
         out
     }

@@ -459,3 +459,32 @@ fn other_styles_keep_their_style() {
         {"op": "create_folder", "project": "tricky-project", "path": "/ci"}
     ])));
 }
+
+#[test]
+fn crlf_files_stay_crlf() {
+    let before = Files::from([("tricky.yaml".to_string(), TRICKY.replace('\n', "\r\n"))]);
+    let edited = apply(
+        &before,
+        &edits(serde_json::json!([
+            {"op": "create_secret", "project": "tricky-project", "environments": ["prod"],
+             "key": "NEW_KEY", "source": {"generate": {}}},
+            {"op": "delete_secret", "project": "tricky-project", "key": "DB_PASSWORD"}
+        ])),
+    )
+    .expect("applies");
+    let text = &edited.files["tricky.yaml"];
+    assert_eq!(text.matches('\n').count(), text.matches("\r\n").count());
+    assert_eq!(
+        text.replace("\r\n", "\n"),
+        apply(
+            &tricky(),
+            &edits(serde_json::json!([
+                {"op": "create_secret", "project": "tricky-project", "environments": ["prod"],
+                 "key": "NEW_KEY", "source": {"generate": {}}},
+                {"op": "delete_secret", "project": "tricky-project", "key": "DB_PASSWORD"}
+            ]))
+        )
+        .expect("applies")
+        .files["tricky.yaml"]
+    );
+}

@@ -403,7 +403,7 @@ impl Proposer {
         };
         let (plan_summary, plan_markdown) = match &self.reconciler {
             Some(reconciler) => {
-                let plan = plan_on_blocking_thread(reconciler.clone(), state).await?;
+                let plan = plan(reconciler, state).await?;
                 (
                     Some(PlanSummary::of(&plan)),
                     Some(crate::plan::render::markdown::render(&plan)),
@@ -558,20 +558,16 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
-/// Plans on a blocking-pool thread driven by the current runtime (the reconciler's plan future
-/// is not `Send`; the proposer's futures must be).
-async fn plan_on_blocking_thread(
-    reconciler: Reconciler,
+/// Plans against live Infisical.
+async fn plan(
+    reconciler: &Reconciler,
     desired: crate::model::DesiredState,
 ) -> Result<crate::plan::Plan, ProposeError> {
-    let handle = tokio::runtime::Handle::current();
-    blocking(move || {
-        handle
-            .block_on(reconciler.plan(desired, true))
-            .map(|run| run.plan)
-            .map_err(|error| ProposeError::Plan(Box::new(error)))
-    })
-    .await
+    reconciler
+        .plan(desired, true)
+        .await
+        .map(|run| run.plan)
+        .map_err(|error| ProposeError::Plan(Box::new(error)))
 }
 
 #[cfg(test)]

@@ -1192,7 +1192,6 @@ impl Repo {
         let mut moved = Vec::new();
         for location in &found {
             let (_, set) = self.set(location.document);
-            let spec = &set.spec.secrets[location.secret].value;
             let envs: Vec<String> = set
                 .spec
                 .environments
@@ -1200,17 +1199,25 @@ impl Repo {
                 .map(|e| e.value.clone())
                 .collect();
             let (_, lines, item) = self.secret_item(location)?;
+            // The item's own comments move with it.
+            let first = own_comments_start(&lines.lines, item.start, item.dash);
             moved.push((
                 envs,
-                spec.clone(),
-                lines.lines[item.start..item.end].to_vec(),
+                lines.lines[first..item.end].to_vec(),
+                item.start - first,
                 item,
             ));
         }
         self.remove_secrets(&found)?;
         *self = Repo::parse(&self.files);
-        for (envs, spec, body, item) in moved {
-            self.insert_moved(&to_project, &envs, &to_path, &to_key, &spec, &body, &item)?;
+        for (envs, body, comments, item) in moved {
+            let target = (
+                to_project.as_str(),
+                envs.as_slice(),
+                to_path.as_str(),
+                to_key.as_str(),
+            );
+            self.insert_moved(target, &body, comments, &item)?;
             *self = Repo::parse(&self.files);
         }
         Ok(())
@@ -1218,15 +1225,11 @@ impl Repo {
 
     /// Inserts a moved item's text (re-indented, key replaced) into the matching set, or a new
     /// file, through `create_secret` for the placement.
-    #[allow(clippy::too_many_arguments)]
     fn insert_moved(
         &mut self,
-        project: &str,
-        envs: &[String],
-        path: &str,
-        key: &str,
-        spec: &SecretSpec,
+        (project, envs, path, key): (&str, &[String], &str, &str),
         body: &[String],
+        comments: usize,
         item: &Item,
     ) -> Result<(), EditError> {
         // Place a stand-in with the same placement rules, then swap its lines for the moved
@@ -1257,7 +1260,6 @@ impl Repo {
                 });
             }
         }
-        let _ = spec;
         self.create_secret(&stand_in)?;
         *self = Repo::parse(&self.files);
         let location = self
@@ -1275,7 +1277,9 @@ impl Repo {
         let (file, mut lines, placed) = self.secret_item(&location)?;
         let mut moved = Vec::new();
         for (index, line) in body.iter().enumerate() {
-            let text = if index == 0 {
+            let text = if index < comments {
+                format!("{}{}", pad(placed.dash), line.trim_start())
+            } else if index == comments {
                 let content = &line[item.content.min(line.len())..];
                 let content = replace_key(content, key);
                 format!(

@@ -488,3 +488,12 @@ fn crlf_files_stay_crlf() {
         .files["tricky.yaml"]
     );
 }
+
+#[test]
+fn a_moved_secret_takes_its_own_comments_along() {
+    insta::assert_snapshot!(tricky_diff(serde_json::json!([
+        {"op": "create_folder", "project": "tricky-project", "path": "/databases"},
+        {"op": "move_secret", "project": "tricky-project", "key": "DB_PASSWORD",
+         "toPath": "/databases", "toKey": "POSTGRES_PASSWORD"}
+    ])));
+}

@@ -50,6 +50,7 @@ fn copy_dir(from: &Path, to: &Path) {
 struct Remote {
     _temp: tempfile::TempDir,
     bare: PathBuf,
+    seed: PathBuf,
     work_dir: PathBuf,
     main: String,
 }
@@ -78,6 +79,7 @@ impl Remote {
             work_dir: root.join("proposals"),
             _temp: temp,
             bare,
+            seed,
             main,
         }
     }
@@ -479,6 +481,26 @@ async fn two_concurrent_proposals_get_two_branches() {
         );
     }
     assert_eq!(refs.len(), 3, "{refs:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_working_clone_as_the_remote_gets_the_branch_and_keeps_its_checkout() {
+    let remote = Remote::new();
+    let mut config = remote.config(None);
+    config.remote_url = format!("file://{}", remote.seed.display());
+    let proposal = Proposer::new(config, None, None)
+        .propose(request(
+            serde_json::json!({"edits": [{"op": "create_folder",
+            "project": "mcp-servers", "path": "/grafana"}]}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        git(&remote.seed, &["rev-parse", &proposal.branch]),
+        proposal.commit
+    );
+    assert_eq!(git(&remote.seed, &["rev-parse", "HEAD"]), remote.main);
+    assert_eq!(git(&remote.seed, &["status", "--porcelain"]), "");
 }
 
 #[tokio::test]

@@ -307,6 +307,18 @@ fn a_plaintext_value_is_refused_without_echoing_it() {
 }
 
 #[test]
+fn unknown_fields_and_operations_are_refused() {
+    for json in [
+        serde_json::json!({"op": "delete_secret", "project": "k3s-infrastructure", "key": "X", "bogus": 1}),
+        serde_json::json!({"op": "drop_database", "project": "k3s-infrastructure"}),
+        serde_json::json!({"op": "create_secret", "project": "k3s-infrastructure",
+            "environments": ["prod"], "key": "X", "source": {"generate": {"lenght": 3}}}),
+    ] {
+        assert!(serde_json::from_value::<Edit>(json).is_err());
+    }
+}
+
+#[test]
 fn titles_describe_the_edits() {
     let list = edits(
         serde_json::json!([{"op": "create_secret", "project": "k3s-infrastructure",

@@ -24,10 +24,11 @@ use crate::source::{Limits, load_str};
 pub fn apply(files: &Files, edits: &[Edit]) -> Result<Edited, EditError> {
     check_request(edits)?;
     let mut current = files.clone();
+    let mut cache = ParseCache::default();
     for edit in edits {
-        let mut repo = Repo::parse(&current);
+        let mut repo = Repo::parse_cached(&current, &mut cache);
         repo.apply(edit)?;
-        let edited = Repo::parse(&repo.files);
+        let edited = Repo::parse_cached(&repo.files, &mut cache);
         edited.verify(edit)?;
         current = repo.files;
     }
@@ -298,6 +299,9 @@ pub fn title_of(edits: &[Edit]) -> String {
 
 // ---------------------------------------------------------------------------------------------
 // The parsed repository
+
+/// Parsed documents per file, with the text they were parsed from.
+type ParseCache = std::collections::BTreeMap<String, (String, Vec<LoadedDocument>)>;
 
 struct Repo {
     files: Files,
@@ -848,6 +852,30 @@ impl Repo {
             }
         }
         Ok(())
+    }
+
+    /// As [`Repo::parse`], re-parsing only the files whose text changed since the last call.
+    fn parse_cached(files: &Files, cache: &mut ParseCache) -> Self {
+        let mut documents = Vec::new();
+        let mut diagnostics = Diagnostics::default();
+        cache.retain(|path, _| files.contains_key(path));
+        for (path, text) in files {
+            match cache.get(path) {
+                Some((cached, parsed)) if cached == text => {
+                    documents.extend(parsed.iter().cloned())
+                }
+                _ => {
+                    let file: Arc<str> = path.as_str().into();
+                    let parsed = load_str(&file, text, &Limits::DEFAULT, &mut diagnostics);
+                    documents.extend(parsed.iter().cloned());
+                    cache.insert(path.clone(), (text.clone(), parsed));
+                }
+            }
+        }
+        Self {
+            files: files.clone(),
+            documents,
+        }
     }
 
     fn parse(files: &Files) -> Self {

@@ -1695,12 +1695,19 @@ fn empty_list_insert(
     match existing {
         Some(line) => {
             let rest = lines.lines[line].trim_start()[header.len()..].trim();
-            let empty = rest.is_empty()
-                || rest.starts_with('#')
-                || rest == "[]"
-                || rest.starts_with("[] #")
-                || rest == "null"
-                || rest == "~";
+            let value = if rest.starts_with('#') {
+                ""
+            } else {
+                rest.split(" #").next().unwrap_or_default().trim()
+            };
+            let empty = matches!(value, "" | "[]" | "null" | "~");
+            // A comment on the replaced line stays on it.
+            if let Some(at) = rest
+                .find('#')
+                .filter(|at| *at == 0 || rest[..*at].ends_with(' '))
+            {
+                new[0] = format!("{}  {}", new[0], &rest[at..]);
+            }
             if !empty {
                 return Err(EditError::Unsupported(format!(
                     "the `{key}` list is not a block list; edit it by hand"

@@ -509,3 +509,24 @@ fn a_moved_secret_takes_its_own_comments_along() {
          "toPath": "/databases", "toKey": "POSTGRES_PASSWORD"}
     ])));
 }
+
+#[test]
+fn an_empty_or_missing_secrets_list_takes_a_new_secret() {
+    let base = "apiVersion: infisical-gitops.io/v1alpha1\nkind: Project\nmetadata:\n  name: tricky-project\nspec:\n  environments:\n    - slug: prod\n---\napiVersion: infisical-gitops.io/v1alpha1\nkind: SecretSet\nmetadata:\n  name: empty\nspec:\n  project: tricky-project\n  environments: [prod]\n";
+    let create = serde_json::json!([{"op": "create_secret", "project": "tricky-project",
+        "environments": ["prod"], "key": "FIRST", "source": {"generate": {"length": 16}}}]);
+    let mut diffs = Vec::new();
+    for text in [
+        format!("{base}  secrets: []  # none yet\n"),
+        base.to_string(),
+        format!("{base}  path: /\n"),
+    ] {
+        let before = Files::from([("a.yaml".to_string(), text)]);
+        let edited = apply(&before, &edits(create.clone())).expect("applies");
+        let mut after = before.clone();
+        after.extend(edited.files.clone());
+        assert!(validate(&after).0.is_some());
+        diffs.push(unified_diff(&before, &edited.files));
+    }
+    insta::assert_snapshot!(diffs.join("\n"));
+}

@@ -311,9 +311,9 @@ async fn a_proposal_pushes_one_commit_and_opens_a_merge_request_with_the_plan() 
     );
     let description = mr.body["description"].as_str().unwrap();
     insta::assert_snapshot!("propose_merge_request_description", description);
-    assert!(
-        description.starts_with("CI needs to upload release assets.\n\n### infisical-gitops plan")
-    );
+    assert!(description.starts_with(
+        "CI needs to upload release assets.\n\n### What this proposal changes in Infisical"
+    ));
     assert!(description.contains("`k3s-infrastructure/prod:/api-keys#GITHUB_TOKEN`"));
     assert!(description.contains(&format!(
         "`{SUB_PATH}/secrets/k3s-infrastructure/api-keys.yaml`"
@@ -326,6 +326,10 @@ async fn a_proposal_pushes_one_commit_and_opens_a_merge_request_with_the_plan() 
     let summary = proposal.checked.plan_summary.unwrap();
     assert_eq!(summary.create, 1, "{description}");
     assert_eq!(summary.update, 1, "the canary value drift: {description}");
+    assert_eq!(
+        summary.introduced, 1,
+        "only the new secret is the proposal's"
+    );
     // No value anywhere: the outcome, the request, the commit, the diff.
     let outcome = serde_json::to_string(&proposal).unwrap();
     let everything = format!(

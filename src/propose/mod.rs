@@ -144,6 +144,10 @@ pub struct ProposerConfig {
     pub forge: Option<ForgeConfig>,
     /// Where per-proposal clones live.
     pub work_dir: PathBuf,
+    /// Most proposals (and checks) at once; more wait their turn (default 4).
+    pub max_concurrent: usize,
+    /// Longest a fetch or a commit-and-push may take before the proposal fails (default 120 s).
+    pub git_timeout: std::time::Duration,
 }
 
 impl ProposerConfig {
@@ -161,6 +165,8 @@ impl ProposerConfig {
             branch_prefix: DEFAULT_BRANCH_PREFIX.to_string(),
             forge: None,
             work_dir: std::env::temp_dir().join("infisical-gitops-proposals"),
+            max_concurrent: 4,
+            git_timeout: std::time::Duration::from_secs(120),
         }
     }
 }
@@ -295,6 +301,7 @@ pub struct Proposer {
     config: Arc<ProposerConfig>,
     reconciler: Option<Reconciler>,
     forge: Option<Arc<dyn forge::Forge>>,
+    permits: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for Proposer {
@@ -319,10 +326,12 @@ impl Proposer {
         reconciler: Option<Reconciler>,
         forge: Option<Arc<dyn forge::Forge>>,
     ) -> Self {
+        let permits = Arc::new(tokio::sync::Semaphore::new(config.max_concurrent.max(1)));
         Self {
             config: Arc::new(config),
             reconciler,
             forge,
+            permits,
         }
     }
 
@@ -341,6 +350,13 @@ impl Proposer {
     ) -> Result<Self, forge::ForgeError> {
         let forge = config.forge.as_ref().map(forge::from_config).transpose()?;
         Ok(Self::new(config, reconciler, forge))
+    }
+
+    async fn permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, ProposeError> {
+        self.permits
+            .acquire()
+            .await
+            .map_err(|_| ProposeError::Workspace(workspace::WorkspaceError::Join))
     }
 
     fn workspace_config(&self) -> workspace::WorkspaceConfig {
@@ -376,7 +392,7 @@ impl Proposer {
     ) -> Result<(workspace::Workspace, edit::Files, CheckedProposal), ProposeError> {
         edit::check_request(&request.edits)?;
         let config = self.workspace_config();
-        let (workspace, files) = blocking(move || {
+        let (workspace, files) = blocking(self.config.git_timeout, move || {
             let workspace = workspace::Workspace::open(&config)?;
             let files = workspace.files()?;
             Ok::<_, ProposeError>((workspace, files))
@@ -452,11 +468,13 @@ impl Proposer {
     /// [`ProposeError`]; when the result does not validate, [`ProposeError::Invalid`] and
     /// nothing is pushed.
     pub async fn propose(&self, request: ProposalRequest) -> Result<Proposal, ProposeError> {
+        edit::check_request(&request.edits)?;
+        let _permit = self.permit().await?;
         let (workspace, changed, checked) = self.prepare(&request).await?;
         let message = commit_message(&checked.title, &request.edits);
         let author_name = self.config.author_name.clone();
         let author_email = self.config.author_email.clone();
-        let (branch, commit) = blocking(move || {
+        let (branch, commit) = blocking(self.config.git_timeout, move || {
             let commit = workspace.commit(&changed, &author_name, &author_email, &message)?;
             workspace.push()?;
             Ok::<_, ProposeError>((workspace.branch().to_string(), commit))
@@ -498,6 +516,8 @@ impl Proposer {
     /// # Errors
     /// As [`Self::propose`].
     pub async fn check(&self, request: &ProposalRequest) -> Result<CheckedProposal, ProposeError> {
+        edit::check_request(&request.edits)?;
+        let _permit = self.permit().await?;
         let (workspace, _, checked) = self.prepare(request).await?;
         // Removing the per-proposal repository is file-system work.
         let _ = tokio::task::spawn_blocking(move || drop(workspace)).await;
@@ -563,10 +583,19 @@ pub fn change_request_description(rationale: Option<&str>, checked: &CheckedProp
 }
 
 /// Runs blocking work (git, files) off the async threads.
+/// Past `timeout` the caller gets an error; the thread finishes on its own (libgit2 calls
+/// cannot be interrupted) and then removes its per-proposal repository.
 async fn blocking<T: Send + 'static>(
+    timeout: std::time::Duration,
     work: impl FnOnce() -> Result<T, ProposeError> + Send + 'static,
 ) -> Result<T, ProposeError> {
-    match tokio::task::spawn_blocking(work).await {
+    let task = tokio::task::spawn_blocking(work);
+    let Ok(joined) = tokio::time::timeout(timeout, task).await else {
+        return Err(ProposeError::Workspace(workspace::WorkspaceError::Timeout(
+            timeout,
+        )));
+    };
+    match joined {
         Ok(result) => result,
         Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
         Err(_) => Err(ProposeError::Workspace(workspace::WorkspaceError::Join)),

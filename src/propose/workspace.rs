@@ -68,6 +68,9 @@ pub enum WorkspaceError {
         #[source]
         source: std::io::Error,
     },
+    /// A fetch or push took too long.
+    #[error("git did not finish within {0:?}")]
+    Timeout(std::time::Duration),
     /// The blocking task panicked or was cancelled.
     #[error("the git task did not finish")]
     Join,

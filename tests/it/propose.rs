@@ -750,3 +750,25 @@ async fn pushes_over_smart_http_with_basic_auth_and_refuses_a_wrong_password() {
     );
     assert_eq!(remote.refs(), before);
 }
+
+/// Real time, one second: `spawn_blocking` work holds back tokio's paused clock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_that_never_answers_fails_the_proposal_after_the_git_timeout() {
+    // Accepts connections (the kernel's backlog) and never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let mut config = ProposerConfig::new(format!("http://{address}/remote.git"), "main");
+    config.work_dir = work.path().to_path_buf();
+    config.git_timeout = std::time::Duration::from_secs(1);
+    let error = Proposer::new(config, None, None)
+        .check(&request(
+            serde_json::json!({"edits": [{"op": "create_folder",
+            "project": "mcp-servers", "path": "/grafana"}]}),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(error.to_string(), "git did not finish within 1s");
+    // Closing the listener ends the stuck fetch, so the runtime can shut down.
+    drop(listener);
+}

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use base64_engine::decode as base64_decode;
 
-use crate::source::signature::{AllowedSigners, SignatureError};
+use crate::source::signature::{AllowedPgpKeys, AllowedSigners, SignatureError, TrustedKeys};
 use git2::{
     CertificateCheckStatus, Cred, CredentialType, FetchOptions, Oid, RemoteCallbacks, Repository,
     build::CheckoutBuilder,
@@ -164,7 +164,7 @@ pub enum GitError {
 #[derive(Debug)]
 pub struct GitSource {
     config: GitConfig,
-    signers: Option<std::sync::Arc<AllowedSigners>>,
+    trusted: Option<TrustedKeys>,
 }
 
 const FETCH_HEAD_REF: &str = "refs/infisical-gitops/fetched";
@@ -174,15 +174,33 @@ impl GitSource {
     pub fn new(config: GitConfig) -> Self {
         Self {
             config,
-            signers: None,
+            trusted: None,
         }
     }
 
     /// Only check out revisions whose head commit carries an SSH signature by one of
-    /// `signers` (namespace `git`); others fail with [`GitError::Untrusted`] before checkout.
+    /// `signers` (namespace `git`), or by a key added with [`GitSource::with_allowed_pgp_keys`];
+    /// others fail with [`GitError::Untrusted`] before checkout.
     #[must_use]
     pub fn with_allowed_signers(mut self, signers: AllowedSigners) -> Self {
-        self.signers = Some(std::sync::Arc::new(signers));
+        self.trusted = Some(self.trusted.take().unwrap_or_default().with_ssh(signers));
+        self
+    }
+
+    /// Only check out revisions whose head commit carries an OpenPGP signature by one of
+    /// `keys` (primary keys or signing subkeys, neither revoked nor expired), or by a signer
+    /// added with [`GitSource::with_allowed_signers`]; others fail with
+    /// [`GitError::Untrusted`] before checkout.
+    #[must_use]
+    pub fn with_allowed_pgp_keys(mut self, keys: AllowedPgpKeys) -> Self {
+        self.trusted = Some(self.trusted.take().unwrap_or_default().with_pgp(keys));
+        self
+    }
+
+    /// Only check out revisions whose head commit is signed by one of `trusted`.
+    #[must_use]
+    pub fn with_trusted_keys(mut self, trusted: TrustedKeys) -> Self {
+        self.trusted = Some(trusted);
         self
     }
 
@@ -266,8 +284,8 @@ impl GitSource {
             .and_then(|r| r.peel_to_commit())
             .map_err(|_| self.not_found())?;
         let revision = target.id().to_string();
-        if let Some(signers) = &self.signers {
-            verify_commit(&repo, target.id(), signers).map_err(|source| GitError::Untrusted {
+        if let Some(trusted) = &self.trusted {
+            verify_commit(&repo, target.id(), trusted).map_err(|source| GitError::Untrusted {
                 revision: revision.clone(),
                 source,
             })?;
@@ -338,17 +356,17 @@ impl GitSource {
     }
 }
 
-/// Checks the signature of commit `oid` against `signers`.
+/// Checks the signature of commit `oid` against `trusted`.
 ///
 /// # Errors
 /// [`SignatureError`] when the commit is unsigned, signed by a key not allowed, or altered.
 pub fn verify_commit(
     repo: &Repository,
     oid: Oid,
-    signers: &AllowedSigners,
+    trusted: &TrustedKeys,
 ) -> Result<(), SignatureError> {
     match repo.extract_signature(&oid, None) {
-        Ok((signature, signed)) => signers.verify_commit(&signature, &signed).map(|_| ()),
+        Ok((signature, signed)) => trusted.verify_commit(&signature, &signed).map(|_| ()),
         Err(error) if error.code() == git2::ErrorCode::NotFound => Err(SignatureError::Unsigned),
         Err(error) => Err(SignatureError::Malformed(error.message().to_string())),
     }

@@ -13,6 +13,7 @@ mod daemon;
 mod daemon_git;
 mod daemon_lease;
 mod daemon_verify;
+mod daemon_verify_pgp;
 mod deploy;
 mod dev_server;
 mod example;

@@ -12,6 +12,7 @@ mod contract;
 mod daemon;
 mod daemon_git;
 mod daemon_lease;
+mod daemon_ssh;
 mod daemon_verify;
 mod daemon_verify_pgp;
 mod deploy;

@@ -143,6 +143,28 @@ impl Gpg {
         );
     }
 
+    /// Re-certifies the primary key as certify-only (no signing), a minute from now so its
+    /// self-signature is the newest.
+    fn make_certify_only(&self, primary: &str) {
+        let later = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            + 60;
+        self.run(
+            &[
+                "--faked-system-time",
+                &format!("{later}!"),
+                "--expert",
+                "--command-fd",
+                "0",
+                "--edit-key",
+                primary,
+            ],
+            Some("change-usage\nS\nQ\nsave\n"),
+        );
+    }
+
     /// A `gpg.program` for git using this home (and optionally a faked time).
     fn program(&self, fake_time: Option<&str>) -> PathBuf {
         let name = if fake_time.is_some() {
@@ -413,7 +435,7 @@ fn signing_subkeys_are_accepted_until_revoked() {
 }
 
 #[test]
-fn revoked_and_expired_keys_are_refused() {
+fn revoked_expired_and_non_signing_keys_are_refused() {
     let Some(gpg) = gpg_or_skip() else { return };
     let remote = Remote::new();
     let program = gpg.program(None);
@@ -436,6 +458,21 @@ fn revoked_and_expired_keys_are_refused() {
         &[(key_id(&dave), "<dave>")],
     );
     assert!(matches!(reason, SignatureError::Revoked(_)), "{reason:?}");
+    messages.push(message);
+
+    // Its owner re-certified it as certify-only after signing: not valid for signing any more.
+    let grace = gpg.generate("Grace <grace@example.com>", "ed25519", "never", None);
+    let signed = push_pgp(&remote, "trace", Some((&program, &grace)));
+    gpg.make_certify_only(&grace);
+    let (reason, message) = refused(
+        pgp_source(&remote, &gpg.export(&grace)).fetch(),
+        &signed,
+        &[(key_id(&grace), "<grace>")],
+    );
+    assert!(
+        matches!(reason, SignatureError::NotForSigning(_)),
+        "{reason:?}"
+    );
     messages.push(message);
 
     // Made and used in 2020 with a one-day lifetime: expired now.
@@ -465,7 +502,7 @@ fn revoked_and_expired_keys_are_refused() {
         )))
     );
 
-    insta::assert_snapshot!("openpgp_revoked_and_expired", messages.join("\n"));
+    insta::assert_snapshot!("openpgp_key_state_refusals", messages.join("\n"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -643,4 +680,56 @@ fn the_command_line_reads_the_openpgp_keyring() {
     );
     assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("--verify-commits"), "{stderr}");
+}
+
+#[test]
+fn run_once_applies_only_openpgp_signed_revisions_through_the_binary() {
+    let Some(gpg) = gpg_or_skip() else { return };
+    let remote = Remote::new();
+    let alice = gpg.generate("Alice <alice@example.com>", "ed25519", "never", None);
+    let mallory = gpg.generate("Mallory <mallory@example.com>", "ed25519", "never", None);
+    let program = gpg.program(None);
+    let keyring = remote.root.join("allowed.asc");
+    std::fs::write(&keyring, gpg.export(&alice)).unwrap();
+    let run_once = |work_dir: &str| {
+        let output = Command::new(env!("CARGO_BIN_EXE_infisical-gitops"))
+            .args(["run", "--once", "--dev", "--verify-commits"])
+            .args(["--git-url", &remote.file_url(), "--work-dir"])
+            .arg(remote.root.join(work_dir))
+            .arg("--allowed-pgp-keys")
+            .arg(&keyring)
+            .env_remove("INFISICAL_API_URL")
+            .env_remove("INFISICAL_GITOPS_GIT_URL")
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).trim().to_string(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+
+    let signed = push_pgp(&remote, "info", Some((&program, &alice)));
+    let (code, stdout, stderr) = run_once("first");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        stdout,
+        format!("startup {signed}: success, 4 created, 0 updated, 0 deleted, 0 drift detected")
+    );
+
+    let foreign = push_pgp(&remote, "warn", Some((&program, &mallory)));
+    let (code, stdout, stderr) = run_once("second");
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(&format!("{foreign}: untrusted")),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "the commit is signed by a key that is not allowed (OpenPGP key id {})",
+            key_id(&mallory)
+        )),
+        "{stderr}"
+    );
 }

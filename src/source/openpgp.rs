@@ -393,7 +393,61 @@ fn key_id_of(fingerprint: &Fingerprint) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+
+    // Made with gpg at a faked 2026-01-01: an Ed25519 primary key and an Ed25519 signing
+    // subkey, both expiring after two years, and detached signatures of `commit.txt` by each.
+    const KEYRING: &str = include_str!("../../tests/fixtures/openpgp/signer.pub.asc");
+    const PAYLOAD: &[u8] = include_bytes!("../../tests/fixtures/openpgp/commit.txt");
+    const BY_PRIMARY: &str = include_str!("../../tests/fixtures/openpgp/commit.primary.asc");
+    const BY_SUBKEY: &str = include_str!("../../tests/fixtures/openpgp/commit.subkey.asc");
+    const PRIMARY: &str = "264171AD9FABC5048055C082E7E885E6F557BB8D";
+
+    fn at(unix: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(unix)
+    }
+
+    const JUNE_2026: u64 = 1_780_185_600;
+    const YEAR_2029: u64 = 1_861_920_000;
+
+    #[test]
+    fn fixture_signatures_verify_while_the_key_is_valid() {
+        let keys = AllowedPgpKeys::parse(KEYRING).unwrap();
+        assert_eq!(keys.fingerprints(), [PRIMARY]);
+        for signature in [BY_PRIMARY, BY_SUBKEY] {
+            assert_eq!(
+                keys.verify(signature, PAYLOAD, at(JUNE_2026)).unwrap(),
+                ["Fixture Signer <fixture@example.com>"]
+            );
+        }
+        assert_eq!(
+            keys.verify(BY_PRIMARY, PAYLOAD, at(YEAR_2029)),
+            Err(SignatureError::Expired(
+                "OpenPGP key id E7E885E6F557BB8D".into()
+            ))
+        );
+        assert_eq!(
+            keys.verify(BY_SUBKEY, PAYLOAD, at(YEAR_2029)),
+            Err(SignatureError::Expired(
+                "OpenPGP key id 9DF8B399318E8D17, a subkey of E7E885E6F557BB8D".into()
+            ))
+        );
+        let mut altered = PAYLOAD.to_vec();
+        altered.extend_from_slice(b"more\n");
+        assert_eq!(
+            keys.verify(BY_PRIMARY, &altered, at(JUNE_2026)),
+            Err(SignatureError::Invalid)
+        );
+        // Not in an empty keyring: named by the subkey's id.
+        assert_eq!(
+            AllowedPgpKeys::default().verify(BY_SUBKEY, PAYLOAD, at(JUNE_2026)),
+            Err(SignatureError::Untrusted(
+                "OpenPGP key id 9DF8B399318E8D17".into()
+            ))
+        );
+    }
 
     #[test]
     fn refuses_private_keys_empty_files_and_broken_armor() {

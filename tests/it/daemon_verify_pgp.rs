@@ -167,19 +167,19 @@ impl Gpg {
 
     /// A `gpg.program` for git using this home (and optionally a faked time).
     fn program(&self, fake_time: Option<&str>) -> PathBuf {
-        let name = if fake_time.is_some() {
-            "gpg-faked"
-        } else {
-            "gpg-program"
-        };
+        match fake_time {
+            Some(time) => self.program_with("gpg-faked", &format!("--faked-system-time {time}")),
+            None => self.program_with("gpg-program", ""),
+        }
+    }
+
+    /// A `gpg.program` named `name` for git using this home and `extra` options.
+    fn program_with(&self, name: &str, extra: &str) -> PathBuf {
         let path = self.home.join(name);
-        let fake = fake_time
-            .map(|t| format!("--faked-system-time {t} "))
-            .unwrap_or_default();
         std::fs::write(
             &path,
             format!(
-                "#!/bin/sh\nexec gpg --homedir '{}' {fake}\"$@\"\n",
+                "#!/bin/sh\nexec gpg --homedir '{}' {extra} \"$@\"\n",
                 self.home.display()
             ),
         )
@@ -359,6 +359,13 @@ fn openpgp_signed_commits_by_allowed_keys_are_checked_out_and_others_refused() {
     );
     messages.push(message);
     assert_eq!(read_value(&checkout.path), rsa_content);
+
+    // SHA-1 is refused, whoever signs.
+    let sha1 = gpg.program_with("gpg-sha1", "--digest-algo SHA1");
+    let weak = push_pgp(&remote, "trace", Some((&sha1, &bob)));
+    let (reason, message) = refused(source.fetch(), &weak, &names);
+    assert_eq!(reason, SignatureError::WeakHash("SHA1".into()));
+    messages.push(message);
 
     push_pgp(&remote, "trace", Some((&program, &alice)));
     let tampered = push_tampered(&remote);

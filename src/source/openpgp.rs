@@ -67,6 +67,9 @@ pub enum PgpKeysError {
     /// A key has no valid self-signature (it cannot be trusted for anything).
     #[error("OpenPGP key {0} has no valid self-signature")]
     NoSelfSignature(String),
+    /// A key appears more than once.
+    #[error("OpenPGP key {0} appears more than once in the keyring; keep one, current export")]
+    Duplicate(String),
     /// No key in the file.
     #[error(
         "the OpenPGP keyring lists no public key (expected `-----BEGIN PGP PUBLIC KEY BLOCK-----` armor)"
@@ -120,10 +123,17 @@ impl AllowedPgpKeys {
                 SignedPublicKey::from_string_many(armored).map_err(parse_error)?;
             for key in parsed {
                 let key = key.map_err(parse_error)?;
+                let fingerprint = key.primary_key.fingerprint();
                 if self_signature(&key).is_none() {
-                    return Err(PgpKeysError::NoSelfSignature(fingerprint_hex(
-                        &key.primary_key.fingerprint(),
-                    )));
+                    return Err(PgpKeysError::NoSelfSignature(fingerprint_hex(&fingerprint)));
+                }
+                // Two copies (say an old export and a revoked one) would make the outcome
+                // depend on their order: refuse rather than guess.
+                if keys
+                    .iter()
+                    .any(|k: &SignedPublicKey| k.primary_key.fingerprint() == fingerprint)
+                {
+                    return Err(PgpKeysError::Duplicate(fingerprint_hex(&fingerprint)));
                 }
                 keys.push(key);
             }
@@ -250,7 +260,7 @@ impl AllowedPgpKeys {
             && valid_for.as_secs() != 0
             && signed_at.saturating_add(u64::from(valid_for.as_secs())) <= now
         {
-            return Err(SignatureError::Expired(format!("signature by {name}")));
+            return Err(SignatureError::SignatureExpired(name));
         }
         let verified = match &component {
             Component::Primary(primary) => signature.verify(*primary, signed),
@@ -416,6 +426,13 @@ mod tests {
     fn fixture_signatures_verify_while_the_key_is_valid() {
         let keys = AllowedPgpKeys::parse(KEYRING).unwrap();
         assert_eq!(keys.fingerprints(), [PRIMARY]);
+        let twice = AllowedPgpKeys::parse(&format!("{KEYRING}\n{KEYRING}")).unwrap_err();
+        assert_eq!(
+            twice.to_string(),
+            format!(
+                "OpenPGP key {PRIMARY} appears more than once in the keyring; keep one, current export"
+            )
+        );
         for signature in [BY_PRIMARY, BY_SUBKEY] {
             assert_eq!(
                 keys.verify(signature, PAYLOAD, at(JUNE_2026)).unwrap(),

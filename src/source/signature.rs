@@ -91,9 +91,12 @@ pub enum SignatureError {
     /// The signing key (OpenPGP) is revoked.
     #[error("the commit is signed by a revoked key ({0})")]
     Revoked(String),
-    /// The signing key (OpenPGP) or the signature has expired.
+    /// The signing key (OpenPGP) has expired.
     #[error("the commit is signed by an expired key ({0})")]
     Expired(String),
+    /// The signature (OpenPGP) carried an expiration time that has passed.
+    #[error("the commit signature has expired ({0})")]
+    SignatureExpired(String),
     /// The signing key (OpenPGP) has no valid binding or its flags do not allow signing.
     #[error("the commit is signed by a key that is not valid for signing ({0})")]
     NotForSigning(String),

@@ -188,12 +188,22 @@ impl Args {
                 let signers = AllowedSigners::from_file(path)
                     .into_diagnostic()
                     .wrap_err("--allowed-signers")?;
+                tracing::info!(
+                    file = %path.display(),
+                    keys = signers.signers().len(),
+                    "verify-commits: trusting SSH signers"
+                );
                 source = source.with_allowed_signers(signers);
             }
             if let Some(path) = &self.allowed_pgp_keys {
                 let keys = AllowedPgpKeys::from_file(path)
                     .into_diagnostic()
                     .wrap_err("--allowed-pgp-keys")?;
+                tracing::info!(
+                    file = %path.display(),
+                    fingerprints = %keys.fingerprints().join(","),
+                    "verify-commits: trusting OpenPGP keys"
+                );
                 source = source.with_allowed_pgp_keys(keys);
             }
         }

@@ -530,3 +530,22 @@ fn an_empty_or_missing_secrets_list_takes_a_new_secret() {
     }
     insta::assert_snapshot!(diffs.join("\n"));
 }
+
+#[test]
+fn update_secret_in_one_environment_and_removing_fields() {
+    insta::assert_snapshot!(diff_of(serde_json::json!([{
+        "op": "update_secret",
+        "project": "applications",
+        "environment": "prod",
+        "path": "/app-name-1",
+        "key": "DATABASE_PASSWORD",
+        "comment": "Primary database",
+        "tags": []
+    }, {
+        "op": "update_secret",
+        "project": "k3s-infrastructure",
+        "path": "/api-keys",
+        "key": "CLOUDFLARE_API_TOKEN",
+        "comment": ""
+    }])));
+}

@@ -8,10 +8,6 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
 use infisical_gitops::daemon::http::{WebhookSecrets, github_signature, router};
 use infisical_gitops::daemon::sources::GitRemote;
 use infisical_gitops::daemon::{Controls, Daemon, DaemonConfig, Outcome};
@@ -23,6 +19,7 @@ use infisical_gitops::source::git::{GitAuth, GitConfig, GitError, GitReference, 
 use tokio::sync::watch;
 
 use super::daemon::write_repo;
+use super::support::git_http;
 
 pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
     let output = Command::new("git")
@@ -187,129 +184,6 @@ fn file_remote_tags_pinned_commits_and_sub_paths() {
 
 // ------------------------------------------------------------------ HTTP (git http-backend)
 
-#[derive(Clone)]
-struct Backend {
-    root: PathBuf,
-    basic: Option<String>,
-}
-
-async fn cgi(
-    State(backend): State<Backend>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if let Some(expected) = &backend.basic {
-        let given = headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        if given != expected {
-            return (
-                StatusCode::UNAUTHORIZED,
-                [("www-authenticate", "Basic realm=\"git\"")],
-                "",
-            )
-                .into_response();
-        }
-    }
-    let mut command = tokio::process::Command::new("git");
-    command
-        .arg("http-backend")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("GIT_PROJECT_ROOT", &backend.root)
-        .env("GIT_HTTP_EXPORT_ALL", "1")
-        .env("REQUEST_METHOD", method.as_str())
-        .env("PATH_INFO", uri.path())
-        .env("QUERY_STRING", uri.query().unwrap_or(""))
-        .env("CONTENT_LENGTH", body.len().to_string())
-        .env("REMOTE_ADDR", "127.0.0.1")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null());
-    for (name, variable) in [
-        ("content-type", "CONTENT_TYPE"),
-        ("git-protocol", "GIT_PROTOCOL"),
-        ("content-encoding", "HTTP_CONTENT_ENCODING"),
-    ] {
-        if let Some(value) = headers.get(name).and_then(|v| v.to_str().ok()) {
-            command.env(variable, value);
-        }
-    }
-    let mut child = command.spawn().unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = tokio::spawn(async move {
-        use tokio::io::AsyncWriteExt;
-        let _ = stdin.write_all(&body).await;
-    });
-    let output = child.wait_with_output().await.unwrap();
-    writer.await.unwrap();
-    let raw = output.stdout;
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|i| (i, 4))
-        .or_else(|| raw.windows(2).position(|w| w == b"\n\n").map(|i| (i, 2)))
-        .unwrap();
-    let head = String::from_utf8_lossy(&raw[..split.0]).into_owned();
-    let mut response = Response::builder().status(200);
-    for line in head.lines() {
-        let Some((name, value)) = line.split_once(':') else {
-            continue;
-        };
-        let value = value.trim();
-        if name.eq_ignore_ascii_case("status") {
-            let code: u16 = value[..3].parse().unwrap();
-            response = response.status(code);
-        } else {
-            response = response.header(name, value);
-        }
-    }
-    response
-        .body(axum::body::Body::from(raw[split.0 + split.1..].to_vec()))
-        .unwrap()
-}
-
-/// Serves `root`'s repositories over smart HTTP on 127.0.0.1; the base URL.
-async fn serve_http(root: &Path, basic: Option<(&str, &str)>) -> String {
-    use base64_basic as b64;
-    let backend = Backend {
-        root: root.to_path_buf(),
-        basic: basic.map(|(u, p)| format!("Basic {}", b64::encode(format!("{u}:{p}").as_bytes()))),
-    };
-    let app = axum::Router::new().fallback(cgi).with_state(backend);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{addr}")
-}
-
-mod base64_basic {
-    pub fn encode(input: &[u8]) -> String {
-        const TABLE: &[u8; 64] =
-            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        let mut out = String::new();
-        for chunk in input.chunks(3) {
-            let b = [
-                chunk[0],
-                *chunk.get(1).unwrap_or(&0),
-                *chunk.get(2).unwrap_or(&0),
-            ];
-            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-            for i in 0..4 {
-                if i <= chunk.len() {
-                    out.push(TABLE[((n >> (18 - 6 * i)) & 63) as usize] as char);
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        out
-    }
-}
-
 async fn fetch_blocking(
     source: Arc<GitSource>,
 ) -> Result<infisical_gitops::source::git::Checkout, GitError> {
@@ -324,7 +198,7 @@ async fn http_remote_shallow_fetch_and_basic_auth() {
     let first = remote.push("", "info");
     remote.push("", "debug");
     let third = remote.push("", "warn");
-    let base = serve_http(&remote.root, None).await;
+    let base = git_http::serve(&remote.root, None).await;
     let url = format!("{base}/remote.git");
 
     let source = Arc::new(GitSource::new(remote.config(
@@ -344,7 +218,7 @@ async fn http_remote_shallow_fetch_and_basic_auth() {
     );
 
     // Basic auth: refused without and with wrong credentials, accepted with the right ones.
-    let secured = serve_http(&remote.root, Some(("deploy", "s3cret-token"))).await;
+    let secured = git_http::serve(&remote.root, Some(("deploy", "s3cret-token"))).await;
     let url = format!("{secured}/remote.git");
     let mut config = remote.config(url.clone(), GitReference::Branch("main".into()), "");
     let anonymous = fetch_blocking(Arc::new(GitSource::new(config.clone())))
@@ -408,7 +282,7 @@ pub(crate) async fn dev_reconciler() -> (DevServer, Reconciler) {
 async fn push_then_signed_webhook_applies_to_the_dev_server() {
     let remote = Remote::new();
     let first = remote.push("", "info");
-    let base = serve_http(&remote.root, None).await;
+    let base = git_http::serve(&remote.root, None).await;
     let (server, reconciler) = dev_reconciler().await;
     let source = Arc::new(GitSource::new(remote.config(
         format!("{base}/remote.git"),

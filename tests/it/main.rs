@@ -28,4 +28,5 @@ mod propose;
 mod roundtrip;
 mod schema;
 mod spec;
+mod support;
 mod validate;

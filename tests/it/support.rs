@@ -1,0 +1,142 @@
+//! Shared test support: fixtures and servers that several areas' tests use.
+
+pub(crate) mod git_http {
+    //! Smart HTTP for Git: `git http-backend` run as CGI behind a small axum handler on
+    //! 127.0.0.1, optionally behind basic auth.
+
+    use std::path::{Path, PathBuf};
+
+    use axum::body::Bytes;
+    use axum::extract::State;
+    use axum::http::{HeaderMap, Method, StatusCode, Uri};
+    use axum::response::{IntoResponse, Response};
+
+    #[derive(Clone)]
+    struct Backend {
+        root: PathBuf,
+        /// The expected `authorization` header and the user it names.
+        basic: Option<(String, String)>,
+    }
+
+    async fn cgi(
+        State(backend): State<Backend>,
+        method: Method,
+        uri: Uri,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Response {
+        if let Some((expected, _)) = &backend.basic {
+            let given = headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            if given != expected {
+                return (
+                    StatusCode::UNAUTHORIZED,
+                    [("www-authenticate", "Basic realm=\"git\"")],
+                    "",
+                )
+                    .into_response();
+            }
+        }
+        let mut command = tokio::process::Command::new("git");
+        command
+            .arg("http-backend")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("GIT_PROJECT_ROOT", &backend.root)
+            .env("GIT_HTTP_EXPORT_ALL", "1")
+            .env("REQUEST_METHOD", method.as_str())
+            .env("PATH_INFO", uri.path())
+            .env("QUERY_STRING", uri.query().unwrap_or(""))
+            .env("CONTENT_LENGTH", body.len().to_string())
+            .env("REMOTE_ADDR", "127.0.0.1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        if let Some((_, user)) = &backend.basic {
+            command.env("REMOTE_USER", user);
+        }
+        for (name, variable) in [
+            ("content-type", "CONTENT_TYPE"),
+            ("git-protocol", "GIT_PROTOCOL"),
+            ("content-encoding", "HTTP_CONTENT_ENCODING"),
+        ] {
+            if let Some(value) = headers.get(name).and_then(|v| v.to_str().ok()) {
+                command.env(variable, value);
+            }
+        }
+        let mut child = command.spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let writer = tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            let _ = stdin.write_all(&body).await;
+        });
+        let output = child.wait_with_output().await.unwrap();
+        writer.await.unwrap();
+        let raw = output.stdout;
+        let (end, gap) = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map(|i| (i, 4))
+            .or_else(|| raw.windows(2).position(|w| w == b"\n\n").map(|i| (i, 2)))
+            .unwrap();
+        let mut response = Response::builder().status(200);
+        for line in String::from_utf8_lossy(&raw[..end]).lines() {
+            let Some((name, value)) = line.split_once(':') else {
+                continue;
+            };
+            let value = value.trim();
+            if name.eq_ignore_ascii_case("status") {
+                response = response.status(value[..3].parse::<u16>().unwrap());
+            } else {
+                response = response.header(name, value);
+            }
+        }
+        response
+            .body(axum::body::Body::from(raw[end + gap..].to_vec()))
+            .unwrap()
+    }
+
+    /// Serves `root`'s repositories over smart HTTP on 127.0.0.1, behind basic auth with
+    /// `(user, password)` when given; the base URL.
+    pub(crate) async fn serve(root: &Path, basic: Option<(&str, &str)>) -> String {
+        let backend = Backend {
+            root: root.to_path_buf(),
+            basic: basic.map(|(user, password)| {
+                (
+                    format!("Basic {}", base64(format!("{user}:{password}").as_bytes())),
+                    user.to_owned(),
+                )
+            }),
+        };
+        let app = axum::Router::new().fallback(cgi).with_state(backend);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}")
+    }
+
+    /// Standard base64 with padding, for a basic-auth header.
+    fn base64(input: &[u8]) -> String {
+        const TABLE: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for chunk in input.chunks(3) {
+            let b = [
+                chunk[0],
+                *chunk.get(1).unwrap_or(&0),
+                *chunk.get(2).unwrap_or(&0),
+            ];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    out.push(TABLE[((n >> (18 - 6 * i)) & 63) as usize] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+}

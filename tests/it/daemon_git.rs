@@ -8,17 +8,16 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
+use infisical_gitops::daemon::Outcome;
 use infisical_gitops::daemon::http::{WebhookSecrets, github_signature, router};
-use infisical_gitops::daemon::sources::GitRemote;
-use infisical_gitops::daemon::{Controls, Daemon, DaemonConfig, Outcome};
 use infisical_gitops::dev::{DevServer, DevServerConfig};
 use infisical_gitops::infisical::{ClientConfig, Credentials, HttpClient};
 use infisical_gitops::reconcile::Reconciler;
 use infisical_gitops::resolve::SourceResolver;
 use infisical_gitops::source::git::{GitAuth, GitConfig, GitError, GitReference, GitSource};
-use tokio::sync::watch;
 
 use super::daemon::write_repo;
+use super::support::daemon::Running;
 use super::support::git_http;
 
 pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
@@ -289,21 +288,9 @@ async fn push_then_signed_webhook_applies_to_the_dev_server() {
         GitReference::Branch("main".into()),
         "",
     )));
-    let config = DaemonConfig {
-        interval: Duration::from_secs(3600),
-        drift_interval: Duration::from_secs(3600),
-        ..DaemonConfig::default()
-    };
-    let (daemon, state) = Daemon::new(reconciler.clone(), Arc::new(GitRemote(source)), config);
-    let (shutdown_tx, shutdown) = watch::channel(false);
-    let (_leader_tx, leader) = watch::channel(true);
-    let task = tokio::spawn(daemon.run(Controls {
-        shutdown: shutdown.clone(),
-        leader,
-        watch_events: None,
-    }));
+    let daemon = Running::start(reconciler.clone(), source);
     let app = router(
-        state.clone(),
+        daemon.state.clone(),
         WebhookSecrets {
             gitlab_token: None,
             github_secret: Some("hook-secret".into()),
@@ -314,19 +301,7 @@ async fn push_then_signed_webhook_applies_to_the_dev_server() {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let wait_for = |revision: String| {
-        let state = state.clone();
-        async move {
-            for _ in 0..200 {
-                if state.status().applied_revision.as_deref() == Some(revision.as_str()) {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            panic!("revision {revision} not applied: {:?}", state.status());
-        }
-    };
-    wait_for(first).await;
+    daemon.applied(&first).await;
 
     let second = remote.push("", "debug");
     let body = br#"{"ref":"refs/heads/main"}"#;
@@ -342,8 +317,8 @@ async fn push_then_signed_webhook_applies_to_the_dev_server() {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 202);
-    wait_for(second.clone()).await;
-    let record = state.last().unwrap();
+    daemon.applied(&second).await;
+    let record = daemon.state.last().unwrap();
     assert_eq!(record.outcome, Outcome::Success);
     assert_eq!(record.changes.update, 1, "{record:?}");
 
@@ -354,8 +329,7 @@ async fn push_then_signed_webhook_applies_to_the_dev_server() {
     let plan = reconciler.plan(desired, true).await.unwrap().plan;
     assert!(plan.is_empty(), "{plan:?}");
 
-    shutdown_tx.send(true).unwrap();
-    task.await.unwrap();
+    daemon.stop().await;
     server.shutdown().await;
 }
 

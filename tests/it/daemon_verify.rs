@@ -6,16 +6,14 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
-use std::time::Duration;
 
-use infisical_gitops::daemon::sources::GitRemote;
-use infisical_gitops::daemon::{Controls, Daemon, DaemonConfig, Outcome, Trigger};
+use infisical_gitops::daemon::{Outcome, Trigger};
 use infisical_gitops::source::git::{GitError, GitReference, GitSource};
 use infisical_gitops::source::signature::{AllowedSigners, SignatureError};
-use tokio::sync::watch;
 
 use super::daemon::write_repo;
 use super::daemon_git::{Remote, dev_reconciler, git, read_value};
+use super::support::daemon::Running;
 
 /// A fresh Ed25519 key pair; the private key's path.
 fn keygen(dir: &Path, name: &str) -> PathBuf {
@@ -184,37 +182,14 @@ async fn the_daemon_applies_signed_pushes_and_reports_unsigned_ones() {
         GitSource::new(remote.config(remote.file_url(), GitReference::Branch("main".into()), ""))
             .with_allowed_signers(signers),
     );
-    let config = DaemonConfig {
-        interval: Duration::from_secs(3600),
-        drift_interval: Duration::from_secs(3600),
-        ..DaemonConfig::default()
-    };
-    let (daemon, state) = Daemon::new(reconciler, Arc::new(GitRemote(source)), config);
-    let (shutdown_tx, shutdown) = watch::channel(false);
-    let (_leader_tx, leader) = watch::channel(true);
-    let task = tokio::spawn(daemon.run(Controls {
-        shutdown,
-        leader,
-        watch_events: None,
-    }));
-    let wait_for = |revision: String| {
-        let state = state.clone();
-        async move {
-            for _ in 0..200 {
-                if state.last().and_then(|r| r.revision).as_deref() == Some(revision.as_str()) {
-                    return state.last().unwrap();
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            panic!("revision {revision} not reconciled: {:?}", state.status());
-        }
-    };
-    let record = wait_for(first.clone()).await;
+    let daemon = Running::start(reconciler, source);
+    let state = &daemon.state;
+    let record = daemon.reconciled(&first).await;
     assert_eq!(record.outcome, Outcome::Success);
 
     let unsigned = push(&remote, "debug", None);
     state.trigger(Trigger::Webhook);
-    let record = wait_for(unsigned.clone()).await;
+    let record = daemon.reconciled(&unsigned).await;
     assert_eq!(record.outcome, Outcome::Untrusted);
     assert_eq!(
         record.errors,
@@ -238,7 +213,7 @@ async fn the_daemon_applies_signed_pushes_and_reports_unsigned_ones() {
 
     let signed = push(&remote, "warn", Some(&key));
     state.trigger(Trigger::Webhook);
-    let record = wait_for(signed.clone()).await;
+    let record = daemon.reconciled(&signed).await;
     assert_eq!(record.outcome, Outcome::Success, "{record:?}");
     assert_eq!(record.changes.update, 1, "{record:?}");
     assert_eq!(
@@ -246,8 +221,7 @@ async fn the_daemon_applies_signed_pushes_and_reports_unsigned_ones() {
         Some(signed.as_str())
     );
 
-    shutdown_tx.send(true).unwrap();
-    task.await.unwrap();
+    daemon.stop().await;
     server.shutdown().await;
 }
 

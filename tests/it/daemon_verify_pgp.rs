@@ -11,16 +11,15 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use infisical_gitops::daemon::sources::GitRemote;
-use infisical_gitops::daemon::{Controls, Daemon, DaemonConfig, Outcome, Trigger};
+use infisical_gitops::daemon::{Outcome, Trigger};
 use infisical_gitops::source::git::{GitError, GitReference, GitSource};
 use infisical_gitops::source::signature::{
     AllowedPgpKeys, AllowedSigners, SignatureError, TrustedKeys,
 };
-use tokio::sync::watch;
 
 use super::daemon::write_repo;
 use super::daemon_git::{Remote, dev_reconciler, git, read_value};
+use super::support::daemon::Running;
 
 /// A throwaway GnuPG home with its keys.
 struct Gpg {
@@ -534,37 +533,14 @@ async fn the_daemon_applies_commits_signed_with_either_kind_of_key() {
     let first = push_pgp(&remote, "info", Some((&program, &alice)));
     let (server, reconciler) = dev_reconciler().await;
     let source = Arc::new(source_with(&remote, trusted));
-    let config = DaemonConfig {
-        interval: Duration::from_secs(3600),
-        drift_interval: Duration::from_secs(3600),
-        ..DaemonConfig::default()
-    };
-    let (daemon, state) = Daemon::new(reconciler, Arc::new(GitRemote(source)), config);
-    let (shutdown_tx, shutdown) = watch::channel(false);
-    let (_leader_tx, leader) = watch::channel(true);
-    let task = tokio::spawn(daemon.run(Controls {
-        shutdown,
-        leader,
-        watch_events: None,
-    }));
-    let wait_for = |revision: String| {
-        let state = state.clone();
-        async move {
-            for _ in 0..200 {
-                if state.last().and_then(|r| r.revision).as_deref() == Some(revision.as_str()) {
-                    return state.last().unwrap();
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            panic!("revision {revision} not reconciled: {:?}", state.status());
-        }
-    };
-    let record = wait_for(first.clone()).await;
+    let daemon = Running::start(reconciler, source);
+    let state = &daemon.state;
+    let record = daemon.reconciled(&first).await;
     assert_eq!(record.outcome, Outcome::Success, "{record:?}");
 
     let foreign = push_pgp(&remote, "debug", Some((&program, &mallory)));
     state.trigger(Trigger::Webhook);
-    let record = wait_for(foreign.clone()).await;
+    let record = daemon.reconciled(&foreign).await;
     assert_eq!(record.outcome, Outcome::Untrusted);
     assert_eq!(
         record.errors,
@@ -606,7 +582,7 @@ async fn the_daemon_applies_commits_signed_with_either_kind_of_key() {
     git(&remote.work, &["push", "--quiet", "origin", "HEAD:main"]);
     let ssh_signed = git(&remote.work, &["rev-parse", "HEAD"]);
     state.trigger(Trigger::Webhook);
-    let record = wait_for(ssh_signed.clone()).await;
+    let record = daemon.reconciled(&ssh_signed).await;
     assert_eq!(record.outcome, Outcome::Success, "{record:?}");
     assert_eq!(record.changes.update, 1, "{record:?}");
     assert_eq!(
@@ -614,8 +590,7 @@ async fn the_daemon_applies_commits_signed_with_either_kind_of_key() {
         Some(ssh_signed.as_str())
     );
 
-    shutdown_tx.send(true).unwrap();
-    task.await.unwrap();
+    daemon.stop().await;
     server.shutdown().await;
 }
 

@@ -140,3 +140,81 @@ pub(crate) mod git_http {
         out
     }
 }
+
+pub(crate) mod daemon {
+    //! A daemon running in the background over a Git source, driven by triggers.
+
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use infisical_gitops::daemon::sources::GitRemote;
+    use infisical_gitops::daemon::{Controls, Daemon, DaemonConfig, DaemonState, ReconcileRecord};
+    use infisical_gitops::reconcile::Reconciler;
+    use infisical_gitops::source::git::GitSource;
+    use tokio::sync::watch;
+    use tokio::task::JoinHandle;
+
+    /// A daemon task that polls and checks drift only hourly (so tests drive it with
+    /// triggers), as the leader, until [`Running::stop`].
+    pub(crate) struct Running {
+        pub state: Arc<DaemonState>,
+        shutdown: watch::Sender<bool>,
+        _leader: watch::Sender<bool>,
+        task: JoinHandle<()>,
+    }
+
+    impl Running {
+        pub(crate) fn start(reconciler: Reconciler, source: Arc<GitSource>) -> Self {
+            let config = DaemonConfig {
+                interval: Duration::from_secs(3600),
+                drift_interval: Duration::from_secs(3600),
+                ..DaemonConfig::default()
+            };
+            let (daemon, state) = Daemon::new(reconciler, Arc::new(GitRemote(source)), config);
+            let (shutdown_tx, shutdown) = watch::channel(false);
+            let (leader_tx, leader) = watch::channel(true);
+            let task = tokio::spawn(daemon.run(Controls {
+                shutdown,
+                leader,
+                watch_events: None,
+            }));
+            Self {
+                state,
+                shutdown: shutdown_tx,
+                _leader: leader_tx,
+                task,
+            }
+        }
+
+        /// Waits (10 s at most) until the last reconcile is of `revision`; its record.
+        pub(crate) async fn reconciled(&self, revision: &str) -> ReconcileRecord {
+            for _ in 0..200 {
+                if self.state.last().and_then(|r| r.revision).as_deref() == Some(revision) {
+                    return self.state.last().unwrap();
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!(
+                "revision {revision} not reconciled: {:?}",
+                self.state.status()
+            );
+        }
+
+        /// Waits (10 s at most) until `revision` is applied.
+        pub(crate) async fn applied(&self, revision: &str) {
+            for _ in 0..200 {
+                if self.state.status().applied_revision.as_deref() == Some(revision) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("revision {revision} not applied: {:?}", self.state.status());
+        }
+
+        /// Asks the daemon to stop and waits until it has.
+        pub(crate) async fn stop(self) {
+            self.shutdown.send(true).unwrap();
+            self.task.await.unwrap();
+        }
+    }
+}

@@ -10,6 +10,8 @@ use infisical_gitops::model::Adoption;
 use infisical_gitops::plan::testing::{DesiredBuilder, LiveBuilder, tag};
 use infisical_gitops::plan::{PlanPolicy, ResolvedState, plan};
 
+use super::support::fixtures::{desired_prod, live_prod};
+
 async fn plan_and_apply(
     memory: &Arc<MemoryInfisical>,
     desired: &ResolvedState,
@@ -114,7 +116,7 @@ async fn observe_makes_one_lookup_per_project_and_two_listings_per_environment()
 
 #[tokio::test]
 async fn secrets_are_written_in_batches_of_one_hundred_per_folder() {
-    let mut builder = DesiredBuilder::new().project("k3s-infrastructure", &["prod"]);
+    let mut builder = desired_prod();
     for index in 0..250 {
         builder = builder.secret(
             &format!("k3s-infrastructure/prod:/bulk#KEY_{index:03}"),
@@ -132,8 +134,7 @@ async fn secrets_are_written_in_batches_of_one_hundred_per_folder() {
 
 #[tokio::test]
 async fn a_failed_folder_skips_its_secrets_and_siblings_continue_then_a_rerun_converges() {
-    let desired = DesiredBuilder::new()
-        .project("k3s-infrastructure", &["prod"])
+    let desired = desired_prod()
         .secret("k3s-infrastructure/prod:/alpha#A", "a")
         .secret("k3s-infrastructure/prod:/bravo#B", "b")
         .build();
@@ -184,12 +185,10 @@ async fn a_failed_folder_skips_its_secrets_and_siblings_continue_then_a_rerun_co
 
 #[tokio::test]
 async fn a_plan_with_errors_is_refused_and_writes_nothing() {
-    let desired = DesiredBuilder::new()
-        .project("k3s-infrastructure", &["prod"])
+    let desired = desired_prod()
         .secret("k3s-infrastructure/prod:/#TOKEN", "new")
         .build();
-    let live = LiveBuilder::new()
-        .project("k3s-infrastructure", true, &["prod"])
+    let live = live_prod()
         .secret("k3s-infrastructure/prod:/#TOKEN", "hand-made", false)
         .build();
     let memory = Arc::new(MemoryInfisical::from_live(&live));
@@ -207,8 +206,7 @@ async fn a_plan_with_errors_is_refused_and_writes_nothing() {
 
 #[tokio::test]
 async fn adoption_marks_existing_secrets_and_keeps_generated_values() {
-    let desired = DesiredBuilder::new()
-        .project("k3s-infrastructure", &["prod"])
+    let desired = desired_prod()
         .policy("k3s-infrastructure", |p| {
             p.adoption = Adoption::CreateOrAdopt
         })
@@ -244,13 +242,11 @@ async fn adoption_marks_existing_secrets_and_keeps_generated_values() {
 
 #[tokio::test]
 async fn prune_deletes_managed_secrets_and_folders_and_leaves_the_rest() {
-    let desired = DesiredBuilder::new()
-        .project("k3s-infrastructure", &["prod"])
+    let desired = desired_prod()
         .policy("k3s-infrastructure", |p| p.prune = true)
         .secret("k3s-infrastructure/prod:/#KEEP", "x")
         .build();
-    let live = LiveBuilder::new()
-        .project("k3s-infrastructure", true, &["prod"])
+    let live = live_prod()
         .secret("k3s-infrastructure/prod:/#KEEP", "x", true)
         .secret("k3s-infrastructure/prod:/old/deep#A", "y", true)
         .secret("k3s-infrastructure/prod:/#HAND_MADE", "z", false)

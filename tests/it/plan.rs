@@ -5,6 +5,8 @@ use infisical_gitops::plan::render::{json, markdown, text};
 use infisical_gitops::plan::testing::{DesiredBuilder, LiveBuilder, tag};
 use infisical_gitops::plan::{Action, Plan, PlanPolicy, Reason, ResolvedState, plan};
 
+use super::support::fixtures::{desired_prod, live_prod};
+
 const CANARY: &str = "canary-5f0c2a9e-value";
 
 fn render_all(plan: &Plan) -> String {
@@ -14,6 +16,14 @@ fn render_all(plan: &Plan) -> String {
         json::render(plan),
         markdown::render(plan)
     )
+}
+
+/// Each change as its symbol and address, in plan order.
+fn order(plan: &Plan) -> Vec<String> {
+    plan.changes
+        .iter()
+        .map(|c| format!("{} {}", c.action.symbol(), c.address))
+        .collect()
 }
 
 fn assert_no_value(rendered: &str) {
@@ -116,23 +126,16 @@ fn plans_are_deterministic_and_json_round_trips() {
 
 #[test]
 fn parents_are_created_first_and_deletes_come_last_children_first() {
-    let desired = DesiredBuilder::new()
-        .project("k3s-infrastructure", &["prod"])
+    let desired = desired_prod()
         .policy("k3s-infrastructure", |p| p.prune = true)
         .secret("k3s-infrastructure/prod:/apps/web/api#TOKEN", "x")
         .build();
-    let live = LiveBuilder::new()
-        .project("k3s-infrastructure", true, &["prod"])
+    let live = live_prod()
         .secret("k3s-infrastructure/prod:/old/deep#A", "y", true)
         .secret("k3s-infrastructure/prod:/old#B", "y", true)
         .build();
     let plan = plan(&desired, &live, &PlanPolicy::default());
-    let order: Vec<String> = plan
-        .changes
-        .iter()
-        .map(|c| format!("{} {}", c.action.symbol(), c.address))
-        .collect();
-    insta::assert_debug_snapshot!(order, @r#"
+    insta::assert_debug_snapshot!(order(&plan), @r#"
     [
         "+ k3s-infrastructure/prod:/apps",
         "+ k3s-infrastructure/prod:/apps/web",
@@ -148,25 +151,18 @@ fn parents_are_created_first_and_deletes_come_last_children_first() {
 
 #[test]
 fn marked_folders_are_pruned_children_first() {
-    let desired = DesiredBuilder::new()
-        .project("k3s-infrastructure", &["prod"])
+    let desired = desired_prod()
         .policy("k3s-infrastructure", |p| p.prune = true)
         .secret("k3s-infrastructure/prod:/#KEEP", "x")
         .build();
-    let live = LiveBuilder::new()
-        .project("k3s-infrastructure", true, &["prod"])
+    let live = live_prod()
         .secret("k3s-infrastructure/prod:/#KEEP", "x", true)
         .secret("k3s-infrastructure/prod:/old/deep#A", "y", true)
         .folder("k3s-infrastructure/prod:/hand", true)
         .secret("k3s-infrastructure/prod:/hand/made#B", "y", false)
         .build();
     let plan = plan(&desired, &live, &PlanPolicy::default());
-    let order: Vec<String> = plan
-        .changes
-        .iter()
-        .map(|c| format!("{} {}", c.action.symbol(), c.address))
-        .collect();
-    insta::assert_debug_snapshot!(order, @r#"
+    insta::assert_debug_snapshot!(order(&plan), @r#"
     [
         "- k3s-infrastructure/prod:/old/deep#A",
         "- k3s-infrastructure/prod:/old/deep",
@@ -181,8 +177,7 @@ fn marked_folders_are_pruned_children_first() {
 
 #[test]
 fn no_false_drift_for_trimmed_values_and_server_fields() {
-    let desired = DesiredBuilder::new()
-        .project("k3s-infrastructure", &["prod"])
+    let desired = desired_prod()
         .secret("k3s-infrastructure/prod:/#A", "  padded  ")
         .secret("k3s-infrastructure/prod:/#B", "pem\n\n")
         .secret("k3s-infrastructure/prod:/#C", "${prod.apps.KEY}")
@@ -191,8 +186,7 @@ fn no_false_drift_for_trimmed_values_and_server_fields() {
             s.comment = " note ".to_string()
         })
         .build();
-    let live = LiveBuilder::new()
-        .project("k3s-infrastructure", true, &["prod"])
+    let live = live_prod()
         .secret("k3s-infrastructure/prod:/#A", "padded", true)
         .with_secret("k3s-infrastructure/prod:/#A", |s| {
             s.comment = "note".to_string();
@@ -218,12 +212,10 @@ fn no_false_drift_for_trimmed_values_and_server_fields() {
 
 #[test]
 fn an_unmarked_secret_under_create_is_an_error_not_an_update() {
-    let desired = DesiredBuilder::new()
-        .project("k3s-infrastructure", &["prod"])
+    let desired = desired_prod()
         .secret("k3s-infrastructure/prod:/#TOKEN", CANARY)
         .build();
-    let live = LiveBuilder::new()
-        .project("k3s-infrastructure", true, &["prod"])
+    let live = live_prod()
         .secret("k3s-infrastructure/prod:/#TOKEN", "old-value", false)
         .build();
     let plan = plan(&desired, &live, &PlanPolicy::default());
@@ -242,8 +234,7 @@ fn an_unmarked_secret_under_create_is_an_error_not_an_update() {
 
 #[test]
 fn an_unmarked_project_under_create_is_an_error() {
-    let desired = DesiredBuilder::new()
-        .project("k3s-infrastructure", &["prod"])
+    let desired = desired_prod()
         .secret("k3s-infrastructure/prod:/#TOKEN", CANARY)
         .build();
     let live = LiveBuilder::new()
@@ -256,8 +247,7 @@ fn an_unmarked_project_under_create_is_an_error() {
 
 #[test]
 fn adopt_only_creates_nothing() {
-    let desired = DesiredBuilder::new()
-        .project("k3s-infrastructure", &["prod"])
+    let desired = desired_prod()
         .policy("k3s-infrastructure", |p| p.adoption = Adoption::Adopt)
         .secret("k3s-infrastructure/prod:/#EXISTS", CANARY)
         .secret("k3s-infrastructure/prod:/#MISSING", CANARY)
@@ -292,12 +282,10 @@ fn adopt_only_creates_nothing() {
 
 #[test]
 fn managed_secrets_are_kept_when_prune_is_off() {
-    let desired = DesiredBuilder::new()
-        .project("k3s-infrastructure", &["prod"])
+    let desired = desired_prod()
         .secret("k3s-infrastructure/prod:/#KEEP", "x")
         .build();
-    let live = LiveBuilder::new()
-        .project("k3s-infrastructure", true, &["prod"])
+    let live = live_prod()
         .secret("k3s-infrastructure/prod:/#KEEP", "x", true)
         .secret("k3s-infrastructure/prod:/#GONE", "x", true)
         .build();
@@ -308,8 +296,7 @@ fn managed_secrets_are_kept_when_prune_is_off() {
 
 #[test]
 fn deletions_above_the_limit_are_refused_unless_forced() {
-    let mut desired = DesiredBuilder::new()
-        .project("k3s-infrastructure", &["prod"])
+    let mut desired = desired_prod()
         .policy("k3s-infrastructure", |p| {
             p.prune = true;
             p.max_deletions = 2;
@@ -317,9 +304,7 @@ fn deletions_above_the_limit_are_refused_unless_forced() {
         .secret("k3s-infrastructure/prod:/#KEEP", "x");
     let _ = &mut desired;
     let desired = desired.build();
-    let mut live = LiveBuilder::new()
-        .project("k3s-infrastructure", true, &["prod"])
-        .secret("k3s-infrastructure/prod:/#KEEP", "x", true);
+    let mut live = live_prod().secret("k3s-infrastructure/prod:/#KEEP", "x", true);
     for index in 0..3 {
         live = live.secret(&format!("k3s-infrastructure/prod:/#OLD_{index}"), "x", true);
     }
@@ -346,19 +331,16 @@ fn deletions_above_the_limit_are_refused_unless_forced() {
 
 #[test]
 fn deletions_from_an_empty_or_partial_source_are_refused() {
-    let live = LiveBuilder::new()
-        .project("k3s-infrastructure", true, &["prod"])
+    let live = live_prod()
         .secret("k3s-infrastructure/prod:/#OLD", "x", true)
         .build();
-    let empty = DesiredBuilder::new()
-        .project("k3s-infrastructure", &["prod"])
+    let empty = desired_prod()
         .policy("k3s-infrastructure", |p| p.prune = true)
         .build();
     let refused = plan(&empty, &live, &PlanPolicy::default());
     assert_eq!(refused.errors[0].code, "unsafe-deletions");
 
-    let partial = DesiredBuilder::new()
-        .project("k3s-infrastructure", &["prod"])
+    let partial = desired_prod()
         .policy("k3s-infrastructure", |p| p.prune = true)
         .secret("k3s-infrastructure/prod:/#NEW", "x")
         .incomplete_source()
@@ -366,8 +348,7 @@ fn deletions_from_an_empty_or_partial_source_are_refused() {
     let refused = plan(&partial, &live, &PlanPolicy::default());
     assert_eq!(refused.errors[0].code, "unsafe-deletions");
 
-    let unresolved = DesiredBuilder::new()
-        .project("k3s-infrastructure", &["prod"])
+    let unresolved = desired_prod()
         .policy("k3s-infrastructure", |p| p.prune = true)
         .unresolved("k3s-infrastructure/prod:/#NEW")
         .build();
@@ -378,13 +359,11 @@ fn deletions_from_an_empty_or_partial_source_are_refused() {
 
 #[test]
 fn detect_mode_reports_drift_without_changes() {
-    let desired = DesiredBuilder::new()
-        .project("k3s-infrastructure", &["prod"])
+    let desired = desired_prod()
         .policy("k3s-infrastructure", |p| p.mode = Mode::Detect)
         .secret("k3s-infrastructure/prod:/#TOKEN", CANARY)
         .build();
-    let live = LiveBuilder::new()
-        .project("k3s-infrastructure", true, &["prod"])
+    let live = live_prod()
         .secret("k3s-infrastructure/prod:/#TOKEN", "old-value", true)
         .build();
     let plan = plan(&desired, &live, &PlanPolicy::default());
@@ -397,12 +376,10 @@ fn detect_mode_reports_drift_without_changes() {
 
 #[test]
 fn an_empty_plan_renders_in_every_format() {
-    let desired = DesiredBuilder::new()
-        .project("k3s-infrastructure", &["prod"])
+    let desired = desired_prod()
         .secret("k3s-infrastructure/prod:/#TOKEN", CANARY)
         .build();
-    let live = LiveBuilder::new()
-        .project("k3s-infrastructure", true, &["prod"])
+    let live = live_prod()
         .secret("k3s-infrastructure/prod:/#TOKEN", CANARY, true)
         .build();
     let plan = plan(&desired, &live, &PlanPolicy::default());
@@ -413,8 +390,7 @@ fn an_empty_plan_renders_in_every_format() {
 #[test]
 fn the_observed_fingerprint_follows_versions_not_values() {
     let live = |version: u64, value: &str| {
-        LiveBuilder::new()
-            .project("k3s-infrastructure", true, &["prod"])
+        live_prod()
             .secret("k3s-infrastructure/prod:/#TOKEN", value, true)
             .with_secret("k3s-infrastructure/prod:/#TOKEN", |s| s.version = version)
             .build()

@@ -218,3 +218,20 @@ pub(crate) mod daemon {
         }
     }
 }
+
+pub(crate) mod fixtures {
+    //! Starting points for the chainable state builders that most planning tests share.
+
+    use infisical_gitops::plan::testing::{DesiredBuilder, LiveBuilder};
+
+    /// A repository declaring the project `k3s-infrastructure` with one environment, `prod`.
+    pub(crate) fn desired_prod() -> DesiredBuilder {
+        DesiredBuilder::new().project("k3s-infrastructure", &["prod"])
+    }
+
+    /// An Infisical holding the project `k3s-infrastructure` (with the ownership marker) and
+    /// its environment `prod`.
+    pub(crate) fn live_prod() -> LiveBuilder {
+        LiveBuilder::new().project("k3s-infrastructure", true, &["prod"])
+    }
+}

@@ -73,6 +73,14 @@ fn scrub_uuids(text: &str) -> String {
     out
 }
 
+/// `base` with the fields of the object `extra` set on it.
+fn merged(mut base: Value, extra: Value) -> Value {
+    for (key, value) in extra.as_object().unwrap() {
+        base[key] = value.clone();
+    }
+    base
+}
+
 fn http_client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
@@ -195,6 +203,16 @@ impl Harness {
                 "/api/v4/secrets?projectId={project}&environment=dev&secretPath={path}{extra}"
             ),
             None,
+        )
+        .await
+    }
+
+    /// Creates `secrets` (`[{ "secretKey", "secretValue" }]`) at `path` in one batch.
+    async fn write_batch(&self, project: &str, path: &str, secrets: Value) -> (u16, Value) {
+        self.call(
+            Method::POST,
+            "/api/v4/secrets/batch",
+            Some(json!({ "projectId": project, "environment": "dev", "secretPath": path, "secrets": secrets })),
         )
         .await
     }
@@ -579,11 +597,10 @@ async fn secret_answers() {
     let p = h.project("secrets").await;
     h.folder(&p, "/", "app").await;
     let body = |extra: Value| {
-        let mut body = json!({ "projectId": p, "environment": "dev", "secretPath": "/app" });
-        for (key, value) in extra.as_object().unwrap() {
-            body[key] = value.clone();
-        }
-        body
+        merged(
+            json!({ "projectId": p, "environment": "dev", "secretPath": "/app" }),
+            extra,
+        )
     };
     let (_, tag) = h
         .record(
@@ -799,12 +816,10 @@ async fn batch_answers() {
     let mut h = Harness::start().await;
     let p = h.project("batches").await;
     let body = |secrets: Value, extra: Value| {
-        let mut body =
-            json!({ "projectId": p, "environment": "dev", "secretPath": "/", "secrets": secrets });
-        for (key, value) in extra.as_object().unwrap() {
-            body[key] = value.clone();
-        }
-        body
+        merged(
+            json!({ "projectId": p, "environment": "dev", "secretPath": "/", "secrets": secrets }),
+            extra,
+        )
     };
     let kv = |key: &str| json!({ "secretKey": key, "secretValue": format!("value-of-{key}") });
     h.record(
@@ -916,25 +931,16 @@ async fn references_are_raw_unless_expanded() {
     let h = Harness::start().await;
     let p = h.project("references").await;
     h.folder(&p, "/apps", "web").await;
-    let write = |path: &str, key: &str, value: &str| json!({ "projectId": p, "environment": "dev", "secretPath": path, "secrets": [{ "secretKey": key, "secretValue": value }] });
-    h.call(
-        Method::POST,
-        "/api/v4/secrets/batch",
-        Some(write("/apps/web", "A", "alpha")),
-    )
-    .await;
-    h.call(
-        Method::POST,
-        "/api/v4/secrets/batch",
-        Some(write("/", "B", "${dev.apps.web.A}-${C}")),
-    )
-    .await;
-    h.call(
-        Method::POST,
-        "/api/v4/secrets/batch",
-        Some(write("/", "C", "gamma")),
-    )
-    .await;
+    let write = |path: &'static str, key: &'static str, value: &'static str| {
+        h.write_batch(
+            &p,
+            path,
+            json!([{ "secretKey": key, "secretValue": value }]),
+        )
+    };
+    write("/apps/web", "A", "alpha").await;
+    write("/", "B", "${dev.apps.web.A}-${C}").await;
+    write("/", "C", "gamma").await;
     let value = |body: &Value| {
         body["secrets"]
             .as_array()
@@ -1143,13 +1149,10 @@ async fn state_file_round_trip() {
     let h = Harness::start_with(config.clone()).await;
     let p = h.project("persisted").await;
     h.folder(&p, "/", "app").await;
-    h.call(
-        Method::POST,
-        "/api/v4/secrets/batch",
-        Some(
-            json!({ "projectId": p, "environment": "dev", "secretPath": "/app",
-            "secrets": [{ "secretKey": "K", "secretValue": "v" }] }),
-        ),
+    h.write_batch(
+        &p,
+        "/app",
+        json!([{ "secretKey": "K", "secretValue": "v" }]),
     )
     .await;
     h.server.shutdown().await;
@@ -1246,31 +1249,24 @@ async fn official_python_sdk_reads_what_was_written() {
     let h = Harness::start().await;
     let p = h.project("sdk-reads").await;
     h.folder(&p, "/apps", "web").await;
-    let write = |path: &str, secrets: Value| json!({ "projectId": p, "environment": "dev", "secretPath": path, "secrets": secrets });
     let (status, body) = h
-        .call(
-            Method::POST,
-            "/api/v4/secrets/batch",
-            Some(write(
-                "/apps/web",
-                json!([
-                    { "secretKey": "DB_PASSWORD", "secretValue": canary },
-                    { "secretKey": "PADDED", "secretValue": "  padded  " },
-                    { "secretKey": "URL", "secretValue": "https://${HOST}/x" },
-                    { "secretKey": "HOST", "secretValue": "db.internal" },
-                ]),
-            )),
+        .write_batch(
+            &p,
+            "/apps/web",
+            json!([
+                { "secretKey": "DB_PASSWORD", "secretValue": canary },
+                { "secretKey": "PADDED", "secretValue": "  padded  " },
+                { "secretKey": "URL", "secretValue": "https://${HOST}/x" },
+                { "secretKey": "HOST", "secretValue": "db.internal" },
+            ]),
         )
         .await;
     assert_eq!(status, 200, "{body}");
     let (status, body) = h
-        .call(
-            Method::POST,
-            "/api/v4/secrets/batch",
-            Some(write(
-                "/",
-                json!([{ "secretKey": "SHARED", "secretValue": "${dev.apps.web.HOST}" }]),
-            )),
+        .write_batch(
+            &p,
+            "/",
+            json!([{ "secretKey": "SHARED", "secretValue": "${dev.apps.web.HOST}" }]),
         )
         .await;
     assert_eq!(status, 200, "{body}");

@@ -16,6 +16,7 @@ use std::time::Duration;
 use infisical_gitops::source::git::{GitAuth, GitError, GitReference, GitSource};
 
 use super::daemon_git::{Remote, read_value};
+use super::support::ssh_keys::keygen;
 
 const SSHD: &str = "/usr/sbin/sshd";
 
@@ -38,22 +39,6 @@ fn current_user() -> String {
     let output = Command::new("id").arg("-un").output().expect("id runs");
     assert!(output.status.success());
     String::from_utf8_lossy(&output.stdout).trim().to_string()
-}
-
-/// A fresh Ed25519 key pair in `dir`; the private key's path.
-pub(crate) fn keygen(dir: &Path, name: &str) -> PathBuf {
-    let path = dir.join(name);
-    let output = Command::new("ssh-keygen")
-        .args(["-q", "-N", "", "-t", "ed25519", "-C", name, "-f"])
-        .arg(&path)
-        .output()
-        .expect("ssh-keygen runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    path
 }
 
 fn public_key(private: &Path) -> String {

@@ -3,7 +3,7 @@
 //! and tampered commits are refused before checkout; end to end, the daemon applies signed
 //! pushes into a dev server and reports (and does not apply) the others.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
@@ -14,29 +14,7 @@ use infisical_gitops::source::signature::{AllowedSigners, SignatureError};
 use super::daemon::write_repo;
 use super::daemon_git::{Remote, dev_reconciler, git, read_value};
 use super::support::daemon::Running;
-
-/// A fresh Ed25519 key pair; the private key's path.
-fn keygen(dir: &Path, name: &str) -> PathBuf {
-    keygen_typed(dir, name, &["-t", "ed25519"])
-}
-
-/// A fresh key pair of the given `ssh-keygen` type arguments.
-fn keygen_typed(dir: &Path, name: &str, kind: &[&str]) -> PathBuf {
-    let path = dir.join(name);
-    let output = Command::new("ssh-keygen")
-        .args(["-q", "-N", "", "-C", name])
-        .args(kind)
-        .arg("-f")
-        .arg(&path)
-        .output()
-        .expect("ssh-keygen runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    path
-}
+use super::support::ssh_keys::{keygen, keygen_typed};
 
 fn public_key(key: &Path) -> String {
     std::fs::read_to_string(key.with_extension("pub"))
@@ -46,7 +24,7 @@ fn public_key(key: &Path) -> String {
 }
 
 /// Writes the repository with `value`, commits (signed with `key` when given), pushes.
-fn push(remote: &Remote, value: &str, key: Option<&Path>) -> String {
+pub(crate) fn push(remote: &Remote, value: &str, key: Option<&Path>) -> String {
     write_repo(&remote.work, value, "correct");
     git(&remote.work, &["add", "-A"]);
     let message = format!("value {value}");

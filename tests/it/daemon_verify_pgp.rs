@@ -19,7 +19,9 @@ use infisical_gitops::source::signature::{
 
 use super::daemon::write_repo;
 use super::daemon_git::{Remote, dev_reconciler, git, read_value};
+use super::daemon_verify::push as push_ssh_signed;
 use super::support::daemon::Running;
+use super::support::ssh_keys::keygen;
 
 /// A throwaway GnuPG home with its keys.
 struct Gpg {
@@ -373,32 +375,8 @@ fn openpgp_signed_commits_by_allowed_keys_are_checked_out_and_others_refused() {
     messages.push(message);
 
     // An OpenPGP-only configuration names the SSH key it does not trust.
-    let ssh_key = remote.root.join("ssh-signer");
-    let output = Command::new("ssh-keygen")
-        .args(["-q", "-N", "", "-t", "ed25519", "-f"])
-        .arg(&ssh_key)
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    write_repo(&remote.work, "info", "correct");
-    let signing = format!("user.signingkey={}", ssh_key.display());
-    git(
-        &remote.work,
-        &[
-            "-c",
-            "gpg.format=ssh",
-            "-c",
-            &signing,
-            "commit",
-            "--quiet",
-            "--allow-empty",
-            "-S",
-            "-m",
-            "ssh signed",
-        ],
-    );
-    git(&remote.work, &["push", "--quiet", "origin", "HEAD:main"]);
-    let ssh_signed = git(&remote.work, &["rev-parse", "HEAD"]);
+    let ssh_key = keygen(&remote.root, "ssh-signer");
+    let ssh_signed = push_ssh_signed(&remote, "info", Some(&ssh_key));
     let (reason, message) = refused(source.fetch(), &ssh_signed, &names);
     assert!(
         matches!(reason, SignatureError::Untrusted(ref f) if f.starts_with("SHA256:")),
@@ -518,13 +496,7 @@ async fn the_daemon_applies_commits_signed_with_either_kind_of_key() {
     let alice = gpg.generate("Alice <alice@example.com>", "ed25519", "never", None);
     let mallory = gpg.generate("Mallory <mallory@example.com>", "ed25519", "never", None);
     let program = gpg.program(None);
-    let ssh_key = remote.root.join("ssh-signer");
-    let output = Command::new("ssh-keygen")
-        .args(["-q", "-N", "", "-t", "ed25519", "-C", "ops", "-f"])
-        .arg(&ssh_key)
-        .output()
-        .unwrap();
-    assert!(output.status.success());
+    let ssh_key = keygen(&remote.root, "ssh-signer");
     let ssh_public = std::fs::read_to_string(ssh_key.with_extension("pub")).unwrap();
     let trusted = TrustedKeys::new()
         .with_ssh(AllowedSigners::parse(&format!("ops@example.com {ssh_public}")).unwrap())
@@ -562,25 +534,7 @@ async fn the_daemon_applies_commits_signed_with_either_kind_of_key() {
     );
 
     // An SSH-signed commit from the same repository is applied too.
-    write_repo(&remote.work, "warn", "correct");
-    git(&remote.work, &["add", "-A"]);
-    let signing = format!("user.signingkey={}", ssh_key.display());
-    git(
-        &remote.work,
-        &[
-            "-c",
-            "gpg.format=ssh",
-            "-c",
-            &signing,
-            "commit",
-            "--quiet",
-            "-S",
-            "-m",
-            "ssh signed",
-        ],
-    );
-    git(&remote.work, &["push", "--quiet", "origin", "HEAD:main"]);
-    let ssh_signed = git(&remote.work, &["rev-parse", "HEAD"]);
+    let ssh_signed = push_ssh_signed(&remote, "warn", Some(&ssh_key));
     state.trigger(Trigger::Webhook);
     let record = daemon.reconciled(&ssh_signed).await;
     assert_eq!(record.outcome, Outcome::Success, "{record:?}");

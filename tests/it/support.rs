@@ -235,3 +235,33 @@ pub(crate) mod fixtures {
         LiveBuilder::new().project("k3s-infrastructure", true, &["prod"])
     }
 }
+
+pub(crate) mod ssh_keys {
+    //! Throwaway SSH key pairs made with `ssh-keygen`.
+
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+
+    /// A fresh Ed25519 key pair in `dir` (comment `name`); the private key's path.
+    pub(crate) fn keygen(dir: &Path, name: &str) -> PathBuf {
+        keygen_typed(dir, name, &["-t", "ed25519"])
+    }
+
+    /// A fresh key pair of the given `ssh-keygen` type arguments; the private key's path.
+    pub(crate) fn keygen_typed(dir: &Path, name: &str, kind: &[&str]) -> PathBuf {
+        let path = dir.join(name);
+        let output = Command::new("ssh-keygen")
+            .args(["-q", "-N", "", "-C", name])
+            .args(kind)
+            .arg("-f")
+            .arg(&path)
+            .output()
+            .expect("ssh-keygen runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        path
+    }
+}

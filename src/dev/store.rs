@@ -274,6 +274,28 @@ impl Store {
             .ok_or_else(|| ApiFailure::not_found(format!("Project with ID '{id}' not found")))
     }
 
+    /// A project by id, or 404.
+    pub(crate) fn project(&self, id: &str) -> Result<&Project, ApiFailure> {
+        Ok(&self.projects[self.project_index(id)?])
+    }
+
+    /// A project by id for a write, or 404.
+    pub(crate) fn project_mut(&mut self, id: &str) -> Result<&mut Project, ApiFailure> {
+        let index = self.project_index(id)?;
+        Ok(&mut self.projects[index])
+    }
+
+    /// An environment (by slug) of a project (by id) for a write, or 404.
+    pub(crate) fn environment_mut(
+        &mut self,
+        project_id: &str,
+        slug: &str,
+    ) -> Result<&mut Environment, ApiFailure> {
+        let project = self.project_mut(project_id)?;
+        let index = project.environment_index(slug)?;
+        Ok(&mut project.environments[index])
+    }
+
     /// Index of a project by slug, or 404.
     pub(crate) fn project_index_by_slug(&self, slug: &str) -> Result<usize, ApiFailure> {
         self.projects

@@ -55,10 +55,7 @@ pub(crate) async fn create(
     issues.finish()?;
     check_folder_name(&name)?;
     let mut store = shared.write();
-    let index = store.project_index(&project_id)?;
-    let project = &mut store.projects[index];
-    let env_index = project.environment_index(&environment)?;
-    let env = &mut project.environments[env_index];
+    let env = store.environment_mut(&project_id, &environment)?;
     let full = join_path(&parent, &name);
     if env.folders.contains_key(&full) {
         return Err(already_exists(&name, &parent));
@@ -102,7 +99,7 @@ pub(crate) async fn list(
     let path = normalize_path(&query.str("path").unwrap_or_default());
     let recursive = query.lenient_bool("recursive", false);
     let store = shared.read();
-    let project = &store.projects[store.project_index(&project_id)?];
+    let project = store.project(&project_id)?;
     let env = project.environment(&environment)?;
     let root = env.folder(&path)?;
     let folders: Vec<Value> = if recursive {
@@ -180,10 +177,7 @@ pub(crate) async fn update(
     issues.finish()?;
     check_folder_name(&name)?;
     let mut store = shared.write();
-    let index = store.project_index(&project_id)?;
-    let project = &mut store.projects[index];
-    let env_index = project.environment_index(&environment)?;
-    let env = &mut project.environments[env_index];
+    let env = store.environment_mut(&project_id, &environment)?;
     let wanted = Uuid::parse_str(&folder_id).ok();
     let old_path = env
         .folders
@@ -239,10 +233,7 @@ pub(crate) async fn delete(
         .unwrap_or(false);
     issues.finish()?;
     let mut store = shared.write();
-    let index = store.project_index(&project_id)?;
-    let project = &mut store.projects[index];
-    let env_index = project.environment_index(&environment)?;
-    let env = &mut project.environments[env_index];
+    let env = store.environment_mut(&project_id, &environment)?;
     let target = match Uuid::parse_str(&id_or_name) {
         Ok(id) => env
             .folders

@@ -403,8 +403,7 @@ pub(crate) async fn create_environment(
 ) -> Result<Response, ApiFailure> {
     let input = read_environment(&json_body(&body)?, true)?;
     let mut store = shared.write();
-    let index = store.project_index(&project_id)?;
-    let project = &mut store.projects[index];
+    let project = store.project_mut(&project_id)?;
     let slug = input.slug.unwrap_or_default();
     if project.environments.iter().any(|env| env.slug == slug) {
         return Err(ApiFailure::bad_request(format!(
@@ -434,7 +433,7 @@ pub(crate) async fn create_environment(
     project.environments.push(env);
     project.sort_environments();
     shared.persist(&store)?;
-    let project = &store.projects[index];
+    let project = store.project(&project_id)?;
     let env = project
         .environments
         .iter()
@@ -454,7 +453,7 @@ pub(crate) async fn get_environment(
     Path((project_id, env_id)): Path<(String, String)>,
 ) -> Result<Response, ApiFailure> {
     let store = shared.read();
-    let project = &store.projects[store.project_index(&project_id)?];
+    let project = store.project(&project_id)?;
     let env = &project.environments[environment_index_by_id(project, &env_id)?];
     Ok(ok(
         json!({ "environment": views::environment(env, project.id) }),
@@ -468,7 +467,7 @@ pub(crate) async fn get_environment_by_slug(
     Path((project_id, env_slug)): Path<(String, String)>,
 ) -> Result<Response, ApiFailure> {
     let store = shared.read();
-    let project = &store.projects[store.project_index(&project_id)?];
+    let project = store.project(&project_id)?;
     let env = project.environment(&env_slug)?;
     Ok(ok(
         json!({ "environment": views::environment(env, project.id) }),
@@ -484,8 +483,7 @@ pub(crate) async fn update_environment(
 ) -> Result<Response, ApiFailure> {
     let input = read_environment(&json_body(&body)?, false)?;
     let mut store = shared.write();
-    let index = store.project_index(&project_id)?;
-    let project = &mut store.projects[index];
+    let project = store.project_mut(&project_id)?;
     let env_index = environment_index_by_id(project, &env_id)?;
     if let Some(slug) = &input.slug
         && project
@@ -524,7 +522,7 @@ pub(crate) async fn update_environment(
         }
     }
     shared.persist(&store)?;
-    let project = &store.projects[index];
+    let project = store.project(&project_id)?;
     let env = project
         .environments
         .iter()
@@ -544,8 +542,7 @@ pub(crate) async fn delete_environment(
     Path((project_id, env_id)): Path<(String, String)>,
 ) -> Result<Response, ApiFailure> {
     let mut store = shared.write();
-    let index = store.project_index(&project_id)?;
-    let project = &mut store.projects[index];
+    let project = store.project_mut(&project_id)?;
     let env_index = environment_index_by_id(project, &env_id)?;
     let env = project.environments.remove(env_index);
     let (project_uuid, slug) = (project.id, env.slug.clone());
@@ -555,7 +552,7 @@ pub(crate) async fn delete_environment(
     shared.persist(&store)?;
     Ok(environment_answer(
         "Successfully deleted environment",
-        &store.projects[index],
+        store.project(&project_id)?,
         &env,
     ))
 }
@@ -592,7 +589,7 @@ pub(crate) async fn list_tags(
     Path(project_id): Path<String>,
 ) -> Result<Response, ApiFailure> {
     let store = shared.read();
-    let project = &store.projects[store.project_index(&project_id)?];
+    let project = store.project(&project_id)?;
     let tags: Vec<Value> = project
         .tags
         .iter()
@@ -611,8 +608,7 @@ pub(crate) async fn create_tag(
     let (slug, color) = read_tag(&json_body(&body)?, true)?;
     let slug = slug.unwrap_or_default();
     let mut store = shared.write();
-    let index = store.project_index(&project_id)?;
-    let project = &mut store.projects[index];
+    let project = store.project_mut(&project_id)?;
     if project.tags.iter().any(|tag| tag.slug == slug) {
         return Err(ApiFailure::bad_request(format!(
             "Tag with slug '{slug}' already exists"
@@ -639,7 +635,7 @@ pub(crate) async fn get_tag(
     Path((project_id, tag_id)): Path<(String, String)>,
 ) -> Result<Response, ApiFailure> {
     let store = shared.read();
-    let project = &store.projects[store.project_index(&project_id)?];
+    let project = store.project(&project_id)?;
     let tag = &project.tags[tag_index_by_id(project, &tag_id)?];
     Ok(ok(json!({ "tag": views::tag(tag, project.id) })))
 }
@@ -651,7 +647,7 @@ pub(crate) async fn get_tag_by_slug(
     Path((project_id, tag_slug)): Path<(String, String)>,
 ) -> Result<Response, ApiFailure> {
     let store = shared.read();
-    let project = &store.projects[store.project_index(&project_id)?];
+    let project = store.project(&project_id)?;
     let tag = project
         .tags
         .iter()
@@ -669,8 +665,7 @@ pub(crate) async fn update_tag(
 ) -> Result<Response, ApiFailure> {
     let (slug, color) = read_tag(&json_body(&body)?, false)?;
     let mut store = shared.write();
-    let index = store.project_index(&project_id)?;
-    let project = &mut store.projects[index];
+    let project = store.project_mut(&project_id)?;
     let tag_index = tag_index_by_id(project, &tag_id)?;
     if let Some(slug) = &slug
         && project
@@ -703,8 +698,7 @@ pub(crate) async fn delete_tag(
     Path((project_id, tag_id)): Path<(String, String)>,
 ) -> Result<Response, ApiFailure> {
     let mut store = shared.write();
-    let index = store.project_index(&project_id)?;
-    let project = &mut store.projects[index];
+    let project = store.project_mut(&project_id)?;
     let tag = project.tags.remove(tag_index_by_id(project, &tag_id)?);
     for env in &mut project.environments {
         for folder in env.folders.values_mut() {

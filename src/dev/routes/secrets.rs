@@ -15,7 +15,7 @@ use super::super::Shared;
 use super::super::failure::{ApiFailure, issue};
 use super::super::input::{self, Fields, Issues};
 use super::super::store::{
-    Folder, Metadata, Project, Secret, Store, normalize_path, now_millis, trim_value,
+    Environment, Folder, Metadata, Project, Secret, Store, normalize_path, now_millis, trim_value,
 };
 use super::super::views::{self, SecretView, ValueMode};
 use super::{Authenticated, json_body, ok};
@@ -31,6 +31,61 @@ fn locate(store: &Store, project: &ProjectRef) -> Result<usize, ApiFailure> {
     match project {
         ProjectRef::Id(id) => store.project_index(id),
         ProjectRef::Slug(slug) => store.project_index_by_slug(slug),
+    }
+}
+
+/// Where a write lands in the store: the indices of its project and environment.
+#[derive(Debug, Clone, Copy)]
+struct Target {
+    project: usize,
+    environment: usize,
+}
+
+impl Target {
+    /// The project and environment a write names, or 404.
+    fn locate(store: &Store, project: &ProjectRef, environment: &str) -> Result<Self, ApiFailure> {
+        let index = locate(store, project)?;
+        Ok(Self {
+            project: index,
+            environment: store.projects[index].environment_index(environment)?,
+        })
+    }
+
+    fn environment(self, store: &Store) -> &Environment {
+        &store.projects[self.project].environments[self.environment]
+    }
+
+    /// The folder at `path`, for writing, or 404.
+    fn folder_mut<'a>(
+        self,
+        store: &'a mut Store,
+        path: &str,
+    ) -> Result<&'a mut Folder, ApiFailure> {
+        store.projects[self.project].environments[self.environment].folder_mut(path)
+    }
+
+    /// The answer of a single-secret write: `{ "secret": view }` (raw value).
+    fn secret_answer(self, store: &Store, path: &str, secret: &Secret) -> Response {
+        let project = &store.projects[self.project];
+        let env = &project.environments[self.environment];
+        let view = views::secret(project, &env.slug, path, secret, ValueMode::Raw);
+        ok(json!({ "secret": view }))
+    }
+
+    /// The answer of a batch write: `{ "secrets": [view, …] }` of `(path, secret)` pairs (raw
+    /// values).
+    fn secrets_answer<'s>(
+        self,
+        store: &Store,
+        secrets: impl IntoIterator<Item = (&'s str, &'s Secret)>,
+    ) -> Response {
+        let project = &store.projects[self.project];
+        let env = &project.environments[self.environment];
+        let views: Vec<SecretView> = secrets
+            .into_iter()
+            .map(|(path, secret)| views::secret(project, &env.slug, path, secret, ValueMode::Raw))
+            .collect();
+        ok(json!({ "secrets": views }))
     }
 }
 
@@ -440,31 +495,23 @@ pub(crate) async fn create<const V3: bool>(
 ) -> Result<Response, ApiFailure> {
     let write = read_single_write::<V3>(&name, &body, true)?;
     let mut store = shared.write();
-    let index = locate(&store, &write.project)?;
-    let project = &store.projects[index];
-    let env_index = project.environment_index(&write.environment)?;
-    project.environments[env_index].folder(&write.path)?;
+    let target = Target::locate(&store, &write.project, &write.environment)?;
+    let project = &store.projects[target.project];
+    let folder = target.environment(&store).folder(&write.path)?;
     let tag_ids = project.resolve_tag_ids(write.input.tag_ids.as_deref().unwrap_or_default())?;
-    if project.environments[env_index].folders[&write.path]
-        .secrets
-        .contains_key(&write.name)
-    {
+    if folder.secrets.contains_key(&write.name) {
         return Err(ApiFailure::bad_request("Secret already exists"));
     }
     if let Some(answer) = approval(&store, project, &write.environment, &write.path) {
         return Ok(answer);
     }
-    let project = &mut store.projects[index];
-    let folder = project.environments[env_index].folder_mut(&write.path)?;
+    let folder = target.folder_mut(&mut store, &write.path)?;
     let secret = new_secret(&write.name, write.input, tag_ids);
     folder.secrets.insert(write.name.clone(), secret);
     folder.last_secret_modified = Some(now_millis());
     shared.persist(&store)?;
-    let project = &store.projects[index];
-    let env = &project.environments[env_index];
-    let secret = &env.folders[&write.path].secrets[&write.name];
-    let view = views::secret(project, &env.slug, &write.path, secret, ValueMode::Raw);
-    Ok(ok(json!({ "secret": view })))
+    let secret = &target.environment(&store).folders[&write.path].secrets[&write.name];
+    Ok(target.secret_answer(&store, &write.path, secret))
 }
 
 /// `PATCH /api/v4/secrets/{secretName}`.
@@ -476,10 +523,9 @@ pub(crate) async fn update<const V3: bool>(
 ) -> Result<Response, ApiFailure> {
     let write = read_single_write::<V3>(&name, &body, false)?;
     let mut store = shared.write();
-    let index = locate(&store, &write.project)?;
-    let project = &store.projects[index];
-    let env_index = project.environment_index(&write.environment)?;
-    let folder = project.environments[env_index].folder(&write.path)?;
+    let target = Target::locate(&store, &write.project, &write.environment)?;
+    let project = &store.projects[target.project];
+    let folder = target.environment(&store).folder(&write.path)?;
     if !folder.secrets.contains_key(&write.name) {
         return Err(ApiFailure::not_found(format!(
             "Secret with name {} not found",
@@ -501,8 +547,7 @@ pub(crate) async fn update<const V3: bool>(
     if let Some(answer) = approval(&store, project, &write.environment, &write.path) {
         return Ok(answer);
     }
-    let project = &mut store.projects[index];
-    let folder = project.environments[env_index].folder_mut(&write.path)?;
+    let folder = target.folder_mut(&mut store, &write.path)?;
     let mut secret = folder
         .secrets
         .remove(&write.name)
@@ -512,11 +557,8 @@ pub(crate) async fn update<const V3: bool>(
     folder.secrets.insert(key.clone(), secret);
     folder.last_secret_modified = Some(now_millis());
     shared.persist(&store)?;
-    let project = &store.projects[index];
-    let env = &project.environments[env_index];
-    let secret = &env.folders[&write.path].secrets[&key];
-    let view = views::secret(project, &env.slug, &write.path, secret, ValueMode::Raw);
-    Ok(ok(json!({ "secret": view })))
+    let secret = &target.environment(&store).folders[&write.path].secrets[&key];
+    Ok(target.secret_answer(&store, &write.path, secret))
 }
 
 /// `DELETE /api/v4/secrets/{secretName}`.
@@ -528,28 +570,23 @@ pub(crate) async fn delete<const V3: bool>(
 ) -> Result<Response, ApiFailure> {
     let write = read_single_write::<V3>(&name, &body, false)?;
     let mut store = shared.write();
-    let index = locate(&store, &write.project)?;
-    let project = &store.projects[index];
-    let env_index = project.environment_index(&write.environment)?;
-    let folder = project.environments[env_index].folder(&write.path)?;
+    let target = Target::locate(&store, &write.project, &write.environment)?;
+    let project = &store.projects[target.project];
+    let folder = target.environment(&store).folder(&write.path)?;
     if !folder.secrets.contains_key(&write.name) {
         return Err(ApiFailure::not_found("Secret not found"));
     }
     if let Some(answer) = approval(&store, project, &write.environment, &write.path) {
         return Ok(answer);
     }
-    let project = &mut store.projects[index];
-    let folder = project.environments[env_index].folder_mut(&write.path)?;
+    let folder = target.folder_mut(&mut store, &write.path)?;
     let secret = folder
         .secrets
         .remove(&write.name)
         .ok_or_else(ApiFailure::internal)?;
     folder.last_secret_modified = Some(now_millis());
     shared.persist(&store)?;
-    let project = &store.projects[index];
-    let env = &project.environments[env_index];
-    let view = views::secret(project, &env.slug, &write.path, &secret, ValueMode::Raw);
-    Ok(ok(json!({ "secret": view })))
+    Ok(target.secret_answer(&store, &write.path, &secret))
 }
 
 /// Body fields shared by the batch writes.
@@ -602,10 +639,9 @@ pub(crate) async fn batch_create<const V3: bool>(
     });
     issues.finish()?;
     let mut store = shared.write();
-    let project_index = locate(&store, &scope.project)?;
-    let project = &store.projects[project_index];
-    let env_index = project.environment_index(&scope.environment)?;
-    let folder = project.environments[env_index].folder(&scope.path)?;
+    let target = Target::locate(&store, &scope.project, &scope.environment)?;
+    let project = &store.projects[target.project];
+    let folder = target.environment(&store).folder(&scope.path)?;
     let mut existing: Vec<&str> = Vec::new();
     for (position, (key, _)) in items.iter().enumerate() {
         if folder.secrets.contains_key(key) || items[..position].iter().any(|(k, _)| k == key) {
@@ -626,23 +662,16 @@ pub(crate) async fn batch_create<const V3: bool>(
         return Ok(answer);
     }
     let keys: Vec<String> = items.iter().map(|(key, _)| key.clone()).collect();
-    let project = &mut store.projects[project_index];
-    let folder = project.environments[env_index].folder_mut(&scope.path)?;
+    let folder = target.folder_mut(&mut store, &scope.path)?;
     for ((key, input), tag_ids) in items.into_iter().zip(tags) {
         let secret = new_secret(&key, input, tag_ids);
         folder.secrets.insert(key, secret);
     }
     folder.last_secret_modified = Some(now_millis());
     shared.persist(&store)?;
-    let project = &store.projects[project_index];
-    let env = &project.environments[env_index];
-    let folder = &env.folders[&scope.path];
-    let views: Vec<SecretView> = keys
-        .iter()
-        .filter_map(|key| folder.secrets.get(key))
-        .map(|secret| views::secret(project, &env.slug, &scope.path, secret, ValueMode::Raw))
-        .collect();
-    Ok(ok(json!({ "secrets": views })))
+    let folder = &target.environment(&store).folders[&scope.path];
+    let written = keys.iter().filter_map(|key| folder.secrets.get(key));
+    Ok(target.secrets_answer(&store, written.map(|secret| (scope.path.as_str(), secret))))
 }
 
 /// What a batch update does with one item.
@@ -693,10 +722,9 @@ pub(crate) async fn batch_update<const V3: bool>(
     });
     issues.finish()?;
     let mut store = shared.write();
-    let project_index = locate(&store, &scope.project)?;
-    let project = &store.projects[project_index];
-    let env_index = project.environment_index(&scope.environment)?;
-    let env = &project.environments[env_index];
+    let target = Target::locate(&store, &scope.project, &scope.environment)?;
+    let project = &store.projects[target.project];
+    let env = target.environment(&store);
     let mut missing: Vec<String> = Vec::new();
     let mut plan: Vec<Planned> = Vec::new();
     for (key, path, input) in items {
@@ -752,8 +780,7 @@ pub(crate) async fn batch_update<const V3: bool>(
             return Ok(answer);
         }
     }
-    let project = &mut store.projects[project_index];
-    let env = &mut project.environments[env_index];
+    let env = &mut store.projects[target.project].environments[target.environment];
     let now = now_millis();
     let mut written: Vec<(String, String)> = Vec::new();
     for planned in plan {
@@ -790,22 +817,11 @@ pub(crate) async fn batch_update<const V3: bool>(
         }
     }
     shared.persist(&store)?;
-    let project = &store.projects[project_index];
-    let env = &project.environments[env_index];
-    let views: Vec<SecretView> = written
+    let env = target.environment(&store);
+    let written = written
         .iter()
-        .filter_map(|(path, key)| {
-            let secret = env.folders.get(path)?.secrets.get(key)?;
-            Some(views::secret(
-                project,
-                &env.slug,
-                path,
-                secret,
-                ValueMode::Raw,
-            ))
-        })
-        .collect();
-    Ok(ok(json!({ "secrets": views })))
+        .filter_map(|(path, key)| Some((path.as_str(), env.folders.get(path)?.secrets.get(key)?)));
+    Ok(target.secrets_answer(&store, written))
 }
 
 /// `DELETE /api/v4/secrets/batch`: all or nothing; any missing key fails the whole batch.
@@ -827,10 +843,9 @@ pub(crate) async fn batch_delete<const V3: bool>(
     });
     issues.finish()?;
     let mut store = shared.write();
-    let project_index = locate(&store, &scope.project)?;
-    let project = &store.projects[project_index];
-    let env_index = project.environment_index(&scope.environment)?;
-    let folder = project.environments[env_index].folder(&scope.path)?;
+    let target = Target::locate(&store, &scope.project, &scope.environment)?;
+    let project = &store.projects[target.project];
+    let folder = target.environment(&store).folder(&scope.path)?;
     let missing: Vec<&str> = keys
         .iter()
         .filter(|key| !folder.secrets.contains_key(*key))
@@ -845,8 +860,7 @@ pub(crate) async fn batch_delete<const V3: bool>(
     if let Some(answer) = approval(&store, project, &scope.environment, &scope.path) {
         return Ok(answer);
     }
-    let project = &mut store.projects[project_index];
-    let folder = project.environments[env_index].folder_mut(&scope.path)?;
+    let folder = target.folder_mut(&mut store, &scope.path)?;
     let mut deleted = Vec::with_capacity(keys.len());
     for key in &keys {
         if let Some(secret) = folder.secrets.remove(key) {
@@ -855,11 +869,6 @@ pub(crate) async fn batch_delete<const V3: bool>(
     }
     folder.last_secret_modified = Some(now_millis());
     shared.persist(&store)?;
-    let project = &store.projects[project_index];
-    let env = &project.environments[env_index];
-    let views: Vec<SecretView> = deleted
-        .iter()
-        .map(|secret| views::secret(project, &env.slug, &scope.path, secret, ValueMode::Raw))
-        .collect();
-    Ok(ok(json!({ "secrets": views })))
+    let deleted = deleted.iter().map(|secret| (scope.path.as_str(), secret));
+    Ok(target.secrets_answer(&store, deleted))
 }

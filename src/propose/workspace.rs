@@ -11,14 +11,13 @@
 use std::path::{Path, PathBuf};
 
 use git2::{
-    CertificateCheckStatus, Cred, CredentialType, FetchOptions, ObjectType, Oid, PushOptions,
-    RemoteCallbacks, Repository, Signature, TreeWalkMode, TreeWalkResult,
+    CertificateCheckStatus, FetchOptions, ObjectType, Oid, PushOptions, RemoteCallbacks,
+    Repository, Signature, TreeWalkMode, TreeWalkResult,
 };
-use secrecy::ExposeSecret;
 
 use super::edit::Files;
 use crate::source::Limits;
-use crate::source::git::{GitAuth, known_hosts_match, redact_url};
+use crate::source::git::{GitAuth, known_hosts_match, redact_url, set_credentials, ssh_port};
 
 /// Why Git work failed. Messages never contain credentials.
 #[derive(Debug, thiserror::Error)]
@@ -159,43 +158,8 @@ fn check_sub_path(sub_path: &str) -> Result<String, WorkspaceError> {
 
 fn callbacks<'a>(auth: &GitAuth, url: &str, known_hosts: Option<String>) -> RemoteCallbacks<'a> {
     let mut callbacks = RemoteCallbacks::new();
-    let auth = auth.clone();
-    let mut attempts = 0u32;
-    callbacks.credentials(move |_url, username_from_url, allowed| {
-        attempts += 1;
-        if attempts > 1 {
-            return Err(git2::Error::from_str("the remote refused the credentials"));
-        }
-        match &auth {
-            GitAuth::Basic { username, password }
-                if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) =>
-            {
-                Cred::userpass_plaintext(username, password.expose_secret())
-            }
-            GitAuth::SshKey {
-                private_key,
-                passphrase,
-            } if allowed.contains(CredentialType::SSH_KEY) => Cred::ssh_key(
-                username_from_url.unwrap_or("git"),
-                None,
-                private_key,
-                passphrase.as_ref().map(|p| p.expose_secret()),
-            ),
-            _ if allowed.contains(CredentialType::USERNAME) => {
-                Cred::username(username_from_url.unwrap_or("git"))
-            }
-            _ => Err(git2::Error::from_str(
-                "the remote asks for credentials that are not configured",
-            )),
-        }
-    });
-    let port = url
-        .strip_prefix("ssh://")
-        .and_then(|rest| rest.split('/').next())
-        .and_then(|authority| authority.rsplit('@').next())
-        .and_then(|host_port| host_port.rsplit_once(':'))
-        .and_then(|(_, port)| port.parse::<u16>().ok())
-        .filter(|port| *port != 22);
+    set_credentials(&mut callbacks, auth);
+    let port = ssh_port(url);
     callbacks.certificate_check(move |cert, host| {
         let Some(hostkey) = cert.as_hostkey() else {
             return Ok(CertificateCheckStatus::CertificatePassthrough);

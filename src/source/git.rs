@@ -409,38 +409,7 @@ fn callbacks(
     refusal: RefusalSlot,
 ) -> RemoteCallbacks<'static> {
     let mut callbacks = RemoteCallbacks::new();
-    let auth = config.auth.clone();
-    let mut attempts = 0u32;
-    callbacks.credentials(move |_url, username_from_url, allowed| {
-        attempts += 1;
-        if attempts > 1 {
-            // libgit2 asks again after a refusal; one try per fetch, never a loop.
-            return Err(git2::Error::from_str("the remote refused the credentials"));
-        }
-        use secrecy::ExposeSecret;
-        match &auth {
-            GitAuth::Basic { username, password }
-                if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) =>
-            {
-                Cred::userpass_plaintext(username, password.expose_secret())
-            }
-            GitAuth::SshKey {
-                private_key,
-                passphrase,
-            } if allowed.contains(CredentialType::SSH_KEY) => Cred::ssh_key(
-                username_from_url.unwrap_or("git"),
-                None,
-                private_key,
-                passphrase.as_ref().map(|p| p.expose_secret()),
-            ),
-            _ if allowed.contains(CredentialType::USERNAME) => {
-                Cred::username(username_from_url.unwrap_or("git"))
-            }
-            _ => Err(git2::Error::from_str(
-                "the remote asks for credentials that are not configured",
-            )),
-        }
-    });
+    set_credentials(&mut callbacks, &config.auth);
     let port = ssh_port(&config.url);
     callbacks.certificate_check(move |cert, host| {
         let Some(hostkey) = cert.as_hostkey() else {
@@ -478,6 +447,42 @@ fn callbacks(
     callbacks
 }
 
+/// Answers libgit2's credential requests from `auth`: once per operation (libgit2 asks again
+/// after a refusal; never a loop), and only with a kind of credential the remote allows.
+pub(crate) fn set_credentials(callbacks: &mut RemoteCallbacks<'_>, auth: &GitAuth) {
+    let auth = auth.clone();
+    let mut attempts = 0u32;
+    callbacks.credentials(move |_url, username_from_url, allowed| {
+        attempts += 1;
+        if attempts > 1 {
+            return Err(git2::Error::from_str("the remote refused the credentials"));
+        }
+        use secrecy::ExposeSecret;
+        match &auth {
+            GitAuth::Basic { username, password }
+                if allowed.contains(CredentialType::USER_PASS_PLAINTEXT) =>
+            {
+                Cred::userpass_plaintext(username, password.expose_secret())
+            }
+            GitAuth::SshKey {
+                private_key,
+                passphrase,
+            } if allowed.contains(CredentialType::SSH_KEY) => Cred::ssh_key(
+                username_from_url.unwrap_or("git"),
+                None,
+                private_key,
+                passphrase.as_ref().map(|p| p.expose_secret()),
+            ),
+            _ if allowed.contains(CredentialType::USERNAME) => {
+                Cred::username(username_from_url.unwrap_or("git"))
+            }
+            _ => Err(git2::Error::from_str(
+                "the remote asks for credentials that are not configured",
+            )),
+        }
+    });
+}
+
 /// `type SHA256:…` for a host key blob (wire format), as `ssh-keygen -l` shows it.
 fn describe_host_key(key: &[u8]) -> String {
     match ssh_key::PublicKey::from_bytes(key) {
@@ -491,7 +496,7 @@ fn describe_host_key(key: &[u8]) -> String {
 }
 
 /// The port of an `ssh://` URL, when not 22.
-fn ssh_port(url: &str) -> Option<u16> {
+pub(crate) fn ssh_port(url: &str) -> Option<u16> {
     let rest = url.strip_prefix("ssh://")?;
     let authority = rest.split('/').next()?;
     let host_port = authority.rsplit('@').next()?;

@@ -185,6 +185,27 @@ async fn send(request: reqwest::RequestBuilder, url: &str) -> Result<(u16, Strin
     Ok((status, body))
 }
 
+/// The change request a forge answered it created: its page from the field `url_field` and
+/// its number from `number_field` of the JSON body.
+fn created(
+    status: u16,
+    text: &str,
+    url_field: &str,
+    number_field: &str,
+) -> Result<ChangeRequest, ForgeError> {
+    let json: serde_json::Value =
+        serde_json::from_str(text).map_err(|_| unreadable(status, "JSON"))?;
+    Ok(ChangeRequest {
+        url: json[url_field]
+            .as_str()
+            .ok_or_else(|| unreadable(status, url_field))?
+            .to_string(),
+        number: json[number_field]
+            .as_u64()
+            .ok_or_else(|| unreadable(status, number_field))?,
+    })
+}
+
 fn unreadable(status: u16, what: &str) -> ForgeError {
     ForgeError::Rejected {
         status,
@@ -284,19 +305,7 @@ impl Forge for GitLab {
             .json(&body);
         let (status, text) = send(request, &self.base).await?;
         match status {
-            200 | 201 => {
-                let json: serde_json::Value =
-                    serde_json::from_str(&text).map_err(|_| unreadable(status, "JSON"))?;
-                Ok(ChangeRequest {
-                    url: json["web_url"]
-                        .as_str()
-                        .ok_or_else(|| unreadable(status, "web_url"))?
-                        .to_string(),
-                    number: json["iid"]
-                        .as_u64()
-                        .ok_or_else(|| unreadable(status, "iid"))?,
-                })
-            }
+            200 | 201 => created(status, &text, "web_url", "iid"),
             401 | 403 => Err(ForgeError::Unauthorized { status }),
             409 => Err(ForgeError::AlreadyExists {
                 source_branch: source_branch.to_string(),
@@ -394,19 +403,7 @@ impl Forge for GitHub {
             .json(&body);
         let (status, text) = send(request, &self.base).await?;
         match status {
-            200 | 201 => {
-                let json: serde_json::Value =
-                    serde_json::from_str(&text).map_err(|_| unreadable(status, "JSON"))?;
-                Ok(ChangeRequest {
-                    url: json["html_url"]
-                        .as_str()
-                        .ok_or_else(|| unreadable(status, "html_url"))?
-                        .to_string(),
-                    number: json["number"]
-                        .as_u64()
-                        .ok_or_else(|| unreadable(status, "number"))?,
-                })
-            }
+            200 | 201 => created(status, &text, "html_url", "number"),
             401 | 403 => Err(ForgeError::Unauthorized { status }),
             422 => {
                 let message = error_message(&text);

@@ -113,6 +113,26 @@ impl<'a> ProjectPlanner<'a> {
         self.project.policy.adoption != Adoption::Create
     }
 
+    /// Updates `fields` of an existing object: drift on a `marked` (owned) one; on an unmarked
+    /// one an adoption that also adds the ownership marker. Nothing when nothing differs.
+    fn update(&mut self, address: Address, marked: bool, mut fields: Vec<FieldChange>) {
+        if !marked {
+            fields.push(FieldChange::Marker {
+                before: false,
+                after: true,
+            });
+        }
+        if fields.is_empty() {
+            return;
+        }
+        let reason = if marked {
+            Reason::Drifted
+        } else {
+            Reason::Adopted
+        };
+        self.change(address, Action::Update, reason, fields);
+    }
+
     fn change(
         &mut self,
         address: Address,
@@ -206,20 +226,7 @@ impl<'a> ProjectPlanner<'a> {
                         after: desired_description,
                     });
                 }
-                if !marked {
-                    fields.push(FieldChange::Marker {
-                        before: false,
-                        after: true,
-                    });
-                }
-                if !fields.is_empty() {
-                    let reason = if marked {
-                        Reason::Drifted
-                    } else {
-                        Reason::Adopted
-                    };
-                    self.change(address, Action::Update, reason, fields);
-                }
+                self.update(address, marked, fields);
             }
         }
         for environment in &self.project.environments {
@@ -449,20 +456,7 @@ impl<'a> ProjectPlanner<'a> {
                 after: metadata,
             });
         }
-        if !marked {
-            fields.push(FieldChange::Marker {
-                before: false,
-                after: true,
-            });
-        }
-        if !fields.is_empty() {
-            let reason = if marked {
-                Reason::Drifted
-            } else {
-                Reason::Adopted
-            };
-            self.change(address.clone(), Action::Update, reason, fields);
-        }
+        self.update(address.clone(), marked, fields);
     }
 
     fn is_declared_secret(

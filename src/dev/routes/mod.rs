@@ -77,36 +77,18 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
                 .patch(folders::update)
                 .delete(folders::delete),
         )
-        .route("/api/v4/secrets", get(secrets::list::<false>))
-        .route(
-            "/api/v4/secrets/batch",
-            post(secrets::batch_create::<false>)
-                .patch(secrets::batch_update::<false>)
-                .delete(secrets::batch_delete::<false>),
-        )
-        .route("/api/v4/secrets/id/{secretId}", get(secrets::get_by_id))
-        .route(
-            "/api/v4/secrets/{secretName}",
-            get(secrets::get::<false>)
-                .post(secrets::create::<false>)
-                .patch(secrets::update::<false>)
-                .delete(secrets::delete::<false>),
-        )
-        .route("/api/v3/secrets/raw", get(secrets::list::<true>))
-        .route(
-            "/api/v3/secrets/batch/raw",
-            post(secrets::batch_create::<true>)
-                .patch(secrets::batch_update::<true>)
-                .delete(secrets::batch_delete::<true>),
-        )
-        .route("/api/v3/secrets/raw/id/{secretId}", get(secrets::get_by_id))
-        .route(
-            "/api/v3/secrets/raw/{secretName}",
-            get(secrets::get::<true>)
-                .post(secrets::create::<true>)
-                .patch(secrets::update::<true>)
-                .delete(secrets::delete::<true>),
-        )
+        .merge(secret_routes::<false>(SecretPaths {
+            list: "/api/v4/secrets",
+            batch: "/api/v4/secrets/batch",
+            by_id: "/api/v4/secrets/id/{secretId}",
+            by_name: "/api/v4/secrets/{secretName}",
+        }))
+        .merge(secret_routes::<true>(SecretPaths {
+            list: "/api/v3/secrets/raw",
+            batch: "/api/v3/secrets/batch/raw",
+            by_id: "/api/v3/secrets/raw/id/{secretId}",
+            by_name: "/api/v3/secrets/raw/{secretName}",
+        }))
         .route_layer(middleware::from_fn_with_state(
             shared.clone(),
             api_middleware,
@@ -119,6 +101,34 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .method_not_allowed_fallback(not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(shared)
+}
+
+/// Where one API version serves the secret routes.
+struct SecretPaths {
+    list: &'static str,
+    batch: &'static str,
+    by_id: &'static str,
+    by_name: &'static str,
+}
+
+/// The secret routes of v4 or (`V3`) of the v3 raw twins, which take the same handlers.
+fn secret_routes<const V3: bool>(paths: SecretPaths) -> Router<Arc<Shared>> {
+    Router::new()
+        .route(paths.list, get(secrets::list::<V3>))
+        .route(
+            paths.batch,
+            post(secrets::batch_create::<V3>)
+                .patch(secrets::batch_update::<V3>)
+                .delete(secrets::batch_delete::<V3>),
+        )
+        .route(paths.by_id, get(secrets::get_by_id))
+        .route(
+            paths.by_name,
+            get(secrets::get::<V3>)
+                .post(secrets::create::<V3>)
+                .patch(secrets::update::<V3>)
+                .delete(secrets::delete::<V3>),
+        )
 }
 
 fn every(period: Option<u64>, sequence: u64) -> bool {

@@ -113,6 +113,17 @@ impl<'a> ProjectPlanner<'a> {
         self.project.policy.adoption != Adoption::Create
     }
 
+    /// Creates a missing object with `fields` when the adoption policy allows creating;
+    /// otherwise records the refusal. Whether the creation is planned.
+    fn create(&mut self, address: Address, fields: Vec<FieldChange>) -> bool {
+        if !self.may_create() {
+            self.refuse_create(address);
+            return false;
+        }
+        self.change(address, Action::Create, Reason::Missing, fields);
+        true
+    }
+
     /// Updates `fields` of an existing object: drift on a `marked` (owned) one; on an unmarked
     /// one an adoption that also adds the ownership marker. Nothing when nothing differs.
     fn update(&mut self, address: Address, marked: bool, mut fields: Vec<FieldChange>) {
@@ -182,14 +193,8 @@ impl<'a> ProjectPlanner<'a> {
         let desired_description = normalized_description(self.project.description.as_deref());
         match self.live {
             None => {
-                if !self.may_create() {
-                    self.refuse_create(address);
-                    return;
-                }
-                self.change(
+                let planned = self.create(
                     address,
-                    Action::Create,
-                    Reason::Missing,
                     vec![
                         FieldChange::Name {
                             before: None,
@@ -205,6 +210,9 @@ impl<'a> ProjectPlanner<'a> {
                         },
                     ],
                 );
+                if !planned {
+                    return;
+                }
             }
             Some(live) => {
                 let marked = live.is_marked();
@@ -244,14 +252,8 @@ impl<'a> ProjectPlanner<'a> {
         let live = self.live.and_then(|p| p.environments.get(slug));
         match live {
             None => {
-                if !self.may_create() {
-                    self.refuse_create(address);
-                    return;
-                }
-                self.change(
+                let planned = self.create(
                     address,
-                    Action::Create,
-                    Reason::Missing,
                     vec![
                         FieldChange::Name {
                             before: None,
@@ -263,6 +265,9 @@ impl<'a> ProjectPlanner<'a> {
                         },
                     ],
                 );
+                if !planned {
+                    return;
+                }
             }
             Some(live) => {
                 let mut fields = Vec::new();
@@ -304,14 +309,8 @@ impl<'a> ProjectPlanner<'a> {
                 continue;
             }
             let address = Address::Folder(project.clone(), environment.clone(), path.clone());
-            if !self.may_create() {
-                self.refuse_create(address);
-                continue;
-            }
-            self.change(
+            self.create(
                 address,
-                Action::Create,
-                Reason::Missing,
                 vec![
                     FieldChange::Description {
                         before: None,

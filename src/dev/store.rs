@@ -296,6 +296,17 @@ impl Store {
         Ok(&mut project.environments[index])
     }
 
+    /// Every folder of every environment of every project, with where it is.
+    pub(crate) fn folders(&self) -> impl Iterator<Item = (&Project, &Environment, &str, &Folder)> {
+        self.projects.iter().flat_map(|project| {
+            project.environments.iter().flat_map(move |env| {
+                env.folders
+                    .iter()
+                    .map(move |(path, folder)| (project, env, path.as_str(), folder))
+            })
+        })
+    }
+
     /// Index of a project by slug, or 404.
     pub(crate) fn project_index_by_slug(&self, slug: &str) -> Result<usize, ApiFailure> {
         self.projects

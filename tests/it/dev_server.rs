@@ -1511,3 +1511,36 @@ async fn cli_dev_server_process() {
     assert!(help.status.success());
     insta::assert_snapshot!("cli_help", String::from_utf8(help.stdout).unwrap());
 }
+
+#[tokio::test]
+async fn secrets_are_found_by_id_in_any_project() {
+    let h = Harness::start().await;
+    h.project("first").await;
+    let p = h.project("by-id").await;
+    h.folder(&p, "/", "app").await;
+    let (status, body) = h
+        .write_batch(
+            &p,
+            "/app",
+            json!([{ "secretKey": "K", "secretValue": "v" }]),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let id = body["secrets"][0]["id"].as_str().unwrap().to_owned();
+    for route in ["/api/v4/secrets/id", "/api/v3/secrets/raw/id"] {
+        let (status, found) = h.call(Method::GET, &format!("{route}/{id}"), None).await;
+        assert_eq!(status, 200, "{found}");
+        assert_eq!(found["secret"]["secretKey"], "K");
+        assert_eq!(found["secret"]["secretPath"], "/app");
+        assert_eq!(found["secret"]["secretValue"], "v");
+    }
+    let missing = uuid::Uuid::nil();
+    let (status, body) = h
+        .call(Method::GET, &format!("/api/v4/secrets/id/{missing}"), None)
+        .await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(
+        body["message"],
+        format!("Secret with ID '{missing}' not found")
+    );
+}

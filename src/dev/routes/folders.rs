@@ -133,30 +133,25 @@ pub(crate) async fn get(
 ) -> Result<Response, ApiFailure> {
     let store = shared.read();
     let wanted = Uuid::parse_str(&folder_id).ok();
-    for project in &store.projects {
-        for env in &project.environments {
-            if let Some((path, folder)) = env
-                .folders
-                .iter()
-                .find(|(_, folder)| Some(folder.id) == wanted)
-            {
-                let extra = [
-                    (
-                        "environment",
-                        json!({ "envId": env.id, "envName": env.name, "envSlug": env.slug }),
-                    ),
-                    ("path", json!(path)),
-                    ("projectId", json!(project.id)),
-                ];
-                return Ok(ok(
-                    json!({ "folder": views::folder(folder, env.id, &extra) }),
-                ));
-            }
-        }
-    }
-    Err(ApiFailure::not_found(format!(
-        "Could not find folder with ID '{folder_id}'"
-    )))
+    let Some((project, env, path, folder)) = store
+        .folders()
+        .find(|(_, _, _, folder)| Some(folder.id) == wanted)
+    else {
+        return Err(ApiFailure::not_found(format!(
+            "Could not find folder with ID '{folder_id}'"
+        )));
+    };
+    let extra = [
+        (
+            "environment",
+            json!({ "envId": env.id, "envName": env.name, "envSlug": env.slug }),
+        ),
+        ("path", json!(path)),
+        ("projectId", json!(project.id)),
+    ];
+    Ok(ok(
+        json!({ "folder": views::folder(folder, env.id, &extra) }),
+    ))
 }
 
 /// `PATCH /api/v2/folders/{folderId}`: rename and/or new description.

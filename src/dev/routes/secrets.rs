@@ -422,19 +422,22 @@ pub(crate) async fn get_by_id(
 ) -> Result<Response, ApiFailure> {
     let store = shared.read();
     let wanted = Uuid::parse_str(&secret_id).ok();
-    for project in &store.projects {
-        for env in &project.environments {
-            for (path, folder) in &env.folders {
-                if let Some(secret) = folder.secrets.values().find(|s| Some(s.id) == wanted) {
-                    let view = views::secret(project, &env.slug, path, secret, ValueMode::Raw);
-                    return Ok(ok(json!({ "secret": view })));
-                }
-            }
-        }
+    let found = store.folders().find_map(|(project, env, path, folder)| {
+        let secret = folder.secrets.values().find(|s| Some(s.id) == wanted)?;
+        Some(views::secret(
+            project,
+            &env.slug,
+            path,
+            secret,
+            ValueMode::Raw,
+        ))
+    });
+    match found {
+        Some(view) => Ok(ok(json!({ "secret": view }))),
+        None => Err(ApiFailure::not_found(format!(
+            "Secret with ID '{secret_id}' not found"
+        ))),
     }
-    Err(ApiFailure::not_found(format!(
-        "Secret with ID '{secret_id}' not found"
-    )))
 }
 
 /// Body fields shared by the single-secret writes.

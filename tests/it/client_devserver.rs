@@ -9,7 +9,8 @@ use infisical_gitops::infisical::{
     ClientConfig, Credentials, HttpClient, InfisicalApi, RetryPolicy, SecretDelete, SecretScope,
     SecretWrite, WriteOutcome,
 };
-use infisical_gitops::model::SecretValue;
+
+use super::support::writes::managed as write;
 
 const CLIENT_ID: &str = "contract-client-id";
 const CLIENT_SECRET: &str = "contract-client-secret";
@@ -44,16 +45,6 @@ async fn contract_against_the_dev_server_with_api_suffix_and_faults() {
     .await;
     crate::contract::run(&format!("{}/api", server.url()), CLIENT_ID, CLIENT_SECRET).await;
     server.shutdown().await;
-}
-
-fn write(key: &str, value: &str) -> SecretWrite {
-    SecretWrite {
-        key: key.into(),
-        value: Some(SecretValue::new(value)),
-        comment: None,
-        tag_ids: None,
-        metadata: Some(vec![("managed-by".into(), "infisical-gitops".into())]),
-    }
 }
 
 #[tokio::test(start_paused = true)]

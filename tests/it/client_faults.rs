@@ -10,9 +10,9 @@ use infisical_gitops::infisical::{
     ApiError, ClientConfig, CreateFolder, CreateProject, Credentials, HttpClient, InfisicalApi,
     RetryPolicy, SecretDelete, SecretScope, SecretWrite, WriteOutcome,
 };
-use infisical_gitops::model::SecretValue;
 use tokio::time::Instant;
 
+use super::support::writes::managed as write;
 use crate::client_double::{CLIENT_ID, CLIENT_SECRET, Double, Fault, PROJECT_ID};
 
 const VALUE_CANARY: &str = "value-canary-9c1e";
@@ -42,16 +42,6 @@ fn scope(path: &str) -> SecretScope {
         project_id: PROJECT_ID.into(),
         environment: "dev".into(),
         path: path.into(),
-    }
-}
-
-fn write(key: &str, value: &str) -> SecretWrite {
-    SecretWrite {
-        key: key.into(),
-        value: Some(SecretValue::new(value)),
-        comment: None,
-        tag_ids: None,
-        metadata: Some(vec![("managed-by".into(), "infisical-gitops".into())]),
     }
 }
 

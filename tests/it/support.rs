@@ -265,3 +265,21 @@ pub(crate) mod ssh_keys {
         path
     }
 }
+
+pub(crate) mod writes {
+    //! Secret writes as the reconciler sends them.
+
+    use infisical_gitops::infisical::SecretWrite;
+    use infisical_gitops::model::SecretValue;
+
+    /// A write of `key` = `value` carrying the `managed-by` metadata.
+    pub(crate) fn managed(key: &str, value: &str) -> SecretWrite {
+        SecretWrite {
+            key: key.into(),
+            value: Some(SecretValue::new(value)),
+            comment: None,
+            tag_ids: None,
+            metadata: Some(vec![("managed-by".into(), "infisical-gitops".into())]),
+        }
+    }
+}

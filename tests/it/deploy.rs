@@ -9,6 +9,8 @@ use std::process::Command;
 
 use serde_json::{Map, Value};
 
+use super::support::python;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -214,19 +216,6 @@ fn our_rendering_matches_kubectl_kustomize() {
             by_key(&theirs),
             "{kustomization}: our rendering differs from kubectl kustomize"
         );
-    }
-}
-
-fn python() -> Option<String> {
-    match std::env::var("INFISICAL_GITOPS_TEST_PYTHON") {
-        Ok(python) if !python.is_empty() => Some(python),
-        _ if std::env::var_os("CI").is_some() => {
-            panic!("INFISICAL_GITOPS_TEST_PYTHON must be set in CI (scripts/test sets it)")
-        }
-        _ => {
-            eprintln!("skipped: INFISICAL_GITOPS_TEST_PYTHON is not set (run scripts/test)");
-            None
-        }
     }
 }
 

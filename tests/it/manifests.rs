@@ -21,6 +21,8 @@ use infisical_gitops::model::document::{
 use infisical_gitops::model::{DesiredState, KubernetesSync, Origin, Span};
 use serde_json::{Value, json};
 
+use super::support::python;
+
 // ---------------------------------------------------------------------------------------------
 // Builders
 
@@ -1142,19 +1144,6 @@ async fn kubernetes_errors_name_the_object_and_the_field() {
 
 // ---------------------------------------------------------------------------------------------
 // Apply end to end: an in-memory Kubernetes API server over HTTP (PyPI kmock)
-
-fn python() -> Option<String> {
-    match std::env::var("INFISICAL_GITOPS_TEST_PYTHON") {
-        Ok(python) if !python.is_empty() => Some(python),
-        _ if std::env::var_os("CI").is_some() => {
-            panic!("INFISICAL_GITOPS_TEST_PYTHON must be set in CI (scripts/test sets it)")
-        }
-        _ => {
-            eprintln!("skipped: INFISICAL_GITOPS_TEST_PYTHON is not set (run scripts/test)");
-            None
-        }
-    }
-}
 
 struct KmockServer {
     child: std::process::Child,

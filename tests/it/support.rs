@@ -1,5 +1,20 @@
 //! Shared test support: fixtures and servers that several areas' tests use.
 
+/// The Python with `.ci/requirements.txt` installed (`INFISICAL_GITOPS_TEST_PYTHON`, which
+/// scripts/test sets), or `None` with a skip notice; unset under `CI` is a failure.
+pub(crate) fn python() -> Option<String> {
+    match std::env::var("INFISICAL_GITOPS_TEST_PYTHON") {
+        Ok(python) if !python.is_empty() => Some(python),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("INFISICAL_GITOPS_TEST_PYTHON must be set in CI (scripts/test sets it)")
+        }
+        _ => {
+            eprintln!("skipped: INFISICAL_GITOPS_TEST_PYTHON is not set (run scripts/test)");
+            None
+        }
+    }
+}
+
 pub(crate) mod git_http {
     //! Smart HTTP for Git: `git http-backend` run as CGI behind a small axum handler on
     //! 127.0.0.1, optionally behind basic auth.

@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use infisical_gitops::cli::manifests::{Args, write_directory};
 use infisical_gitops::manifest::cluster::{
-    self, ApplyOptions, Cluster, ClusterError, KubeCluster, Outcome, Refusal,
+    self, ApplyOptions, ApplyReport, Cluster, ClusterError, KubeCluster, Outcome, Refusal,
 };
 use infisical_gitops::manifest::render::{self, FILE_HEADER, INDEX_FILE};
 use infisical_gitops::manifest::{self, Kind, Manifest, ObjectRef, Options};
@@ -22,6 +22,15 @@ use infisical_gitops::model::{DesiredState, KubernetesSync, Origin, Span};
 use serde_json::{Value, json};
 
 use super::support::python;
+
+/// Each applied object and what happened to it (`InfisicalSecret platform/a created`).
+fn outcomes(report: &ApplyReport) -> Vec<String> {
+    report
+        .results
+        .iter()
+        .map(|r| format!("{} {}", r.object, r.outcome))
+        .collect()
+}
 
 // ---------------------------------------------------------------------------------------------
 // Builders
@@ -841,13 +850,8 @@ async fn apply_then_reapply_is_unchanged_and_prune_deletes_only_our_leftovers() 
     };
     let first = cluster::apply(&fake, &manifests, options).await;
     assert!(first.errors.is_empty());
-    let outcomes: Vec<_> = first
-        .results
-        .iter()
-        .map(|r| format!("{} {}", r.object, r.outcome))
-        .collect();
     assert_eq!(
-        outcomes,
+        outcomes(&first),
         [
             "InfisicalSecret platform/a created",
             "InfisicalConnection platform/b created",
@@ -1099,13 +1103,8 @@ async fn dry_run_and_prune_use_the_servers_dry_run_and_our_label() {
     .await;
     server.await.expect("mock server");
     assert!(report.errors.is_empty(), "{:?}", report.errors);
-    let outcomes: Vec<_> = report
-        .results
-        .iter()
-        .map(|r| format!("{} {}", r.object, r.outcome))
-        .collect();
     assert_eq!(
-        outcomes,
+        outcomes(&report),
         [
             "InfisicalSecret platform/a created",
             "InfisicalSecret platform/old pruned"

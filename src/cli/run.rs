@@ -16,11 +16,13 @@ use miette::{IntoDiagnostic, WrapErr};
 use secrecy::SecretString;
 use tokio::sync::watch;
 
-use super::connection::ConnectionArgs;
+use super::connection::{ConnectionArgs, Observers};
 use super::{Context, EXIT_ERROR, EXIT_OK, env};
 use crate::daemon::http::{WebhookSecrets, router};
 use crate::daemon::sources::{GitRemote, LocalDirectory, watch_directory};
-use crate::daemon::{Backoff, Controls, Daemon, DaemonConfig, RunResult, Source, Trigger};
+use crate::daemon::{
+    AdapterMetrics, Backoff, Controls, Daemon, DaemonConfig, RunResult, Source, Trigger,
+};
 use crate::reconcile::{ReconcileOptions, Reconciler};
 use crate::source::git::{GitAuth, GitConfig, GitReference, GitSource};
 use crate::source::signature::AllowedSigners;
@@ -193,14 +195,22 @@ impl Args {
 /// Runs `run`.
 pub async fn run(args: Args, _context: &Context) -> miette::Result<ExitCode> {
     let (source, watched) = args.source()?;
-    let session = args.connection.open().await?;
-    let reconciler = Reconciler::new(session.api.clone(), session.resolver.clone()).with_options(
-        ReconcileOptions {
+    let metrics = Arc::new(AdapterMetrics::default());
+    let session = args
+        .connection
+        .open_observed(Observers {
+            requests: Some(metrics.clone()),
+            lookups: Some(metrics.clone()),
+        })
+        .await?;
+    let reconciler = Reconciler::new(session.api.clone(), session.resolver.clone())
+        .with_generated_store(session.generated_store.clone())
+        .with_options(ReconcileOptions {
             force_deletions: args.connection.force_deletions,
             ..ReconcileOptions::default()
-        },
-    );
-    let (mut daemon, state) = Daemon::new(reconciler, source, args.daemon_config());
+        });
+    let (mut daemon, state) =
+        Daemon::with_metrics(reconciler, source, args.daemon_config(), metrics);
     if args.once {
         let result = daemon.run_once(Trigger::Startup).await;
         if let Some(record) = state.last() {

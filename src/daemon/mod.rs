@@ -35,7 +35,7 @@ use crate::reconcile::{PlannedRun, ReconcileError, Reconciler};
 
 pub use schedule::{Backoff, Jitter};
 pub use sources::{Source, SourceError};
-pub use status::{DaemonState, Outcome, ReconcileRecord};
+pub use status::{AdapterMetrics, DaemonState, Outcome, ReconcileRecord};
 
 /// Why a reconcile ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -160,11 +160,23 @@ impl Daemon {
         source: Arc<dyn Source>,
         config: DaemonConfig,
     ) -> (Self, Arc<DaemonState>) {
+        Self::with_metrics(reconciler, source, config, Arc::default())
+    }
+
+    /// As [`Daemon::new`], serving on `/metrics` what the reconciler's adapters report into
+    /// `adapters` (install it into the HTTP client and the resolver first).
+    pub fn with_metrics(
+        reconciler: Reconciler,
+        source: Arc<dyn Source>,
+        config: DaemonConfig,
+        adapters: Arc<AdapterMetrics>,
+    ) -> (Self, Arc<DaemonState>) {
         let (sender, triggers) = mpsc::channel(1);
         let state = Arc::new(DaemonState::new(
             sender,
             source.describe(),
             config.retry_budget,
+            adapters,
         ));
         let jitter = Jitter::new(config.seed, config.jitter);
         let daemon = Self {
@@ -373,7 +385,10 @@ impl Daemon {
                 return self.finish(record, started, RunResult::Failed);
             }
         };
-        let (run, applied) = match plan_and_apply(&self.reconciler, (*desired).clone()).await {
+        // The plan owns the desired state while it runs (no copy unless a drift check of the
+        // last good revision shares it); a success hands it back as the new last good one.
+        let desired = Arc::try_unwrap(desired).unwrap_or_else(|shared| (*shared).clone());
+        let (mut run, applied) = match plan_and_apply(&self.reconciler, desired).await {
             Ok(result) => result,
             Err(error) => {
                 record.outcome = Outcome::Failed;
@@ -424,7 +439,9 @@ impl Daemon {
         }
         record.outcome = Outcome::Success;
         if let Some(revision) = &record.revision {
-            self.last_good = Some((revision.clone(), desired));
+            let desired = std::mem::take(&mut run.resolved.desired);
+            drop(run);
+            self.last_good = Some((revision.clone(), Arc::new(desired)));
         }
         self.finish(record, started, RunResult::Success)
     }
@@ -481,7 +498,10 @@ async fn plan_and_apply(
     reconciler: &Reconciler,
     desired: DesiredState,
 ) -> Result<(PlannedRun, Applied), ReconcileError> {
-    let run = reconciler.plan(desired, true).await?;
+    let planned = reconciler.plan(desired, true).await;
+    // Values are read afresh by every reconcile (a rotation at the source is picked up).
+    reconciler.forget_cached_values().await;
+    let run = planned?;
     let applied = if run.plan.is_applicable() && !run.plan.is_empty() {
         Some(reconciler.apply(&run, None).await)
     } else {

@@ -12,6 +12,7 @@ mod contract;
 mod daemon;
 mod daemon_git;
 mod daemon_lease;
+mod daemon_metrics;
 mod daemon_verify;
 mod deploy;
 mod dev_server;

@@ -32,6 +32,7 @@ use tokio::time::Instant;
 
 use crate::model::DesiredState;
 use crate::reconcile::{PlannedRun, ReconcileError, Reconciler};
+use crate::source::{Limits, SourceFiles};
 
 pub use schedule::{Backoff, Jitter};
 pub use sources::{Source, SourceError};
@@ -127,7 +128,9 @@ pub struct Daemon {
     state: Arc<DaemonState>,
     triggers: mpsc::Receiver<Trigger>,
     last_seen: Option<String>,
-    last_good: Option<(String, Arc<DesiredState>)>,
+    /// The last revision applied successfully, with its files (not its parsed state: the
+    /// files are a fraction of its size).
+    last_good: Option<(String, Arc<SourceFiles>)>,
     jitter: Jitter,
 }
 
@@ -351,12 +354,17 @@ impl Daemon {
         } else {
             let path = checkout.path.clone();
             Some(
-                tokio::task::spawn_blocking(move || crate::source::load_desired_state(&path)).await,
+                tokio::task::spawn_blocking(move || {
+                    let files = crate::source::read_dir_with(&path, &Limits::DEFAULT);
+                    let state = files.desired_state();
+                    (files, state)
+                })
+                .await,
             )
         };
-        let desired = match loaded {
-            Some(Ok(Ok((desired, _warnings)))) => Arc::new(desired),
-            Some(Ok(Err(diagnostics))) => {
+        let (desired, files) = match loaded {
+            Some(Ok((files, Ok((desired, _warnings))))) => (desired, Arc::new(files)),
+            Some(Ok((_, Err(diagnostics)))) => {
                 record.outcome = Outcome::Invalid;
                 record.errors = diagnostics
                     .iter()
@@ -364,18 +372,18 @@ impl Daemon {
                     .take(10)
                     .map(|d| format!("{}: {}", d.origin, d.message))
                     .collect();
-                match self.keep_last_good(record, started, trigger) {
-                    Ok((next, good)) => {
+                match self.last_good_state(record, started, trigger).await {
+                    Ok((next, desired, files)) => {
                         record = next;
-                        good
+                        (desired, files)
                     }
                     Err(result) => return result,
                 }
             }
-            None => match self.keep_last_good(record, started, trigger) {
-                Ok((next, good)) => {
+            None => match self.last_good_state(record, started, trigger).await {
+                Ok((next, desired, files)) => {
                     record = next;
-                    good
+                    (desired, files)
                 }
                 Err(result) => return result,
             },
@@ -385,10 +393,7 @@ impl Daemon {
                 return self.finish(record, started, RunResult::Failed);
             }
         };
-        // The plan owns the desired state while it runs (no copy unless a drift check of the
-        // last good revision shares it); a success hands it back as the new last good one.
-        let desired = Arc::try_unwrap(desired).unwrap_or_else(|shared| (*shared).clone());
-        let (mut run, applied) = match plan_and_apply(&self.reconciler, desired).await {
+        let (run, applied) = match plan_and_apply(&self.reconciler, desired).await {
             Ok(result) => result,
             Err(error) => {
                 record.outcome = Outcome::Failed;
@@ -438,22 +443,22 @@ impl Daemon {
             }
         }
         record.outcome = Outcome::Success;
+        drop(run);
         if let Some(revision) = &record.revision {
-            let desired = std::mem::take(&mut run.resolved.desired);
-            drop(run);
-            self.last_good = Some((revision.clone(), Arc::new(desired)));
+            self.last_good = Some((revision.clone(), files));
         }
         self.finish(record, started, RunResult::Success)
     }
 
     /// A refused revision (invalid or untrusted) is recorded and not applied. A drift check
-    /// then reconciles the last good revision instead: `Ok` with its fresh record.
-    fn keep_last_good(
+    /// then reconciles the last good revision instead, parsed again from its files: `Ok` with
+    /// its fresh record.
+    async fn last_good_state(
         &self,
         record: ReconcileRecord,
         started: Instant,
         trigger: Trigger,
-    ) -> Result<(ReconcileRecord, Arc<DesiredState>), RunResult> {
+    ) -> Result<(ReconcileRecord, DesiredState, Arc<SourceFiles>), RunResult> {
         let Some((good_revision, good)) = self.last_good.clone() else {
             return Err(self.finish(record, started, RunResult::Invalid));
         };
@@ -463,7 +468,17 @@ impl Daemon {
         self.finish(record, started, RunResult::Invalid);
         let mut record = ReconcileRecord::started(trigger);
         record.revision = Some(good_revision);
-        Ok((record, good))
+        let files = good.clone();
+        match tokio::task::spawn_blocking(move || files.desired_state()).await {
+            Ok(Ok((desired, _warnings))) => Ok((record, desired, good)),
+            Ok(Err(_)) | Err(_) => {
+                record.outcome = Outcome::Failed;
+                record
+                    .errors
+                    .push("the last good revision could not be parsed again".into());
+                Err(self.finish(record, started, RunResult::Failed))
+            }
+        }
     }
 
     fn finish(

@@ -20,6 +20,7 @@
 //! | [`plan`] | diff desired against live, order, render text/JSON/Markdown | yes |
 //! | [`apply`] | execute a `Plan` through `InfisicalApi` | no |
 //! | [`reconcile`] | the use cases: validate, plan, apply, reconcile | no |
+//! | [`propose`] | proposals: edit the YAML, validate, plan, push, open a merge request | no |
 //! | [`manifest`] | Infisical operator manifests from the desired state | yes |
 //! | [`import`] | an existing Infisical → desired-state YAML (values never written) | no |
 //! | [`dev`] | the local Infisical-compatible server (tests, benchmarks, quickstart) | no |
@@ -39,6 +40,7 @@ pub mod manifest;
 pub mod mcp;
 pub mod model;
 pub mod plan;
+pub mod propose;
 pub mod reconcile;
 pub mod resolve;
 pub mod source;

@@ -214,9 +214,6 @@ pub enum ProposeError {
         #[source]
         source: forge::ForgeError,
     },
-    /// Not available yet.
-    #[error("{0} is not available yet")]
-    Unavailable(&'static str),
 }
 
 /// Makes proposals. Cheap to clone; every proposal works in its own clone and branch.
@@ -261,14 +258,154 @@ impl Proposer {
         &self.config
     }
 
+    /// A proposer whose forge client is built from `config.forge`.
+    ///
+    /// # Errors
+    /// [`forge::ForgeError::Config`] for an unusable forge configuration.
+    pub fn from_config(
+        config: ProposerConfig,
+        reconciler: Option<Reconciler>,
+    ) -> Result<Self, forge::ForgeError> {
+        let forge = config.forge.as_ref().map(forge::from_config).transpose()?;
+        Ok(Self::new(config, reconciler, forge))
+    }
+
+    fn workspace_config(&self) -> workspace::WorkspaceConfig {
+        workspace::WorkspaceConfig {
+            remote_url: self.config.remote_url.clone(),
+            auth: self.config.auth.clone(),
+            known_hosts: self.config.known_hosts.clone(),
+            tracked_branch: self.config.tracked_branch.clone(),
+            sub_path: self.config.sub_path.clone().unwrap_or_default(),
+            work_dir: self.config.work_dir.clone(),
+            branch_prefix: self.config.branch_prefix.clone(),
+        }
+    }
+
+    /// The path of a desired-state file relative to the repository root.
+    fn repository_path(&self, path: &str) -> String {
+        match self
+            .config
+            .sub_path
+            .as_deref()
+            .map(|p| p.trim_matches('/'))
+            .filter(|p| !p.is_empty())
+        {
+            Some(sub_path) => format!("{sub_path}/{path}"),
+            None => path.to_string(),
+        }
+    }
+
+    /// Opens a workspace, applies and validates the edits, and plans.
+    async fn prepare(
+        &self,
+        request: &ProposalRequest,
+    ) -> Result<(workspace::Workspace, edit::Files, CheckedProposal), ProposeError> {
+        edit::check_request(&request.edits)?;
+        let config = self.workspace_config();
+        let (workspace, files) = blocking(move || {
+            let workspace = workspace::Workspace::open(&config)?;
+            let files = workspace.files()?;
+            Ok::<_, ProposeError>((workspace, files))
+        })
+        .await?;
+        let edited = edit::apply(&files, &request.edits)?;
+        if edited.files.is_empty() {
+            return Err(ProposeError::Request(EditError::Unsupported(
+                "the proposal changes nothing in the repository".to_string(),
+            )));
+        }
+        let mut after = files.clone();
+        after.extend(edited.files.clone());
+        let (state, diagnostics) = edit::validate(&after);
+        let Some(state) = state else {
+            let diagnostics = diagnostics
+                .iter()
+                .filter(|d| d.severity == crate::model::Severity::Error)
+                .map(|d| {
+                    let mut d = d.clone();
+                    d.origin.file = self.repository_path(&d.origin.file).into();
+                    d.to_string()
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            return Err(ProposeError::Invalid { diagnostics });
+        };
+        let (plan_summary, plan_markdown) = match &self.reconciler {
+            Some(reconciler) => {
+                let plan = plan_on_blocking_thread(reconciler.clone(), state).await?;
+                (
+                    Some(PlanSummary::of(&plan)),
+                    Some(crate::plan::render::markdown::render(&plan)),
+                )
+            }
+            None => (None, None),
+        };
+        let rooted = |files: &edit::Files| -> edit::Files {
+            files
+                .iter()
+                .map(|(path, text)| (self.repository_path(path), text.clone()))
+                .collect()
+        };
+        let checked = CheckedProposal {
+            changed_files: edited
+                .files
+                .keys()
+                .map(|p| self.repository_path(p))
+                .collect(),
+            diff: edit::unified_diff(&rooted(&files), &rooted(&edited.files)),
+            plan_summary,
+            plan_markdown,
+            title: title(request),
+        };
+        Ok((workspace, edited.files, checked))
+    }
+
     /// Edits on a fresh branch, validates, plans, commits, pushes and opens the change request.
     ///
     /// # Errors
     /// [`ProposeError`]; when the result does not validate, [`ProposeError::Invalid`] and
     /// nothing is pushed.
     pub async fn propose(&self, request: ProposalRequest) -> Result<Proposal, ProposeError> {
-        let _ = request;
-        Err(ProposeError::Unavailable("propose"))
+        let (workspace, changed, checked) = self.prepare(&request).await?;
+        let message = commit_message(&checked.title, &request.edits);
+        let author_name = self.config.author_name.clone();
+        let author_email = self.config.author_email.clone();
+        let (branch, commit) = blocking(move || {
+            let commit = workspace.commit(&changed, &author_name, &author_email, &message)?;
+            workspace.push()?;
+            Ok::<_, ProposeError>((workspace.branch().to_string(), commit))
+        })
+        .await?;
+        tracing::info!(branch = %branch, commit = %commit, files = checked.changed_files.len(), "proposal pushed");
+        let (change_request_url, change_request_number) = match &self.forge {
+            Some(forge) => {
+                let description =
+                    change_request_description(request.description.as_deref(), &checked);
+                let opened = forge
+                    .open_change_request(
+                        &branch,
+                        &self.config.tracked_branch,
+                        &checked.title,
+                        &description,
+                    )
+                    .await
+                    .map_err(|source| ProposeError::Forge {
+                        branch: branch.clone(),
+                        source,
+                    })?;
+                tracing::info!(branch = %branch, url = %opened.url, "change request opened");
+                (Some(opened.url), Some(opened.number))
+            }
+            None => (None, None),
+        };
+        Ok(Proposal {
+            branch,
+            commit,
+            change_request_url,
+            change_request_number,
+            checked,
+        })
     }
 
     /// The same edits validated and planned; nothing committed or pushed.
@@ -276,7 +413,128 @@ impl Proposer {
     /// # Errors
     /// As [`Self::propose`].
     pub async fn check(&self, request: &ProposalRequest) -> Result<CheckedProposal, ProposeError> {
-        let _ = request;
-        Err(ProposeError::Unavailable("check"))
+        let (workspace, _, checked) = self.prepare(request).await?;
+        // Removing the per-proposal repository is file-system work.
+        let _ = tokio::task::spawn_blocking(move || drop(workspace)).await;
+        Ok(checked)
+    }
+}
+
+/// The most characters of an agent's description kept in a change request.
+const MAX_DESCRIPTION: usize = 20_000;
+
+fn title(request: &ProposalRequest) -> String {
+    let title = request
+        .title
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .unwrap_or_else(|| edit::title_of(&request.edits));
+    let one_line: String = title
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(200)
+        .collect();
+    one_line.trim().to_string()
+}
+
+/// `title`, a blank line, one line per edit.
+pub fn commit_message(title: &str, edits: &[Edit]) -> String {
+    let mut message = format!("{title}\n\n");
+    for edit in edits {
+        message.push_str("- ");
+        message.push_str(&edit::title_of(std::slice::from_ref(edit)));
+        message.push('\n');
+    }
+    message.push_str("\nProposed through infisical-gitops.\n");
+    message
+}
+
+/// The change request's body: the rationale, the plan, the files.
+pub fn change_request_description(rationale: Option<&str>, checked: &CheckedProposal) -> String {
+    let mut out = String::new();
+    if let Some(rationale) = rationale.map(str::trim).filter(|r| !r.is_empty()) {
+        out.extend(rationale.chars().take(MAX_DESCRIPTION));
+        out.push_str("\n\n");
+    }
+    match &checked.plan_markdown {
+        Some(plan) => out.push_str(plan),
+        None => out.push_str("_No plan: this proposal was not compared with a live Infisical._\n"),
+    }
+    out.push_str("\n#### Files\n\n");
+    for file in &checked.changed_files {
+        out.push_str(&format!("- `{file}`\n"));
+    }
+    out.push_str(
+        "\n---\nProposed through infisical-gitops. Secret values are never part of a proposal; \
+         the reconciler applies this change after merge.\n",
+    );
+    out
+}
+
+/// Runs blocking work (git, files) off the async threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ProposeError> + Send + 'static,
+) -> Result<T, ProposeError> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result,
+        Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
+        Err(_) => Err(ProposeError::Workspace(workspace::WorkspaceError::Join)),
+    }
+}
+
+/// Plans on a blocking-pool thread driven by the current runtime (the reconciler's plan future
+/// is not `Send`; the proposer's futures must be).
+async fn plan_on_blocking_thread(
+    reconciler: Reconciler,
+    desired: crate::model::DesiredState,
+) -> Result<crate::plan::Plan, ProposeError> {
+    let handle = tokio::runtime::Handle::current();
+    blocking(move || {
+        handle
+            .block_on(reconciler.plan(desired, true))
+            .map(|run| run.plan)
+            .map_err(|error| ProposeError::Plan(Box::new(error)))
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    #[test]
+    fn proposer_futures_are_send() {
+        let proposer = Proposer::new(ProposerConfig::new("file:///nowhere", "main"), None, None);
+        let request = ProposalRequest {
+            title: None,
+            description: None,
+            edits: Vec::new(),
+        };
+        assert_send(&proposer.check(&request));
+        assert_send(&proposer.propose(request));
+    }
+
+    #[test]
+    fn request_schema_has_no_value_field() {
+        let schema = serde_json::to_string(&schemars::schema_for!(ProposalRequest))
+            .expect("schema serialises");
+        assert!(schema.contains("create_secret"));
+        assert!(!schema.contains("\"value\""), "{schema}");
+    }
+
+    #[test]
+    fn branch_names_are_unique_and_prefixed() {
+        let a = workspace::branch_name(DEFAULT_BRANCH_PREFIX);
+        let b = workspace::branch_name(DEFAULT_BRANCH_PREFIX);
+        assert!(a.starts_with(DEFAULT_BRANCH_PREFIX));
+        assert_ne!(a, b);
+        assert_eq!(
+            a.len(),
+            DEFAULT_BRANCH_PREFIX.len() + "20261129-154000-0123abcd".len()
+        );
     }
 }

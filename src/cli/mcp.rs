@@ -20,6 +20,7 @@ use super::{Context, EXIT_OK, env};
 use crate::daemon::sources::{GitRemote, LocalDirectory, Source};
 use crate::mcp::http::{DEFAULT_MAX_BODY_BYTES, DEFAULT_RATE_PER_MINUTE, HttpSecurity};
 use crate::mcp::{McpServer, McpState, NO_REMOTE, Proposals, Transport, directory_label};
+use crate::propose::{ForgeConfig, ForgeKind, ProposerConfig};
 use crate::source::git::{GitAuth, GitConfig, GitReference, GitSource};
 
 /// Shortest bearer token accepted.
@@ -63,7 +64,8 @@ pub struct McpOptions {
     /// Without it proposals push a branch only.
     #[arg(long, value_enum, env = env::FORGE, requires = "forge_project")]
     pub forge: Option<ForgeChoice>,
-    /// The forge's API URL [default: https://gitlab.com/api/v4 or https://api.github.com].
+    /// The forge's API URL [default: https://gitlab.com (`/api/v4` is appended) or
+    /// https://api.github.com].
     #[arg(long, env = env::FORGE_URL, value_name = "URL")]
     pub forge_url: Option<String>,
     /// The forge project: `group/repo` (GitLab) or `owner/repo` (GitHub).
@@ -182,14 +184,66 @@ impl McpOptions {
     pub fn proposals(
         &self,
         git: Option<&GitConfig>,
-        _reconciler: Option<&crate::reconcile::Reconciler>,
+        reconciler: Option<&crate::reconcile::Reconciler>,
     ) -> miette::Result<Proposals> {
-        let Some(_git) = git else {
+        let Some(git) = git else {
             return Ok(Proposals::Disabled(NO_REMOTE.to_string()));
         };
-        Ok(Proposals::Disabled(
-            "the proposal engine is not available in this build".to_string(),
-        ))
+        let config = self.proposer_config(git)?;
+        let forge = config
+            .forge
+            .as_ref()
+            .map(crate::propose::forge::from_config)
+            .transpose()
+            .into_diagnostic()
+            .wrap_err("--forge")?;
+        Ok(Proposals::Enabled(Arc::new(crate::propose::Proposer::new(
+            config,
+            reconciler.cloned(),
+            forge,
+        ))))
+    }
+
+    /// The proposal engine's configuration for a Git remote.
+    ///
+    /// # Errors
+    /// A forge without a token, or an unreadable token file.
+    pub fn proposer_config(&self, git: &GitConfig) -> miette::Result<ProposerConfig> {
+        let branch = match &git.reference {
+            GitReference::Branch(branch) => branch.clone(),
+            other => miette::bail!("proposals need a tracked branch, not a {other}"),
+        };
+        let mut config = ProposerConfig::new(git.url.clone(), branch);
+        config.auth = git.auth.clone();
+        config.known_hosts = git.known_hosts.clone();
+        let sub_path = git.sub_path.to_string_lossy().trim_matches('/').to_string();
+        config.sub_path = (!sub_path.is_empty()).then_some(sub_path);
+        config.author_name = self.author_name.clone();
+        config.author_email = self.author_email.clone();
+        config.branch_prefix = self.branch_prefix.clone();
+        config.work_dir = git.work_dir.join("proposals");
+        if let Some(kind) = self.forge {
+            let Some(token) = secret(self.forge_token_file.as_ref(), env::FORGE_TOKEN)? else {
+                miette::bail!(
+                    "--forge needs an API token: pass --forge-token-file FILE or set {}",
+                    env::FORGE_TOKEN
+                );
+            };
+            let (kind, default_url) = match kind {
+                ForgeChoice::Gitlab => (ForgeKind::GitLab, "https://gitlab.com"),
+                ForgeChoice::Github => (ForgeKind::GitHub, "https://api.github.com"),
+            };
+            config.forge = Some(ForgeConfig {
+                kind,
+                api_url: self
+                    .forge_url
+                    .clone()
+                    .unwrap_or_else(|| default_url.to_string()),
+                project: self.forge_project.clone().unwrap_or_default(),
+                token,
+            });
+        }
+        Ok(config)
     }
 }
 

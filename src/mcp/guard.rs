@@ -16,7 +16,7 @@ pub const PLAINTEXT_KEYS: &[&str] = &[
 
 /// Objects whose keys are user data (Kubernetes labels, annotations, template data, secret
 /// metadata), not argument names: their keys are not checked for [`PLAINTEXT_KEYS`].
-const FREE_FORM_MAPS: &[&str] = &["labels", "annotations", "data", "metadata"];
+const FREE_FORM_MAPS: &[&str] = &["labels", "annotations", "data", "metadata", "template"];
 
 /// The message of the refusal, also used in the docs.
 pub const PLAINTEXT_REFUSED: &str = "values are never accepted: a secret's value must come from a Bitwarden \

@@ -11,6 +11,7 @@
 //! - [`guard`]: argument checks (plaintext refusal, path checks) and the audit shape;
 //! - [`read`]: the read tools' answers, pure;
 //! - [`tools`]: the tool catalogue (names, descriptions, input schemas) and dispatch;
+//! - [`propose`]: the propose tools, thin wrappers over [`crate::propose::Proposer`];
 //! - [`http`]: the Streamable HTTP router with its security layers.
 //!
 //! Every tool call is logged (target `infisical_gitops::mcp::audit`): the tool, the shape of
@@ -21,6 +22,7 @@
 
 pub mod guard;
 pub mod http;
+pub mod propose;
 pub mod read;
 pub mod tools;
 
@@ -52,6 +54,8 @@ pub struct Caller(pub String);
 /// Where proposals go, or why there are none.
 #[derive(Debug, Clone)]
 pub enum Proposals {
+    /// Proposals are made through this engine.
+    Enabled(Arc<crate::propose::Proposer>),
     /// Propose tools answer this error (e.g. the repository is a plain directory).
     Disabled(String),
 }

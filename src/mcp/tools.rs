@@ -39,6 +39,11 @@ pub struct ValidateArgs {
     /// repository with these files is validated in memory. Nothing is written.
     #[serde(default)]
     pub files: Vec<FileArg>,
+    /// Or: edits, as `propose_changes` takes them; they are applied to a fresh clone of the
+    /// tracked branch, validated and planned, and nothing is committed or pushed (needs a
+    /// server started with `--git-url`).
+    #[serde(default)]
+    pub edits: Vec<crate::propose::Edit>,
 }
 
 /// Most files one `validate_change` call may carry.
@@ -102,10 +107,12 @@ pub fn catalogue() -> Vec<Tool> {
         }),
         Tool::new(
             "validate_change",
-            "Validate a proposed change without committing anything: give whole YAML files \
-             (`files: [{path, content}]`, paths relative to the repository); the repository \
-             with those files is loaded and checked in memory. Returns every diagnostic with \
-             file, line and column; `isError` when the result does not validate.",
+            "Validate a proposed change without committing anything. Either give whole YAML \
+             files (`files: [{path, content}]`, paths relative to the repository): the \
+             repository with those files is loaded and checked in memory; or give `edits` as \
+             `propose_changes` takes them: they are applied, validated and planned, and the \
+             diff and plan summary are returned. Returns every diagnostic with file, line and \
+             column; `isError` when the result does not validate.",
             schema::<ValidateArgs>(),
         )
         .with_annotations(read_only("Validate a change")),
@@ -118,6 +125,9 @@ pub fn catalogue() -> Vec<Tool> {
         )
         .with_annotations(read_only("Explain a secret")),
     ]
+    .into_iter()
+    .chain(super::propose::catalogue())
+    .collect()
 }
 
 /// Deserialises a tool's arguments; serde's messages may quote a string argument, which is
@@ -167,6 +177,10 @@ pub async fn dispatch(
     name: &str,
     args: Map<String, Value>,
 ) -> Result<CallToolResult, ToolError> {
+    if super::propose::NAMES.contains(&name) {
+        let request = super::propose::request(name, args)?;
+        return super::propose::propose(state, request).await;
+    }
     match name {
         "list_projects" => {
             let _: NoArgs = arguments(name, args)?;
@@ -201,7 +215,21 @@ pub async fn dispatch(
         }
         "validate_change" => {
             let args: ValidateArgs = arguments(name, args)?;
-            validate_files(state, args).await
+            match (args.files.is_empty(), args.edits.is_empty()) {
+                (false, true) => validate_files(state, args).await,
+                (true, false) => {
+                    let request = crate::propose::ProposalRequest {
+                        title: None,
+                        description: None,
+                        edits: args.edits,
+                    };
+                    super::propose::check(state, request).await
+                }
+                _ => Err(ToolError::new(
+                    "validate_change takes either `files` (whole YAML files) or `edits`, not \
+                     both and not neither",
+                )),
+            }
         }
         other => Err(ToolError::new(format!("unknown tool `{other}`"))),
     }
@@ -235,11 +263,6 @@ async fn validate_files(
     state: &Arc<McpState>,
     args: ValidateArgs,
 ) -> Result<CallToolResult, ToolError> {
-    if args.files.is_empty() {
-        return Err(ToolError::new(
-            "validate_change needs `files` (whole YAML files with their repository paths)",
-        ));
-    }
     if args.files.len() > MAX_FILES {
         return Err(ToolError::new(format!(
             "validate_change takes at most {MAX_FILES} files, got {}",

@@ -336,7 +336,7 @@ pub async fn run(args: Args, _context: &Context) -> miette::Result<ExitCode> {
         Ok(session) => Some(session),
         Err(error) => {
             tracing::warn!(
-                error = format!("{error:?}").lines().next().unwrap_or(""),
+                error = %error,
                 "no Infisical connection: get_plan is unavailable and proposals carry no plan"
             );
             None

@@ -144,9 +144,11 @@ pub fn arguments<T: DeserializeOwned>(
     })
 }
 
-/// Replaces every `"…"` in a serde message by `"…"`: field names are in backticks, values in
-/// double quotes.
+/// Cuts argument values out of a serde message: `"…"` (strings) become `"…"`, and the
+/// unexpected value of `invalid type: integer `5`, expected …` is dropped. Field names (in
+/// backticks elsewhere) stay.
 fn without_quoted(message: &str) -> String {
+    let message = without_unexpected(message);
     let mut out = String::with_capacity(message.len());
     let mut inside = false;
     for c in message.chars() {
@@ -338,10 +340,28 @@ fn validation_json(diagnostics: &Diagnostics, changed: &[String]) -> Value {
     })
 }
 
+/// `invalid type: integer `5`, expected a string` → `invalid type: integer, expected a string`.
+fn without_unexpected(message: &str) -> String {
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some(start) = message.find(prefix) {
+            let rest = &message[start + prefix.len()..];
+            if let Some(end) = rest.find(", expected") {
+                let kind = rest[..end].split([' ', '`']).next().unwrap_or("value");
+                return format!("{}{prefix}{kind}{}", &message[..start], &rest[end..]);
+            }
+        }
+    }
+    message.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn quoted_values_are_cut_from_argument_errors() {
+        assert_eq!(
+            super::without_quoted("invalid type: integer `5`, expected a string"),
+            "invalid type: integer, expected a string"
+        );
         assert_eq!(
             super::without_quoted(r#"invalid type: string "hunter2", expected u32"#),
             r#"invalid type: string "…", expected u32"#

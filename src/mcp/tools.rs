@@ -342,6 +342,12 @@ fn validation_json(diagnostics: &Diagnostics, changed: &[String]) -> Value {
 
 /// `invalid type: integer `5`, expected a string` → `invalid type: integer, expected a string`.
 fn without_unexpected(message: &str) -> String {
+    if let Some(start) = message.find("unknown variant `") {
+        let rest = &message[start + "unknown variant `".len()..];
+        if let Some(end) = rest.find('`') {
+            return format!("{}unknown variant{}", &message[..start], &rest[end + 1..]);
+        }
+    }
     for prefix in ["invalid type: ", "invalid value: "] {
         if let Some(start) = message.find(prefix) {
             let rest = &message[start + prefix.len()..];
@@ -364,7 +370,11 @@ mod tests {
         );
         assert_eq!(
             super::without_quoted(r#"invalid type: string "hunter2", expected u32"#),
-            r#"invalid type: string "…", expected u32"#
+            "invalid type: string, expected u32"
+        );
+        assert_eq!(
+            super::without_quoted("unknown variant `hunter2`, expected one of `a`"),
+            "unknown variant, expected one of `a`"
         );
         assert_eq!(
             super::without_quoted("unknown field `foo`, expected `project`"),

@@ -902,3 +902,63 @@ async fn python_client_through_mcp_proxy_lists_tools_and_makes_a_proposal() {
     server.stop();
     session.close().await;
 }
+
+/// `run --mcp`: the same endpoint on the daemon's listener, next to `/healthz`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_serves_mcp_on_the_daemon_listener() {
+    install_crypto();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let refused = tokio::process::Command::new(env!("CARGO_BIN_EXE_infisical-gitops"))
+        .args(["run", "--dev", "--mcp", "--listen", &listen])
+        .arg(example())
+        .env_remove("INFISICAL_GITOPS_MCP_TOKEN")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("needs a bearer token"));
+
+    let mut daemon = tokio::process::Command::new(env!("CARGO_BIN_EXE_infisical-gitops"))
+        .args(["run", "--dev", "--mcp", "--listen", &listen])
+        .arg(example())
+        .env("INFISICAL_GITOPS_MCP_TOKEN", TOKEN)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let health = format!("http://{listen}/healthz");
+    let mut up = false;
+    for _ in 0..100 {
+        if reqwest::get(&health)
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "the daemon listens");
+    let transport = StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(format!("http://{listen}/mcp"))
+            .auth_header(TOKEN),
+    );
+    let client = tokio::time::timeout(Duration::from_secs(20), ().serve(transport))
+        .await
+        .unwrap()
+        .unwrap();
+    let tools = client.list_all_tools().await.unwrap();
+    assert_eq!(tools.len(), 16);
+    let plan = call(&client, "get_plan", json!({})).await;
+    assert_ne!(plan.is_error, Some(true), "{}", text(&plan));
+    client.cancel().await.unwrap();
+    let (status, _, _) = post(&format!("http://{listen}/mcp"), &[], INITIALIZE.into()).await;
+    assert_eq!(status, 401);
+    daemon.kill().await.unwrap();
+}

@@ -228,8 +228,11 @@ impl Applier {
                 .or_default()
                 .push((index, change));
         }
-        let results: Vec<Vec<(usize, ChangeOutcome)>> =
-            futures::stream::iter(by_project.into_iter().map(|(slug, changes)| {
+        // The runs are made first (one per project): a closure taking borrowed changes inside
+        // the stream would make this future not provably `Send`.
+        let runs: Vec<_> = by_project
+            .into_iter()
+            .map(|(slug, changes)| {
                 let run = ProjectRun {
                     api: self.api.as_ref(),
                     progress: self.progress.as_deref(),
@@ -244,7 +247,9 @@ impl Applier {
                     outcomes: Vec::new(),
                 };
                 run.run(changes)
-            }))
+            })
+            .collect();
+        let results: Vec<Vec<(usize, ChangeOutcome)>> = futures::stream::iter(runs)
             .buffer_unordered(self.concurrency)
             .collect()
             .await;

@@ -212,3 +212,27 @@ impl Reconciler {
         Ok((run, report))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    /// The daemon spawns its loop: every use case's future must be `Send`.
+    #[test]
+    fn use_case_futures_are_send() {
+        let api: Arc<dyn InfisicalApi> = Arc::new(crate::infisical::memory::MemoryInfisical::new());
+        let resolver: Arc<dyn SecretResolver> = Arc::new(resolve::LiteralResolver);
+        let reconciler = Reconciler::new(api, resolver);
+        let run = PlannedRun {
+            resolved: ResolvedState::default(),
+            live: LiveState::default(),
+            plan: Plan::default(),
+        };
+        assert_send(&reconciler.plan(DesiredState::default(), true));
+        assert_send(&reconciler.apply(&run, None));
+        assert_send(&reconciler.apply_saved(&run.plan, DesiredState::default(), true, None));
+        assert_send(&reconciler.reconcile(DesiredState::default(), true));
+    }
+}

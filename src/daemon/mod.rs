@@ -373,8 +373,7 @@ impl Daemon {
                 return self.finish(record, started, RunResult::Failed);
             }
         };
-        let (run, applied) = match plan_and_apply(self.reconciler.clone(), (*desired).clone()).await
-        {
+        let (run, applied) = match plan_and_apply(&self.reconciler, (*desired).clone()).await {
             Ok(result) => result,
             Err(error) => {
                 record.outcome = Outcome::Failed;
@@ -477,34 +476,18 @@ impl Daemon {
 type Applied = Option<Result<crate::apply::ApplyReport, ReconcileError>>;
 
 /// Plans and, when the plan is applicable and not empty, applies.
-///
-/// Runs on a blocking-pool thread driven by the current runtime's handle: the reconciler's
-/// futures borrow across `buffer_unordered` closures, which the compiler cannot prove `Send`
-/// for every lifetime, and the loop must be spawnable.
 #[allow(clippy::result_large_err)] // ReconcileError is the reconciler's; it crosses once per run.
 async fn plan_and_apply(
-    reconciler: Reconciler,
+    reconciler: &Reconciler,
     desired: DesiredState,
 ) -> Result<(PlannedRun, Applied), ReconcileError> {
-    let handle = tokio::runtime::Handle::current();
-    let joined = tokio::task::spawn_blocking(move || {
-        handle.block_on(async move {
-            let run = reconciler.plan(desired, true).await?;
-            let applied = if run.plan.is_applicable() && !run.plan.is_empty() {
-                Some(reconciler.apply(&run, None).await)
-            } else {
-                None
-            };
-            Ok::<_, ReconcileError>((run, applied))
-        })
-    })
-    .await;
-    match joined {
-        Ok(result) => result,
-        Err(join) if join.is_panic() => std::panic::resume_unwind(join.into_panic()),
-        // Cancelled: the runtime is shutting down.
-        Err(_) => std::future::pending().await,
-    }
+    let run = reconciler.plan(desired, true).await?;
+    let applied = if run.plan.is_applicable() && !run.plan.is_empty() {
+        Some(reconciler.apply(&run, None).await)
+    } else {
+        None
+    };
+    Ok((run, applied))
 }
 
 async fn wait_true(receiver: &mut watch::Receiver<bool>) {
@@ -525,4 +508,22 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    /// The loop can be spawned on a multi-threaded runtime (checked when compiling).
+    #[test]
+    fn the_loop_futures_are_send() {
+        fn check(mut daemon: Daemon, controls: Controls) {
+            assert_send(&daemon.run_once(Trigger::Startup));
+            assert_send(&plan_and_apply(&daemon.reconciler, DesiredState::default()));
+            assert_send(&daemon.run(controls));
+        }
+        let _ = check as fn(Daemon, Controls);
+    }
 }

@@ -75,7 +75,8 @@ pub async fn observe(
 ) -> Result<LiveState, ObserveError> {
     let concurrency = concurrency.max(1);
     let lookups: Vec<(ProjectSlug, Option<RemoteProject>)> =
-        futures::stream::iter(desired.projects.keys().map(|slug| async move {
+        // Owned slugs: a closure taking a reference would make this future not provably `Send`.
+        futures::stream::iter(desired.projects.keys().cloned().map(|slug| async move {
             api.get_project_by_slug(slug.as_str())
                 .await
                 .map(|found| (slug.clone(), found))

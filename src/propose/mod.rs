@@ -51,6 +51,76 @@ pub struct ProposalRequest {
     pub edits: Vec<Edit>,
 }
 
+impl ProposalRequest {
+    /// Reads a request from JSON (an MCP tool's arguments), refusing any plaintext value
+    /// first with a clear message (see [`refuse_plaintext`]); the value is never echoed.
+    ///
+    /// # Errors
+    /// [`ProposeError::Request`].
+    pub fn from_json(value: serde_json::Value) -> Result<Self, ProposeError> {
+        refuse_plaintext(&value)?;
+        serde_json::from_value(value).map_err(|error| {
+            ProposeError::Request(EditError::Unsupported(format!(
+                "the request does not match the schema: {}",
+                serde_error_without_input(&error)
+            )))
+        })
+    }
+}
+
+/// Keys that carry a value; refused anywhere in a request (but inside a sync's `template`,
+/// whose keys are output names).
+const VALUE_KEYS: &[&str] = &[
+    "value",
+    "values",
+    "plaintext",
+    "plaintextValue",
+    "secretValue",
+    "secret_value",
+];
+
+/// Refuses a request (or one edit) that carries a plaintext value anywhere: values are never
+/// accepted, a new secret takes a Bitwarden reference or `generate`.
+///
+/// # Errors
+/// [`EditError::PlaintextValue`] naming the secret key (never the value).
+pub fn refuse_plaintext(value: &serde_json::Value) -> Result<(), EditError> {
+    fn walk(value: &serde_json::Value, key_hint: &str) -> Result<(), EditError> {
+        match value {
+            serde_json::Value::Object(map) => {
+                let hint = map
+                    .get("key")
+                    .and_then(|k| k.as_str())
+                    .unwrap_or(key_hint)
+                    .to_string();
+                for (name, inner) in map {
+                    if VALUE_KEYS.contains(&name.as_str()) {
+                        return Err(EditError::PlaintextValue { key: hint });
+                    }
+                    if name != "template" {
+                        walk(inner, &hint)?;
+                    }
+                }
+                Ok(())
+            }
+            serde_json::Value::Array(items) => items.iter().try_for_each(|i| walk(i, key_hint)),
+            _ => Ok(()),
+        }
+    }
+    walk(value, "?")
+}
+
+/// A serde error's message without the offending input (which could be a value): serde_json
+/// messages name fields and types, not content, but cut at the first backquoted literal of an
+/// `invalid value` to be safe.
+fn serde_error_without_input(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    match text.find("invalid value: string") {
+        Some(at) => format!("{}invalid value", &text[..at]),
+        None => text,
+    }
+}
+
 /// Where and how proposals are made.
 #[derive(Debug, Clone)]
 pub struct ProposerConfig {
@@ -442,12 +512,16 @@ fn title(request: &ProposalRequest) -> String {
 /// `title`, a blank line, one line per edit.
 pub fn commit_message(title: &str, edits: &[Edit]) -> String {
     let mut message = format!("{title}\n\n");
-    for edit in edits {
+    let single = edits.len() == 1 && edit::title_of(edits) == title;
+    for edit in edits.iter().filter(|_| !single) {
         message.push_str("- ");
         message.push_str(&edit::title_of(std::slice::from_ref(edit)));
         message.push('\n');
     }
-    message.push_str("\nProposed through infisical-gitops.\n");
+    if !single {
+        message.push('\n');
+    }
+    message.push_str("Proposed through infisical-gitops.\n");
     message
 }
 
@@ -524,6 +598,31 @@ mod tests {
             .expect("schema serialises");
         assert!(schema.contains("create_secret"));
         assert!(!schema.contains("\"value\""), "{schema}");
+    }
+
+    #[test]
+    fn plaintext_values_are_refused_anywhere_in_the_json() {
+        for json in [
+            serde_json::json!({"edits": [{"op": "create_secret", "project": "k3s-infrastructure",
+                "environments": ["prod"], "key": "LEAK", "value": "canary-91ab",
+                "source": {"generate": {}}}]}),
+            serde_json::json!({"edits": [{"op": "update_secret", "project": "k3s-infrastructure",
+                "key": "LEAK", "source": {"value": "canary-91ab"}}]}),
+            serde_json::json!({"edits": [{"op": "create_secret", "project": "k3s-infrastructure",
+                "environments": ["prod"], "key": "LEAK", "source": {"bitwarden": {"item": "x",
+                "plaintext": "canary-91ab"}}}]}),
+        ] {
+            let error = ProposalRequest::from_json(json).expect_err("refused");
+            let message = error.to_string();
+            assert!(message.contains("values are never accepted"), "{message}");
+            assert!(message.contains("`LEAK`"), "{message}");
+            assert!(!message.contains("canary-91ab"));
+        }
+        // A template output named `value` is not a value.
+        let sync = serde_json::json!({"edits": [{"op": "add_kubernetes_sync", "name": "x",
+            "project": "k3s-infrastructure", "environment": "prod", "namespace": "n",
+            "secretName": "s", "template": {"value": "{{ .X.Value }}"}}]});
+        assert!(ProposalRequest::from_json(sync).is_ok());
     }
 
     #[test]

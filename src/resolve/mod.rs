@@ -252,9 +252,11 @@ pub async fn resolve_state(
     let mut sources: Vec<&SecretSource> = desired.secrets.values().map(|s| &s.source).collect();
     sources.sort();
     sources.dedup();
+    // Owned sources: a closure taking a reference would make this future not provably `Send`
+    // (each source is cloned once either way, as the key of the results).
     let results: BTreeMap<SecretSource, Resolution> =
-        futures::stream::iter(sources.into_iter().map(|source| async move {
-            let resolution = match resolver.resolve(source).await {
+        futures::stream::iter(sources.into_iter().cloned().map(|source| async move {
+            let resolution = match resolver.resolve(&source).await {
                 Ok(Resolved::Value(value)) => Resolution::Value {
                     value,
                     provenance: Provenance::Source,
@@ -266,7 +268,7 @@ pub async fn resolve_state(
                 Ok(Resolved::Generate(rule)) => Resolution::Generate(rule),
                 Err(err) => Resolution::Unresolved(err.to_unresolved()),
             };
-            (source.clone(), resolution)
+            (source, resolution)
         }))
         .buffer_unordered(concurrency.max(1))
         .collect()

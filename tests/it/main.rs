@@ -23,6 +23,7 @@ mod pipeline;
 mod plan;
 mod plan_apply_cli;
 mod plan_properties;
+mod propose;
 mod roundtrip;
 mod schema;
 mod spec;

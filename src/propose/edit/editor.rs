@@ -27,6 +27,8 @@ pub fn apply(files: &Files, edits: &[Edit]) -> Result<Edited, EditError> {
     for edit in edits {
         let mut repo = Repo::parse(&current);
         repo.apply(edit)?;
+        let edited = Repo::parse(&repo.files);
+        edited.verify(edit)?;
         current = repo.files;
     }
     let files = current
@@ -302,31 +304,44 @@ struct Repo {
     documents: Vec<LoadedDocument>,
 }
 
-/// A file's text as lines (without their `\n`), and whether it ended with one.
+/// A file's text as lines (without their line ending), whether it ended with one, and which
+/// ending it uses (`\r\n` files stay `\r\n`).
 struct Lines {
     lines: Vec<String>,
     trailing_newline: bool,
+    crlf: bool,
 }
 
 impl Lines {
     fn of(text: &str) -> Self {
+        let crlf = text.contains("\r\n");
         let trailing_newline = text.ends_with('\n') || text.is_empty();
         let body = text.strip_suffix('\n').unwrap_or(text);
         let lines = if text.is_empty() {
             Vec::new()
         } else {
-            body.split('\n').map(str::to_string).collect()
+            body.split('\n')
+                .map(|line| {
+                    if crlf {
+                        line.strip_suffix('\r').unwrap_or(line).to_string()
+                    } else {
+                        line.to_string()
+                    }
+                })
+                .collect()
         };
         Self {
             lines,
             trailing_newline,
+            crlf,
         }
     }
 
     fn text(&self) -> String {
-        let mut out = self.lines.join("\n");
+        let ending = if self.crlf { "\r\n" } else { "\n" };
+        let mut out = self.lines.join(ending);
         if self.trailing_newline && !self.lines.is_empty() {
-            out.push('\n');
+            out.push_str(ending);
         }
         out
     }
@@ -726,6 +741,115 @@ struct SecretLocation {
 }
 
 impl Repo {
+    /// Checks, on the re-parsed files, that an edit did what it says: the text editor works on
+    /// lines, this reads the documents again.
+    fn verify(&self, edit: &Edit) -> Result<(), EditError> {
+        let failed = |what: String| {
+            Err(EditError::Unsupported(format!(
+                "{what}: the file's layout is not one this editor understands; edit it by hand"
+            )))
+        };
+        let secret =
+            |project: &str, env: Option<&str>, path: &str, key: &str| -> Vec<&SecretSpec> {
+                let Ok(path) = FolderPath::new(path) else {
+                    return Vec::new();
+                };
+                self.find_secret(project, env, &path, key)
+                    .iter()
+                    .map(|location| {
+                        &self.set(location.document).1.spec.secrets[location.secret].value
+                    })
+                    .collect()
+            };
+        match edit {
+            Edit::CreateSecret(e) => {
+                for env in &e.environments {
+                    let found = secret(&e.project, Some(env), &e.path, &e.key);
+                    let ok = found.len() == 1
+                        && found[0].comment.as_ref().map(|c| c.value.as_str())
+                            == e.comment.as_deref().filter(|c| !c.is_empty())
+                        && source_matches(found[0], &e.source);
+                    if !ok {
+                        return failed(format!("adding `{}`", e.key));
+                    }
+                }
+            }
+            Edit::UpdateSecret(e) => {
+                let found = secret(&e.project, e.environment.as_deref(), &e.path, &e.key);
+                let ok = !found.is_empty()
+                    && found.iter().all(|spec| {
+                        e.comment.as_ref().is_none_or(|c| {
+                            spec.comment.as_ref().map_or("", |s| s.value.as_str()) == c
+                        }) && e.tags.as_ref().is_none_or(|tags| {
+                            spec.tags
+                                .iter()
+                                .map(|t| t.value.as_str())
+                                .eq(tags.iter().map(String::as_str))
+                        }) && e
+                            .source
+                            .as_ref()
+                            .is_none_or(|source| source_matches(spec, source))
+                    });
+                if !ok {
+                    return failed(format!("updating `{}`", e.key));
+                }
+            }
+            Edit::DeleteSecret(e) => {
+                if !secret(&e.project, e.environment.as_deref(), &e.path, &e.key).is_empty() {
+                    return failed(format!("removing `{}`", e.key));
+                }
+            }
+            Edit::MoveSecret(e) => {
+                let to_project = e.to_project.as_deref().unwrap_or(&e.project);
+                let to_path = e.to_path.as_deref().unwrap_or(&e.path);
+                let to_key = e.to_key.as_deref().unwrap_or(&e.key);
+                if secret(to_project, None, to_path, to_key).is_empty() {
+                    return failed(format!("moving `{}`", e.key));
+                }
+            }
+            Edit::CreateProject(e) => {
+                if self.project_document(&e.slug).is_none() {
+                    return failed(format!("adding project `{}`", e.slug));
+                }
+            }
+            Edit::CreateEnvironment(e) => {
+                let ok = self.project_document(&e.project).is_some_and(|(_, p)| {
+                    p.spec
+                        .environments
+                        .iter()
+                        .any(|env| env.value.slug.value == e.slug)
+                });
+                if !ok {
+                    return failed(format!("adding environment `{}`", e.slug));
+                }
+            }
+            Edit::CreateFolder(e) => {
+                let ok = FolderPath::new(&e.path).is_ok_and(|path| {
+                    self.project_document(&e.project).is_some_and(|(_, p)| {
+                        p.spec
+                            .folders
+                            .iter()
+                            .any(|f| same_path(&f.value.path.value, &path))
+                    })
+                });
+                if !ok {
+                    return failed(format!("adding folder `{}`", e.path));
+                }
+            }
+            Edit::AddKubernetesSync(e) => {
+                let ok = self.documents.iter().any(|loaded| {
+                    matches!(&loaded.document, Document::KubernetesSync(sync)
+                        if sync.metadata.name.value == e.name
+                            && sync.spec.target.name.value == e.secret_name)
+                });
+                if !ok {
+                    return failed(format!("adding KubernetesSync `{}`", e.name));
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn parse(files: &Files) -> Self {
         let mut documents = Vec::new();
         let mut diagnostics = Diagnostics::default();
@@ -1026,7 +1150,18 @@ impl Repo {
                 None => self.lines(&file),
             };
             let start = own_comments_start(&lines.lines, item.start, item.dash);
-            splice(&mut lines, start, item.end - start, Vec::new());
+            let mut end = item.end;
+            // A blank separator after the item goes too when nothing precedes it but the
+            // list's key or another blank line (no dangling blank line is left behind).
+            let blank = |i: usize| lines.lines.get(i).is_some_and(|l| l.trim().is_empty());
+            if blank(end)
+                && (start == 0
+                    || blank(start - 1)
+                    || lines.lines[start - 1].trim_end().ends_with(':'))
+            {
+                end += 1;
+            }
+            splice(&mut lines, start, end - start, Vec::new());
             if emptied {
                 // The `secrets:` key above the removed item now holds nothing.
                 if let Some(key_line) = (0..start).rev().find(|&i| {
@@ -1437,6 +1572,43 @@ impl Repo {
         text.push_str(&body);
         self.files.insert(file, text);
         Ok(())
+    }
+}
+
+/// Whether a parsed secret's value source is the requested one.
+fn source_matches(spec: &SecretSpec, source: &ValueSource) -> bool {
+    if spec.value.is_some() || spec.todo.is_some() {
+        return false;
+    }
+    match source {
+        ValueSource::Bitwarden {
+            item,
+            field,
+            custom_field,
+        } => {
+            spec.bitwarden.as_ref().is_some_and(|b| {
+                b.value.item.as_ref().map(|i| i.value.as_str()) == Some(item.as_str())
+                    && b.value.field.as_ref().map(|f| f.value) == *field
+                    && b.value.custom_field.as_ref().map(|c| c.value.as_str())
+                        == custom_field.as_deref()
+            }) && spec.bitwarden_secrets_manager.is_none()
+                && spec.generate.is_none()
+        }
+        ValueSource::BitwardenSecretsManager { secret } => {
+            spec.bitwarden_secrets_manager
+                .as_ref()
+                .is_some_and(|b| b.value.secret.value == *secret)
+                && spec.bitwarden.is_none()
+                && spec.generate.is_none()
+        }
+        ValueSource::Generate(rule) => {
+            spec.generate.as_ref().is_some_and(|g| {
+                g.value.length.as_ref().map(|l| l.value) == rule.length
+                    && g.value.charset == rule.charset
+                    && g.value.backup_to == rule.backup_to
+            }) && spec.bitwarden.is_none()
+                && spec.bitwarden_secrets_manager.is_none()
+        }
     }
 }
 

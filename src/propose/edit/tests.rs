@@ -395,3 +395,96 @@ fn editor_sets(files: &Files) -> Vec<(String, String, Vec<String>, String)> {
     }
     out
 }
+
+/// A file written in other styles: zero-indented lists, quoted keys, comments everywhere,
+/// blank lines between items, a folded scalar, a flow mapping, two documents in one file.
+const TRICKY: &str = r#"# Everything about the tricky project.
+apiVersion: infisical-gitops.io/v1alpha1
+kind: Project
+metadata:
+  name: tricky-project
+spec:
+  environments:
+  - slug: prod          # zero-indented list
+    name: Production
+  policy:
+    prune: true
+---
+apiVersion: infisical-gitops.io/v1alpha1
+kind: SecretSet
+metadata:
+  name: tricky
+spec:
+  project: tricky-project
+  environments: [prod]
+  secrets:
+  # The database password, rotated quarterly.
+  - key: "DB_PASSWORD"   # quoted key
+    bitwarden:
+      item: 6b1f0c3e-2a7d-4c59-9e48-1d3a5f7b9c01
+
+  - key: API_TOKEN
+    comment: >-
+      A folded
+      comment
+    generate: {length: 40}
+  # The end of the list.
+"#;
+
+fn tricky() -> Files {
+    Files::from([("tricky.yaml".to_string(), TRICKY.to_string())])
+}
+
+fn tricky_diff(json: serde_json::Value) -> String {
+    let before = tricky();
+    let (state, diagnostics) = validate(&before);
+    assert!(state.is_some(), "{diagnostics:?}");
+    let edited = apply(&before, &edits(json)).expect("applies");
+    let mut after = before.clone();
+    after.extend(edited.files.clone());
+    let (state, diagnostics) = validate(&after);
+    assert!(state.is_some(), "{diagnostics:?}");
+    unified_diff(&before, &edited.files)
+}
+
+#[test]
+fn other_styles_keep_their_style() {
+    insta::assert_snapshot!(tricky_diff(serde_json::json!([
+        {"op": "create_secret", "project": "tricky-project", "environments": ["prod"],
+         "key": "NEW_KEY", "source": {"generate": {}}},
+        {"op": "delete_secret", "project": "tricky-project", "key": "DB_PASSWORD"},
+        {"op": "update_secret", "project": "tricky-project", "key": "API_TOKEN",
+         "comment": "Rotated by CI", "source": {"bitwardenSecretsManager": {"secret": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c09"}}},
+        {"op": "create_environment", "project": "tricky-project", "slug": "dev", "name": "Development"},
+        {"op": "create_folder", "project": "tricky-project", "path": "/ci"}
+    ])));
+}
+
+#[test]
+fn crlf_files_stay_crlf() {
+    let before = Files::from([("tricky.yaml".to_string(), TRICKY.replace('\n', "\r\n"))]);
+    let edited = apply(
+        &before,
+        &edits(serde_json::json!([
+            {"op": "create_secret", "project": "tricky-project", "environments": ["prod"],
+             "key": "NEW_KEY", "source": {"generate": {}}},
+            {"op": "delete_secret", "project": "tricky-project", "key": "DB_PASSWORD"}
+        ])),
+    )
+    .expect("applies");
+    let text = &edited.files["tricky.yaml"];
+    assert_eq!(text.matches('\n').count(), text.matches("\r\n").count());
+    assert_eq!(
+        text.replace("\r\n", "\n"),
+        apply(
+            &tricky(),
+            &edits(serde_json::json!([
+                {"op": "create_secret", "project": "tricky-project", "environments": ["prod"],
+                 "key": "NEW_KEY", "source": {"generate": {}}},
+                {"op": "delete_secret", "project": "tricky-project", "key": "DB_PASSWORD"}
+            ]))
+        )
+        .expect("applies")
+        .files["tricky.yaml"]
+    );
+}

@@ -250,29 +250,13 @@ fn summary_line(checked: &CheckedProposal) -> String {
     }
 }
 
-/// Runs the proposer's future on a blocking thread driven by this runtime (the reconciler's
-/// futures inside it are not provably `Send`).
-async fn on_runtime<F, T>(future: F) -> Result<T, ToolError>
-where
-    F: Future<Output = T> + 'static,
-    T: Send + 'static,
-    F: Send,
-{
-    let handle = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || handle.block_on(future))
-        .await
-        .map_err(|join| ToolError::new(format!("the proposal failed: {join}")))
-}
-
 /// Makes a proposal.
 pub async fn propose(
     state: &Arc<McpState>,
     request: ProposalRequest,
 ) -> Result<CallToolResult, ToolError> {
     let proposer = proposer(state)?;
-    let proposal: Proposal = on_runtime(async move { proposer.propose(request).await })
-        .await?
-        .map_err(propose_error)?;
+    let proposal: Proposal = proposer.propose(request).await.map_err(propose_error)?;
     let mut value = checked_json(&proposal.checked);
     value["branch"] = json!(proposal.branch);
     value["commit"] = json!(proposal.commit);
@@ -301,9 +285,7 @@ pub async fn check(
     request: ProposalRequest,
 ) -> Result<CallToolResult, ToolError> {
     let proposer = proposer(state)?;
-    let checked = on_runtime(async move { proposer.check(&request).await })
-        .await?
-        .map_err(propose_error)?;
+    let checked = proposer.check(&request).await.map_err(propose_error)?;
     let mut value = checked_json(&checked);
     value["valid"] = json!(true);
     let text = format!(

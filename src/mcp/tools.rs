@@ -241,16 +241,10 @@ async fn get_plan(state: &Arc<McpState>) -> Result<CallToolResult, ToolError> {
     let reconciler = state.reconciler.clone().map_err(ToolError::new)?;
     let (desired, _, _) = state.desired().await?;
     let label = state.source_label.clone();
-    // The reconciler's futures are not provably `Send`; run them on a blocking thread driven
-    // by this runtime, as the daemon does.
-    let handle = tokio::runtime::Handle::current();
-    let planned = tokio::task::spawn_blocking(move || {
-        handle.block_on(async move { reconciler.plan(desired, true).await.map_err(Box::new) })
-    })
-    .await
-    .map_err(|join| ToolError::new(format!("planning failed: {join}")))?;
-    let mut run =
-        planned.map_err(|error| ToolError::new(crate::daemon::error_chain(error.as_ref())))?;
+    let mut run = reconciler
+        .plan(desired, true)
+        .await
+        .map_err(|error| ToolError::new(crate::daemon::error_chain(&error)))?;
     run.plan.source = Some(label);
     let text = crate::plan::render::json::render(&run.plan);
     let structured: Value = serde_json::from_str(&text).unwrap_or(Value::Null);

@@ -26,7 +26,7 @@ pub mod propose;
 pub mod read;
 pub mod tools;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -110,31 +110,37 @@ impl McpState {
         self
     }
 
-    /// The newest revision of the repository, checked out.
-    async fn checkout(&self) -> Result<crate::source::git::Checkout, ToolError> {
+    /// Fetches the newest revision and runs `read` on its checkout on a blocking thread. The
+    /// fetch lock is held until `read` returns, so a concurrent call never checks out another
+    /// revision under it.
+    async fn read_checkout<T, F>(&self, read: F) -> Result<T, ToolError>
+    where
+        F: FnOnce(&crate::source::git::Checkout) -> T + Send + 'static,
+        T: Send + 'static,
+    {
         let _guard = self.fetch_lock.lock().await;
-        self.source
+        let checkout = self
+            .source
             .fetch()
             .await
-            .map_err(|error| ToolError::new(crate::daemon::error_chain(&error)))
+            .map_err(|error| ToolError::new(crate::daemon::error_chain(&error)))?;
+        tokio::task::spawn_blocking(move || read(&checkout))
+            .await
+            .map_err(|join| ToolError::new(format!("reading the repository failed: {join}")))
     }
 
-    /// Loads and validates the newest revision.
-    async fn desired(&self) -> Result<(DesiredState, PathBuf, String), ToolError> {
-        let checkout = self.checkout().await?;
-        let path = checkout.path.clone();
-        let loaded =
-            tokio::task::spawn_blocking(move || crate::source::load_desired_state(&path)).await;
-        match loaded {
-            Ok(Ok((state, _warnings))) => Ok((state, checkout.path, checkout.revision)),
-            Ok(Err(diagnostics)) => Err(ToolError::new(
-                "the repository does not validate; fix it before reading or proposing",
-            )
-            .with_diagnostics(&diagnostics)),
-            Err(join) => Err(ToolError::new(format!(
-                "loading the repository failed: {join}"
-            ))),
-        }
+    /// Loads and validates the newest revision: the state and the revision.
+    async fn desired(&self) -> Result<(DesiredState, String), ToolError> {
+        let loaded = self
+            .read_checkout(|checkout| {
+                crate::source::load_desired_state(&checkout.path)
+                    .map(|(state, _warnings)| (state, checkout.revision.clone()))
+            })
+            .await?;
+        loaded.map_err(|diagnostics| {
+            ToolError::new("the repository does not validate; fix it before reading or proposing")
+                .with_diagnostics(&diagnostics)
+        })
     }
 }
 

@@ -186,29 +186,29 @@ pub async fn dispatch(
     match name {
         "list_projects" => {
             let _: NoArgs = arguments(name, args)?;
-            let (desired, _, revision) = state.desired().await?;
+            let (desired, revision) = state.desired().await?;
             let mut value = read::list_projects(&desired);
             value["revision"] = json!(revision);
             Ok(success(value))
         }
         "list_environments" => {
             let args: ProjectArgs = arguments(name, args)?;
-            let (desired, _, _) = state.desired().await?;
+            let (desired, _) = state.desired().await?;
             Ok(success(read::list_environments(&desired, &args)?))
         }
         "list_folders" => {
             let args: FolderArgs = arguments(name, args)?;
-            let (desired, _, _) = state.desired().await?;
+            let (desired, _) = state.desired().await?;
             Ok(success(read::list_folders(&desired, &args)?))
         }
         "list_secrets" => {
             let args: SecretArgs = arguments(name, args)?;
-            let (desired, _, _) = state.desired().await?;
+            let (desired, _) = state.desired().await?;
             Ok(success(read::list_secrets(&desired, &args)?))
         }
         "explain_secret" => {
             let args: ExplainArgs = arguments(name, args)?;
-            let (desired, _, _) = state.desired().await?;
+            let (desired, _) = state.desired().await?;
             Ok(success(read::explain_secret(&desired, &args)?))
         }
         "get_plan" => {
@@ -239,7 +239,7 @@ pub async fn dispatch(
 
 async fn get_plan(state: &Arc<McpState>) -> Result<CallToolResult, ToolError> {
     let reconciler = state.reconciler.clone().map_err(ToolError::new)?;
-    let (desired, _, _) = state.desired().await?;
+    let (desired, _) = state.desired().await?;
     let label = state.source_label.clone();
     let mut run = reconciler
         .plan(desired, true)
@@ -280,33 +280,31 @@ async fn validate_files(
         }
         files.push((path, file.content));
     }
-    let checkout = state.checkout().await?;
-    let root = checkout.path.clone();
-    let (diagnostics, changed) = tokio::task::spawn_blocking(move || {
-        let limits = Limits::DEFAULT;
-        let mut loaded = load_dir_with(&root, &limits);
-        let replaced: Vec<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
-        loaded
-            .documents
-            .retain(|d| !replaced.contains(&d.file.as_ref()));
-        loaded
-            .diagnostics
-            .0
-            .retain(|d| !replaced.contains(&d.origin.file.as_ref()));
-        let mut diagnostics = loaded.diagnostics;
-        for (path, content) in &files {
-            let file: Arc<str> = path.as_str().into();
-            let documents = load_str(&file, content, &limits, &mut diagnostics);
-            loaded.documents.extend(documents);
-        }
-        let (_, more) = check(&loaded.documents);
-        diagnostics.0.extend(more.0);
-        diagnostics.sort();
-        let changed: Vec<String> = files.into_iter().map(|(p, _)| p).collect();
-        (diagnostics, changed)
-    })
-    .await
-    .map_err(|join| ToolError::new(format!("validation failed: {join}")))?;
+    let (diagnostics, changed) = state
+        .read_checkout(move |checkout| {
+            let limits = Limits::DEFAULT;
+            let mut loaded = load_dir_with(&checkout.path, &limits);
+            let replaced: Vec<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
+            loaded
+                .documents
+                .retain(|d| !replaced.contains(&d.file.as_ref()));
+            loaded
+                .diagnostics
+                .0
+                .retain(|d| !replaced.contains(&d.origin.file.as_ref()));
+            let mut diagnostics = loaded.diagnostics;
+            for (path, content) in &files {
+                let file: Arc<str> = path.as_str().into();
+                let documents = load_str(&file, content, &limits, &mut diagnostics);
+                loaded.documents.extend(documents);
+            }
+            let (_, more) = check(&loaded.documents);
+            diagnostics.0.extend(more.0);
+            diagnostics.sort();
+            let changed: Vec<String> = files.into_iter().map(|(p, _)| p).collect();
+            (diagnostics, changed)
+        })
+        .await?;
     let report = validation_json(&diagnostics, &changed);
     if diagnostics.has_errors() {
         let mut error = ToolError::new(format!(

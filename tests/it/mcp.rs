@@ -343,6 +343,22 @@ async fn every_read_tool_on_the_example_against_the_dev_server() {
     assert_eq!(plan.structured_content.unwrap()["summary"]["add"], 54);
     transcript.push_str(&plan_text);
 
+    // With the values in Infisical, the plan is empty and still shows none of them.
+    let (desired, _) = infisical_gitops::source::load_desired_state(&example()).unwrap();
+    let (_, report) = reconciler.reconcile(desired, true).await.unwrap();
+    assert!(
+        report
+            .outcomes
+            .iter()
+            .all(|o| matches!(o.status, infisical_gitops::apply::Status::Done))
+    );
+    let converged = call(&client, "get_plan", json!({})).await;
+    assert_eq!(
+        converged.structured_content.as_ref().unwrap()["summary"]["add"],
+        0
+    );
+    transcript.push_str(&text(&converged));
+
     assert_no_canary(&transcript, &canaries);
     assert_no_canary(&invalid_text, &canaries);
     client.cancel().await.unwrap();
@@ -542,31 +558,66 @@ async fn hostile_tool_arguments_are_tool_errors() {
     server.stop();
 }
 
+/// The binary over stdio with the embedded dev server: the same tools, the plan, and a log
+/// (stderr, the default filter with the audit lines) that holds no value, not even a smuggled one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stdio_serves_the_same_tools() {
+async fn stdio_serves_the_same_tools_and_logs_no_value() {
     use rmcp::transport::TokioChildProcess;
+    use tokio::io::AsyncReadExt;
+    let canaries = canaries();
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_infisical-gitops"));
     command
-        .arg("mcp")
-        .arg("--stdio")
+        .args(["mcp", "--stdio", "--dev"])
         .arg(example())
         .env_remove("INFISICAL_API_URL")
         .env_remove("INFISICAL_TOKEN")
-        .env_remove("INFISICAL_GITOPS_MCP_TOKEN")
-        .stderr(std::process::Stdio::null());
-    let transport = TokioChildProcess::new(command).unwrap();
+        .env_remove("INFISICAL_GITOPS_LOG")
+        .env_remove("INFISICAL_GITOPS_MCP_TOKEN");
+    let (transport, stderr) = TokioChildProcess::builder(command)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = stderr.expect("piped stderr");
+    let log = tokio::spawn(async move {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text).await;
+        text
+    });
     let client = tokio::time::timeout(Duration::from_secs(20), ().serve(transport))
         .await
         .unwrap()
         .unwrap();
     let tools = client.list_all_tools().await.unwrap();
     assert_eq!(tools, infisical_gitops::mcp::tools::catalogue());
-    let projects = call(&client, "list_projects", json!({})).await;
-    assert_ne!(projects.is_error, Some(true));
-    let plan = call(&client, "get_plan", json!({})).await;
-    assert_eq!(plan.is_error, Some(true));
-    assert!(text(&plan).contains("get_plan needs a connection to Infisical"));
+    let mut answers = String::new();
+    for (name, arguments) in [
+        ("list_projects", json!({})),
+        ("list_secrets", json!({"project": "k3s-infrastructure"})),
+        (
+            "explain_secret",
+            json!({"project": "applications", "key": "STRIPE_API_KEY"}),
+        ),
+        ("get_plan", json!({})),
+        (
+            "create_secret",
+            json!({"project": "p", "environments": ["prod"], "key": "K",
+                   "value": "smuggled-canary-77aa"}),
+        ),
+    ] {
+        answers.push_str(&text(&call(&client, name, arguments).await));
+    }
+    assert!(answers.contains("\"formatVersion\": 1"));
     client.cancel().await.unwrap();
+    let log = tokio::time::timeout(Duration::from_secs(20), log)
+        .await
+        .expect("the server exits when the client closes")
+        .unwrap();
+    assert!(log.contains("tool call"), "{log}");
+    assert!(log.contains("caller=\"stdio\""), "{log}");
+    for text in [&answers, &log] {
+        assert_no_canary(text, &canaries);
+        assert!(!text.contains("smuggled-canary-77aa"));
+    }
 }
 
 #[test]

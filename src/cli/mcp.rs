@@ -406,3 +406,100 @@ async fn shutdown_signal() {
     }
     let _ = tokio::signal::ctrl_c().await;
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn parse(args: &[&str]) -> Args {
+        match Cli::try_parse_from(args).expect("parses").command {
+            Command::Mcp(args) => args,
+            other => panic!("not mcp: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_proposer_configuration_follows_the_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("forge-token");
+        std::fs::write(&token, "ghp-test-token\n").unwrap();
+        let args = parse(&[
+            "infisical-gitops",
+            "mcp",
+            "--stdio",
+            "--git-url",
+            "https://github.com/acme/secrets.git",
+            "--git-branch",
+            "trunk",
+            "--git-path",
+            "/desired-state/",
+            "--work-dir",
+            dir.path().to_str().unwrap(),
+            "--forge",
+            "github",
+            "--forge-project",
+            "acme/secrets",
+            "--forge-token-file",
+            token.to_str().unwrap(),
+            "--author-name",
+            "Bot",
+            "--author-email",
+            "bot@example.com",
+        ]);
+        let git = args.git_config().unwrap().expect("a remote");
+        let config = args.mcp.proposer_config(&git).unwrap();
+        assert_eq!(config.remote_url, "https://github.com/acme/secrets.git");
+        assert_eq!(config.tracked_branch, "trunk");
+        assert_eq!(config.sub_path.as_deref(), Some("desired-state"));
+        assert_eq!(
+            (config.author_name.as_str(), config.author_email.as_str()),
+            ("Bot", "bot@example.com")
+        );
+        assert_eq!(config.work_dir, dir.path().join("proposals"));
+        let forge = config.forge.expect("a forge");
+        assert_eq!(forge.kind, ForgeKind::GitHub);
+        assert_eq!(forge.api_url, "https://api.github.com");
+        assert_eq!(forge.project, "acme/secrets");
+        assert_eq!(forge.token.expose_secret(), "ghp-test-token");
+        // The reads use their own clone.
+        let (source, label) = source_of(None, Some(&git));
+        assert!(label.is_none());
+        assert!(
+            source
+                .describe()
+                .starts_with("https://github.com/acme/secrets.git")
+        );
+    }
+
+    #[test]
+    fn a_directory_cannot_propose_and_http_needs_a_long_token() {
+        let args = parse(&["infisical-gitops", "mcp", "--listen", "127.0.0.1:0", "."]);
+        assert!(args.git_config().unwrap().is_none());
+        let proposals = args.mcp.proposals(None, None).unwrap();
+        assert!(matches!(proposals, Proposals::Disabled(reason) if reason == NO_REMOTE));
+        let dir = tempfile::tempdir().unwrap();
+        let short = dir.path().join("token");
+        std::fs::write(&short, "short\n").unwrap();
+        let mut options = args.mcp.clone();
+        options.token_file = Some(short);
+        let error = options.security().unwrap_err().to_string();
+        assert!(error.contains("too short"), "{error}");
+        assert!(
+            Cli::try_parse_from(["infisical-gitops", "mcp", "."]).is_err(),
+            "a transport is required"
+        );
+        assert!(
+            Cli::try_parse_from([
+                "infisical-gitops",
+                "mcp",
+                "--stdio",
+                "--listen",
+                "127.0.0.1:1"
+            ])
+            .is_err()
+        );
+    }
+}

@@ -207,6 +207,8 @@ pub struct PlanSummary {
     pub errors: usize,
     /// Warnings.
     pub warnings: usize,
+    /// Changes this proposal brings: those the tracked branch alone would not plan.
+    pub introduced: usize,
 }
 
 impl PlanSummary {
@@ -221,6 +223,7 @@ impl PlanSummary {
             unresolved: plan.unresolved.len(),
             errors: plan.errors.len(),
             warnings: plan.warnings.len(),
+            introduced: plan.changes.len(),
         }
     }
 }
@@ -403,10 +406,22 @@ impl Proposer {
         };
         let (plan_summary, plan_markdown) = match &self.reconciler {
             Some(reconciler) => {
-                let plan = plan_on_blocking_thread(reconciler.clone(), state).await?;
+                let plan = plan(reconciler, state).await?;
+                // The tracked branch's own plan, to tell the proposal's changes from drift
+                // that exists without it (skipped when the tracked branch does not validate).
+                let baseline = match edit::validate(&files).0 {
+                    Some(before) => Some(plan_baseline(reconciler, before).await?),
+                    None => None,
+                };
+                let mut summary = PlanSummary::of(&plan);
+                let (introduced, section) = proposal_section(&plan, baseline.as_ref());
+                summary.introduced = introduced;
                 (
-                    Some(PlanSummary::of(&plan)),
-                    Some(crate::plan::render::markdown::render(&plan)),
+                    Some(summary),
+                    Some(format!(
+                        "{section}{}",
+                        crate::plan::render::markdown::render(&plan)
+                    )),
                 )
             }
             None => (None, None),
@@ -558,20 +573,69 @@ async fn blocking<T: Send + 'static>(
     }
 }
 
-/// Plans on a blocking-pool thread driven by the current runtime (the reconciler's plan future
-/// is not `Send`; the proposer's futures must be).
-async fn plan_on_blocking_thread(
-    reconciler: Reconciler,
+async fn plan_baseline(
+    reconciler: &Reconciler,
     desired: crate::model::DesiredState,
 ) -> Result<crate::plan::Plan, ProposeError> {
-    let handle = tokio::runtime::Handle::current();
-    blocking(move || {
-        handle
-            .block_on(reconciler.plan(desired, true))
-            .map(|run| run.plan)
-            .map_err(|error| ProposeError::Plan(Box::new(error)))
-    })
-    .await
+    plan(reconciler, desired).await
+}
+
+/// The changes this proposal brings (those not in the tracked branch's own plan), as a
+/// Markdown section that goes before the full plan; and their count. Without a baseline every
+/// change is counted and no section is written.
+fn proposal_section(
+    plan: &crate::plan::Plan,
+    baseline: Option<&crate::plan::Plan>,
+) -> (usize, String) {
+    use std::fmt::Write;
+    let Some(baseline) = baseline else {
+        return (plan.changes.len(), String::new());
+    };
+    let introduced: Vec<&crate::plan::Change> = plan
+        .changes
+        .iter()
+        .filter(|change| !baseline.changes.contains(change))
+        .collect();
+    let mut out = String::from("### What this proposal changes in Infisical\n\n");
+    if introduced.is_empty() {
+        out.push_str("Nothing by itself (the repository changes, Infisical would not).\n");
+    }
+    for change in &introduced {
+        let (symbol, verb) = match change.action {
+            crate::plan::Action::Create => ("➕", "create"),
+            crate::plan::Action::Update => ("✏️", "update"),
+            crate::plan::Action::Delete => ("🗑️", "delete"),
+        };
+        let _ = writeln!(
+            out,
+            "- {symbol} {verb} {} `{}`",
+            change.address.kind(),
+            change.address
+        );
+    }
+    let others = plan.changes.len() - introduced.len();
+    if others > 0 {
+        let _ = writeln!(
+            out,
+            "\nThe plan below also holds {others} change(s) that the tracked branch already \
+             plans without this proposal (drift between the repository and Infisical); the next \
+             reconcile applies them either way."
+        );
+    }
+    out.push('\n');
+    (introduced.len(), out)
+}
+
+/// Plans against live Infisical.
+async fn plan(
+    reconciler: &Reconciler,
+    desired: crate::model::DesiredState,
+) -> Result<crate::plan::Plan, ProposeError> {
+    reconciler
+        .plan(desired, true)
+        .await
+        .map(|run| run.plan)
+        .map_err(|error| ProposeError::Plan(Box::new(error)))
 }
 
 #[cfg(test)]

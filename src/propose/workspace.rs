@@ -122,6 +122,17 @@ impl Drop for Workspace {
     }
 }
 
+/// The repository behind a local remote (`file://…` or a path) when it has a working tree:
+/// libgit2 cannot push into those, so the branch is fetched into it instead.
+fn local_working_repository(url: &str) -> Option<Repository> {
+    let path = match url.strip_prefix("file://") {
+        Some(path) => path,
+        None if !url.contains("://") && url.starts_with('/') => url,
+        None => return None,
+    };
+    Repository::open(path).ok().filter(|repo| !repo.is_bare())
+}
+
 /// A fresh branch name: `prefix` + UTC `YYYYMMDD-HHMMSS` + 8 random hex digits.
 pub fn branch_name(prefix: &str) -> String {
     let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
@@ -439,6 +450,29 @@ impl Workspace {
         Ok(commit.to_string())
     }
 
+    /// The local equivalent of a push into a repository with a working tree: the target fetches
+    /// the new branch from this workspace. Its checkout and current branch are not touched; an
+    /// existing branch of the same name is refused.
+    fn push_into_working_repository(
+        &self,
+        target: &Repository,
+        reference: &str,
+    ) -> Result<(), WorkspaceError> {
+        if target.find_reference(reference).is_ok() {
+            return Err(WorkspaceError::PushRefused {
+                branch: self.branch.clone(),
+                message: "the branch already exists".to_string(),
+            });
+        }
+        let source = self.dir.to_string_lossy().into_owned();
+        let mut remote = target.remote_anonymous(&source).map_err(git("push"))?;
+        let refspec = format!("{reference}:{reference}");
+        remote
+            .fetch(&[refspec.as_str()], None, None)
+            .map_err(git("push"))?;
+        Ok(())
+    }
+
     /// Pushes the new branch (never forced; the remote must not have it yet).
     ///
     /// # Errors
@@ -451,6 +485,9 @@ impl Workspace {
             });
         }
         let reference = format!("refs/heads/{}", self.branch);
+        if let Some(target) = local_working_repository(&self.config.remote_url) {
+            return self.push_into_working_repository(&target, &reference);
+        }
         // No leading `+`: a non-fast-forward is refused, never forced.
         let refspec = format!("{reference}:{reference}");
         let mut remote = self

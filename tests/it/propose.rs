@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use infisical_gitops::dev::{DevServer, DevServerConfig};
 use infisical_gitops::infisical::api::{SecretScope, SecretWrite};
@@ -19,6 +19,7 @@ use infisical_gitops::propose::{
 };
 use infisical_gitops::reconcile::Reconciler;
 use infisical_gitops::resolve::SourceResolver;
+use infisical_gitops::source::git::GitAuth;
 use infisical_gitops::source::load_desired_state;
 use secrecy::SecretString;
 
@@ -49,6 +50,7 @@ fn copy_dir(from: &Path, to: &Path) {
 struct Remote {
     _temp: tempfile::TempDir,
     bare: PathBuf,
+    seed: PathBuf,
     work_dir: PathBuf,
     main: String,
 }
@@ -64,6 +66,7 @@ impl Remote {
             &root,
             &["init", "--quiet", "--bare", "-b", "main", "remote.git"],
         );
+        git(&bare, &["config", "http.receivepack", "true"]);
         git(&seed, &["init", "--quiet", "-b", "main"]);
         copy_dir(&example(), &seed.join(SUB_PATH));
         std::fs::write(seed.join("README.md"), "# secrets\n").unwrap();
@@ -76,6 +79,7 @@ impl Remote {
             work_dir: root.join("proposals"),
             _temp: temp,
             bare,
+            seed,
             main,
         }
     }
@@ -307,9 +311,9 @@ async fn a_proposal_pushes_one_commit_and_opens_a_merge_request_with_the_plan() 
     );
     let description = mr.body["description"].as_str().unwrap();
     insta::assert_snapshot!("propose_merge_request_description", description);
-    assert!(
-        description.starts_with("CI needs to upload release assets.\n\n### infisical-gitops plan")
-    );
+    assert!(description.starts_with(
+        "CI needs to upload release assets.\n\n### What this proposal changes in Infisical"
+    ));
     assert!(description.contains("`k3s-infrastructure/prod:/api-keys#GITHUB_TOKEN`"));
     assert!(description.contains(&format!(
         "`{SUB_PATH}/secrets/k3s-infrastructure/api-keys.yaml`"
@@ -322,6 +326,10 @@ async fn a_proposal_pushes_one_commit_and_opens_a_merge_request_with_the_plan() 
     let summary = proposal.checked.plan_summary.unwrap();
     assert_eq!(summary.create, 1, "{description}");
     assert_eq!(summary.update, 1, "the canary value drift: {description}");
+    assert_eq!(
+        summary.introduced, 1,
+        "only the new secret is the proposal's"
+    );
     // No value anywhere: the outcome, the request, the commit, the diff.
     let outcome = serde_json::to_string(&proposal).unwrap();
     let everything = format!(
@@ -479,6 +487,26 @@ async fn two_concurrent_proposals_get_two_branches() {
     assert_eq!(refs.len(), 3, "{refs:?}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_working_clone_as_the_remote_gets_the_branch_and_keeps_its_checkout() {
+    let remote = Remote::new();
+    let mut config = remote.config(None);
+    config.remote_url = format!("file://{}", remote.seed.display());
+    let proposal = Proposer::new(config, None, None)
+        .propose(request(
+            serde_json::json!({"edits": [{"op": "create_folder",
+            "project": "mcp-servers", "path": "/grafana"}]}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        git(&remote.seed, &["rev-parse", &proposal.branch]),
+        proposal.commit
+    );
+    assert_eq!(git(&remote.seed, &["rev-parse", "HEAD"]), remote.main);
+    assert_eq!(git(&remote.seed, &["status", "--porcelain"]), "");
+}
+
 #[tokio::test]
 async fn forge_errors_are_clear_and_never_show_the_token() {
     let (gitlab_api, _) = forge_double(
@@ -561,4 +589,164 @@ async fn forge_errors_are_clear_and_never_show_the_token() {
         )
         .is_err()
     );
+}
+
+/// Smart HTTP (`git http-backend` as CGI) over `root`, behind basic auth.
+#[derive(Clone)]
+struct Backend {
+    root: PathBuf,
+    authorization: String,
+}
+
+async fn cgi(
+    State(backend): State<Backend>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let given = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if given != backend.authorization {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [("www-authenticate", "Basic realm=\"git\"")],
+            "",
+        )
+            .into_response();
+    }
+    let mut command = tokio::process::Command::new("git");
+    command
+        .arg("http-backend")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("GIT_PROJECT_ROOT", &backend.root)
+        .env("GIT_HTTP_EXPORT_ALL", "1")
+        .env("REQUEST_METHOD", method.as_str())
+        .env("PATH_INFO", uri.path())
+        .env("QUERY_STRING", uri.query().unwrap_or(""))
+        .env("CONTENT_LENGTH", body.len().to_string())
+        .env("REMOTE_ADDR", "127.0.0.1")
+        .env("REMOTE_USER", "proposer")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    for (name, variable) in [
+        ("content-type", "CONTENT_TYPE"),
+        ("git-protocol", "GIT_PROTOCOL"),
+        ("content-encoding", "HTTP_CONTENT_ENCODING"),
+    ] {
+        if let Some(value) = headers.get(name).and_then(|v| v.to_str().ok()) {
+            command.env(variable, value);
+        }
+    }
+    let mut child = command.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        let _ = stdin.write_all(&body).await;
+    });
+    let output = child.wait_with_output().await.unwrap();
+    writer.await.unwrap();
+    let raw = output.stdout;
+    let (end, gap) = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| (i, 4))
+        .or_else(|| raw.windows(2).position(|w| w == b"\n\n").map(|i| (i, 2)))
+        .unwrap();
+    let mut response = Response::builder().status(200);
+    for line in String::from_utf8_lossy(&raw[..end]).lines() {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("status") {
+            response = response.status(value[..3].parse::<u16>().unwrap());
+        } else {
+            response = response.header(name, value);
+        }
+    }
+    response
+        .body(axum::body::Body::from(raw[end + gap..].to_vec()))
+        .unwrap()
+}
+
+fn base64(input: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(TABLE[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushes_over_smart_http_with_basic_auth_and_refuses_a_wrong_password() {
+    const PASSWORD: &str = "git-password-5e2a-never-printed";
+    let remote = Remote::new();
+    let backend = Backend {
+        root: remote.bare.parent().unwrap().to_path_buf(),
+        authorization: format!(
+            "Basic {}",
+            base64(format!("proposer:{PASSWORD}").as_bytes())
+        ),
+    };
+    let app = axum::Router::new().fallback(cgi).with_state(backend);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let folder = request(serde_json::json!({"edits": [{"op": "create_folder",
+        "project": "mcp-servers", "path": "/grafana"}]}));
+
+    let mut config = remote.config(None);
+    config.remote_url = format!("http://{address}/remote.git");
+    config.auth = GitAuth::Basic {
+        username: "proposer".to_string(),
+        password: SecretString::from(PASSWORD),
+    };
+    let proposal = Proposer::new(config.clone(), None, None)
+        .propose(folder.clone())
+        .await
+        .unwrap();
+    assert!(
+        remote
+            .refs()
+            .contains(&format!("refs/heads/{}", proposal.branch))
+    );
+
+    let before = remote.refs();
+    config.auth = GitAuth::Basic {
+        username: "proposer".to_string(),
+        password: SecretString::from("wrong-password"),
+    };
+    let error = Proposer::new(config, None, None)
+        .propose(folder)
+        .await
+        .unwrap_err();
+    let chain = infisical_gitops::daemon::error_chain(&error);
+    assert!(matches!(error, ProposeError::Workspace(_)), "{chain}");
+    assert_eq!(
+        chain,
+        "git fetch failed: the remote refused the credentials"
+    );
+    assert!(
+        !chain.contains(PASSWORD) && !chain.contains("wrong-password"),
+        "{chain}"
+    );
+    assert_eq!(remote.refs(), before);
 }

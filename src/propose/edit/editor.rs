@@ -24,10 +24,11 @@ use crate::source::{Limits, load_str};
 pub fn apply(files: &Files, edits: &[Edit]) -> Result<Edited, EditError> {
     check_request(edits)?;
     let mut current = files.clone();
+    let mut cache = ParseCache::default();
     for edit in edits {
-        let mut repo = Repo::parse(&current);
+        let mut repo = Repo::parse_cached(&current, &mut cache);
         repo.apply(edit)?;
-        let edited = Repo::parse(&repo.files);
+        let edited = Repo::parse_cached(&repo.files, &mut cache);
         edited.verify(edit)?;
         current = repo.files;
     }
@@ -298,6 +299,9 @@ pub fn title_of(edits: &[Edit]) -> String {
 
 // ---------------------------------------------------------------------------------------------
 // The parsed repository
+
+/// Parsed documents per file, with the text they were parsed from.
+type ParseCache = std::collections::BTreeMap<String, (String, Vec<LoadedDocument>)>;
 
 struct Repo {
     files: Files,
@@ -850,6 +854,30 @@ impl Repo {
         Ok(())
     }
 
+    /// As [`Repo::parse`], re-parsing only the files whose text changed since the last call.
+    fn parse_cached(files: &Files, cache: &mut ParseCache) -> Self {
+        let mut documents = Vec::new();
+        let mut diagnostics = Diagnostics::default();
+        cache.retain(|path, _| files.contains_key(path));
+        for (path, text) in files {
+            match cache.get(path) {
+                Some((cached, parsed)) if cached == text => {
+                    documents.extend(parsed.iter().cloned())
+                }
+                _ => {
+                    let file: Arc<str> = path.as_str().into();
+                    let parsed = load_str(&file, text, &Limits::DEFAULT, &mut diagnostics);
+                    documents.extend(parsed.iter().cloned());
+                    cache.insert(path.clone(), (text.clone(), parsed));
+                }
+            }
+        }
+        Self {
+            files: files.clone(),
+            documents,
+        }
+    }
+
     fn parse(files: &Files) -> Self {
         let mut documents = Vec::new();
         let mut diagnostics = Diagnostics::default();
@@ -1192,7 +1220,6 @@ impl Repo {
         let mut moved = Vec::new();
         for location in &found {
             let (_, set) = self.set(location.document);
-            let spec = &set.spec.secrets[location.secret].value;
             let envs: Vec<String> = set
                 .spec
                 .environments
@@ -1200,17 +1227,25 @@ impl Repo {
                 .map(|e| e.value.clone())
                 .collect();
             let (_, lines, item) = self.secret_item(location)?;
+            // The item's own comments move with it.
+            let first = own_comments_start(&lines.lines, item.start, item.dash);
             moved.push((
                 envs,
-                spec.clone(),
-                lines.lines[item.start..item.end].to_vec(),
+                lines.lines[first..item.end].to_vec(),
+                item.start - first,
                 item,
             ));
         }
         self.remove_secrets(&found)?;
         *self = Repo::parse(&self.files);
-        for (envs, spec, body, item) in moved {
-            self.insert_moved(&to_project, &envs, &to_path, &to_key, &spec, &body, &item)?;
+        for (envs, body, comments, item) in moved {
+            let target = (
+                to_project.as_str(),
+                envs.as_slice(),
+                to_path.as_str(),
+                to_key.as_str(),
+            );
+            self.insert_moved(target, &body, comments, &item)?;
             *self = Repo::parse(&self.files);
         }
         Ok(())
@@ -1218,15 +1253,11 @@ impl Repo {
 
     /// Inserts a moved item's text (re-indented, key replaced) into the matching set, or a new
     /// file, through `create_secret` for the placement.
-    #[allow(clippy::too_many_arguments)]
     fn insert_moved(
         &mut self,
-        project: &str,
-        envs: &[String],
-        path: &str,
-        key: &str,
-        spec: &SecretSpec,
+        (project, envs, path, key): (&str, &[String], &str, &str),
         body: &[String],
+        comments: usize,
         item: &Item,
     ) -> Result<(), EditError> {
         // Place a stand-in with the same placement rules, then swap its lines for the moved
@@ -1257,7 +1288,6 @@ impl Repo {
                 });
             }
         }
-        let _ = spec;
         self.create_secret(&stand_in)?;
         *self = Repo::parse(&self.files);
         let location = self
@@ -1275,7 +1305,9 @@ impl Repo {
         let (file, mut lines, placed) = self.secret_item(&location)?;
         let mut moved = Vec::new();
         for (index, line) in body.iter().enumerate() {
-            let text = if index == 0 {
+            let text = if index < comments {
+                format!("{}{}", pad(placed.dash), line.trim_start())
+            } else if index == comments {
                 let content = &line[item.content.min(line.len())..];
                 let content = replace_key(content, key);
                 format!(
@@ -1663,12 +1695,19 @@ fn empty_list_insert(
     match existing {
         Some(line) => {
             let rest = lines.lines[line].trim_start()[header.len()..].trim();
-            let empty = rest.is_empty()
-                || rest.starts_with('#')
-                || rest == "[]"
-                || rest.starts_with("[] #")
-                || rest == "null"
-                || rest == "~";
+            let value = if rest.starts_with('#') {
+                ""
+            } else {
+                rest.split(" #").next().unwrap_or_default().trim()
+            };
+            let empty = matches!(value, "" | "[]" | "null" | "~");
+            // A comment on the replaced line stays on it.
+            if let Some(at) = rest
+                .find('#')
+                .filter(|at| *at == 0 || rest[..*at].ends_with(' '))
+            {
+                new[0] = format!("{}  {}", new[0], &rest[at..]);
+            }
             if !empty {
                 return Err(EditError::Unsupported(format!(
                     "the `{key}` list is not a block list; edit it by hand"

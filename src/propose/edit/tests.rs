@@ -307,6 +307,18 @@ fn a_plaintext_value_is_refused_without_echoing_it() {
 }
 
 #[test]
+fn unknown_fields_and_operations_are_refused() {
+    for json in [
+        serde_json::json!({"op": "delete_secret", "project": "k3s-infrastructure", "key": "X", "bogus": 1}),
+        serde_json::json!({"op": "drop_database", "project": "k3s-infrastructure"}),
+        serde_json::json!({"op": "create_secret", "project": "k3s-infrastructure",
+            "environments": ["prod"], "key": "X", "source": {"generate": {"lenght": 3}}}),
+    ] {
+        assert!(serde_json::from_value::<Edit>(json).is_err());
+    }
+}
+
+#[test]
 fn titles_describe_the_edits() {
     let list = edits(
         serde_json::json!([{"op": "create_secret", "project": "k3s-infrastructure",
@@ -487,4 +499,34 @@ fn crlf_files_stay_crlf() {
         .expect("applies")
         .files["tricky.yaml"]
     );
+}
+
+#[test]
+fn a_moved_secret_takes_its_own_comments_along() {
+    insta::assert_snapshot!(tricky_diff(serde_json::json!([
+        {"op": "create_folder", "project": "tricky-project", "path": "/databases"},
+        {"op": "move_secret", "project": "tricky-project", "key": "DB_PASSWORD",
+         "toPath": "/databases", "toKey": "POSTGRES_PASSWORD"}
+    ])));
+}
+
+#[test]
+fn an_empty_or_missing_secrets_list_takes_a_new_secret() {
+    let base = "apiVersion: infisical-gitops.io/v1alpha1\nkind: Project\nmetadata:\n  name: tricky-project\nspec:\n  environments:\n    - slug: prod\n---\napiVersion: infisical-gitops.io/v1alpha1\nkind: SecretSet\nmetadata:\n  name: empty\nspec:\n  project: tricky-project\n  environments: [prod]\n";
+    let create = serde_json::json!([{"op": "create_secret", "project": "tricky-project",
+        "environments": ["prod"], "key": "FIRST", "source": {"generate": {"length": 16}}}]);
+    let mut diffs = Vec::new();
+    for text in [
+        format!("{base}  secrets: []  # none yet\n"),
+        base.to_string(),
+        format!("{base}  path: /\n"),
+    ] {
+        let before = Files::from([("a.yaml".to_string(), text)]);
+        let edited = apply(&before, &edits(create.clone())).expect("applies");
+        let mut after = before.clone();
+        after.extend(edited.files.clone());
+        assert!(validate(&after).0.is_some());
+        diffs.push(unified_diff(&before, &edited.files));
+    }
+    insta::assert_snapshot!(diffs.join("\n"));
 }

@@ -236,10 +236,12 @@ fn checked_json(checked: &CheckedProposal) -> Value {
 fn summary_line(checked: &CheckedProposal) -> String {
     match &checked.plan_summary {
         Some(s) => format!(
-            "Plan: {} to create, {} to update, {} to delete{}.",
+            "Plan: {} to create, {} to update, {} to delete ({} introduced by this change, the \
+             rest is drift the tracked branch already plans){}.",
             s.create,
             s.update,
             s.delete,
+            s.introduced,
             if s.errors > 0 {
                 format!(", {} error(s)", s.errors)
             } else {

@@ -829,6 +829,7 @@ async fn a_proposal_pushes_a_branch_and_opens_a_merge_request_with_the_plan() {
     let branch = structured["branch"].as_str().unwrap().to_string();
     assert!(branch.starts_with("infisical-gitops/proposal-"));
     assert_eq!(structured["planSummary"]["create"], 55);
+    assert_eq!(structured["planSummary"]["introduced"], 1);
     check_pushed_branch(root.path(), &branch, "SENTRY_DSN_TOKEN");
 
     let requests = captured.lock().unwrap().clone();

@@ -219,6 +219,8 @@ fn propose_error(error: ProposeError) -> ToolError {
             tool_error.message.push_str(&diagnostics);
             tool_error
         }
+        // Its message already holds the edit error.
+        request @ ProposeError::Request(_) => ToolError::new(request.to_string()),
         other => ToolError::new(crate::daemon::error_chain(&other)),
     }
 }

@@ -861,6 +861,25 @@ async fn a_proposal_pushes_a_branch_and_opens_a_merge_request_with_the_plan() {
         git(&root.path().join("remote.git"), &["branch", "--list"]),
         before
     );
+    // A change the model refuses: the diagnostics come back, nothing is pushed.
+    let invalid = call(
+        &client,
+        "create_secret",
+        json!({
+            "project": "k3s-infrastructure", "environments": ["prod"], "path": "/undeclared",
+            "key": "ORPHAN", "source": {"generate": {"length": 4}}
+        }),
+    )
+    .await;
+    assert_eq!(invalid.is_error, Some(true));
+    assert_eq!(
+        git(&root.path().join("remote.git"), &["branch", "--list"]),
+        before
+    );
+    insta::assert_snapshot!(
+        "mcp_proposal_refused",
+        format!("{}\n---\n{}", text(&refused), text(&invalid))
+    );
 
     let everything = format!("{}\n{}\n{description}", text(&checked), text(&result));
     assert_no_canary(&everything, &canaries);

@@ -68,6 +68,10 @@ pub const GIT_SSH_KEY: &str = "INFISICAL_GITOPS_GIT_SSH_KEY";
 pub const GIT_SSH_KEY_PASSPHRASE: &str = "INFISICAL_GITOPS_GIT_SSH_KEY_PASSPHRASE";
 /// `run --known-hosts`.
 pub const GIT_KNOWN_HOSTS: &str = "INFISICAL_GITOPS_GIT_KNOWN_HOSTS";
+/// `run --allowed-signers`.
+pub const ALLOWED_SIGNERS: &str = "INFISICAL_GITOPS_ALLOWED_SIGNERS";
+/// `run --allowed-pgp-keys`.
+pub const ALLOWED_PGP_KEYS: &str = "INFISICAL_GITOPS_ALLOWED_PGP_KEYS";
 /// `run --listen`.
 pub const LISTEN: &str = "INFISICAL_GITOPS_LISTEN";
 /// The GitLab webhook token (`X-Gitlab-Token`).

@@ -23,10 +23,11 @@ use crate::daemon::sources::{GitRemote, LocalDirectory, watch_directory};
 use crate::daemon::{Backoff, Controls, Daemon, DaemonConfig, RunResult, Source, Trigger};
 use crate::reconcile::{ReconcileOptions, Reconciler};
 use crate::source::git::{GitAuth, GitConfig, GitReference, GitSource};
-use crate::source::signature::AllowedSigners;
+use crate::source::signature::{AllowedPgpKeys, AllowedSigners};
 
 /// Arguments of `run`.
 #[derive(Debug, clap::Args)]
+#[command(group = clap::ArgGroup::new("trusted_keys").multiple(true))]
 pub struct Args {
     /// A local repository directory to follow (watched for changes). Omit with `--git-url`.
     #[arg(conflicts_with = "git_url")]
@@ -61,14 +62,29 @@ pub struct Args {
     /// OpenSSH known-hosts file; an SSH host key not listed here is refused.
     #[arg(long, env = env::GIT_KNOWN_HOSTS, value_name = "FILE")]
     pub known_hosts: Option<PathBuf>,
-    /// Only apply revisions whose head commit carries an SSH signature by a key in
-    /// --allowed-signers (namespace `git`); others are reported and not applied.
-    #[arg(long, requires = "allowed_signers", requires = "git_url")]
+    /// Only apply revisions whose head commit is signed by a key in --allowed-signers (SSH,
+    /// namespace `git`) or --allowed-pgp-keys (OpenPGP); others are reported and not applied.
+    #[arg(long, requires = "trusted_keys", requires = "git_url")]
     pub verify_commits: bool,
     /// OpenSSH allowed-signers file (`principal[,…] [namespaces="git"] key-type key`) for
     /// --verify-commits.
-    #[arg(long, value_name = "FILE", requires = "verify_commits")]
+    #[arg(
+        long,
+        env = env::ALLOWED_SIGNERS,
+        value_name = "FILE",
+        requires = "verify_commits",
+        group = "trusted_keys"
+    )]
     pub allowed_signers: Option<PathBuf>,
+    /// Armored OpenPGP public keys (`gpg --export --armor KEYID …`) for --verify-commits.
+    #[arg(
+        long,
+        env = env::ALLOWED_PGP_KEYS,
+        value_name = "FILE",
+        requires = "verify_commits",
+        group = "trusted_keys"
+    )]
+    pub allowed_pgp_keys: Option<PathBuf>,
     /// Fetch full history instead of the tip only.
     #[arg(long)]
     pub full_clone: bool,
@@ -175,13 +191,29 @@ impl Args {
             shallow: !self.full_clone,
         };
         let mut source = GitSource::new(config.clone());
-        if self.verify_commits
-            && let Some(path) = &self.allowed_signers
-        {
-            let signers = AllowedSigners::from_file(path)
-                .into_diagnostic()
-                .wrap_err("--allowed-signers")?;
-            source = source.with_allowed_signers(signers);
+        if self.verify_commits {
+            if let Some(path) = &self.allowed_signers {
+                let signers = AllowedSigners::from_file(path)
+                    .into_diagnostic()
+                    .wrap_err("--allowed-signers")?;
+                tracing::info!(
+                    file = %path.display(),
+                    keys = signers.signers().len(),
+                    "verify-commits: trusting SSH signers"
+                );
+                source = source.with_allowed_signers(signers);
+            }
+            if let Some(path) = &self.allowed_pgp_keys {
+                let keys = AllowedPgpKeys::from_file(path)
+                    .into_diagnostic()
+                    .wrap_err("--allowed-pgp-keys")?;
+                tracing::info!(
+                    file = %path.display(),
+                    fingerprints = %keys.fingerprints().join(","),
+                    "verify-commits: trusting OpenPGP keys"
+                );
+                source = source.with_allowed_pgp_keys(keys);
+            }
         }
         Ok((Arc::new(GitRemote(Arc::new(source))), None, Some(config)))
     }

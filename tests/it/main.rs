@@ -20,6 +20,7 @@ mod dev_server;
 mod example;
 mod import;
 mod manifests;
+mod mcp;
 mod pipeline;
 mod plan;
 mod plan_apply_cli;

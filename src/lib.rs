@@ -20,10 +20,12 @@
 //! | [`plan`] | diff desired against live, order, render text/JSON/Markdown | yes |
 //! | [`apply`] | execute a `Plan` through `InfisicalApi` | no |
 //! | [`reconcile`] | the use cases: validate, plan, apply, reconcile | no |
+//! | [`propose`] | proposals: edit the YAML, validate, plan, push, open a merge request | no |
 //! | [`manifest`] | Infisical operator manifests from the desired state | yes |
 //! | [`import`] | an existing Infisical → desired-state YAML (values never written) | no |
 //! | [`dev`] | the local Infisical-compatible server (tests, benchmarks, quickstart) | no |
 //! | [`daemon`] | the reconcile loop, webhooks, health, metrics, leader election | no |
+//! | [`mcp`] | MCP tools: read the repository, plan, propose changes as merge requests | no |
 //! | [`cli`] | command-line front-end | no |
 //!
 //! The pure modules never import `tokio`, `reqwest` or `std::fs`.
@@ -35,8 +37,10 @@ pub mod dev;
 pub mod import;
 pub mod infisical;
 pub mod manifest;
+pub mod mcp;
 pub mod model;
 pub mod plan;
+pub mod propose;
 pub mod reconcile;
 pub mod resolve;
 pub mod source;

@@ -25,10 +25,11 @@ use crate::daemon::{
 };
 use crate::reconcile::{ReconcileOptions, Reconciler};
 use crate::source::git::{GitAuth, GitConfig, GitReference, GitSource};
-use crate::source::signature::AllowedSigners;
+use crate::source::signature::{AllowedPgpKeys, AllowedSigners};
 
 /// Arguments of `run`.
 #[derive(Debug, clap::Args)]
+#[command(group = clap::ArgGroup::new("trusted_keys").multiple(true))]
 pub struct Args {
     /// A local repository directory to follow (watched for changes). Omit with `--git-url`.
     #[arg(conflicts_with = "git_url")]
@@ -63,14 +64,29 @@ pub struct Args {
     /// OpenSSH known-hosts file; an SSH host key not listed here is refused.
     #[arg(long, env = env::GIT_KNOWN_HOSTS, value_name = "FILE")]
     pub known_hosts: Option<PathBuf>,
-    /// Only apply revisions whose head commit carries an SSH signature by a key in
-    /// --allowed-signers (namespace `git`); others are reported and not applied.
-    #[arg(long, requires = "allowed_signers", requires = "git_url")]
+    /// Only apply revisions whose head commit is signed by a key in --allowed-signers (SSH,
+    /// namespace `git`) or --allowed-pgp-keys (OpenPGP); others are reported and not applied.
+    #[arg(long, requires = "trusted_keys", requires = "git_url")]
     pub verify_commits: bool,
     /// OpenSSH allowed-signers file (`principal[,…] [namespaces="git"] key-type key`) for
     /// --verify-commits.
-    #[arg(long, value_name = "FILE", requires = "verify_commits")]
+    #[arg(
+        long,
+        env = env::ALLOWED_SIGNERS,
+        value_name = "FILE",
+        requires = "verify_commits",
+        group = "trusted_keys"
+    )]
     pub allowed_signers: Option<PathBuf>,
+    /// Armored OpenPGP public keys (`gpg --export --armor KEYID …`) for --verify-commits.
+    #[arg(
+        long,
+        env = env::ALLOWED_PGP_KEYS,
+        value_name = "FILE",
+        requires = "verify_commits",
+        group = "trusted_keys"
+    )]
+    pub allowed_pgp_keys: Option<PathBuf>,
     /// Fetch full history instead of the tip only.
     #[arg(long)]
     pub full_clone: bool,
@@ -107,6 +123,13 @@ pub struct Args {
     /// This replica's identity in the Lease [default: the pod name or host name].
     #[arg(long, env = env::POD_NAME)]
     pub lease_identity: Option<String>,
+    /// Also serve the MCP tools (read the repository, plan, propose changes as merge requests)
+    /// at `/mcp` on the listener; needs --mcp-token-file or INFISICAL_GITOPS_MCP_TOKEN.
+    #[arg(long, conflicts_with = "once")]
+    pub mcp: bool,
+    /// The MCP endpoint and proposals (with --mcp).
+    #[command(flatten)]
+    pub mcp_options: super::mcp::McpOptions,
     /// Connection.
     #[command(flatten)]
     pub connection: ConnectionArgs,
@@ -129,10 +152,11 @@ fn secret(file: Option<&PathBuf>, variable: &str) -> miette::Result<Option<Secre
 }
 
 impl Args {
-    fn source(&self) -> miette::Result<(Arc<dyn Source>, Option<PathBuf>)> {
+    #[allow(clippy::type_complexity)]
+    fn source(&self) -> miette::Result<(Arc<dyn Source>, Option<PathBuf>, Option<GitConfig>)> {
         let Some(url) = &self.git_url else {
             let path = self.path.clone().unwrap_or_else(|| PathBuf::from("."));
-            return Ok((Arc::new(LocalDirectory(path.clone())), Some(path)));
+            return Ok((Arc::new(LocalDirectory(path.clone())), Some(path), None));
         };
         let reference = match (&self.git_tag, &self.git_commit) {
             (Some(tag), _) => GitReference::Tag(tag.clone()),
@@ -168,16 +192,32 @@ impl Args {
             known_hosts: self.known_hosts.clone(),
             shallow: !self.full_clone,
         };
-        let mut source = GitSource::new(config);
-        if self.verify_commits
-            && let Some(path) = &self.allowed_signers
-        {
-            let signers = AllowedSigners::from_file(path)
-                .into_diagnostic()
-                .wrap_err("--allowed-signers")?;
-            source = source.with_allowed_signers(signers);
+        let mut source = GitSource::new(config.clone());
+        if self.verify_commits {
+            if let Some(path) = &self.allowed_signers {
+                let signers = AllowedSigners::from_file(path)
+                    .into_diagnostic()
+                    .wrap_err("--allowed-signers")?;
+                tracing::info!(
+                    file = %path.display(),
+                    keys = signers.signers().len(),
+                    "verify-commits: trusting SSH signers"
+                );
+                source = source.with_allowed_signers(signers);
+            }
+            if let Some(path) = &self.allowed_pgp_keys {
+                let keys = AllowedPgpKeys::from_file(path)
+                    .into_diagnostic()
+                    .wrap_err("--allowed-pgp-keys")?;
+                tracing::info!(
+                    file = %path.display(),
+                    fingerprints = %keys.fingerprints().join(","),
+                    "verify-commits: trusting OpenPGP keys"
+                );
+                source = source.with_allowed_pgp_keys(keys);
+            }
         }
-        Ok((Arc::new(GitRemote(Arc::new(source))), None))
+        Ok((Arc::new(GitRemote(Arc::new(source))), None, Some(config)))
     }
 
     fn daemon_config(&self) -> DaemonConfig {
@@ -194,7 +234,12 @@ impl Args {
 
 /// Runs `run`.
 pub async fn run(args: Args, _context: &Context) -> miette::Result<ExitCode> {
-    let (source, watched) = args.source()?;
+    let (source, watched, git) = args.source()?;
+    let mcp_security = if args.mcp {
+        Some(args.mcp_options.security()?)
+    } else {
+        None
+    };
     let metrics = Arc::new(AdapterMetrics::default());
     let session = args
         .connection
@@ -209,6 +254,29 @@ pub async fn run(args: Args, _context: &Context) -> miette::Result<ExitCode> {
             force_deletions: args.connection.force_deletions,
             ..ReconcileOptions::default()
         });
+    let mcp = match mcp_security {
+        Some(security) => {
+            // The MCP server keeps its own clones next to the daemon's, never inside it.
+            let git = git.map(|mut config| {
+                let name = config
+                    .work_dir
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "checkout".into());
+                config.work_dir = config.work_dir.with_file_name(format!("{name}-mcp"));
+                config
+            });
+            let mcp_source = super::mcp::source_of(watched.clone(), git.as_ref());
+            let state = super::mcp::state(
+                &args.mcp_options,
+                mcp_source,
+                git.as_ref(),
+                Ok(reconciler.clone()),
+            )?;
+            Some(crate::mcp::http::router(state, security))
+        }
+        None => None,
+    };
     let (mut daemon, state) =
         Daemon::with_metrics(reconciler, source, args.daemon_config(), metrics);
     if args.once {
@@ -285,18 +353,32 @@ pub async fn run(args: Args, _context: &Context) -> miette::Result<ExitCode> {
         None => (None, None),
     };
 
-    let app = router(state.clone(), secrets, axum::Router::new());
+    let (extra, mcp_handle) = match mcp {
+        Some((router, handle)) => {
+            tracing::info!(listen = %args.listen, "serving MCP at /mcp");
+            (router, Some(handle))
+        }
+        None => (axum::Router::new(), None),
+    };
+    let app = router(state.clone(), secrets, extra);
     let mut server_shutdown = shutdown.clone();
     let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                while !*server_shutdown.borrow() {
-                    if server_shutdown.changed().await.is_err() {
-                        break;
-                    }
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            while !*server_shutdown.borrow() {
+                if server_shutdown.changed().await.is_err() {
+                    break;
                 }
-            })
-            .await
+            }
+            // Open MCP event streams would otherwise hold the graceful shutdown.
+            if let Some(handle) = mcp_handle {
+                handle.shutdown();
+            }
+        })
+        .await
     });
     daemon
         .run(Controls {

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use base64_engine::decode as base64_decode;
 
-use crate::source::signature::{AllowedSigners, SignatureError};
+use crate::source::signature::{AllowedPgpKeys, AllowedSigners, SignatureError, TrustedKeys};
 use git2::{
     CertificateCheckStatus, Cred, CredentialType, FetchOptions, Oid, RemoteCallbacks, Repository,
     build::CheckoutBuilder,
@@ -149,6 +149,18 @@ pub enum GitError {
         #[source]
         source: SignatureError,
     },
+    /// The SSH server's host key is not the one the known-hosts file lists for it (or none is
+    /// listed); nothing was sent to the server.
+    #[error("cannot fetch {reference} from {url}")]
+    HostKey {
+        /// The remote (credentials stripped).
+        url: String,
+        /// What was fetched.
+        reference: GitReference,
+        /// Why the host key was refused.
+        #[source]
+        source: HostKeyRefused,
+    },
     /// The known-hosts file could not be read.
     #[error("cannot read the known-hosts file {path}")]
     KnownHosts {
@@ -160,11 +172,20 @@ pub enum GitError {
     },
 }
 
+/// Why an SSH host key was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct HostKeyRefused(pub String);
+
+/// Where the host-key check leaves its reason for refusing (libgit2 replaces a callback's
+/// error with its own generic message).
+type RefusalSlot = std::sync::Arc<std::sync::Mutex<Option<HostKeyRefused>>>;
+
 /// Follows a Git remote.
 #[derive(Debug)]
 pub struct GitSource {
     config: GitConfig,
-    signers: Option<std::sync::Arc<AllowedSigners>>,
+    trusted: Option<TrustedKeys>,
 }
 
 const FETCH_HEAD_REF: &str = "refs/infisical-gitops/fetched";
@@ -174,15 +195,33 @@ impl GitSource {
     pub fn new(config: GitConfig) -> Self {
         Self {
             config,
-            signers: None,
+            trusted: None,
         }
     }
 
     /// Only check out revisions whose head commit carries an SSH signature by one of
-    /// `signers` (namespace `git`); others fail with [`GitError::Untrusted`] before checkout.
+    /// `signers` (namespace `git`), or by a key added with [`GitSource::with_allowed_pgp_keys`];
+    /// others fail with [`GitError::Untrusted`] before checkout.
     #[must_use]
     pub fn with_allowed_signers(mut self, signers: AllowedSigners) -> Self {
-        self.signers = Some(std::sync::Arc::new(signers));
+        self.trusted = Some(self.trusted.take().unwrap_or_default().with_ssh(signers));
+        self
+    }
+
+    /// Only check out revisions whose head commit carries an OpenPGP signature by one of
+    /// `keys` (primary keys or signing subkeys, neither revoked nor expired), or by a signer
+    /// added with [`GitSource::with_allowed_signers`]; others fail with
+    /// [`GitError::Untrusted`] before checkout.
+    #[must_use]
+    pub fn with_allowed_pgp_keys(mut self, keys: AllowedPgpKeys) -> Self {
+        self.trusted = Some(self.trusted.take().unwrap_or_default().with_pgp(keys));
+        self
+    }
+
+    /// Only check out revisions whose head commit is signed by one of `trusted`.
+    #[must_use]
+    pub fn with_trusted_keys(mut self, trusted: TrustedKeys) -> Self {
+        self.trusted = Some(trusted);
         self
     }
 
@@ -224,8 +263,9 @@ impl GitSource {
             }
             None => None,
         };
+        let refusal = RefusalSlot::default();
         let mut options = FetchOptions::new();
-        options.remote_callbacks(callbacks(config, known_hosts));
+        options.remote_callbacks(callbacks(config, known_hosts, refusal.clone()));
         options.download_tags(git2::AutotagOption::None);
         let is_local = config.url.starts_with("file://") || Path::new(&config.url).is_absolute();
         if config.shallow && !is_local {
@@ -243,6 +283,7 @@ impl GitSource {
                         .known_hosts
                         .as_ref()
                         .and_then(|p| std::fs::read_to_string(p).ok()),
+                    refusal.clone(),
                 ));
                 remote
                     .fetch(
@@ -253,12 +294,12 @@ impl GitSource {
                         Some(&mut options),
                         None,
                     )
-                    .map_err(|source| self.fetch_error(source))?;
+                    .map_err(|source| self.fetch_error(source, &refusal))?;
                 let object = repo.revparse_single(commit).map_err(|_| self.not_found())?;
                 repo.reference(FETCH_HEAD_REF, object.id(), true, "pinned commit")
                     .map_err(local)?;
             } else {
-                return Err(self.fetch_error(source));
+                return Err(self.fetch_error(source, &refusal));
             }
         }
         let target = repo
@@ -266,8 +307,8 @@ impl GitSource {
             .and_then(|r| r.peel_to_commit())
             .map_err(|_| self.not_found())?;
         let revision = target.id().to_string();
-        if let Some(signers) = &self.signers {
-            verify_commit(&repo, target.id(), signers).map_err(|source| GitError::Untrusted {
+        if let Some(trusted) = &self.trusted {
+            verify_commit(&repo, target.id(), trusted).map_err(|source| GitError::Untrusted {
                 revision: revision.clone(),
                 source,
             })?;
@@ -322,7 +363,15 @@ impl GitSource {
         }
     }
 
-    fn fetch_error(&self, source: git2::Error) -> GitError {
+    fn fetch_error(&self, source: git2::Error, refusal: &RefusalSlot) -> GitError {
+        let refused = refusal.lock().ok().and_then(|mut slot| slot.take());
+        if let Some(source) = refused {
+            return GitError::HostKey {
+                url: self.display_url(),
+                reference: self.config.reference.clone(),
+                source,
+            };
+        }
         GitError::Fetch {
             url: self.display_url(),
             reference: self.config.reference.clone(),
@@ -338,23 +387,27 @@ impl GitSource {
     }
 }
 
-/// Checks the signature of commit `oid` against `signers`.
+/// Checks the signature of commit `oid` against `trusted`.
 ///
 /// # Errors
 /// [`SignatureError`] when the commit is unsigned, signed by a key not allowed, or altered.
 pub fn verify_commit(
     repo: &Repository,
     oid: Oid,
-    signers: &AllowedSigners,
+    trusted: &TrustedKeys,
 ) -> Result<(), SignatureError> {
     match repo.extract_signature(&oid, None) {
-        Ok((signature, signed)) => signers.verify_commit(&signature, &signed).map(|_| ()),
+        Ok((signature, signed)) => trusted.verify_commit(&signature, &signed).map(|_| ()),
         Err(error) if error.code() == git2::ErrorCode::NotFound => Err(SignatureError::Unsigned),
         Err(error) => Err(SignatureError::Malformed(error.message().to_string())),
     }
 }
 
-fn callbacks(config: &GitConfig, known_hosts: Option<String>) -> RemoteCallbacks<'static> {
+fn callbacks(
+    config: &GitConfig,
+    known_hosts: Option<String>,
+    refusal: RefusalSlot,
+) -> RemoteCallbacks<'static> {
     let mut callbacks = RemoteCallbacks::new();
     let auth = config.auth.clone();
     let mut attempts = 0u32;
@@ -394,23 +447,47 @@ fn callbacks(config: &GitConfig, known_hosts: Option<String>) -> RemoteCallbacks
             // X.509: let the TLS library's verification decide.
             return Ok(CertificateCheckStatus::CertificatePassthrough);
         };
+        let refuse = |reason: String| {
+            if let Ok(mut slot) = refusal.lock() {
+                *slot = Some(HostKeyRefused(reason.clone()));
+            }
+            Err(git2::Error::from_str(&reason))
+        };
         let Some(known_hosts) = &known_hosts else {
-            return Err(git2::Error::from_str(
-                "no known-hosts file configured (--known-hosts); refusing an unverified SSH host key",
-            ));
+            return refuse(
+                "no known-hosts file configured (--known-hosts); refusing an unverified SSH host key"
+                    .into(),
+            );
         };
         let Some(key) = hostkey.hostkey() else {
-            return Err(git2::Error::from_str("the SSH server sent no host key"));
+            return refuse("the SSH server sent no host key".into());
         };
-        if known_hosts_match(known_hosts, host, port, key) {
-            Ok(CertificateCheckStatus::CertificateOk)
-        } else {
-            Err(git2::Error::from_str(&format!(
-                "the SSH host key of {host} is not in the known-hosts file"
-            )))
+        let name = known_hosts_name(host, port);
+        match known_hosts_check(known_hosts, host, port, key) {
+            HostKeyCheck::Match => Ok(CertificateCheckStatus::CertificateOk),
+            HostKeyCheck::Missing => refuse(format!(
+                "the known-hosts file has no entry for {name} (the server's host key is {})",
+                describe_host_key(key)
+            )),
+            HostKeyCheck::Mismatch => refuse(format!(
+                "the SSH host key of {name} does not match the known-hosts file (the server's host key is {}): the key changed, another server answers, or the file lists another key type",
+                describe_host_key(key)
+            )),
         }
     });
     callbacks
+}
+
+/// `type SHA256:…` for a host key blob (wire format), as `ssh-keygen -l` shows it.
+fn describe_host_key(key: &[u8]) -> String {
+    match ssh_key::PublicKey::from_bytes(key) {
+        Ok(key) => format!(
+            "{} {}",
+            key.algorithm(),
+            key.fingerprint(ssh_key::HashAlg::Sha256)
+        ),
+        Err(_) => "of an unknown type".into(),
+    }
 }
 
 /// The port of an `ssh://` URL, when not 22.
@@ -422,25 +499,64 @@ fn ssh_port(url: &str) -> Option<u16> {
     port.parse().ok().filter(|p| *p != 22)
 }
 
+/// What a known-hosts file says about a host's key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostKeyCheck {
+    /// An entry for the host lists this key.
+    Match,
+    /// Entries for the host list other keys only.
+    Mismatch,
+    /// No entry names the host.
+    Missing,
+}
+
+/// How a known-hosts file names `host` on `port` (`[host]:port` unless 22).
+fn known_hosts_name(host: &str, port: Option<u16>) -> String {
+    match port {
+        Some(port) => format!("[{host}]:{port}"),
+        None => host.to_string(),
+    }
+}
+
 /// Whether an OpenSSH known-hosts text lists `key` for `host` (plain host patterns and
 /// `[host]:port`; hashed entries are not supported and never match).
 pub fn known_hosts_match(known_hosts: &str, host: &str, port: Option<u16>, key: &[u8]) -> bool {
-    let name = match port {
-        Some(port) => format!("[{host}]:{port}"),
-        None => host.to_string(),
-    };
-    known_hosts.lines().any(|line| {
+    known_hosts_check(known_hosts, host, port, key) == HostKeyCheck::Match
+}
+
+/// What an OpenSSH known-hosts text says about `key` for `host` (plain host patterns and
+/// `[host]:port`; hashed entries and `@cert-authority`/`@revoked` lines are not supported and
+/// never match).
+pub fn known_hosts_check(
+    known_hosts: &str,
+    host: &str,
+    port: Option<u16>,
+    key: &[u8],
+) -> HostKeyCheck {
+    let name = known_hosts_name(host, port);
+    let mut named = false;
+    for line in known_hosts.lines() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') || line.starts_with('@') {
-            return false;
+            continue;
         }
         let mut fields = line.split_whitespace();
         let (Some(hosts), Some(_kind), Some(blob)) = (fields.next(), fields.next(), fields.next())
         else {
-            return false;
+            continue;
         };
-        hosts.split(',').any(|h| h == name) && base64_decode(blob).is_some_and(|b| b == key)
-    })
+        if hosts.split(',').any(|h| h == name) {
+            if base64_decode(blob).is_some_and(|b| b == key) {
+                return HostKeyCheck::Match;
+            }
+            named = true;
+        }
+    }
+    if named {
+        HostKeyCheck::Mismatch
+    } else {
+        HostKeyCheck::Missing
+    }
 }
 
 /// Strips user info (`user:token@`) from a URL.
@@ -502,6 +618,14 @@ mod tests {
         assert!(!known_hosts_match(text, "git.example", None, &[0, 1, 2]));
         assert!(!known_hosts_match(text, "other", None, &[0, 1, 2, 3]));
         assert!(known_hosts_match(text, "h", Some(2222), &[4, 5, 6]));
+        assert_eq!(
+            known_hosts_check(text, "h", Some(2222), &[4, 5]),
+            HostKeyCheck::Mismatch
+        );
+        assert_eq!(
+            known_hosts_check(text, "h", None, &[4, 5, 6]),
+            HostKeyCheck::Missing
+        );
         assert_eq!(ssh_port("ssh://git@h:2222/r.git"), Some(2222));
         assert_eq!(ssh_port("ssh://git@h/r.git"), None);
     }

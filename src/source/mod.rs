@@ -7,6 +7,7 @@
 
 pub mod git;
 pub mod local;
+pub mod openpgp;
 pub mod signature;
 pub mod yaml;
 

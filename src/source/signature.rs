@@ -1,6 +1,12 @@
-//! Commit signature verification: SSH signatures (`gpgsig` headers holding an
-//! `-----BEGIN SSH SIGNATURE-----` block, as `git commit -S` with `gpg.format=ssh` writes)
-//! checked against an OpenSSH `allowed_signers` file, in pure Rust (no `ssh-keygen`).
+//! Commit signature verification, in pure Rust (no `ssh-keygen`, no `gpg`):
+//!
+//! - SSH signatures (`gpgsig` headers holding an `-----BEGIN SSH SIGNATURE-----` block, as
+//!   `git commit -S` with `gpg.format=ssh` writes) checked against an OpenSSH
+//!   `allowed_signers` file ([`AllowedSigners`], this module);
+//! - OpenPGP signatures (`-----BEGIN PGP SIGNATURE-----`, `gpg.format=openpgp`) checked against
+//!   an armored public keyring ([`AllowedPgpKeys`], [`crate::source::openpgp`]).
+//!
+//! [`TrustedKeys`] holds either or both and dispatches on the signature's armor.
 //!
 //! The file format is the one `git` and `ssh-keygen -Y verify` use, one signer a line:
 //! `principal[,principal…] [namespaces="git[,…]"] key-type base64-key [comment]`.
@@ -8,11 +14,14 @@
 //! refused when the file is read). The options
 //! `cert-authority`, `valid-after` and `valid-before` are not supported: a line using them is
 //! refused when the file is read, so nothing is silently trusted more widely than written.
-//! OpenPGP signatures are not supported.
+//! X.509 (`gpgsm`) signatures are not supported.
 
 use std::path::Path;
+use std::time::SystemTime;
 
 use ssh_key::{PublicKey, SshSig};
+
+pub use crate::source::openpgp::{AllowedPgpKeys, PgpKeysError};
 
 /// The namespace git signs commits in.
 pub const GIT_NAMESPACE: &str = "git";
@@ -65,9 +74,11 @@ pub enum SignatureError {
     /// The commit carries no signature.
     #[error("the commit is not signed")]
     Unsigned,
-    /// The signature is not an SSH signature (OpenPGP, X.509).
-    #[error("the commit signature is not an SSH signature (only SSH signatures are supported)")]
-    NotSsh,
+    /// The signature is neither SSH nor OpenPGP (X.509, or something else).
+    #[error(
+        "the commit signature is neither an SSH nor an OpenPGP signature (X.509 signatures are not supported)"
+    )]
+    Unsupported,
     /// The signature block does not parse.
     #[error("the commit signature is malformed: {0}")]
     Malformed(String),
@@ -77,6 +88,21 @@ pub enum SignatureError {
     /// The signing key is not in the allowed-signers file (for the `git` namespace).
     #[error("the commit is signed by a key that is not allowed ({0})")]
     Untrusted(String),
+    /// The signing key (OpenPGP) is revoked.
+    #[error("the commit is signed by a revoked key ({0})")]
+    Revoked(String),
+    /// The signing key (OpenPGP) has expired.
+    #[error("the commit is signed by an expired key ({0})")]
+    Expired(String),
+    /// The signature (OpenPGP) carried an expiration time that has passed.
+    #[error("the commit signature has expired ({0})")]
+    SignatureExpired(String),
+    /// The signing key (OpenPGP) has no valid binding or its flags do not allow signing.
+    #[error("the commit is signed by a key that is not valid for signing ({0})")]
+    NotForSigning(String),
+    /// The signature uses a hash algorithm too weak to trust (MD5, SHA-1, RIPEMD-160).
+    #[error("the commit signature uses the weak hash algorithm {0}")]
+    WeakHash(String),
     /// The signature does not match the commit's content.
     #[error(
         "the commit signature does not verify (the commit was altered or the signature is bad)"
@@ -125,26 +151,23 @@ impl AllowedSigners {
         &self.signers
     }
 
-    /// Verifies a commit: `signature` is its `gpgsig` header (empty when unsigned) and
-    /// `signed` the payload it covers (libgit2's `extract_signature`). Returns the principals
-    /// of the key that signed.
+    /// Verifies a commit against these SSH keys only: `signature` is its `gpgsig` header
+    /// (empty when unsigned) and `signed` the payload it covers (libgit2's
+    /// `extract_signature`). Returns the principals of the key that signed. An OpenPGP
+    /// signature is reported as signed by a key that is not allowed.
     ///
     /// # Errors
-    /// [`SignatureError`] when the commit is unsigned, not SSH-signed, signed by a key not
-    /// allowed for the `git` namespace, or the signature does not match the payload.
+    /// [`SignatureError`] when the commit is unsigned, signed by a key not allowed for the
+    /// `git` namespace, or the signature does not match the payload.
     pub fn verify_commit(
         &self,
         signature: &[u8],
         signed: &[u8],
-    ) -> Result<&[String], SignatureError> {
-        let text = std::str::from_utf8(signature).map_err(|_| SignatureError::NotSsh)?;
-        let text = text.trim();
-        if text.is_empty() {
-            return Err(SignatureError::Unsigned);
-        }
-        if !text.starts_with("-----BEGIN SSH SIGNATURE-----") {
-            return Err(SignatureError::NotSsh);
-        }
+    ) -> Result<Vec<String>, SignatureError> {
+        verify(Some(self), None, signature, signed, SystemTime::now())
+    }
+
+    fn verify_ssh(&self, text: &str, signed: &[u8]) -> Result<Vec<String>, SignatureError> {
         let sig = SshSig::from_pem(text).map_err(|e| SignatureError::Malformed(e.to_string()))?;
         if sig.namespace() != GIT_NAMESPACE {
             return Err(SignatureError::Namespace(sig.namespace().to_string()));
@@ -168,7 +191,114 @@ impl AllowedSigners {
             .key
             .verify(GIT_NAMESPACE, signed, &sig)
             .map_err(|_| SignatureError::Invalid)?;
-        Ok(&signer.principals)
+        Ok(signer.principals.clone())
+    }
+}
+
+/// The keys trusted for `--verify-commits`: SSH signers, OpenPGP keys, or both. A commit must
+/// be signed by one of them, whatever the kind of its signature.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedKeys {
+    ssh: Option<AllowedSigners>,
+    pgp: Option<AllowedPgpKeys>,
+}
+
+impl TrustedKeys {
+    /// No key at all (every signed commit is refused as signed by a key not allowed).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Also trusts these SSH signers.
+    #[must_use]
+    pub fn with_ssh(mut self, signers: AllowedSigners) -> Self {
+        self.ssh = Some(signers);
+        self
+    }
+
+    /// Also trusts these OpenPGP keys.
+    #[must_use]
+    pub fn with_pgp(mut self, keys: AllowedPgpKeys) -> Self {
+        self.pgp = Some(keys);
+        self
+    }
+
+    /// The SSH signers, if configured.
+    pub fn ssh(&self) -> Option<&AllowedSigners> {
+        self.ssh.as_ref()
+    }
+
+    /// The OpenPGP keys, if configured.
+    pub fn pgp(&self) -> Option<&AllowedPgpKeys> {
+        self.pgp.as_ref()
+    }
+
+    /// Verifies a commit now: `signature` is its `gpgsig` header (empty when unsigned) and
+    /// `signed` the payload it covers. Returns the principals (SSH) or user ids (OpenPGP) of
+    /// the key that signed.
+    ///
+    /// # Errors
+    /// [`SignatureError`] when the commit is unsigned, signed by a key not trusted (or
+    /// revoked, expired, not valid for signing), or the signature does not match.
+    pub fn verify_commit(
+        &self,
+        signature: &[u8],
+        signed: &[u8],
+    ) -> Result<Vec<String>, SignatureError> {
+        self.verify_commit_at(signature, signed, SystemTime::now())
+    }
+
+    /// [`TrustedKeys::verify_commit`] at time `now` (OpenPGP key expiry is checked against it).
+    ///
+    /// # Errors
+    /// As [`TrustedKeys::verify_commit`].
+    pub fn verify_commit_at(
+        &self,
+        signature: &[u8],
+        signed: &[u8],
+        now: SystemTime,
+    ) -> Result<Vec<String>, SignatureError> {
+        verify(self.ssh.as_ref(), self.pgp.as_ref(), signature, signed, now)
+    }
+}
+
+impl From<AllowedSigners> for TrustedKeys {
+    fn from(signers: AllowedSigners) -> Self {
+        Self::new().with_ssh(signers)
+    }
+}
+
+impl From<AllowedPgpKeys> for TrustedKeys {
+    fn from(keys: AllowedPgpKeys) -> Self {
+        Self::new().with_pgp(keys)
+    }
+}
+
+const NO_SSH: AllowedSigners = AllowedSigners {
+    signers: Vec::new(),
+};
+
+fn verify(
+    ssh: Option<&AllowedSigners>,
+    pgp: Option<&AllowedPgpKeys>,
+    signature: &[u8],
+    signed: &[u8],
+    now: SystemTime,
+) -> Result<Vec<String>, SignatureError> {
+    let text = std::str::from_utf8(signature).map_err(|_| SignatureError::Unsupported)?;
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(SignatureError::Unsigned);
+    }
+    if text.starts_with("-----BEGIN SSH SIGNATURE-----") {
+        ssh.unwrap_or(&NO_SSH).verify_ssh(text, signed)
+    } else if text.starts_with("-----BEGIN PGP SIGNATURE-----") {
+        match pgp {
+            Some(keys) => keys.verify(text, signed, now),
+            None => AllowedPgpKeys::default().verify(text, signed, now),
+        }
+    } else {
+        Err(SignatureError::Unsupported)
     }
 }
 
@@ -332,9 +462,13 @@ mod tests {
             Err(SignatureError::Unsigned)
         );
         assert_eq!(
-            signers.verify_commit(b"-----BEGIN PGP SIGNATURE-----\n...", b"tree x\n"),
-            Err(SignatureError::NotSsh)
+            signers.verify_commit(b"-----BEGIN SIGNED MESSAGE-----\n...", b"tree x\n"),
+            Err(SignatureError::Unsupported)
         );
+        assert!(matches!(
+            signers.verify_commit(b"-----BEGIN PGP SIGNATURE-----\n\nAAAA\n", b"tree x\n"),
+            Err(SignatureError::Malformed(_))
+        ));
         assert!(matches!(
             signers.verify_commit(
                 b"-----BEGIN SSH SIGNATURE-----\nAAAA\n-----END SSH SIGNATURE-----",

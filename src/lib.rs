@@ -25,6 +25,7 @@
 //! | [`import`] | an existing Infisical → desired-state YAML (values never written) | no |
 //! | [`dev`] | the local Infisical-compatible server (tests, benchmarks, quickstart) | no |
 //! | [`daemon`] | the reconcile loop, webhooks, health, metrics, leader election | no |
+//! | [`mcp`] | MCP tools: read the repository, plan, propose changes as merge requests | no |
 //! | [`cli`] | command-line front-end | no |
 //!
 //! The pure modules never import `tokio`, `reqwest` or `std::fs`.
@@ -36,6 +37,7 @@ pub mod dev;
 pub mod import;
 pub mod infisical;
 pub mod manifest;
+pub mod mcp;
 pub mod model;
 pub mod plan;
 pub mod propose;

@@ -106,6 +106,12 @@ impl Reconciler {
         self
     }
 
+    /// Makes the resolver forget cached values, so the next plan reads every source again
+    /// (the daemon calls it after each reconcile).
+    pub async fn forget_cached_values(&self) {
+        self.resolver.forget().await;
+    }
+
     /// The Infisical it talks to.
     pub fn api(&self) -> &Arc<dyn InfisicalApi> {
         &self.api
@@ -234,5 +240,6 @@ mod tests {
         assert_send(&reconciler.apply(&run, None));
         assert_send(&reconciler.apply_saved(&run.plan, DesiredState::default(), true, None));
         assert_send(&reconciler.reconcile(DesiredState::default(), true));
+        assert_send(&reconciler.forget_cached_values());
     }
 }

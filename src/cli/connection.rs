@@ -8,8 +8,8 @@ use miette::{IntoDiagnostic, WrapErr};
 
 use super::env;
 use crate::dev::{DevServer, DevServerConfig};
-use crate::infisical::{ClientConfig, HttpClient, InfisicalApi};
-use crate::resolve::{SecretResolver, SourceResolver};
+use crate::infisical::{ClientConfig, HttpClient, InfisicalApi, RequestObserver};
+use crate::resolve::{LookupObserver, SecretResolver, SourceResolver};
 
 /// Connection flags shared by `plan` and `apply`. Credentials come only from the environment
 /// (`INFISICAL_UNIVERSAL_AUTH_CLIENT_ID` + `INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET`, or
@@ -41,6 +41,24 @@ pub struct ConnectionArgs {
     /// Bitwarden sources.
     #[command(flatten)]
     pub bitwarden: super::bitwarden::BitwardenArgs,
+}
+
+/// Who hears about the adapters' work (none for the CLI; the daemon's metrics for `run`).
+#[derive(Default, Clone)]
+pub struct Observers {
+    /// Every Infisical request.
+    pub requests: Option<Arc<dyn RequestObserver>>,
+    /// Every Bitwarden lookup.
+    pub lookups: Option<Arc<dyn LookupObserver>>,
+}
+
+impl std::fmt::Debug for Observers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Observers")
+            .field("requests", &self.requests.is_some())
+            .field("lookups", &self.lookups.is_some())
+            .finish()
+    }
 }
 
 /// An open connection: the API, the resolver, and the embedded server when `--dev`.
@@ -78,6 +96,15 @@ impl ConnectionArgs {
     /// # Errors
     /// Missing credentials, a bad URL or CA file, or a dev server that cannot start.
     pub async fn open(&self) -> miette::Result<Session> {
+        self.open_observed(Observers::default()).await
+    }
+
+    /// As [`ConnectionArgs::open`], telling `observers` about Infisical requests and Bitwarden
+    /// lookups (the daemon's metrics).
+    ///
+    /// # Errors
+    /// As [`ConnectionArgs::open`].
+    pub async fn open_observed(&self, observers: Observers) -> miette::Result<Session> {
         if self.dev {
             let config = DevServerConfig {
                 state_file: self.dev_state.clone(),
@@ -93,11 +120,14 @@ impl ConnectionArgs {
                 server.url(),
                 crate::infisical::Credentials::universal_auth(client_id, client_secret),
             );
-            let client = HttpClient::new(client_config)
+            let client = HttpClient::with_observer(client_config, observers.requests)
                 .into_diagnostic()
                 .wrap_err("cannot configure the client for the dev server")?;
             tracing::info!(url = %server.url(), "embedded dev server started");
-            let bitwarden = self.bitwarden.resolver(true)?;
+            let bitwarden = self
+                .bitwarden
+                .resolver(true)?
+                .with_observer(observers.lookups);
             return Ok(Session {
                 api: Arc::new(client),
                 resolver: Arc::new(SourceResolver::new().with_bitwarden(Arc::new(bitwarden))),
@@ -116,10 +146,13 @@ impl ConnectionArgs {
         .wrap_err("cannot configure the Infisical client")?;
         config.ca_bundle = self.ca_cert.clone();
         config.insecure_skip_tls_verify = self.insecure_skip_tls_verify;
-        let client = HttpClient::new(config)
+        let client = HttpClient::with_observer(config, observers.requests)
             .into_diagnostic()
             .wrap_err("cannot configure the Infisical client")?;
-        let bitwarden = self.bitwarden.resolver(false)?;
+        let bitwarden = self
+            .bitwarden
+            .resolver(false)?
+            .with_observer(observers.lookups);
         Ok(Session {
             api: Arc::new(client),
             resolver: Arc::new(SourceResolver::new().with_bitwarden(Arc::new(bitwarden))),

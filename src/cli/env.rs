@@ -83,6 +83,23 @@ pub const POD_NAMESPACE: &str = "POD_NAMESPACE";
 /// `run --lease-identity` (set by the Deployment from the downward API).
 pub const POD_NAME: &str = "POD_NAME";
 
+/// The MCP server's bearer token (`mcp`, `run --mcp`; or `--mcp-token-file`).
+pub const MCP_TOKEN: &str = "INFISICAL_GITOPS_MCP_TOKEN";
+/// `mcp --listen`.
+pub const MCP_LISTEN: &str = "INFISICAL_GITOPS_MCP_LISTEN";
+/// `--forge`: `gitlab` or `github`, where proposals open merge or pull requests.
+pub const FORGE: &str = "INFISICAL_GITOPS_FORGE";
+/// `--forge-url`: the forge's API URL.
+pub const FORGE_URL: &str = "INFISICAL_GITOPS_FORGE_URL";
+/// `--forge-project`: `group/repo` (GitLab) or `owner/repo` (GitHub).
+pub const FORGE_PROJECT: &str = "INFISICAL_GITOPS_FORGE_PROJECT";
+/// The forge API token (or `--forge-token-file`).
+pub const FORGE_TOKEN: &str = "INFISICAL_GITOPS_FORGE_TOKEN";
+/// `--author-name`: the author of proposal commits.
+pub const AUTHOR_NAME: &str = "INFISICAL_GITOPS_AUTHOR_NAME";
+/// `--author-email`: the author e-mail of proposal commits.
+pub const AUTHOR_EMAIL: &str = "INFISICAL_GITOPS_AUTHOR_EMAIL";
+
 /// Reads one of the variables above: the one place the CLI reads the environment for settings
 /// that clap does not own (credentials are never taken from flags).
 pub fn read(name: &str) -> Option<String> {

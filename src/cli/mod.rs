@@ -11,6 +11,7 @@ pub mod dev_server;
 pub mod env;
 pub mod import;
 pub mod manifests;
+pub mod mcp;
 pub mod plan;
 pub mod render;
 pub mod run;
@@ -66,6 +67,9 @@ pub enum Command {
     Run(run::Args),
     /// Write a desired-state repository from an existing Infisical (values are never written).
     Import(import::Args),
+    /// Serve MCP tools that read the repository and propose changes as merge requests
+    /// (Streamable HTTP at /mcp with a bearer token, or stdio).
+    Mcp(mcp::Args),
 }
 
 /// `--color`.
@@ -138,6 +142,7 @@ pub fn run(command: Command, context: &Context) -> miette::Result<ExitCode> {
         Command::Manifests(args) => manifests::run(args, context),
         Command::Run(args) => runtime()?.block_on(run::run(args, context)),
         Command::Import(args) => runtime()?.block_on(import::run(args, context)),
+        Command::Mcp(args) => runtime()?.block_on(mcp::run(args, context)),
     }
 }
 
@@ -152,7 +157,9 @@ pub fn runtime() -> miette::Result<tokio::runtime::Runtime> {
 
 fn init_tracing(format: LogFormat, color: ColorChoice) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env(env::LOG).unwrap_or_else(|_| EnvFilter::new("warn"));
+    // The MCP audit log (one line per tool call) is on unless the filter says otherwise.
+    let filter = EnvFilter::try_from_env(env::LOG)
+        .unwrap_or_else(|_| EnvFilter::new(format!("warn,{}=info", crate::mcp::AUDIT_TARGET)));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -16,11 +16,13 @@ use miette::{IntoDiagnostic, WrapErr};
 use secrecy::SecretString;
 use tokio::sync::watch;
 
-use super::connection::ConnectionArgs;
+use super::connection::{ConnectionArgs, Observers};
 use super::{Context, EXIT_ERROR, EXIT_OK, env};
 use crate::daemon::http::{WebhookSecrets, router};
 use crate::daemon::sources::{GitRemote, LocalDirectory, watch_directory};
-use crate::daemon::{Backoff, Controls, Daemon, DaemonConfig, RunResult, Source, Trigger};
+use crate::daemon::{
+    AdapterMetrics, Backoff, Controls, Daemon, DaemonConfig, RunResult, Source, Trigger,
+};
 use crate::reconcile::{ReconcileOptions, Reconciler};
 use crate::source::git::{GitAuth, GitConfig, GitReference, GitSource};
 use crate::source::signature::{AllowedPgpKeys, AllowedSigners};
@@ -121,6 +123,13 @@ pub struct Args {
     /// This replica's identity in the Lease [default: the pod name or host name].
     #[arg(long, env = env::POD_NAME)]
     pub lease_identity: Option<String>,
+    /// Also serve the MCP tools (read the repository, plan, propose changes as merge requests)
+    /// at `/mcp` on the listener; needs --mcp-token-file or INFISICAL_GITOPS_MCP_TOKEN.
+    #[arg(long, conflicts_with = "once")]
+    pub mcp: bool,
+    /// The MCP endpoint and proposals (with --mcp).
+    #[command(flatten)]
+    pub mcp_options: super::mcp::McpOptions,
     /// Connection.
     #[command(flatten)]
     pub connection: ConnectionArgs,
@@ -143,10 +152,11 @@ fn secret(file: Option<&PathBuf>, variable: &str) -> miette::Result<Option<Secre
 }
 
 impl Args {
-    fn source(&self) -> miette::Result<(Arc<dyn Source>, Option<PathBuf>)> {
+    #[allow(clippy::type_complexity)]
+    fn source(&self) -> miette::Result<(Arc<dyn Source>, Option<PathBuf>, Option<GitConfig>)> {
         let Some(url) = &self.git_url else {
             let path = self.path.clone().unwrap_or_else(|| PathBuf::from("."));
-            return Ok((Arc::new(LocalDirectory(path.clone())), Some(path)));
+            return Ok((Arc::new(LocalDirectory(path.clone())), Some(path), None));
         };
         let reference = match (&self.git_tag, &self.git_commit) {
             (Some(tag), _) => GitReference::Tag(tag.clone()),
@@ -182,7 +192,7 @@ impl Args {
             known_hosts: self.known_hosts.clone(),
             shallow: !self.full_clone,
         };
-        let mut source = GitSource::new(config);
+        let mut source = GitSource::new(config.clone());
         if self.verify_commits {
             if let Some(path) = &self.allowed_signers {
                 let signers = AllowedSigners::from_file(path)
@@ -207,7 +217,7 @@ impl Args {
                 source = source.with_allowed_pgp_keys(keys);
             }
         }
-        Ok((Arc::new(GitRemote(Arc::new(source))), None))
+        Ok((Arc::new(GitRemote(Arc::new(source))), None, Some(config)))
     }
 
     fn daemon_config(&self) -> DaemonConfig {
@@ -224,15 +234,51 @@ impl Args {
 
 /// Runs `run`.
 pub async fn run(args: Args, _context: &Context) -> miette::Result<ExitCode> {
-    let (source, watched) = args.source()?;
-    let session = args.connection.open().await?;
-    let reconciler = Reconciler::new(session.api.clone(), session.resolver.clone()).with_options(
-        ReconcileOptions {
+    let (source, watched, git) = args.source()?;
+    let mcp_security = if args.mcp {
+        Some(args.mcp_options.security()?)
+    } else {
+        None
+    };
+    let metrics = Arc::new(AdapterMetrics::default());
+    let session = args
+        .connection
+        .open_observed(Observers {
+            requests: Some(metrics.clone()),
+            lookups: Some(metrics.clone()),
+        })
+        .await?;
+    let reconciler = Reconciler::new(session.api.clone(), session.resolver.clone())
+        .with_generated_store(session.generated_store.clone())
+        .with_options(ReconcileOptions {
             force_deletions: args.connection.force_deletions,
             ..ReconcileOptions::default()
-        },
-    );
-    let (mut daemon, state) = Daemon::new(reconciler, source, args.daemon_config());
+        });
+    let mcp = match mcp_security {
+        Some(security) => {
+            // The MCP server keeps its own clones next to the daemon's, never inside it.
+            let git = git.map(|mut config| {
+                let name = config
+                    .work_dir
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "checkout".into());
+                config.work_dir = config.work_dir.with_file_name(format!("{name}-mcp"));
+                config
+            });
+            let mcp_source = super::mcp::source_of(watched.clone(), git.as_ref());
+            let state = super::mcp::state(
+                &args.mcp_options,
+                mcp_source,
+                git.as_ref(),
+                Ok(reconciler.clone()),
+            )?;
+            Some(crate::mcp::http::router(state, security))
+        }
+        None => None,
+    };
+    let (mut daemon, state) =
+        Daemon::with_metrics(reconciler, source, args.daemon_config(), metrics);
     if args.once {
         let result = daemon.run_once(Trigger::Startup).await;
         if let Some(record) = state.last() {
@@ -307,18 +353,32 @@ pub async fn run(args: Args, _context: &Context) -> miette::Result<ExitCode> {
         None => (None, None),
     };
 
-    let app = router(state.clone(), secrets, axum::Router::new());
+    let (extra, mcp_handle) = match mcp {
+        Some((router, handle)) => {
+            tracing::info!(listen = %args.listen, "serving MCP at /mcp");
+            (router, Some(handle))
+        }
+        None => (axum::Router::new(), None),
+    };
+    let app = router(state.clone(), secrets, extra);
     let mut server_shutdown = shutdown.clone();
     let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                while !*server_shutdown.borrow() {
-                    if server_shutdown.changed().await.is_err() {
-                        break;
-                    }
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            while !*server_shutdown.borrow() {
+                if server_shutdown.changed().await.is_err() {
+                    break;
                 }
-            })
-            .await
+            }
+            // Open MCP event streams would otherwise hold the graceful shutdown.
+            if let Some(handle) = mcp_handle {
+                handle.shutdown();
+            }
+        })
+        .await
     });
     daemon
         .run(Controls {

@@ -32,10 +32,11 @@ use tokio::time::Instant;
 
 use crate::model::DesiredState;
 use crate::reconcile::{PlannedRun, ReconcileError, Reconciler};
+use crate::source::{Limits, SourceFiles};
 
 pub use schedule::{Backoff, Jitter};
 pub use sources::{Source, SourceError};
-pub use status::{DaemonState, Outcome, ReconcileRecord};
+pub use status::{AdapterMetrics, DaemonState, Outcome, ReconcileRecord};
 
 /// Why a reconcile ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -127,7 +128,9 @@ pub struct Daemon {
     state: Arc<DaemonState>,
     triggers: mpsc::Receiver<Trigger>,
     last_seen: Option<String>,
-    last_good: Option<(String, Arc<DesiredState>)>,
+    /// The last revision applied successfully, with its files (not its parsed state: the
+    /// files are a fraction of its size).
+    last_good: Option<(String, Arc<SourceFiles>)>,
     jitter: Jitter,
 }
 
@@ -160,11 +163,23 @@ impl Daemon {
         source: Arc<dyn Source>,
         config: DaemonConfig,
     ) -> (Self, Arc<DaemonState>) {
+        Self::with_metrics(reconciler, source, config, Arc::default())
+    }
+
+    /// As [`Daemon::new`], serving on `/metrics` what the reconciler's adapters report into
+    /// `adapters` (install it into the HTTP client and the resolver first).
+    pub fn with_metrics(
+        reconciler: Reconciler,
+        source: Arc<dyn Source>,
+        config: DaemonConfig,
+        adapters: Arc<AdapterMetrics>,
+    ) -> (Self, Arc<DaemonState>) {
         let (sender, triggers) = mpsc::channel(1);
         let state = Arc::new(DaemonState::new(
             sender,
             source.describe(),
             config.retry_budget,
+            adapters,
         ));
         let jitter = Jitter::new(config.seed, config.jitter);
         let daemon = Self {
@@ -339,12 +354,17 @@ impl Daemon {
         } else {
             let path = checkout.path.clone();
             Some(
-                tokio::task::spawn_blocking(move || crate::source::load_desired_state(&path)).await,
+                tokio::task::spawn_blocking(move || {
+                    let files = crate::source::read_dir_with(&path, &Limits::DEFAULT);
+                    let state = files.desired_state();
+                    (files, state)
+                })
+                .await,
             )
         };
-        let desired = match loaded {
-            Some(Ok(Ok((desired, _warnings)))) => Arc::new(desired),
-            Some(Ok(Err(diagnostics))) => {
+        let (desired, files) = match loaded {
+            Some(Ok((files, Ok((desired, _warnings))))) => (desired, Arc::new(files)),
+            Some(Ok((_, Err(diagnostics)))) => {
                 record.outcome = Outcome::Invalid;
                 record.errors = diagnostics
                     .iter()
@@ -352,18 +372,18 @@ impl Daemon {
                     .take(10)
                     .map(|d| format!("{}: {}", d.origin, d.message))
                     .collect();
-                match self.keep_last_good(record, started, trigger) {
-                    Ok((next, good)) => {
+                match self.last_good_state(record, started, trigger).await {
+                    Ok((next, desired, files)) => {
                         record = next;
-                        good
+                        (desired, files)
                     }
                     Err(result) => return result,
                 }
             }
-            None => match self.keep_last_good(record, started, trigger) {
-                Ok((next, good)) => {
+            None => match self.last_good_state(record, started, trigger).await {
+                Ok((next, desired, files)) => {
                     record = next;
-                    good
+                    (desired, files)
                 }
                 Err(result) => return result,
             },
@@ -373,7 +393,7 @@ impl Daemon {
                 return self.finish(record, started, RunResult::Failed);
             }
         };
-        let (run, applied) = match plan_and_apply(&self.reconciler, (*desired).clone()).await {
+        let (run, applied) = match plan_and_apply(&self.reconciler, desired).await {
             Ok(result) => result,
             Err(error) => {
                 record.outcome = Outcome::Failed;
@@ -423,20 +443,22 @@ impl Daemon {
             }
         }
         record.outcome = Outcome::Success;
+        drop(run);
         if let Some(revision) = &record.revision {
-            self.last_good = Some((revision.clone(), desired));
+            self.last_good = Some((revision.clone(), files));
         }
         self.finish(record, started, RunResult::Success)
     }
 
     /// A refused revision (invalid or untrusted) is recorded and not applied. A drift check
-    /// then reconciles the last good revision instead: `Ok` with its fresh record.
-    fn keep_last_good(
+    /// then reconciles the last good revision instead, parsed again from its files: `Ok` with
+    /// its fresh record.
+    async fn last_good_state(
         &self,
         record: ReconcileRecord,
         started: Instant,
         trigger: Trigger,
-    ) -> Result<(ReconcileRecord, Arc<DesiredState>), RunResult> {
+    ) -> Result<(ReconcileRecord, DesiredState, Arc<SourceFiles>), RunResult> {
         let Some((good_revision, good)) = self.last_good.clone() else {
             return Err(self.finish(record, started, RunResult::Invalid));
         };
@@ -446,7 +468,17 @@ impl Daemon {
         self.finish(record, started, RunResult::Invalid);
         let mut record = ReconcileRecord::started(trigger);
         record.revision = Some(good_revision);
-        Ok((record, good))
+        let files = good.clone();
+        match tokio::task::spawn_blocking(move || files.desired_state()).await {
+            Ok(Ok((desired, _warnings))) => Ok((record, desired, good)),
+            Ok(Err(_)) | Err(_) => {
+                record.outcome = Outcome::Failed;
+                record
+                    .errors
+                    .push("the last good revision could not be parsed again".into());
+                Err(self.finish(record, started, RunResult::Failed))
+            }
+        }
     }
 
     fn finish(
@@ -481,7 +513,10 @@ async fn plan_and_apply(
     reconciler: &Reconciler,
     desired: DesiredState,
 ) -> Result<(PlannedRun, Applied), ReconcileError> {
-    let run = reconciler.plan(desired, true).await?;
+    let planned = reconciler.plan(desired, true).await;
+    // Values are read afresh by every reconcile (a rotation at the source is picked up).
+    reconciler.forget_cached_values().await;
+    let run = planned?;
     let applied = if run.plan.is_applicable() && !run.plan.is_empty() {
         Some(reconciler.apply(&run, None).await)
     } else {

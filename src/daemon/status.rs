@@ -12,13 +12,147 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use super::Trigger;
+use crate::infisical::{RequestObserver, RequestRecord, RequestStatus};
 use crate::plan::Action;
+use crate::resolve::{LookupObserver, LookupRecord};
 
 /// How many reconciles `/status` keeps.
 pub const HISTORY: usize = 20;
 
 /// Histogram buckets of the reconcile duration, in seconds.
 pub const DURATION_BUCKETS: [f64; 10] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0];
+
+/// Histogram buckets of one Infisical request, in seconds.
+pub const REQUEST_BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+
+/// What the adapters report while the reconciler runs: Infisical requests (installed into the
+/// HTTP client as its [`RequestObserver`]) and Bitwarden lookups (installed into the resolver
+/// as its [`LookupObserver`]). Made before the client, then given to the daemon, which serves
+/// it on `/metrics`. Labels are route templates and fixed words: never an id, name or value.
+#[derive(Debug, Default)]
+pub struct AdapterMetrics {
+    inner: Mutex<AdapterInner>,
+}
+
+#[derive(Debug, Default)]
+struct AdapterInner {
+    requests: BTreeMap<(&'static str, &'static str, RequestStatus), u64>,
+    request_durations: BTreeMap<(&'static str, &'static str), Histogram>,
+    lookups: BTreeMap<(&'static str, &'static str), u64>,
+}
+
+#[derive(Debug, Default)]
+struct Histogram {
+    counts: [u64; REQUEST_BUCKETS.len()],
+    sum: f64,
+    count: u64,
+}
+
+impl AdapterMetrics {
+    fn lock(&self) -> std::sync::MutexGuard<'_, AdapterInner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn render(&self, out: &mut String) {
+        let inner = self.lock();
+        family(
+            out,
+            "infisical_requests_total",
+            "counter",
+            "Infisical API requests sent (each retry counts), by method, route template and HTTP status (or network, timeout).",
+        );
+        for ((method, route, status), n) in &inner.requests {
+            let _ = writeln!(
+                out,
+                "infisical_gitops_infisical_requests_total{{method=\"{method}\",route=\"{}\",status=\"{}\"}} {n}",
+                escape_label(route),
+                status.label()
+            );
+        }
+        family(
+            out,
+            "infisical_request_duration_seconds",
+            "histogram",
+            "Time of one Infisical API request, by method and route template.",
+        );
+        for ((method, route), histogram) in &inner.request_durations {
+            let labels = format!("method=\"{method}\",route=\"{}\"", escape_label(route));
+            for (i, bound) in REQUEST_BUCKETS.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "infisical_gitops_infisical_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {}",
+                    histogram.counts[i]
+                );
+            }
+            let _ = writeln!(
+                out,
+                "infisical_gitops_infisical_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                histogram.count
+            );
+            let _ = writeln!(
+                out,
+                "infisical_gitops_infisical_request_duration_seconds_sum{{{labels}}} {}",
+                histogram.sum
+            );
+            let _ = writeln!(
+                out,
+                "infisical_gitops_infisical_request_duration_seconds_count{{{labels}}} {}",
+                histogram.count
+            );
+        }
+        family(
+            out,
+            "bitwarden_lookups_total",
+            "counter",
+            "Bitwarden lookups (one per distinct reference and reconcile), by source and result.",
+        );
+        for ((source, result), n) in &inner.lookups {
+            let _ = writeln!(
+                out,
+                "infisical_gitops_bitwarden_lookups_total{{source=\"{source}\",result=\"{result}\"}} {n}"
+            );
+        }
+    }
+}
+
+impl RequestObserver for AdapterMetrics {
+    fn request(&self, record: &RequestRecord) {
+        let mut inner = self.lock();
+        *inner
+            .requests
+            .entry((record.method, record.route, record.status))
+            .or_default() += 1;
+        let histogram = inner
+            .request_durations
+            .entry((record.method, record.route))
+            .or_default();
+        let seconds = record.duration.as_secs_f64();
+        for (i, bound) in REQUEST_BUCKETS.iter().enumerate() {
+            if seconds <= *bound {
+                histogram.counts[i] += 1;
+            }
+        }
+        histogram.sum += seconds;
+        histogram.count += 1;
+    }
+}
+
+impl LookupObserver for AdapterMetrics {
+    fn lookup(&self, record: &LookupRecord) {
+        *self
+            .lock()
+            .lookups
+            .entry((record.source, record.result))
+            .or_default() += 1;
+    }
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP infisical_gitops_{name} {help}");
+    let _ = writeln!(out, "# TYPE infisical_gitops_{name} {kind}");
+}
 
 /// How a reconcile ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -145,6 +279,7 @@ pub struct DaemonState {
     source: String,
     retry_budget: u32,
     leader: AtomicBool,
+    adapters: std::sync::Arc<AdapterMetrics>,
 }
 
 /// `/status`.
@@ -168,13 +303,19 @@ pub struct StatusView {
 }
 
 impl DaemonState {
-    pub(super) fn new(triggers: mpsc::Sender<Trigger>, source: String, retry_budget: u32) -> Self {
+    pub(super) fn new(
+        triggers: mpsc::Sender<Trigger>,
+        source: String,
+        retry_budget: u32,
+        adapters: std::sync::Arc<AdapterMetrics>,
+    ) -> Self {
         Self {
             inner: Mutex::new(Inner::default()),
             triggers,
             source,
             retry_budget,
             leader: AtomicBool::new(false),
+            adapters,
         }
     }
 
@@ -285,10 +426,6 @@ impl DaemonState {
     pub fn metrics(&self) -> String {
         let inner = self.lock();
         let mut out = String::new();
-        let family = |out: &mut String, name: &str, kind: &str, help: &str| {
-            let _ = writeln!(out, "# HELP infisical_gitops_{name} {help}");
-            let _ = writeln!(out, "# TYPE infisical_gitops_{name} {kind}");
-        };
         family(
             &mut out,
             "reconcile_duration_seconds",
@@ -412,6 +549,8 @@ impl DaemonState {
             "infisical_gitops_leader {}",
             u8::from(self.is_leader())
         );
+        drop(inner);
+        self.adapters.render(&mut out);
         out
     }
 }

@@ -19,5 +19,8 @@ pub use api::{
     RemoteFolder, RemoteProject, RemoteSecret, RemoteTag, SecretDelete, SecretScope, SecretWrite,
     UpdateEnvironment, UpdateFolder, UpdateProject, WriteOutcome,
 };
-pub use client::{ClientConfig, ConfigError, Credentials, HttpClient, RetryPolicy};
+pub use client::{
+    ClientConfig, ConfigError, Credentials, HttpClient, RequestObserver, RequestRecord,
+    RequestStatus, RetryPolicy,
+};
 pub use error::{ApiError, ErrorContext};

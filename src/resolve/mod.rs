@@ -125,6 +125,29 @@ impl ResolveError {
 pub trait SecretResolver: Send + Sync {
     /// Resolves one source.
     async fn resolve(&self, source: &SecretSource) -> Result<Resolved, ResolveError>;
+
+    /// Forgets what earlier resolves cached, so the next ones read the sources again (a
+    /// long-running daemon calls it after each reconcile: a value rotated at the source is
+    /// picked up, and nothing is kept between reconciles).
+    async fn forget(&self) {}
+}
+
+/// One lookup in an external value source, as the [`LookupObserver`] sees it. Fixed words
+/// only: never a reference, name or value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LookupRecord {
+    /// `password-manager` (`bw serve`), `export` (a Password Manager export file),
+    /// `secrets-manager` (`bws`).
+    pub source: &'static str,
+    /// `found`, `not-found` (the item, field or secret does not exist) or `error`.
+    pub result: &'static str,
+}
+
+/// Told about every lookup a resolver makes in an external source (cached answers are not
+/// lookups). The daemon installs one for its metrics; the CLI installs none. Must be cheap.
+pub trait LookupObserver: Send + Sync {
+    /// One lookup ended.
+    fn lookup(&self, record: &LookupRecord);
 }
 
 /// Literal (non-sensitive) values.
@@ -235,6 +258,12 @@ impl SecretResolver for SourceResolver {
                     }),
                 }
             }
+        }
+    }
+
+    async fn forget(&self) {
+        if let Some(resolver) = &self.bitwarden {
+            resolver.forget().await;
         }
     }
 }

@@ -43,7 +43,81 @@ pub fn load_dir(root: &Path) -> (Vec<LoadedDocument>, Diagnostics) {
 
 /// Loads every YAML file under `root` with explicit limits.
 pub fn load_dir_with(root: &Path, limits: &Limits) -> Loaded {
-    let mut loaded = Loaded::default();
+    read_dir_with(root, limits).parse(limits)
+}
+
+/// The YAML files of a directory, read into memory but not parsed: what a desired state is
+/// made from. Much smaller than the state it parses into, so the daemon keeps the files of the
+/// last good revision (to re-plan from them while a newer revision is refused) rather than
+/// the state.
+#[derive(Debug, Clone, Default)]
+pub struct SourceFiles {
+    /// Problems found before any file was read (an unreadable root or directory).
+    diagnostics: Diagnostics,
+    /// Every YAML file, sorted by relative path.
+    files: Vec<SourceFile>,
+}
+
+#[derive(Debug, Clone)]
+struct SourceFile {
+    /// The relative, `/`-separated path.
+    path: Arc<str>,
+    /// The text; `None` when the file could not be read or was refused.
+    text: Option<String>,
+    /// Why it could not be read.
+    diagnostics: Diagnostics,
+}
+
+impl SourceFiles {
+    /// Parses every file (read problems first, then each file's parse problems, in file
+    /// order).
+    pub fn parse(&self, limits: &Limits) -> Loaded {
+        let mut loaded = Loaded {
+            diagnostics: self.diagnostics.clone(),
+            ..Loaded::default()
+        };
+        for file in &self.files {
+            loaded.files.push(file.path.clone());
+            loaded
+                .diagnostics
+                .0
+                .extend(file.diagnostics.0.iter().cloned());
+            if let Some(text) = &file.text {
+                let documents = load_str(&file.path, text, limits, &mut loaded.diagnostics);
+                loaded.documents.extend(documents);
+            }
+        }
+        loaded
+    }
+
+    /// Parses and validates (as [`load_desired_state`]).
+    ///
+    /// # Errors
+    /// Every problem, when there are errors.
+    pub fn desired_state(&self) -> Result<(DesiredState, Diagnostics), Diagnostics> {
+        let loaded = self.parse(&Limits::DEFAULT);
+        let (state, more) = check(&loaded.documents);
+        let mut diagnostics = loaded.diagnostics;
+        diagnostics.0.extend(more.0);
+        diagnostics.sort();
+        match state {
+            Some(state) if !diagnostics.has_errors() => Ok((state, diagnostics)),
+            _ => Err(diagnostics),
+        }
+    }
+
+    /// The bytes of text held.
+    pub fn text_bytes(&self) -> usize {
+        self.files
+            .iter()
+            .map(|f| f.text.as_ref().map_or(0, String::len))
+            .sum()
+    }
+}
+
+/// Reads every YAML file under `root` (or `root` itself, when it is a file) without parsing.
+pub fn read_dir_with(root: &Path, limits: &Limits) -> SourceFiles {
+    let mut read = SourceFiles::default();
     let mut files = Vec::new();
     match fs::metadata(root) {
         Ok(meta) if meta.is_file() => {
@@ -53,39 +127,33 @@ pub fn load_dir_with(root: &Path, limits: &Limits) -> Loaded {
                 .unwrap_or_else(|| root.display().to_string());
             files.push((root.to_path_buf(), name));
         }
-        Ok(_) => collect_files(root, root, &mut files, &mut loaded.diagnostics),
+        Ok(_) => collect_files(root, root, &mut files, &mut read.diagnostics),
         Err(error) => {
-            loaded.diagnostics.push(Diagnostic::error(
+            read.diagnostics.push(Diagnostic::error(
                 "unreadable",
                 Origin::new(root.display().to_string(), Span::default()),
                 format!("cannot read `{}`: {error}", root.display()),
             ));
-            return loaded;
+            return read;
         }
     }
     files.sort_by(|a, b| a.1.cmp(&b.1));
     for (path, relative) in files {
         let file: Arc<str> = relative.into();
-        loaded.files.push(file.clone());
-        let Some(text) = read_limited(&path, &file, limits, &mut loaded.diagnostics) else {
-            continue;
-        };
-        let documents = load_str(&file, &text, limits, &mut loaded.diagnostics);
-        loaded.documents.extend(documents);
+        let mut diagnostics = Diagnostics::default();
+        let text = read_limited(&path, &file, limits, &mut diagnostics);
+        read.files.push(SourceFile {
+            path: file,
+            text,
+            diagnostics,
+        });
     }
-    loaded
+    read
 }
 
 /// Loads and validates: the desired state with its warnings, or every problem.
 pub fn load_desired_state(root: &Path) -> Result<(DesiredState, Diagnostics), Diagnostics> {
-    let (documents, mut diagnostics) = load_dir(root);
-    let (state, more) = check(&documents);
-    diagnostics.0.extend(more.0);
-    diagnostics.sort();
-    match state {
-        Some(state) if !diagnostics.has_errors() => Ok((state, diagnostics)),
-        _ => Err(diagnostics),
-    }
+    read_dir_with(root, &Limits::DEFAULT).desired_state()
 }
 
 fn is_yaml(path: &Path) -> bool {

@@ -12,6 +12,7 @@
 
 mod auth;
 mod config;
+mod observer;
 mod retry;
 mod transport;
 
@@ -38,6 +39,7 @@ pub use config::{
     ClientConfig, ConfigError, Credentials, DEFAULT_API_URL, ENV_API_URL, ENV_CLIENT_ID,
     ENV_CLIENT_SECRET, ENV_TOKEN, RetryPolicy, api_root,
 };
+pub use observer::{RequestObserver, RequestRecord, RequestStatus};
 use retry::Budget;
 pub use retry::backoff;
 use transport::{Call, Failure, Raw, Route, Safety, SendError};
@@ -71,6 +73,7 @@ struct Inner {
     config: ClientConfig,
     permits: Semaphore,
     tokens: TokenCache,
+    observer: Option<Arc<dyn RequestObserver>>,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -85,6 +88,15 @@ impl std::fmt::Debug for HttpClient {
 impl HttpClient {
     /// Builds a client. Does not contact the server (the first call logs in).
     pub fn new(config: ClientConfig) -> Result<Self, ConfigError> {
+        Self::with_observer(config, None)
+    }
+
+    /// Builds a client that tells `observer` about every request it sends (the daemon's
+    /// metrics).
+    pub fn with_observer(
+        config: ClientConfig,
+        observer: Option<Arc<dyn RequestObserver>>,
+    ) -> Result<Self, ConfigError> {
         install_crypto_provider();
         let root = config.api_root()?;
         if config.credentials.is_empty() {
@@ -153,6 +165,7 @@ impl HttpClient {
                 permits: Semaphore::new(config.max_concurrent_requests),
                 config,
                 tokens: TokenCache::default(),
+                observer,
             }),
         })
     }
@@ -228,7 +241,7 @@ impl HttpClient {
         };
         let call = Call::new(
             Method::POST,
-            Route::new(&["v1", "auth", "universal-auth", "login"]),
+            Route::new("/api/v1/auth/universal-auth/login", &[]),
             Safety::Idempotent,
         )
         .anonymous()
@@ -246,7 +259,7 @@ impl HttpClient {
     async fn renew(&self, current: &CachedToken) -> Result<CachedToken, ApiError> {
         let call = Call::new(
             Method::POST,
-            Route::new(&["v1", "auth", "token", "renew"]),
+            Route::new("/api/v1/auth/token/renew", &[]),
             Safety::Idempotent,
         )
         .anonymous()
@@ -313,14 +326,24 @@ impl HttpClient {
                         source: "semaphore closed".into(),
                     })
                 })?;
-                transport::send_once(
+                let started = Instant::now();
+                let sent = transport::send_once(
                     &self.inner.http,
                     &self.inner.root,
                     call,
                     token.as_ref().map(|t| &t.token),
                     config.request_timeout,
                 )
-                .await
+                .await;
+                if let Some(observer) = &self.inner.observer {
+                    observer.request(&RequestRecord {
+                        method: observer::method_label(&call.method),
+                        route: call.route.template(),
+                        status: transport::request_status(&sent),
+                        duration: started.elapsed(),
+                    });
+                }
+                sent
             };
             let (error, requested_wait) = match sent {
                 Ok(raw) if raw.status.is_success() => return Ok(raw),
@@ -476,7 +499,10 @@ impl HttpClient {
     ) -> Result<Option<RemoteEnvironment>, ApiError> {
         let call = Call::new(
             Method::GET,
-            Route::new(&["v1", "projects", project_id, "environments", "slug", slug]),
+            Route::new(
+                "/api/v1/projects/{projectId}/environments/slug/{slug}",
+                &[project_id, slug],
+            ),
             Safety::Idempotent,
         );
         Ok(self
@@ -597,7 +623,7 @@ fn batch_write_call(
     secrets: &[SecretWrite],
 ) -> Result<(Call, String), ApiError> {
     let path = wire::normalize_path(&scope.path);
-    let call = Call::new(method, Route::new(&["v4", "secrets", "batch"]), safety)
+    let call = Call::new(method, Route::new("/api/v4/secrets/batch", &[]), safety)
         .redacting(values_of(secrets))
         .json(&wire::BatchWriteRequest {
             project_id: &scope.project_id,
@@ -642,7 +668,7 @@ impl InfisicalApi for HttpClient {
     async fn list_projects(&self) -> Result<Vec<RemoteProject>, ApiError> {
         let call = Call::new(
             Method::GET,
-            Route::new(&["v1", "projects"]),
+            Route::new("/api/v1/projects", &[]),
             Safety::Idempotent,
         )
         .query("type", "secret-manager");
@@ -653,7 +679,7 @@ impl InfisicalApi for HttpClient {
     async fn get_project_by_slug(&self, slug: &str) -> Result<Option<RemoteProject>, ApiError> {
         let call = Call::new(
             Method::GET,
-            Route::new(&["v1", "projects", "slug", slug]),
+            Route::new("/api/v1/projects/slug/{slug}", &[slug]),
             Safety::Idempotent,
         );
         Ok(self
@@ -665,7 +691,7 @@ impl InfisicalApi for HttpClient {
     async fn get_project(&self, project_id: &str) -> Result<Option<RemoteProject>, ApiError> {
         let call = Call::new(
             Method::GET,
-            Route::new(&["v1", "projects", project_id]),
+            Route::new("/api/v1/projects/{projectId}", &[project_id]),
             Safety::Idempotent,
         );
         Ok(self
@@ -677,7 +703,7 @@ impl InfisicalApi for HttpClient {
     async fn create_project(&self, request: &CreateProject) -> Result<RemoteProject, ApiError> {
         let call = Call::new(
             Method::POST,
-            Route::new(&["v1", "projects"]),
+            Route::new("/api/v1/projects", &[]),
             Safety::NonIdempotent,
         )
         .json(&wire::CreateProjectRequest {
@@ -708,7 +734,7 @@ impl InfisicalApi for HttpClient {
     ) -> Result<RemoteProject, ApiError> {
         let call = Call::new(
             Method::PATCH,
-            Route::new(&["v1", "projects", project_id]),
+            Route::new("/api/v1/projects/{projectId}", &[project_id]),
             Safety::Idempotent,
         )
         .json(&wire::UpdateProjectRequest {
@@ -727,7 +753,7 @@ impl InfisicalApi for HttpClient {
         // No body and no content type: an empty JSON body makes the server answer 500.
         let call = Call::new(
             Method::DELETE,
-            Route::new(&["v1", "projects", project_id]),
+            Route::new("/api/v1/projects/{projectId}", &[project_id]),
             Safety::Delete,
         );
         self.execute_delete(&call).await.map(|_| ())
@@ -740,7 +766,7 @@ impl InfisicalApi for HttpClient {
     ) -> Result<RemoteEnvironment, ApiError> {
         let call = Call::new(
             Method::POST,
-            Route::new(&["v1", "projects", project_id, "environments"]),
+            Route::new("/api/v1/projects/{projectId}/environments", &[project_id]),
             Safety::NonIdempotent,
         )
         .json(&wire::EnvironmentRequest {
@@ -772,7 +798,10 @@ impl InfisicalApi for HttpClient {
     ) -> Result<RemoteEnvironment, ApiError> {
         let call = Call::new(
             Method::PATCH,
-            Route::new(&["v1", "projects", project_id, "environments", environment_id]),
+            Route::new(
+                "/api/v1/projects/{projectId}/environments/{environmentId}",
+                &[project_id, environment_id],
+            ),
             Safety::Idempotent,
         )
         .json(&wire::EnvironmentRequest {
@@ -791,7 +820,10 @@ impl InfisicalApi for HttpClient {
     ) -> Result<(), ApiError> {
         let call = Call::new(
             Method::DELETE,
-            Route::new(&["v1", "projects", project_id, "environments", environment_id]),
+            Route::new(
+                "/api/v1/projects/{projectId}/environments/{environmentId}",
+                &[project_id, environment_id],
+            ),
             Safety::Delete,
         );
         self.execute_delete(&call).await.map(|_| ())
@@ -807,7 +839,7 @@ impl InfisicalApi for HttpClient {
         let path = wire::normalize_path(path);
         let call = Call::new(
             Method::GET,
-            Route::new(&["v2", "folders"]),
+            Route::new("/api/v2/folders", &[]),
             Safety::Idempotent,
         )
         .query("projectId", project_id)
@@ -822,7 +854,7 @@ impl InfisicalApi for HttpClient {
         let parent = wire::normalize_path(&request.parent_path);
         let call = Call::new(
             Method::POST,
-            Route::new(&["v2", "folders"]),
+            Route::new("/api/v2/folders", &[]),
             Safety::NonIdempotent,
         )
         .json(&wire::FolderRequest {
@@ -853,7 +885,7 @@ impl InfisicalApi for HttpClient {
         let parent = wire::normalize_path(&request.parent_path);
         let call = Call::new(
             Method::PATCH,
-            Route::new(&["v2", "folders", &request.folder_id]),
+            Route::new("/api/v2/folders/{folderId}", &[&request.folder_id]),
             Safety::Idempotent,
         )
         .json(&wire::FolderRequest {
@@ -877,7 +909,7 @@ impl InfisicalApi for HttpClient {
         let parent = wire::normalize_path(&request.parent_path);
         let call = Call::new(
             Method::DELETE,
-            Route::new(&["v2", "folders", &request.folder]),
+            Route::new("/api/v2/folders/{folderIdOrName}", &[&request.folder]),
             Safety::Delete,
         )
         .json(&wire::DeleteFolderRequest {
@@ -899,7 +931,7 @@ impl InfisicalApi for HttpClient {
         let path = wire::normalize_path(path);
         let call = Call::new(
             Method::GET,
-            Route::new(&["v4", "secrets"]),
+            Route::new("/api/v4/secrets", &[]),
             Safety::Idempotent,
         )
         .query("projectId", project_id)
@@ -926,7 +958,7 @@ impl InfisicalApi for HttpClient {
         let path = wire::normalize_path(&scope.path);
         let call = Call::new(
             Method::GET,
-            Route::new(&["v4", "secrets", key]),
+            Route::new("/api/v4/secrets/{secretName}", &[key]),
             Safety::Idempotent,
         )
         .query("projectId", scope.project_id.clone())
@@ -989,7 +1021,7 @@ impl InfisicalApi for HttpClient {
         let path = wire::normalize_path(&scope.path);
         let call = Call::new(
             Method::DELETE,
-            Route::new(&["v4", "secrets", "batch"]),
+            Route::new("/api/v4/secrets/batch", &[]),
             Safety::NonIdempotent,
         )
         .json(&wire::BatchDeleteRequest {
@@ -1015,7 +1047,7 @@ impl InfisicalApi for HttpClient {
     async fn list_tags(&self, project_id: &str) -> Result<Vec<RemoteTag>, ApiError> {
         let call = Call::new(
             Method::GET,
-            Route::new(&["v1", "projects", project_id, "tags"]),
+            Route::new("/api/v1/projects/{projectId}/tags", &[project_id]),
             Safety::Idempotent,
         );
         let answer: wire::TagsEnvelope = self.get(call).await?;
@@ -1025,7 +1057,7 @@ impl InfisicalApi for HttpClient {
     async fn create_tag(&self, project_id: &str, slug: &str) -> Result<RemoteTag, ApiError> {
         let call = Call::new(
             Method::POST,
-            Route::new(&["v1", "projects", project_id, "tags"]),
+            Route::new("/api/v1/projects/{projectId}/tags", &[project_id]),
             Safety::NonIdempotent,
         )
         .json(&wire::CreateTagRequest {

@@ -35,23 +35,58 @@ pub enum Safety {
     Delete,
 }
 
-/// A route: path segments below the API root (each percent-encoded on its own).
+/// A route: a template below the API root and the values of its `{…}` segments (each
+/// percent-encoded on its own when sent).
 #[derive(Debug, Clone)]
 pub struct Route {
-    segments: Vec<String>,
+    template: &'static str,
+    params: Vec<String>,
 }
 
 impl Route {
-    /// `route(&["v1", "projects"])`.
-    pub fn new(segments: &[&str]) -> Self {
+    /// `Route::new("/api/v1/projects/{projectId}/tags", &[project_id])`: each `{…}` segment
+    /// takes the next value.
+    pub fn new(template: &'static str, params: &[&str]) -> Self {
+        debug_assert!(template.starts_with("/api/"), "{template}");
+        debug_assert_eq!(
+            template.split('/').filter(|s| s.starts_with('{')).count(),
+            params.len(),
+            "{template}"
+        );
         Route {
-            segments: segments.iter().map(|s| (*s).to_string()).collect(),
+            template,
+            params: params.iter().map(|s| (*s).to_string()).collect(),
         }
+    }
+
+    /// The template, `/api/v1/projects/{projectId}`: for metrics (no id, name or value).
+    pub fn template(&self) -> &'static str {
+        self.template
+    }
+
+    /// The path segments below the API root, values filled in.
+    pub fn segments(&self) -> impl Iterator<Item = &str> {
+        let mut params = self.params.iter();
+        self.template
+            .trim_start_matches("/api/")
+            .split('/')
+            .map(move |segment| {
+                if segment.starts_with('{') {
+                    params.next().map_or(segment, String::as_str)
+                } else {
+                    segment
+                }
+            })
     }
 
     /// `/api/v1/projects/…`, for errors and logs.
     pub fn display(&self) -> String {
-        format!("/api/{}", self.segments.join("/"))
+        let mut path = String::from("/api");
+        for segment in self.segments() {
+            path.push('/');
+            path.push_str(segment);
+        }
+        path
     }
 }
 
@@ -258,7 +293,7 @@ pub async fn send_once(
             return Err(SendError::Unknown("api url cannot carry a path".into()));
         };
         segments.pop_if_empty();
-        for segment in &call.route.segments {
+        for segment in call.route.segments() {
             segments.push(segment);
         }
     }
@@ -290,6 +325,16 @@ pub async fn send_once(
         Ok(Err(error)) if error.is_connect() => Err(SendError::NotSent(error.without_url())),
         Ok(Err(error)) => Err(SendError::Unknown(Box::new(error.without_url()))),
         Ok(Ok(raw)) => Ok(raw),
+    }
+}
+
+/// How a send ended, for the request observer.
+pub fn request_status(sent: &Result<Raw, SendError>) -> super::RequestStatus {
+    match sent {
+        Ok(raw) => super::RequestStatus::Http(raw.status.as_u16()),
+        Err(SendError::Unknown(source)) if source.is::<TimedOut>() => super::RequestStatus::Timeout,
+        Err(SendError::NotSent(error)) if error.is_timeout() => super::RequestStatus::Timeout,
+        Err(_) => super::RequestStatus::Network,
     }
 }
 
@@ -333,7 +378,7 @@ mod tests {
     fn call() -> Call {
         Call::new(
             Method::POST,
-            Route::new(&["v4", "secrets", "batch"]),
+            Route::new("/api/v4/secrets/batch", &[]),
             Safety::NonIdempotent,
         )
         .redacting([SecretValue::new("canary-value-123")])
@@ -452,6 +497,44 @@ mod tests {
         let text = format!("{e} {e:?}");
         assert!(!text.contains("canary-value-123"), "{text}");
         assert!(text.contains("secrets.0: bad value <redacted>"), "{text}");
+    }
+
+    #[test]
+    fn routes_fill_their_templates_and_keep_them_for_metrics() {
+        let route = Route::new(
+            "/api/v1/projects/{projectId}/environments/slug/{slug}",
+            &["p-1", "prod/x"],
+        );
+        assert_eq!(
+            route.template(),
+            "/api/v1/projects/{projectId}/environments/slug/{slug}"
+        );
+        assert_eq!(
+            route.segments().collect::<Vec<_>>(),
+            ["v1", "projects", "p-1", "environments", "slug", "prod/x"]
+        );
+        assert_eq!(
+            route.display(),
+            "/api/v1/projects/p-1/environments/slug/prod/x"
+        );
+        let plain = Route::new("/api/v4/secrets/batch", &[]);
+        assert_eq!(plain.template(), plain.display());
+    }
+
+    #[test]
+    fn request_statuses_name_the_http_code_or_the_failure() {
+        use super::super::RequestStatus;
+        let answered: Result<Raw, SendError> = Ok(raw(429, ""));
+        assert_eq!(request_status(&answered), RequestStatus::Http(429));
+        let timed_out: Result<Raw, SendError> = Err(SendError::Unknown(Box::new(TimedOut(
+            Duration::from_secs(1),
+        ))));
+        assert_eq!(request_status(&timed_out), RequestStatus::Timeout);
+        let dropped: Result<Raw, SendError> = Err(SendError::Unknown("connection reset".into()));
+        assert_eq!(request_status(&dropped), RequestStatus::Network);
+        assert_eq!(RequestStatus::Http(200).label(), "200");
+        assert_eq!(RequestStatus::Network.label(), "network");
+        assert_eq!(RequestStatus::Timeout.label(), "timeout");
     }
 
     #[test]

@@ -23,6 +23,7 @@ use super::secrets_manager::BwsCli;
 use super::serve::ServeClient;
 use crate::model::document::BitwardenField;
 use crate::model::{BitwardenFieldRef, BitwardenItem, BitwardenRef, SecretSource, SecretValue};
+use crate::resolve::{LookupObserver, LookupRecord};
 
 /// The sample export bundled into the binary (`examples/bitwarden-export.json`, obviously fake
 /// values): the Password Manager source of `--dev` when no `--bitwarden-export` is given.
@@ -61,18 +62,37 @@ pub struct BitwardenSettings {
 
 type Shared<T> = Arc<OnceCell<Result<T, BitwardenError>>>;
 
-/// Resolves Bitwarden references. Create one per run: its caches live as long as it does.
-#[derive(Debug)]
+/// Resolves Bitwarden references. Its caches live until [`SecretResolver::forget`] (the
+/// daemon forgets after each reconcile) or as long as it does.
+///
+/// [`SecretResolver::forget`]: crate::resolve::SecretResolver::forget
 pub struct BitwardenResolver {
     password_manager: PasswordManager,
     secrets_manager: Option<BwsCli>,
     secrets_manager_placeholders: bool,
     sync: bool,
     limit: Semaphore,
-    session: OnceCell<Result<(), BitwardenError>>,
+    session: Mutex<Shared<()>>,
     items: Mutex<HashMap<BitwardenItem, Shared<Arc<Item>>>>,
     values: Mutex<HashMap<SecretSource, Shared<SecretValue>>>,
     backend_calls: AtomicUsize,
+    observer: Option<Arc<dyn LookupObserver>>,
+}
+
+impl std::fmt::Debug for BitwardenResolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BitwardenResolver")
+            .field("password_manager", &self.password_manager)
+            .field("secrets_manager", &self.secrets_manager)
+            .field(
+                "secrets_manager_placeholders",
+                &self.secrets_manager_placeholders,
+            )
+            .field("sync", &self.sync)
+            .field("backend_calls", &self.backend_calls)
+            .field("observer", &self.observer.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl BitwardenResolver {
@@ -84,11 +104,18 @@ impl BitwardenResolver {
             secrets_manager_placeholders: false,
             sync: false,
             limit: Semaphore::new(DEFAULT_CONCURRENCY),
-            session: OnceCell::new(),
+            session: Mutex::default(),
             items: Mutex::new(HashMap::new()),
             values: Mutex::new(HashMap::new()),
             backend_calls: AtomicUsize::new(0),
+            observer: None,
         }
+    }
+
+    /// Tells `observer` about every lookup (the daemon's metrics).
+    pub fn with_observer(mut self, observer: Option<Arc<dyn LookupObserver>>) -> Self {
+        self.observer = observer;
+        self
     }
 
     /// From CLI settings: the export file when given, else `bw serve` at `url` (or the
@@ -179,7 +206,41 @@ impl BitwardenResolver {
             let mut values = self.values.lock().await;
             Arc::clone(values.entry(source.clone()).or_default())
         };
-        cell.get_or_init(|| self.lookup(source)).await.clone()
+        cell.get_or_init(|| async {
+            let result = self.lookup(source).await;
+            if let Some(observer) = &self.observer {
+                observer.lookup(&LookupRecord {
+                    source: self.lookup_source(source),
+                    result: match &result {
+                        Ok(_) => "found",
+                        Err(error) if matches!(error.code(), "not-found" | "field-missing") => {
+                            "not-found"
+                        }
+                        Err(_) => "error",
+                    },
+                });
+            }
+            result
+        })
+        .await
+        .clone()
+    }
+
+    /// The `source` label of a lookup.
+    fn lookup_source(&self, source: &SecretSource) -> &'static str {
+        match (source, &self.password_manager) {
+            (SecretSource::BitwardenSecretsManager { .. }, _) => "secrets-manager",
+            (_, PasswordManager::Export(_)) => "export",
+            (_, PasswordManager::Serve(_) | PasswordManager::None) => "password-manager",
+        }
+    }
+
+    /// Drops the cached items and values and the vault check (and sync) of `bw serve`: the
+    /// next lookups check the vault again and read fresh values.
+    pub async fn forget_cached(&self) {
+        *self.session.lock().await = Shared::default();
+        self.values.lock().await.clear();
+        self.items.lock().await.clear();
     }
 
     async fn lookup(&self, source: &SecretSource) -> Result<SecretValue, BitwardenError> {
@@ -286,22 +347,22 @@ impl BitwardenResolver {
         }
     }
 
-    /// Once per resolver: `GET /status` (a locked vault fails here, once), then `POST /sync`
-    /// when asked.
+    /// Once per resolver (until it forgets): `GET /status` (a locked vault fails here, once),
+    /// then `POST /sync` when asked.
     async fn session(&self, client: &ServeClient) -> Result<(), BitwardenError> {
-        self.session
-            .get_or_init(|| async {
-                let _permit = self.limit.acquire().await;
+        let cell = Arc::clone(&*self.session.lock().await);
+        cell.get_or_init(|| async {
+            let _permit = self.limit.acquire().await;
+            self.backend_calls.fetch_add(1, Ordering::Relaxed);
+            client.ensure_unlocked().await?;
+            if self.sync {
                 self.backend_calls.fetch_add(1, Ordering::Relaxed);
-                client.ensure_unlocked().await?;
-                if self.sync {
-                    self.backend_calls.fetch_add(1, Ordering::Relaxed);
-                    client.sync().await?;
-                }
-                Ok(())
-            })
-            .await
-            .clone()
+                client.sync().await?;
+            }
+            Ok(())
+        })
+        .await
+        .clone()
     }
 }
 
@@ -332,5 +393,9 @@ impl crate::resolve::SecretResolver for BitwardenResolver {
                 source_description: other.describe(),
             }),
         }
+    }
+
+    async fn forget(&self) {
+        self.forget_cached().await;
     }
 }

@@ -13,15 +13,16 @@ use std::sync::Arc;
 
 use clap::ValueEnum;
 use miette::{IntoDiagnostic, WrapErr};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 
 use super::connection::ConnectionArgs;
+use super::git_args::{GitAuthArgs, secret};
 use super::{Context, EXIT_OK, env};
 use crate::daemon::sources::{GitRemote, LocalDirectory, Source};
 use crate::mcp::http::{DEFAULT_MAX_BODY_BYTES, DEFAULT_RATE_PER_MINUTE, HttpSecurity};
 use crate::mcp::{McpServer, McpState, NO_REMOTE, Proposals, Transport, directory_label};
 use crate::propose::{ForgeConfig, ForgeKind, ProposerConfig};
-use crate::source::git::{GitAuth, GitConfig, GitReference, GitSource};
+use crate::source::git::{GitConfig, GitReference, GitSource};
 
 /// Shortest bearer token accepted.
 pub const MIN_TOKEN_LENGTH: usize = 16;
@@ -104,19 +105,9 @@ pub struct Args {
     /// Where clones live [default: <temp dir>/infisical-gitops/mcp].
     #[arg(long, env = env::WORK_DIR)]
     pub work_dir: Option<PathBuf>,
-    /// HTTPS username (the password or token comes from the environment or
-    /// --git-password-file).
-    #[arg(long, env = env::GIT_USERNAME)]
-    pub git_username: Option<String>,
-    /// A file holding the HTTPS password or token.
-    #[arg(long, value_name = "FILE")]
-    pub git_password_file: Option<PathBuf>,
-    /// SSH private key file.
-    #[arg(long, env = env::GIT_SSH_KEY, value_name = "FILE")]
-    pub ssh_key: Option<PathBuf>,
-    /// OpenSSH known-hosts file; an SSH host key not listed here is refused.
-    #[arg(long, env = env::GIT_KNOWN_HOSTS, value_name = "FILE")]
-    pub known_hosts: Option<PathBuf>,
+    /// Git credentials and host keys.
+    #[command(flatten)]
+    pub git_auth: GitAuthArgs,
     /// Serve Streamable HTTP at `/mcp` on this address (needs a bearer token).
     #[arg(long, env = env::MCP_LISTEN)]
     pub listen: Option<SocketAddr>,
@@ -129,23 +120,6 @@ pub struct Args {
     /// Connection to Infisical, for `get_plan` and the plans in proposals.
     #[command(flatten)]
     pub connection: ConnectionArgs,
-}
-
-fn read_secret_file(path: &PathBuf) -> miette::Result<SecretString> {
-    let text = std::fs::read_to_string(path)
-        .into_diagnostic()
-        .wrap_err_with(|| format!("cannot read {}", path.display()))?;
-    Ok(SecretString::from(text.trim()))
-}
-
-fn secret(file: Option<&PathBuf>, variable: &str) -> miette::Result<Option<SecretString>> {
-    match file {
-        Some(path) => read_secret_file(path).map(Some),
-        None => Ok(env::read(variable)
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-            .map(SecretString::from)),
-    }
 }
 
 impl McpOptions {
@@ -252,21 +226,7 @@ impl Args {
         let Some(url) = &self.git_url else {
             return Ok(None);
         };
-        let password = match secret(self.git_password_file.as_ref(), env::GIT_PASSWORD)? {
-            Some(password) => Some(password),
-            None => secret(None, env::GIT_TOKEN)?,
-        };
-        let auth = match (&self.ssh_key, password) {
-            (Some(key), _) => GitAuth::SshKey {
-                private_key: key.clone(),
-                passphrase: secret(None, env::GIT_SSH_KEY_PASSPHRASE)?,
-            },
-            (None, Some(password)) => GitAuth::Basic {
-                username: self.git_username.clone().unwrap_or_else(|| "git".into()),
-                password,
-            },
-            (None, None) => GitAuth::None,
-        };
+        let auth = self.git_auth.auth()?;
         let work_dir = self
             .work_dir
             .clone()
@@ -279,7 +239,7 @@ impl Args {
             sub_path: self.git_path.clone().unwrap_or_default(),
             work_dir,
             auth,
-            known_hosts: self.known_hosts.clone(),
+            known_hosts: self.git_auth.known_hosts.clone(),
             shallow: true,
         }))
     }

@@ -9,6 +9,7 @@ pub mod bitwarden;
 pub mod connection;
 pub mod dev_server;
 pub mod env;
+pub mod git_args;
 pub mod import;
 pub mod manifests;
 pub mod mcp;

@@ -13,10 +13,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use miette::{IntoDiagnostic, WrapErr};
-use secrecy::SecretString;
 use tokio::sync::watch;
 
 use super::connection::{ConnectionArgs, Observers};
+use super::git_args::{GitAuthArgs, secret};
 use super::{Context, EXIT_ERROR, EXIT_OK, env};
 use crate::daemon::http::{WebhookSecrets, router};
 use crate::daemon::sources::{GitRemote, LocalDirectory, watch_directory};
@@ -24,7 +24,7 @@ use crate::daemon::{
     AdapterMetrics, Backoff, Controls, Daemon, DaemonConfig, RunResult, Source, Trigger,
 };
 use crate::reconcile::{ReconcileOptions, Reconciler};
-use crate::source::git::{GitAuth, GitConfig, GitReference, GitSource};
+use crate::source::git::{GitConfig, GitReference, GitSource};
 use crate::source::signature::{AllowedPgpKeys, AllowedSigners};
 
 /// Arguments of `run`.
@@ -52,18 +52,9 @@ pub struct Args {
     /// Where the clone lives [default: <temp dir>/infisical-gitops/checkout].
     #[arg(long, env = env::WORK_DIR)]
     pub work_dir: Option<PathBuf>,
-    /// HTTPS username (the password or token comes from the environment or --git-password-file).
-    #[arg(long, env = env::GIT_USERNAME)]
-    pub git_username: Option<String>,
-    /// A file holding the HTTPS password or token (e.g. a mounted Secret).
-    #[arg(long, value_name = "FILE")]
-    pub git_password_file: Option<PathBuf>,
-    /// SSH private key file.
-    #[arg(long, env = env::GIT_SSH_KEY, value_name = "FILE")]
-    pub ssh_key: Option<PathBuf>,
-    /// OpenSSH known-hosts file; an SSH host key not listed here is refused.
-    #[arg(long, env = env::GIT_KNOWN_HOSTS, value_name = "FILE")]
-    pub known_hosts: Option<PathBuf>,
+    /// Git credentials and host keys.
+    #[command(flatten)]
+    pub git_auth: GitAuthArgs,
     /// Only apply revisions whose head commit is signed by a key in --allowed-signers (SSH,
     /// namespace `git`) or --allowed-pgp-keys (OpenPGP); others are reported and not applied.
     #[arg(long, requires = "trusted_keys", requires = "git_url")]
@@ -135,22 +126,6 @@ pub struct Args {
     pub connection: ConnectionArgs,
 }
 
-fn read_secret_file(path: &PathBuf) -> miette::Result<SecretString> {
-    let text = std::fs::read_to_string(path)
-        .into_diagnostic()
-        .wrap_err_with(|| format!("cannot read {}", path.display()))?;
-    Ok(SecretString::from(text.trim_end_matches(['\n', '\r'])))
-}
-
-fn secret(file: Option<&PathBuf>, variable: &str) -> miette::Result<Option<SecretString>> {
-    match file {
-        Some(path) => read_secret_file(path).map(Some),
-        None => Ok(env::read(variable)
-            .filter(|v| !v.is_empty())
-            .map(SecretString::from)),
-    }
-}
-
 impl Args {
     #[allow(clippy::type_complexity)]
     fn source(&self) -> miette::Result<(Arc<dyn Source>, Option<PathBuf>, Option<GitConfig>)> {
@@ -163,21 +138,7 @@ impl Args {
             (_, Some(commit)) => GitReference::Commit(commit.clone()),
             _ => GitReference::Branch(self.git_branch.clone().unwrap_or_else(|| "main".into())),
         };
-        let password = match secret(self.git_password_file.as_ref(), env::GIT_PASSWORD)? {
-            Some(password) => Some(password),
-            None => secret(None, env::GIT_TOKEN)?,
-        };
-        let auth = match (&self.ssh_key, password) {
-            (Some(key), _) => GitAuth::SshKey {
-                private_key: key.clone(),
-                passphrase: secret(None, env::GIT_SSH_KEY_PASSPHRASE)?,
-            },
-            (None, Some(password)) => GitAuth::Basic {
-                username: self.git_username.clone().unwrap_or_else(|| "git".into()),
-                password,
-            },
-            (None, None) => GitAuth::None,
-        };
+        let auth = self.git_auth.auth()?;
         let work_dir = self.work_dir.clone().unwrap_or_else(|| {
             std::env::temp_dir()
                 .join("infisical-gitops")
@@ -189,7 +150,7 @@ impl Args {
             sub_path: self.git_path.clone().unwrap_or_default(),
             work_dir,
             auth,
-            known_hosts: self.known_hosts.clone(),
+            known_hosts: self.git_auth.known_hosts.clone(),
             shallow: !self.full_clone,
         };
         let mut source = GitSource::new(config.clone());

@@ -51,7 +51,8 @@ pub fn find_plaintext(arguments: &Map<String, Value>) -> Option<String> {
 }
 
 /// The shape of the arguments for the audit log: keys kept, every scalar replaced by its type,
-/// arrays by their first element's shape and their length. Never a value.
+/// arrays by their first element's shape and their length; under a [`PLAINTEXT_KEYS`] key,
+/// only `redacted`. Never a value.
 pub fn shape(arguments: &Map<String, Value>) -> String {
     fn of(value: &Value) -> Value {
         match value {
@@ -68,7 +69,15 @@ pub fn shape(arguments: &Map<String, Value>) -> String {
             },
             Value::Object(map) => Value::Object(
                 map.iter()
-                    .map(|(key, child)| (sanitize_key(key), of(child)))
+                    .map(|(key, child)| {
+                        let shown = if PLAINTEXT_KEYS.contains(&key.to_ascii_lowercase().as_str()) {
+                            // A smuggled value: not even its length is logged.
+                            Value::String("redacted".into())
+                        } else {
+                            of(child)
+                        };
+                        (sanitize_key(key), shown)
+                    })
                     .collect(),
             ),
         }
@@ -179,6 +188,17 @@ mod tests {
         assert!(!shown.contains("canary"));
         assert!(!shown.contains("prod"));
         insta::assert_snapshot!(shown, @r#"{"<key of 48 bytes>":"bool","environments":["string(4)","len=2"],"generate":{"length":"number"},"project":"string(14)"}"#);
+    }
+
+    #[test]
+    fn the_shape_of_a_smuggled_value_does_not_tell_its_length() {
+        let shown = shape(&object(json!({
+            "key": "API_TOKEN",
+            "Value": "hunter2-canary",
+            "source": {"plaintext": {"nested": "x"}},
+        })));
+        assert!(!shown.contains("canary"));
+        insta::assert_snapshot!(shown, @r#"{"Value":"redacted","key":"string(9)","source":{"plaintext":"redacted"}}"#);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The MCP server: the rmcp client over Streamable HTTP (in process, 127.0.0.1:0) and over stdio
 //! (the binary), every read tool on the example repository against the dev server, the HTTP
-//! security layers, hostile tool arguments, proposals into a bare repository with a GitLab
-//! double, a leak scan of every answer, and the official Python client through mcp-proxy.
+//! security layers, hostile tool arguments, proposals into a bare repository with GitLab and
+//! GitHub doubles, a leak scan of every answer, and the official Python client through mcp-proxy.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -734,6 +734,21 @@ async fn proposal_state(
     forge_url: &str,
     reconciler: Reconciler,
 ) -> McpState {
+    let forge = ForgeConfig {
+        kind: ForgeKind::GitLab,
+        api_url: forge_url.to_string(),
+        project: "platform/secrets".into(),
+        token: SecretString::from("gitlab-token-for-the-double"),
+    };
+    proposal_state_with(root, remote, forge, reconciler).await
+}
+
+async fn proposal_state_with(
+    root: &Path,
+    remote: &str,
+    forge: ForgeConfig,
+    reconciler: Reconciler,
+) -> McpState {
     let git_config = GitConfig {
         url: remote.to_string(),
         reference: GitReference::Branch("main".into()),
@@ -749,12 +764,7 @@ async fn proposal_state(
     config.author_name = "MCP Bot".into();
     config.author_email = "mcp-bot@example.com".into();
     config.work_dir = root.join("proposals");
-    config.forge = Some(ForgeConfig {
-        kind: ForgeKind::GitLab,
-        api_url: forge_url.to_string(),
-        project: "platform/secrets".into(),
-        token: SecretString::from("gitlab-token-for-the-double"),
-    });
+    config.forge = Some(forge);
     let forge = infisical_gitops::propose::forge::from_config(config.forge.as_ref().unwrap())
         .expect("forge client");
     let proposer = Proposer::new(config, Some(reconciler.clone()), Some(forge));
@@ -882,6 +892,164 @@ async fn a_proposal_pushes_a_branch_and_opens_a_merge_request_with_the_plan() {
     );
 
     let everything = format!("{}\n{}\n{description}", text(&checked), text(&result));
+    assert_no_canary(&everything, &canaries);
+    client.cancel().await.unwrap();
+    server.stop();
+    session.close().await;
+}
+
+/// A GitHub double: `POST /repos/{owner}/{repo}/pulls` answers 201 for the first pull request
+/// and 422 "A pull request already exists" after that, as GitHub does for a second one.
+async fn github_double() -> (String, Arc<Mutex<Vec<Captured>>>) {
+    use axum::extract::State;
+    use axum::http::{HeaderMap, StatusCode, Uri};
+    let captured: Arc<Mutex<Vec<Captured>>> = Arc::default();
+    let app = axum::Router::new()
+        .route(
+            "/repos/{owner}/{repo}/pulls",
+            axum::routing::post(
+                |State(captured): State<Arc<Mutex<Vec<Captured>>>>,
+                 uri: Uri,
+                 headers: HeaderMap,
+                 axum::Json(body): axum::Json<Value>| async move {
+                    let mut all = captured.lock().unwrap();
+                    let header = |name: &str| {
+                        headers
+                            .get(name)
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_string)
+                    };
+                    assert_eq!(header("accept").as_deref(), Some("application/vnd.github+json"));
+                    assert_eq!(header("x-github-api-version").as_deref(), Some("2022-11-28"));
+                    all.push(Captured {
+                        path: uri.path().to_string(),
+                        token: header("authorization"),
+                        body,
+                    });
+                    let number = all.len();
+                    if number > 1 {
+                        return (
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            axum::Json(json!({
+                                "message": "Validation Failed",
+                                "errors": [{"resource": "PullRequest", "code": "custom",
+                                            "message": "A pull request already exists for platform:proposal."}],
+                                "documentation_url": "https://docs.github.com/rest/pulls/pulls#create-a-pull-request",
+                                "status": "422"
+                            })),
+                        );
+                    }
+                    (
+                        StatusCode::CREATED,
+                        axum::Json(json!({
+                            "number": number,
+                            "html_url": format!("https://github.example/platform/secrets/pull/{number}"),
+                        })),
+                    )
+                },
+            ),
+        )
+        .with_state(captured.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{address}"), captured)
+}
+
+/// A rename proposed through MCP becomes a GitHub pull request carrying the plan; GitHub's 422
+/// for a second one comes back as a tool error, and the pushed branch stays for a person.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rename_becomes_a_github_pull_request_and_a_refused_one_is_a_tool_error() {
+    let canaries = canaries();
+    let root = tempfile::tempdir().unwrap();
+    let remote = bare_remote(root.path());
+    let (forge_url, captured) = github_double().await;
+    let (session, reconciler) = dev().await;
+    let forge = ForgeConfig {
+        kind: ForgeKind::GitHub,
+        api_url: forge_url,
+        project: "platform/secrets".into(),
+        token: SecretString::from("github-token-for-the-double"),
+    };
+    let state = proposal_state_with(root.path(), &remote, forge, reconciler).await;
+    let server = Server::start(state, HttpSecurity::new(SecretString::from(TOKEN))).await;
+    let client = server.client().await;
+
+    let result = call(
+        &client,
+        "move_secret",
+        json!({
+            "project": "k3s-infrastructure",
+            "path": "/api-keys",
+            "key": "SMTP_RELAY_PASSWORD",
+            "toKey": "SMTP_PASSWORD",
+            "rationale": "One name across all mail relays."
+        }),
+    )
+    .await;
+    assert_ne!(result.is_error, Some(true), "{}", text(&result));
+    let structured = result.structured_content.clone().unwrap();
+    assert_eq!(
+        structured["changeRequestUrl"],
+        "https://github.example/platform/secrets/pull/1"
+    );
+    let branch = structured["branch"].as_str().unwrap().to_string();
+    let diff = git(
+        &root.path().join("remote.git"),
+        &["diff", "--unified=0", "main", &branch],
+    );
+    let changed: Vec<&str> = diff
+        .lines()
+        .filter(|l| {
+            (l.starts_with('+') || l.starts_with('-'))
+                && !l.starts_with("+++")
+                && !l.starts_with("---")
+        })
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            "-    - key: SMTP_RELAY_PASSWORD",
+            "+    - key: SMTP_PASSWORD"
+        ],
+        "a rename changes one line: {diff}"
+    );
+
+    let requests = captured.lock().unwrap().clone();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].path, "/repos/platform/secrets/pulls");
+    assert_eq!(
+        requests[0].token.as_deref(),
+        Some("Bearer github-token-for-the-double")
+    );
+    assert_eq!(requests[0].body["head"], branch.as_str());
+    assert_eq!(requests[0].body["base"], "main");
+    let description = requests[0].body["body"].as_str().unwrap();
+    assert!(description.contains("One name across all mail relays."));
+    assert!(description.contains("Plan:"), "{description}");
+
+    // GitHub refuses the second pull request: a tool error that names the branch and GitHub's
+    // message; the branch is pushed and left for a person.
+    let refused = call(
+        &client,
+        "create_folder",
+        json!({"project": "k3s-infrastructure", "path": "/queues", "environments": ["prod"]}),
+    )
+    .await;
+    assert_eq!(refused.is_error, Some(true), "{}", text(&refused));
+    let message = text(&refused);
+    assert!(
+        message.contains("A pull request already exists"),
+        "{message}"
+    );
+    assert!(message.contains("infisical-gitops/proposal-"), "{message}");
+    assert!(
+        !message.contains("github-token-for-the-double"),
+        "{message}"
+    );
+    assert_eq!(captured.lock().unwrap().len(), 2);
+
+    let everything = format!("{}\n{message}\n{description}", text(&result));
     assert_no_canary(&everything, &canaries);
     client.cancel().await.unwrap();
     server.stop();

@@ -237,19 +237,38 @@ fn checked_json(checked: &CheckedProposal) -> Value {
 
 fn summary_line(checked: &CheckedProposal) -> String {
     match &checked.plan_summary {
-        Some(s) => format!(
-            "Plan: {} to create, {} to update, {} to delete ({} introduced by this change, the \
-             rest is drift the tracked branch already plans){}.",
-            s.create,
-            s.update,
-            s.delete,
-            s.introduced,
+        Some(s) => {
+            let mut notes = Vec::new();
             if s.errors > 0 {
-                format!(", {} error(s)", s.errors)
-            } else {
-                String::new()
+                notes.push(format!(
+                    "{} error(s) that make apply refuse the plan",
+                    s.errors
+                ));
             }
-        ),
+            if s.unresolved > 0 {
+                notes.push(format!(
+                    "{} secret value(s) cannot be resolved (a Bitwarden reference that does \
+                     not exist or cannot be read; the plan names each)",
+                    s.unresolved
+                ));
+            }
+            if s.detected > 0 {
+                notes.push(format!(
+                    "{} drift(s) reported in detect-mode projects",
+                    s.detected
+                ));
+            }
+            let notes = if notes.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", notes.join("; "))
+            };
+            format!(
+                "Plan: {} to create, {} to update, {} to delete ({} introduced by this change, \
+                 the rest is drift the tracked branch already plans){notes}.",
+                s.create, s.update, s.delete, s.introduced,
+            )
+        }
         None => "Plan: not computed (no Infisical connection).".to_string(),
     }
 }
@@ -301,4 +320,39 @@ pub async fn check(
     let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
     result.structured_content = Some(value);
     Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::propose::PlanSummary;
+
+    fn checked(summary: Option<PlanSummary>) -> CheckedProposal {
+        CheckedProposal {
+            changed_files: vec!["secrets/app.yaml".into()],
+            diff: String::new(),
+            plan_summary: summary,
+            plan_markdown: None,
+            title: "Add NEW_TOKEN".into(),
+        }
+    }
+
+    #[test]
+    fn the_summary_line_names_what_would_stop_or_skip_the_apply() {
+        let clean = PlanSummary {
+            create: 1,
+            introduced: 1,
+            ..PlanSummary::default()
+        };
+        insta::assert_snapshot!(summary_line(&checked(Some(clean))), @"Plan: 1 to create, 0 to update, 0 to delete (1 introduced by this change, the rest is drift the tracked branch already plans).");
+        let troubled = PlanSummary {
+            create: 54,
+            errors: 1,
+            unresolved: 1,
+            detected: 2,
+            ..PlanSummary::default()
+        };
+        insta::assert_snapshot!(summary_line(&checked(Some(troubled))), @"Plan: 54 to create, 0 to update, 0 to delete (0 introduced by this change, the rest is drift the tracked branch already plans); 1 error(s) that make apply refuse the plan; 1 secret value(s) cannot be resolved (a Bitwarden reference that does not exist or cannot be read; the plan names each); 2 drift(s) reported in detect-mode projects.");
+        insta::assert_snapshot!(summary_line(&checked(None)), @"Plan: not computed (no Infisical connection).");
+    }
 }

@@ -3,7 +3,9 @@
 //! 1. Latency from `git push` to "applied in the dev server": through a signed GitHub webhook
 //!    (Git remote over `file://`), and through local file watching (write → applied).
 //! 2. An idle daemon (its own process) following a directory of 30,000 secrets against a
-//!    dev server (another process): CPU used between ticks and resident memory.
+//!    dev server (another process), with a short `--drift-interval`: resident memory after the
+//!    first reconcile and after each drift check (each reconciles all 30,000 secrets), CPU in a
+//!    quiet window between ticks (the ticks themselves excluded), and the peak (`VmHWM`).
 //!
 //! `cargo bench --bench daemon` runs the full size; under `cargo test` it runs a smoke size.
 //! Baselines in docs/benchmarks.md.
@@ -27,18 +29,31 @@ use tokio::sync::watch;
 struct Size {
     rounds: usize,
     secrets: usize,
-    idle: Duration,
+    /// The daemon's `--drift-interval`.
+    drift_interval: Duration,
+    /// Drift checks to wait for.
+    drift_checks: usize,
+    /// After a tick ends: wait this long, then sample CPU over `window` (which ends well before
+    /// the next tick starts).
+    settle: Duration,
+    window: Duration,
 }
 
 const FULL: Size = Size {
     rounds: 10,
     secrets: 30_000,
-    idle: Duration::from_secs(30),
+    drift_interval: Duration::from_secs(20),
+    drift_checks: 3,
+    settle: Duration::from_secs(1),
+    window: Duration::from_secs(15),
 };
 const SMOKE: Size = Size {
     rounds: 2,
     secrets: 200,
-    idle: Duration::from_secs(1),
+    drift_interval: Duration::from_millis(1500),
+    drift_checks: 2,
+    settle: Duration::from_millis(200),
+    window: Duration::from_millis(800),
 };
 
 fn write_repo(dir: &Path, secrets: usize, value: &str) {
@@ -248,20 +263,39 @@ async fn watch_latency(size: &Size) {
     server.shutdown().await;
 }
 
-/// `(utime + stime)` in clock ticks and `VmRSS` in KiB of a process (Linux).
-fn cpu_and_rss(pid: u32) -> (u64, u64) {
+/// What `/proc` says about a process (Linux).
+struct Sample {
+    /// `utime + stime`, in clock ticks.
+    ticks: u64,
+    /// `VmRSS`, KiB.
+    rss: u64,
+    /// `VmHWM` (peak resident memory), KiB.
+    hwm: u64,
+}
+
+fn sample(pid: u32) -> Sample {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
     let after = stat.rsplit_once(')').expect("comm").1;
     let fields: Vec<&str> = after.split_whitespace().collect();
     let ticks =
         fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
-    let rss = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS");
-    (ticks, rss)
+    let kib = |name: &str| -> u64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} in /proc/{pid}/status"))
+    };
+    Sample {
+        ticks,
+        rss: kib("VmRSS:"),
+        hwm: kib("VmHWM:"),
+    }
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
 }
 
 struct Killed(Child);
@@ -298,6 +332,7 @@ async fn idle_cost(size: &Size) {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
         listener.local_addr().expect("addr").port()
     };
+    let drift_interval = format!("{}ms", size.drift_interval.as_millis());
     let daemon = Command::new(bin)
         .args([
             "run",
@@ -307,7 +342,7 @@ async fn idle_cost(size: &Size) {
             "--interval",
             "10m",
             "--drift-interval",
-            "1h",
+            &drift_interval,
         ])
         .env("INFISICAL_API_URL", &url)
         .env("INFISICAL_UNIVERSAL_AUTH_CLIENT_ID", "dev-client-id")
@@ -321,40 +356,131 @@ async fn idle_cost(size: &Size) {
         .expect("daemon");
     let pid = daemon.id();
     let _daemon = Killed(daemon);
+    let arena = std::env::var("MALLOC_ARENA_MAX").unwrap_or_else(|_| "unset".into());
+    println!(
+        "idle daemon following {} secrets, --drift-interval {}, MALLOC_ARENA_MAX {arena}",
+        size.secrets,
+        humantime::format_duration(size.drift_interval)
+    );
     let http = reqwest::Client::new();
+    let started = Instant::now();
+    let first = wait_reconciles(&http, port, None, 1, Duration::from_secs(600)).await;
+    println!(
+        "first reconcile of {} secrets: {:.2} s (seen after {:.1} s)",
+        size.secrets,
+        first.duration,
+        started.elapsed().as_secs_f64()
+    );
+    quiet_window(&http, port, pid, size, "after the first reconcile").await;
+    for check in 1..=size.drift_checks {
+        let tick = wait_reconciles(
+            &http,
+            port,
+            Some("drift"),
+            check,
+            size.drift_interval + Duration::from_secs(600),
+        )
+        .await;
+        assert_eq!(tick.outcome, "success", "drift check {check}");
+        println!(
+            "drift check {check} of {} secrets: {:.2} s, {} changes",
+            size.secrets, tick.duration, tick.changes
+        );
+        quiet_window(
+            &http,
+            port,
+            pid,
+            size,
+            &format!("after drift check {check}"),
+        )
+        .await;
+    }
+    println!(
+        "peak resident memory (VmHWM) over the run: {:.1} MiB",
+        mib(sample(pid).hwm)
+    );
+}
+
+/// A reconcile as `/status` lists it.
+struct Tick {
+    duration: f64,
+    outcome: String,
+    changes: u64,
+}
+
+async fn status(http: &reqwest::Client, port: u16) -> Option<serde_json::Value> {
+    let response = http
+        .get(format!("http://127.0.0.1:{port}/status"))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .ok()?;
+    response.json::<serde_json::Value>().await.ok()
+}
+
+fn reconciles(status: &serde_json::Value) -> &[serde_json::Value] {
+    status["reconciles"].as_array().map_or(&[], Vec::as_slice)
+}
+
+/// The newest reconcile once `/status` lists at least `count` reconciles (with `trigger`, when
+/// given). Bounded by `limit`.
+async fn wait_reconciles(
+    http: &reqwest::Client,
+    port: u16,
+    trigger: Option<&str>,
+    count: usize,
+    limit: Duration,
+) -> Tick {
     let started = Instant::now();
     loop {
         assert!(
-            started.elapsed() < Duration::from_secs(600),
-            "first reconcile too slow"
+            started.elapsed() < limit,
+            "no {count} reconciles ({trigger:?}) within {limit:?}"
         );
-        if let Ok(response) = http
-            .get(format!("http://127.0.0.1:{port}/status"))
-            .send()
-            .await
-            && let Ok(status) = response.json::<serde_json::Value>().await
-            && status["appliedRevision"].is_string()
-        {
-            break;
+        if let Some(status) = status(http, port).await {
+            let matching: Vec<&serde_json::Value> = reconciles(&status)
+                .iter()
+                .filter(|r| trigger.is_none_or(|t| r["trigger"] == t))
+                .collect();
+            if matching.len() >= count
+                && (trigger.is_some() || status["appliedRevision"].is_string())
+            {
+                let newest = matching[0];
+                let changes = newest["changes"]
+                    .as_object()
+                    .map_or(0, |c| c.values().filter_map(|v| v.as_u64()).sum());
+                return Tick {
+                    duration: newest["durationSeconds"].as_f64().unwrap_or(f64::NAN),
+                    outcome: newest["outcome"].as_str().unwrap_or("?").to_string(),
+                    changes,
+                };
+            }
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    println!(
-        "first reconcile of {} secrets: {:.1} s",
-        size.secrets,
-        started.elapsed().as_secs_f64()
-    );
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let (ticks_before, _) = cpu_and_rss(pid);
-    tokio::time::sleep(size.idle).await;
-    let (ticks_after, rss) = cpu_and_rss(pid);
+}
+
+/// Resident memory right after a tick, then CPU over a window between ticks (no HTTP requests
+/// to the daemon during the window; checked afterwards that no tick ran in it).
+async fn quiet_window(http: &reqwest::Client, port: u16, pid: u32, size: &Size, when: &str) {
+    let after_tick = sample(pid);
+    let before = status(http, port).await.map_or(0, |s| reconciles(&s).len());
+    tokio::time::sleep(size.settle).await;
+    let start = sample(pid);
+    tokio::time::sleep(size.window).await;
+    let end = sample(pid);
+    let after = status(http, port).await.map_or(0, |s| reconciles(&s).len());
+    assert_eq!(before, after, "a reconcile ran in the quiet window {when}");
     let tick_hz = 100.0;
-    let cpu = (ticks_after - ticks_before) as f64 / tick_hz / size.idle.as_secs_f64() * 100.0;
+    let cpu = (end.ticks - start.ticks) as f64 / tick_hz / size.window.as_secs_f64() * 100.0;
     println!(
-        "idle daemon following {} secrets: {cpu:.2}% of a core over {} s, VmRSS {:.1} MiB",
-        size.secrets,
-        size.idle.as_secs(),
-        rss as f64 / 1024.0
+        "{when}: VmRSS {:.1} MiB ({:.1} MB), {:.1} MiB after {:.1} s; CPU between ticks {cpu:.2}% of a core over {:.1} s; VmHWM {:.1} MiB",
+        mib(after_tick.rss),
+        after_tick.rss as f64 * 1024.0 / 1e6,
+        mib(end.rss),
+        (size.settle + size.window).as_secs_f64(),
+        size.window.as_secs_f64(),
+        mib(end.hwm),
     );
 }
 

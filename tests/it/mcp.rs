@@ -689,35 +689,36 @@ struct Captured {
     body: Value,
 }
 
-async fn gitlab_double() -> (String, Arc<Mutex<Vec<Captured>>>) {
+/// A forge double on loopback: `POST route` records each request (its path, the `token_header`
+/// and the JSON body) and answers what `respond` makes of the headers and the request's number
+/// (from 1).
+async fn forge_double(
+    route: &str,
+    token_header: &'static str,
+    respond: fn(&http::HeaderMap, usize) -> (http::StatusCode, Value),
+) -> (String, Arc<Mutex<Vec<Captured>>>) {
     use axum::extract::State;
-    use axum::http::{HeaderMap, StatusCode, Uri};
+    use axum::http::{HeaderMap, Uri};
     let captured: Arc<Mutex<Vec<Captured>>> = Arc::default();
     let app = axum::Router::new()
         .route(
-            "/api/v4/projects/{project}/merge_requests",
+            route,
             axum::routing::post(
-                |State(captured): State<Arc<Mutex<Vec<Captured>>>>,
-                 uri: Uri,
-                 headers: HeaderMap,
-                 axum::Json(body): axum::Json<Value>| async move {
+                move |State(captured): State<Arc<Mutex<Vec<Captured>>>>,
+                      uri: Uri,
+                      headers: HeaderMap,
+                      axum::Json(body): axum::Json<Value>| async move {
                     let mut all = captured.lock().unwrap();
                     all.push(Captured {
                         path: uri.path().to_string(),
                         token: headers
-                            .get("private-token")
+                            .get(token_header)
                             .and_then(|v| v.to_str().ok())
                             .map(str::to_string),
                         body,
                     });
-                    let iid = all.len();
-                    (
-                        StatusCode::CREATED,
-                        axum::Json(json!({
-                            "iid": iid,
-                            "web_url": format!("https://gitlab.example/platform/secrets/-/merge_requests/{iid}"),
-                        })),
-                    )
+                    let (status, body) = respond(&headers, all.len());
+                    (status, axum::Json(body))
                 },
             ),
         )
@@ -726,6 +727,24 @@ async fn gitlab_double() -> (String, Arc<Mutex<Vec<Captured>>>) {
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (format!("http://{address}"), captured)
+}
+
+/// A GitLab double: every merge request is created (201).
+async fn gitlab_double() -> (String, Arc<Mutex<Vec<Captured>>>) {
+    forge_double(
+        "/api/v4/projects/{project}/merge_requests",
+        "private-token",
+        |_, iid| {
+            (
+                http::StatusCode::CREATED,
+                json!({
+                    "iid": iid,
+                    "web_url": format!("https://gitlab.example/platform/secrets/-/merge_requests/{iid}"),
+                }),
+            )
+        },
+    )
+    .await
 }
 
 async fn proposal_state(
@@ -901,59 +920,35 @@ async fn a_proposal_pushes_a_branch_and_opens_a_merge_request_with_the_plan() {
 /// A GitHub double: `POST /repos/{owner}/{repo}/pulls` answers 201 for the first pull request
 /// and 422 "A pull request already exists" after that, as GitHub does for a second one.
 async fn github_double() -> (String, Arc<Mutex<Vec<Captured>>>) {
-    use axum::extract::State;
-    use axum::http::{HeaderMap, StatusCode, Uri};
-    let captured: Arc<Mutex<Vec<Captured>>> = Arc::default();
-    let app = axum::Router::new()
-        .route(
-            "/repos/{owner}/{repo}/pulls",
-            axum::routing::post(
-                |State(captured): State<Arc<Mutex<Vec<Captured>>>>,
-                 uri: Uri,
-                 headers: HeaderMap,
-                 axum::Json(body): axum::Json<Value>| async move {
-                    let mut all = captured.lock().unwrap();
-                    let header = |name: &str| {
-                        headers
-                            .get(name)
-                            .and_then(|v| v.to_str().ok())
-                            .map(str::to_string)
-                    };
-                    assert_eq!(header("accept").as_deref(), Some("application/vnd.github+json"));
-                    assert_eq!(header("x-github-api-version").as_deref(), Some("2022-11-28"));
-                    all.push(Captured {
-                        path: uri.path().to_string(),
-                        token: header("authorization"),
-                        body,
-                    });
-                    let number = all.len();
-                    if number > 1 {
-                        return (
-                            StatusCode::UNPROCESSABLE_ENTITY,
-                            axum::Json(json!({
-                                "message": "Validation Failed",
-                                "errors": [{"resource": "PullRequest", "code": "custom",
-                                            "message": "A pull request already exists for platform:proposal."}],
-                                "documentation_url": "https://docs.github.com/rest/pulls/pulls#create-a-pull-request",
-                                "status": "422"
-                            })),
-                        );
-                    }
-                    (
-                        StatusCode::CREATED,
-                        axum::Json(json!({
-                            "number": number,
-                            "html_url": format!("https://github.example/platform/secrets/pull/{number}"),
-                        })),
-                    )
-                },
-            ),
-        )
-        .with_state(captured.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{address}"), captured)
+    forge_double(
+        "/repos/{owner}/{repo}/pulls",
+        "authorization",
+        |headers, number| {
+            let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+            assert_eq!(header("accept"), Some("application/vnd.github+json"));
+            assert_eq!(header("x-github-api-version"), Some("2022-11-28"));
+            if number > 1 {
+                return (
+                    http::StatusCode::UNPROCESSABLE_ENTITY,
+                    json!({
+                        "message": "Validation Failed",
+                        "errors": [{"resource": "PullRequest", "code": "custom",
+                                    "message": "A pull request already exists for platform:proposal."}],
+                        "documentation_url": "https://docs.github.com/rest/pulls/pulls#create-a-pull-request",
+                        "status": "422"
+                    }),
+                );
+            }
+            (
+                http::StatusCode::CREATED,
+                json!({
+                    "number": number,
+                    "html_url": format!("https://github.example/platform/secrets/pull/{number}"),
+                }),
+            )
+        },
+    )
+    .await
 }
 
 /// A rename proposed through MCP becomes a GitHub pull request carrying the plan; GitHub's 422

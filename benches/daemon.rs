@@ -10,10 +10,12 @@
 //! `cargo bench --bench daemon` runs the full size; under `cargo test` it runs a smoke size.
 //! Baselines in docs/benchmarks.md.
 
+use std::alloc::System;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use infisical_gitops::daemon::http::{WebhookSecrets, github_signature, router};
@@ -25,6 +27,26 @@ use infisical_gitops::reconcile::Reconciler;
 use infisical_gitops::resolve::SourceResolver;
 use infisical_gitops::source::git::{GitAuth, GitConfig, GitReference, GitSource};
 use tokio::sync::watch;
+
+/// The system allocator, counting the bytes live in this process. It measures what the daemon
+/// keeps (whatever an allocator retains besides); the shipped binary, with its own allocator,
+/// is measured through `VmRSS` of its own process in `idle_cost`.
+#[global_allocator]
+static ALLOCATOR: cap::Cap<System> = cap::Cap::new(System, usize::MAX);
+
+/// The highest live heap seen by [`PeakSampler`] since its last reset.
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+/// Samples the live heap every millisecond, keeping the highest value in [`PEAK`] (a sampled
+/// peak: a spike shorter than a millisecond can be missed).
+fn start_peak_sampler() {
+    std::thread::spawn(|| {
+        loop {
+            PEAK.fetch_max(ALLOCATOR.allocated(), Ordering::Relaxed);
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    });
+}
 
 struct Size {
     rounds: usize,
@@ -307,10 +329,9 @@ impl Drop for Killed {
     }
 }
 
-async fn idle_cost(size: &Size) {
-    let temp = tempfile::tempdir().expect("tempdir");
-    let dir = temp.path().join("repo");
-    write_repo(&dir, size.secrets, "v0");
+/// The dev server in its own process (so that neither its memory nor its CPU is counted), and
+/// its URL.
+fn dev_server_process() -> (Killed, String) {
     let bin = env!("CARGO_BIN_EXE_infisical-gitops");
     let mut dev = Command::new(bin)
         .args(["dev-server", "--listen", "127.0.0.1:0"])
@@ -322,16 +343,21 @@ async fn idle_cost(size: &Size) {
     BufReader::new(dev.stdout.take().expect("stdout"))
         .read_line(&mut line)
         .expect("line");
-    let _dev = Killed(dev);
     let url = line
         .trim()
         .strip_prefix("listening on ")
         .expect("url")
         .to_string();
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
-        listener.local_addr().expect("addr").port()
-    };
+    (Killed(dev), url)
+}
+
+async fn idle_cost(size: &Size) {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let dir = temp.path().join("repo");
+    write_repo(&dir, size.secrets, "v0");
+    let bin = env!("CARGO_BIN_EXE_infisical-gitops");
+    let (_dev, url) = dev_server_process();
+    let port = free_port();
     let drift_interval = format!("{}ms", size.drift_interval.as_millis());
     let daemon = Command::new(bin)
         .args([
@@ -356,11 +382,19 @@ async fn idle_cost(size: &Size) {
         .expect("daemon");
     let pid = daemon.id();
     let _daemon = Killed(daemon);
-    let arena = std::env::var("MALLOC_ARENA_MAX").unwrap_or_else(|_| "unset".into());
+    let tuning: Vec<String> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("MIMALLOC_") || k.starts_with("MALLOC_"))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
     println!(
-        "idle daemon following {} secrets, --drift-interval {}, MALLOC_ARENA_MAX {arena}",
+        "idle daemon following {} secrets, --drift-interval {}, allocator settings: {}",
         size.secrets,
-        humantime::format_duration(size.drift_interval)
+        humantime::format_duration(size.drift_interval),
+        if tuning.is_empty() {
+            "defaults".to_string()
+        } else {
+            tuning.join(" ")
+        }
     );
     let http = reqwest::Client::new();
     let started = Instant::now();
@@ -399,6 +433,107 @@ async fn idle_cost(size: &Size) {
         "peak resident memory (VmHWM) over the run: {:.1} MiB",
         mib(sample(pid).hwm)
     );
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+    listener.local_addr().expect("addr").port()
+}
+
+/// The heap the daemon keeps between ticks, counted allocation by allocation: `run` (the
+/// binary's own code path, parsed from a command line) in this process, against the dev server
+/// in another, with drift checks every few seconds. Live bytes that grew from check to check
+/// would be data kept by the daemon; the resident figures of `idle_cost` also include what the
+/// allocator keeps.
+async fn live_heap(size: &Size) {
+    use clap::Parser;
+    // `run` reads the credentials from the environment, as the binary does: this part runs in a
+    // copy of this process that has them (and nothing else that ran before).
+    if std::env::var_os("INFISICAL_UNIVERSAL_AUTH_CLIENT_ID").is_none() {
+        let status = Command::new(std::env::current_exe().expect("current exe"))
+            .args(std::env::args_os().skip(1))
+            .env("BENCH_ONLY", "heap")
+            .env("INFISICAL_UNIVERSAL_AUTH_CLIENT_ID", "dev-client-id")
+            .env(
+                "INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET",
+                "dev-client-secret",
+            )
+            .status()
+            .expect("bench");
+        assert!(status.success(), "live heap part: {status}");
+        return;
+    }
+    use infisical_gitops::cli::{Cli, ColorChoice, Context};
+    let temp = tempfile::tempdir().expect("tempdir");
+    let dir = temp.path().join("repo");
+    write_repo(&dir, size.secrets, "v0");
+    let (dev, url) = dev_server_process();
+    let port = free_port();
+    let drift_interval = size.drift_interval.min(Duration::from_secs(3));
+    let cli = Cli::try_parse_from([
+        "infisical-gitops",
+        "run",
+        dir.to_str().expect("utf-8"),
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--interval",
+        "10m",
+        "--drift-interval",
+        &format!("{}ms", drift_interval.as_millis()),
+        "--api-url",
+        &url,
+    ])
+    .expect("command line");
+    let baseline = ALLOCATOR.allocated();
+    PEAK.store(baseline, Ordering::Relaxed);
+    start_peak_sampler();
+    // Runs until the process exits (`main` returns after this part).
+    std::thread::spawn(move || {
+        let _ = infisical_gitops::cli::run(cli.command, &Context::new(ColorChoice::Never));
+    });
+    println!(
+        "live heap of `run` in process following {} secrets, --drift-interval {}",
+        size.secrets,
+        humantime::format_duration(drift_interval)
+    );
+    let http = reqwest::Client::new();
+    let megabytes = |bytes: usize| bytes.saturating_sub(baseline) as f64 / 1e6;
+    wait_reconciles(&http, port, None, 1, Duration::from_secs(600)).await;
+    tokio::time::sleep(size.settle).await;
+    println!(
+        "after the first reconcile: {:.1} MB live, peak {:.1} MB during it",
+        megabytes(ALLOCATOR.allocated()),
+        megabytes(PEAK.load(Ordering::Relaxed))
+    );
+    let (mut first, mut last) = (0, 0);
+    for check in 1..=size.drift_checks {
+        PEAK.store(ALLOCATOR.allocated(), Ordering::Relaxed);
+        let tick = wait_reconciles(
+            &http,
+            port,
+            Some("drift"),
+            check,
+            drift_interval + Duration::from_secs(600),
+        )
+        .await;
+        assert_eq!(tick.outcome, "success", "drift check {check}");
+        tokio::time::sleep(size.settle).await;
+        last = ALLOCATOR.allocated();
+        if check == 1 {
+            first = last;
+        }
+        println!(
+            "after drift check {check}: {:.1} MB live, peak {:.1} MB during it",
+            megabytes(last),
+            megabytes(PEAK.load(Ordering::Relaxed))
+        );
+    }
+    println!(
+        "live heap from drift check 1 to {}: {:+.3} MB",
+        size.drift_checks,
+        (last as f64 - first as f64) / 1e6
+    );
+    drop(dev);
 }
 
 /// A reconcile as `/status` lists it.
@@ -484,17 +619,32 @@ async fn quiet_window(http: &reqwest::Client, port: u16, pid: u32, size: &Size, 
     );
 }
 
+/// `BENCH_DRIFT_CHECKS=N` waits for N drift checks instead of the default; `BENCH_ONLY=latency`,
+/// `idle` or `heap` runs one part.
 fn main() {
     let full = std::env::args().any(|arg| arg == "--bench");
-    let size = if full { FULL } else { SMOKE };
+    let mut size = if full { FULL } else { SMOKE };
+    if let Ok(checks) = std::env::var("BENCH_DRIFT_CHECKS") {
+        size.drift_checks = checks.parse().expect("BENCH_DRIFT_CHECKS is a number");
+    }
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        webhook_latency(&size).await;
-        watch_latency(&size).await;
-        idle_cost(&size).await;
+        let part = |name: &str| only.is_empty() || only == name;
+        if part("latency") {
+            webhook_latency(&size).await;
+            watch_latency(&size).await;
+        }
+        if part("idle") {
+            idle_cost(&size).await;
+        }
+        // Last: `run` keeps running in this process until it exits.
+        if part("heap") {
+            live_heap(&size).await;
+        }
     });
 }

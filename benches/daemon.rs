@@ -293,6 +293,8 @@ struct Sample {
     rss: u64,
     /// `VmHWM` (peak resident memory), KiB.
     hwm: u64,
+    /// Threads.
+    threads: u64,
 }
 
 fn sample(pid: u32) -> Sample {
@@ -302,7 +304,7 @@ fn sample(pid: u32) -> Sample {
     let ticks =
         fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
-    let kib = |name: &str| -> u64 {
+    let field = |name: &str| -> u64 {
         status
             .lines()
             .find_map(|l| l.strip_prefix(name))
@@ -311,8 +313,9 @@ fn sample(pid: u32) -> Sample {
     };
     Sample {
         ticks,
-        rss: kib("VmRSS:"),
-        hwm: kib("VmHWM:"),
+        rss: field("VmRSS:"),
+        hwm: field("VmHWM:"),
+        threads: field("Threads:"),
     }
 }
 
@@ -398,7 +401,7 @@ async fn idle_cost(size: &Size) {
     );
     let http = reqwest::Client::new();
     let started = Instant::now();
-    let first = wait_reconciles(&http, port, None, 1, Duration::from_secs(600)).await;
+    let first = wait_reconciles(&http, port, None, None, Duration::from_secs(600)).await;
     println!(
         "first reconcile of {} secrets: {:.2} s (seen after {:.1} s)",
         size.secrets,
@@ -406,15 +409,17 @@ async fn idle_cost(size: &Size) {
         started.elapsed().as_secs_f64()
     );
     quiet_window(&http, port, pid, size, "after the first reconcile").await;
+    let mut seen: Option<String> = None;
     for check in 1..=size.drift_checks {
         let tick = wait_reconciles(
             &http,
             port,
             Some("drift"),
-            check,
+            seen.as_deref(),
             size.drift_interval + Duration::from_secs(600),
         )
         .await;
+        seen = Some(tick.started_at.clone());
         assert_eq!(tick.outcome, "success", "drift check {check}");
         println!(
             "drift check {check} of {} secrets: {:.2} s, {} changes",
@@ -498,7 +503,7 @@ async fn live_heap(size: &Size) {
     );
     let http = reqwest::Client::new();
     let megabytes = |bytes: usize| bytes.saturating_sub(baseline) as f64 / 1e6;
-    wait_reconciles(&http, port, None, 1, Duration::from_secs(600)).await;
+    wait_reconciles(&http, port, None, None, Duration::from_secs(600)).await;
     tokio::time::sleep(size.settle).await;
     println!(
         "after the first reconcile: {:.1} MB live, peak {:.1} MB during it",
@@ -506,16 +511,18 @@ async fn live_heap(size: &Size) {
         megabytes(PEAK.load(Ordering::Relaxed))
     );
     let (mut first, mut last) = (0, 0);
+    let mut seen: Option<String> = None;
     for check in 1..=size.drift_checks {
         PEAK.store(ALLOCATOR.allocated(), Ordering::Relaxed);
         let tick = wait_reconciles(
             &http,
             port,
             Some("drift"),
-            check,
+            seen.as_deref(),
             drift_interval + Duration::from_secs(600),
         )
         .await;
+        seen = Some(tick.started_at.clone());
         assert_eq!(tick.outcome, "success", "drift check {check}");
         tokio::time::sleep(size.settle).await;
         last = ALLOCATOR.allocated();
@@ -538,6 +545,8 @@ async fn live_heap(size: &Size) {
 
 /// A reconcile as `/status` lists it.
 struct Tick {
+    /// `startedAt`: tells this reconcile from the next.
+    started_at: String,
     duration: f64,
     outcome: String,
     changes: u64,
@@ -557,34 +566,43 @@ fn reconciles(status: &serde_json::Value) -> &[serde_json::Value] {
     status["reconciles"].as_array().map_or(&[], Vec::as_slice)
 }
 
-/// The newest reconcile once `/status` lists at least `count` reconciles (with `trigger`, when
-/// given). Bounded by `limit`.
+/// When the newest reconcile listed by `/status` started (any trigger).
+fn newest_start(status: &serde_json::Value) -> Option<String> {
+    reconciles(status)
+        .first()
+        .and_then(|r| r["startedAt"].as_str())
+        .map(str::to_string)
+}
+
+/// The newest reconcile (with `trigger`, when given) that is not `seen` (the `startedAt` of the
+/// one waited for before); without `trigger`, once a revision is applied. Bounded by `limit`.
+/// (`/status` keeps the last 20 reconciles, so counting them would stop there.)
 async fn wait_reconciles(
     http: &reqwest::Client,
     port: u16,
     trigger: Option<&str>,
-    count: usize,
+    seen: Option<&str>,
     limit: Duration,
 ) -> Tick {
     let started = Instant::now();
     loop {
         assert!(
             started.elapsed() < limit,
-            "no {count} reconciles ({trigger:?}) within {limit:?}"
+            "no new reconcile ({trigger:?}) within {limit:?}"
         );
         if let Some(status) = status(http, port).await {
-            let matching: Vec<&serde_json::Value> = reconciles(&status)
+            let newest = reconciles(&status)
                 .iter()
-                .filter(|r| trigger.is_none_or(|t| r["trigger"] == t))
-                .collect();
-            if matching.len() >= count
+                .find(|r| trigger.is_none_or(|t| r["trigger"] == t));
+            if let Some(newest) = newest
+                && newest["startedAt"].as_str() != seen
                 && (trigger.is_some() || status["appliedRevision"].is_string())
             {
-                let newest = matching[0];
                 let changes = newest["changes"]
                     .as_object()
                     .map_or(0, |c| c.values().filter_map(|v| v.as_u64()).sum());
                 return Tick {
+                    started_at: newest["startedAt"].as_str().unwrap_or("?").to_string(),
                     duration: newest["durationSeconds"].as_f64().unwrap_or(f64::NAN),
                     outcome: newest["outcome"].as_str().unwrap_or("?").to_string(),
                     changes,
@@ -599,23 +617,24 @@ async fn wait_reconciles(
 /// to the daemon during the window; checked afterwards that no tick ran in it).
 async fn quiet_window(http: &reqwest::Client, port: u16, pid: u32, size: &Size, when: &str) {
     let after_tick = sample(pid);
-    let before = status(http, port).await.map_or(0, |s| reconciles(&s).len());
+    let before = status(http, port).await.and_then(|s| newest_start(&s));
     tokio::time::sleep(size.settle).await;
     let start = sample(pid);
     tokio::time::sleep(size.window).await;
     let end = sample(pid);
-    let after = status(http, port).await.map_or(0, |s| reconciles(&s).len());
+    let after = status(http, port).await.and_then(|s| newest_start(&s));
     assert_eq!(before, after, "a reconcile ran in the quiet window {when}");
     let tick_hz = 100.0;
     let cpu = (end.ticks - start.ticks) as f64 / tick_hz / size.window.as_secs_f64() * 100.0;
     println!(
-        "{when}: VmRSS {:.1} MiB ({:.1} MB), {:.1} MiB after {:.1} s; CPU between ticks {cpu:.2}% of a core over {:.1} s; VmHWM {:.1} MiB",
+        "{when}: VmRSS {:.1} MiB ({:.1} MB), {:.1} MiB after {:.1} s; CPU between ticks {cpu:.2}% of a core over {:.1} s; VmHWM {:.1} MiB; {} threads",
         mib(after_tick.rss),
         after_tick.rss as f64 * 1024.0 / 1e6,
         mib(end.rss),
         (size.settle + size.window).as_secs_f64(),
         size.window.as_secs_f64(),
         mib(end.hwm),
+        end.threads,
     );
 }
 

@@ -10,10 +10,12 @@
 //! `cargo bench --bench daemon` runs the full size; under `cargo test` it runs a smoke size.
 //! Baselines in docs/benchmarks.md.
 
+use std::alloc::System;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use infisical_gitops::daemon::http::{WebhookSecrets, github_signature, router};
@@ -25,6 +27,26 @@ use infisical_gitops::reconcile::Reconciler;
 use infisical_gitops::resolve::SourceResolver;
 use infisical_gitops::source::git::{GitAuth, GitConfig, GitReference, GitSource};
 use tokio::sync::watch;
+
+/// The system allocator, counting the bytes live in this process. It measures what the daemon
+/// keeps (whatever an allocator retains besides); the shipped binary, with its own allocator,
+/// is measured through `VmRSS` of its own process in `idle_cost`.
+#[global_allocator]
+static ALLOCATOR: cap::Cap<System> = cap::Cap::new(System, usize::MAX);
+
+/// The highest live heap seen by [`PeakSampler`] since its last reset.
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+/// Samples the live heap every millisecond, keeping the highest value in [`PEAK`] (a sampled
+/// peak: a spike shorter than a millisecond can be missed).
+fn start_peak_sampler() {
+    std::thread::spawn(|| {
+        loop {
+            PEAK.fetch_max(ALLOCATOR.allocated(), Ordering::Relaxed);
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    });
+}
 
 struct Size {
     rounds: usize,
@@ -271,6 +293,8 @@ struct Sample {
     rss: u64,
     /// `VmHWM` (peak resident memory), KiB.
     hwm: u64,
+    /// Threads.
+    threads: u64,
 }
 
 fn sample(pid: u32) -> Sample {
@@ -280,7 +304,7 @@ fn sample(pid: u32) -> Sample {
     let ticks =
         fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
-    let kib = |name: &str| -> u64 {
+    let field = |name: &str| -> u64 {
         status
             .lines()
             .find_map(|l| l.strip_prefix(name))
@@ -289,8 +313,9 @@ fn sample(pid: u32) -> Sample {
     };
     Sample {
         ticks,
-        rss: kib("VmRSS:"),
-        hwm: kib("VmHWM:"),
+        rss: field("VmRSS:"),
+        hwm: field("VmHWM:"),
+        threads: field("Threads:"),
     }
 }
 
@@ -307,10 +332,9 @@ impl Drop for Killed {
     }
 }
 
-async fn idle_cost(size: &Size) {
-    let temp = tempfile::tempdir().expect("tempdir");
-    let dir = temp.path().join("repo");
-    write_repo(&dir, size.secrets, "v0");
+/// The dev server in its own process (so that neither its memory nor its CPU is counted), and
+/// its URL.
+fn dev_server_process() -> (Killed, String) {
     let bin = env!("CARGO_BIN_EXE_infisical-gitops");
     let mut dev = Command::new(bin)
         .args(["dev-server", "--listen", "127.0.0.1:0"])
@@ -322,16 +346,21 @@ async fn idle_cost(size: &Size) {
     BufReader::new(dev.stdout.take().expect("stdout"))
         .read_line(&mut line)
         .expect("line");
-    let _dev = Killed(dev);
     let url = line
         .trim()
         .strip_prefix("listening on ")
         .expect("url")
         .to_string();
-    let port = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
-        listener.local_addr().expect("addr").port()
-    };
+    (Killed(dev), url)
+}
+
+async fn idle_cost(size: &Size) {
+    let temp = tempfile::tempdir().expect("tempdir");
+    let dir = temp.path().join("repo");
+    write_repo(&dir, size.secrets, "v0");
+    let bin = env!("CARGO_BIN_EXE_infisical-gitops");
+    let (_dev, url) = dev_server_process();
+    let port = free_port();
     let drift_interval = format!("{}ms", size.drift_interval.as_millis());
     let daemon = Command::new(bin)
         .args([
@@ -356,15 +385,23 @@ async fn idle_cost(size: &Size) {
         .expect("daemon");
     let pid = daemon.id();
     let _daemon = Killed(daemon);
-    let arena = std::env::var("MALLOC_ARENA_MAX").unwrap_or_else(|_| "unset".into());
+    let tuning: Vec<String> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("MIMALLOC_") || k.starts_with("MALLOC_"))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
     println!(
-        "idle daemon following {} secrets, --drift-interval {}, MALLOC_ARENA_MAX {arena}",
+        "idle daemon following {} secrets, --drift-interval {}, allocator settings: {}",
         size.secrets,
-        humantime::format_duration(size.drift_interval)
+        humantime::format_duration(size.drift_interval),
+        if tuning.is_empty() {
+            "defaults".to_string()
+        } else {
+            tuning.join(" ")
+        }
     );
     let http = reqwest::Client::new();
     let started = Instant::now();
-    let first = wait_reconciles(&http, port, None, 1, Duration::from_secs(600)).await;
+    let first = wait_reconciles(&http, port, None, None, Duration::from_secs(600)).await;
     println!(
         "first reconcile of {} secrets: {:.2} s (seen after {:.1} s)",
         size.secrets,
@@ -372,15 +409,17 @@ async fn idle_cost(size: &Size) {
         started.elapsed().as_secs_f64()
     );
     quiet_window(&http, port, pid, size, "after the first reconcile").await;
+    let mut seen: Option<String> = None;
     for check in 1..=size.drift_checks {
         let tick = wait_reconciles(
             &http,
             port,
             Some("drift"),
-            check,
+            seen.as_deref(),
             size.drift_interval + Duration::from_secs(600),
         )
         .await;
+        seen = Some(tick.started_at.clone());
         assert_eq!(tick.outcome, "success", "drift check {check}");
         println!(
             "drift check {check} of {} secrets: {:.2} s, {} changes",
@@ -401,8 +440,113 @@ async fn idle_cost(size: &Size) {
     );
 }
 
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+    listener.local_addr().expect("addr").port()
+}
+
+/// The heap the daemon keeps between ticks, counted allocation by allocation: `run` (the
+/// binary's own code path, parsed from a command line) in this process, against the dev server
+/// in another, with drift checks every few seconds. Live bytes that grew from check to check
+/// would be data kept by the daemon; the resident figures of `idle_cost` also include what the
+/// allocator keeps.
+async fn live_heap(size: &Size) {
+    use clap::Parser;
+    // `run` reads the credentials from the environment, as the binary does: this part runs in a
+    // copy of this process that has them (and nothing else that ran before).
+    if std::env::var_os("INFISICAL_UNIVERSAL_AUTH_CLIENT_ID").is_none() {
+        let status = Command::new(std::env::current_exe().expect("current exe"))
+            .args(std::env::args_os().skip(1))
+            .env("BENCH_ONLY", "heap")
+            .env("INFISICAL_UNIVERSAL_AUTH_CLIENT_ID", "dev-client-id")
+            .env(
+                "INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET",
+                "dev-client-secret",
+            )
+            .status()
+            .expect("bench");
+        assert!(status.success(), "live heap part: {status}");
+        return;
+    }
+    use infisical_gitops::cli::{Cli, ColorChoice, Context};
+    let temp = tempfile::tempdir().expect("tempdir");
+    let dir = temp.path().join("repo");
+    write_repo(&dir, size.secrets, "v0");
+    let (dev, url) = dev_server_process();
+    let port = free_port();
+    let drift_interval = size.drift_interval.min(Duration::from_secs(3));
+    let cli = Cli::try_parse_from([
+        "infisical-gitops",
+        "run",
+        dir.to_str().expect("utf-8"),
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--interval",
+        "10m",
+        "--drift-interval",
+        &format!("{}ms", drift_interval.as_millis()),
+        "--api-url",
+        &url,
+    ])
+    .expect("command line");
+    let baseline = ALLOCATOR.allocated();
+    PEAK.store(baseline, Ordering::Relaxed);
+    start_peak_sampler();
+    // Runs until the process exits (`main` returns after this part).
+    std::thread::spawn(move || {
+        let _ = infisical_gitops::cli::run(cli.command, &Context::new(ColorChoice::Never));
+    });
+    println!(
+        "live heap of `run` in process following {} secrets, --drift-interval {}",
+        size.secrets,
+        humantime::format_duration(drift_interval)
+    );
+    let http = reqwest::Client::new();
+    let megabytes = |bytes: usize| bytes.saturating_sub(baseline) as f64 / 1e6;
+    wait_reconciles(&http, port, None, None, Duration::from_secs(600)).await;
+    tokio::time::sleep(size.settle).await;
+    println!(
+        "after the first reconcile: {:.1} MB live, peak {:.1} MB during it",
+        megabytes(ALLOCATOR.allocated()),
+        megabytes(PEAK.load(Ordering::Relaxed))
+    );
+    let (mut first, mut last) = (0, 0);
+    let mut seen: Option<String> = None;
+    for check in 1..=size.drift_checks {
+        PEAK.store(ALLOCATOR.allocated(), Ordering::Relaxed);
+        let tick = wait_reconciles(
+            &http,
+            port,
+            Some("drift"),
+            seen.as_deref(),
+            drift_interval + Duration::from_secs(600),
+        )
+        .await;
+        seen = Some(tick.started_at.clone());
+        assert_eq!(tick.outcome, "success", "drift check {check}");
+        tokio::time::sleep(size.settle).await;
+        last = ALLOCATOR.allocated();
+        if check == 1 {
+            first = last;
+        }
+        println!(
+            "after drift check {check}: {:.1} MB live, peak {:.1} MB during it",
+            megabytes(last),
+            megabytes(PEAK.load(Ordering::Relaxed))
+        );
+    }
+    println!(
+        "live heap from drift check 1 to {}: {:+.3} MB",
+        size.drift_checks,
+        (last as f64 - first as f64) / 1e6
+    );
+    drop(dev);
+}
+
 /// A reconcile as `/status` lists it.
 struct Tick {
+    /// `startedAt`: tells this reconcile from the next.
+    started_at: String,
     duration: f64,
     outcome: String,
     changes: u64,
@@ -422,34 +566,43 @@ fn reconciles(status: &serde_json::Value) -> &[serde_json::Value] {
     status["reconciles"].as_array().map_or(&[], Vec::as_slice)
 }
 
-/// The newest reconcile once `/status` lists at least `count` reconciles (with `trigger`, when
-/// given). Bounded by `limit`.
+/// When the newest reconcile listed by `/status` started (any trigger).
+fn newest_start(status: &serde_json::Value) -> Option<String> {
+    reconciles(status)
+        .first()
+        .and_then(|r| r["startedAt"].as_str())
+        .map(str::to_string)
+}
+
+/// The newest reconcile (with `trigger`, when given) that is not `seen` (the `startedAt` of the
+/// one waited for before); without `trigger`, once a revision is applied. Bounded by `limit`.
+/// (`/status` keeps the last 20 reconciles, so counting them would stop there.)
 async fn wait_reconciles(
     http: &reqwest::Client,
     port: u16,
     trigger: Option<&str>,
-    count: usize,
+    seen: Option<&str>,
     limit: Duration,
 ) -> Tick {
     let started = Instant::now();
     loop {
         assert!(
             started.elapsed() < limit,
-            "no {count} reconciles ({trigger:?}) within {limit:?}"
+            "no new reconcile ({trigger:?}) within {limit:?}"
         );
         if let Some(status) = status(http, port).await {
-            let matching: Vec<&serde_json::Value> = reconciles(&status)
+            let newest = reconciles(&status)
                 .iter()
-                .filter(|r| trigger.is_none_or(|t| r["trigger"] == t))
-                .collect();
-            if matching.len() >= count
+                .find(|r| trigger.is_none_or(|t| r["trigger"] == t));
+            if let Some(newest) = newest
+                && newest["startedAt"].as_str() != seen
                 && (trigger.is_some() || status["appliedRevision"].is_string())
             {
-                let newest = matching[0];
                 let changes = newest["changes"]
                     .as_object()
                     .map_or(0, |c| c.values().filter_map(|v| v.as_u64()).sum());
                 return Tick {
+                    started_at: newest["startedAt"].as_str().unwrap_or("?").to_string(),
                     duration: newest["durationSeconds"].as_f64().unwrap_or(f64::NAN),
                     outcome: newest["outcome"].as_str().unwrap_or("?").to_string(),
                     changes,
@@ -464,37 +617,53 @@ async fn wait_reconciles(
 /// to the daemon during the window; checked afterwards that no tick ran in it).
 async fn quiet_window(http: &reqwest::Client, port: u16, pid: u32, size: &Size, when: &str) {
     let after_tick = sample(pid);
-    let before = status(http, port).await.map_or(0, |s| reconciles(&s).len());
+    let before = status(http, port).await.and_then(|s| newest_start(&s));
     tokio::time::sleep(size.settle).await;
     let start = sample(pid);
     tokio::time::sleep(size.window).await;
     let end = sample(pid);
-    let after = status(http, port).await.map_or(0, |s| reconciles(&s).len());
+    let after = status(http, port).await.and_then(|s| newest_start(&s));
     assert_eq!(before, after, "a reconcile ran in the quiet window {when}");
     let tick_hz = 100.0;
     let cpu = (end.ticks - start.ticks) as f64 / tick_hz / size.window.as_secs_f64() * 100.0;
     println!(
-        "{when}: VmRSS {:.1} MiB ({:.1} MB), {:.1} MiB after {:.1} s; CPU between ticks {cpu:.2}% of a core over {:.1} s; VmHWM {:.1} MiB",
+        "{when}: VmRSS {:.1} MiB ({:.1} MB), {:.1} MiB after {:.1} s; CPU between ticks {cpu:.2}% of a core over {:.1} s; VmHWM {:.1} MiB; {} threads",
         mib(after_tick.rss),
         after_tick.rss as f64 * 1024.0 / 1e6,
         mib(end.rss),
         (size.settle + size.window).as_secs_f64(),
         size.window.as_secs_f64(),
         mib(end.hwm),
+        end.threads,
     );
 }
 
+/// `BENCH_DRIFT_CHECKS=N` waits for N drift checks instead of the default; `BENCH_ONLY=latency`,
+/// `idle` or `heap` runs one part.
 fn main() {
     let full = std::env::args().any(|arg| arg == "--bench");
-    let size = if full { FULL } else { SMOKE };
+    let mut size = if full { FULL } else { SMOKE };
+    if let Ok(checks) = std::env::var("BENCH_DRIFT_CHECKS") {
+        size.drift_checks = checks.parse().expect("BENCH_DRIFT_CHECKS is a number");
+    }
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        webhook_latency(&size).await;
-        watch_latency(&size).await;
-        idle_cost(&size).await;
+        let part = |name: &str| only.is_empty() || only == name;
+        if part("latency") {
+            webhook_latency(&size).await;
+            watch_latency(&size).await;
+        }
+        if part("idle") {
+            idle_cost(&size).await;
+        }
+        // Last: `run` keeps running in this process until it exits.
+        if part("heap") {
+            live_heap(&size).await;
+        }
     });
 }

@@ -29,6 +29,7 @@
 //! | [`cli`] | command-line front-end | no |
 //!
 //! The pure modules never import `tokio`, `reqwest` or `std::fs`.
+#![forbid(unsafe_code)]
 
 pub mod apply;
 pub mod cli;

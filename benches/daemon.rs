@@ -361,18 +361,8 @@ async fn idle_cost(size: &Size) {
     let bin = env!("CARGO_BIN_EXE_infisical-gitops");
     let (_dev, url) = dev_server_process();
     let port = free_port();
-    let drift_interval = format!("{}ms", size.drift_interval.as_millis());
     let daemon = Command::new(bin)
-        .args([
-            "run",
-            dir.to_str().expect("utf-8"),
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--interval",
-            "10m",
-            "--drift-interval",
-            &drift_interval,
-        ])
+        .args(run_args(&dir, port, size.drift_interval))
         .env("INFISICAL_API_URL", &url)
         .env("INFISICAL_UNIVERSAL_AUTH_CLIENT_ID", "dev-client-id")
         .env(
@@ -440,6 +430,21 @@ async fn idle_cost(size: &Size) {
     );
 }
 
+/// `run DIR --listen 127.0.0.1:PORT --interval 10m --drift-interval …`: the daemon as both idle
+/// parts run it.
+fn run_args(dir: &Path, port: u16, drift_interval: Duration) -> Vec<String> {
+    vec![
+        "run".into(),
+        dir.to_str().expect("utf-8").into(),
+        "--listen".into(),
+        format!("127.0.0.1:{port}"),
+        "--interval".into(),
+        "10m".into(),
+        "--drift-interval".into(),
+        format!("{}ms", drift_interval.as_millis()),
+    ]
+}
+
 fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
     listener.local_addr().expect("addr").port()
@@ -475,19 +480,13 @@ async fn live_heap(size: &Size) {
     let (dev, url) = dev_server_process();
     let port = free_port();
     let drift_interval = size.drift_interval.min(Duration::from_secs(3));
-    let cli = Cli::try_parse_from([
-        "infisical-gitops",
-        "run",
-        dir.to_str().expect("utf-8"),
-        "--listen",
-        &format!("127.0.0.1:{port}"),
-        "--interval",
-        "10m",
-        "--drift-interval",
-        &format!("{}ms", drift_interval.as_millis()),
-        "--api-url",
-        &url,
-    ])
+    let args = run_args(&dir, port, drift_interval);
+    let cli = Cli::try_parse_from(
+        ["infisical-gitops".to_string()]
+            .into_iter()
+            .chain(args)
+            .chain(["--api-url".to_string(), url]),
+    )
     .expect("command line");
     let baseline = ALLOCATOR.allocated();
     PEAK.store(baseline, Ordering::Relaxed);

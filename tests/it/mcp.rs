@@ -24,6 +24,9 @@ use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
+use super::daemon_git::git;
+use super::support::changed_lines;
+
 const TOKEN: &str = "test-token-5c1f9e0a7b3d4e21";
 
 fn example() -> PathBuf {
@@ -640,24 +643,6 @@ fn http_without_a_token_refuses_to_start() {
 // ---------------------------------------------------------------------------------------------
 // Proposals: a bare repository as the remote and a GitLab double.
 
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .output()
-        .expect("git runs");
-    assert!(
-        output.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
@@ -797,14 +782,7 @@ async fn proposal_state_with(
 fn check_pushed_branch(root: &Path, branch: &str, key: &str) {
     let remote = root.join("remote.git");
     let diff = git(&remote, &["diff", "--unified=0", "main", branch]);
-    let changed: Vec<&str> = diff
-        .lines()
-        .filter(|l| {
-            (l.starts_with('+') || l.starts_with('-'))
-                && !l.starts_with("+++")
-                && !l.starts_with("---")
-        })
-        .collect();
+    let changed = changed_lines(&diff);
     assert!(
         changed.iter().all(|l| l.starts_with('+')),
         "only additions: {diff}"
@@ -993,14 +971,7 @@ async fn a_rename_becomes_a_github_pull_request_and_a_refused_one_is_a_tool_erro
         &root.path().join("remote.git"),
         &["diff", "--unified=0", "main", &branch],
     );
-    let changed: Vec<&str> = diff
-        .lines()
-        .filter(|l| {
-            (l.starts_with('+') || l.starts_with('-'))
-                && !l.starts_with("+++")
-                && !l.starts_with("---")
-        })
-        .collect();
+    let changed = changed_lines(&diff);
     assert_eq!(
         changed,
         [

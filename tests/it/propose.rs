@@ -24,7 +24,7 @@ use infisical_gitops::source::load_desired_state;
 use secrecy::SecretString;
 
 use super::daemon_git::git;
-use super::support::git_http;
+use super::support::{changed_lines, git_http};
 
 const CANARY: &str = "canary-7c41e0-live-value";
 const TOKEN: &str = "forge-token-3b9d-never-printed";
@@ -277,14 +277,7 @@ async fn a_proposal_pushes_one_commit_and_opens_a_merge_request_with_the_plan() 
         &remote.bare,
         &["diff", "--unified=0", "--no-color", &remote.main, &tip],
     );
-    let changed: Vec<&str> = diff
-        .lines()
-        .filter(|l| {
-            (l.starts_with('+') || l.starts_with('-'))
-                && !l.starts_with("+++")
-                && !l.starts_with("---")
-        })
-        .collect();
+    let changed = changed_lines(&diff);
     assert_eq!(
         changed,
         [

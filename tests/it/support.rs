@@ -15,6 +15,17 @@ pub(crate) fn python() -> Option<String> {
     }
 }
 
+/// The added and removed lines of a unified diff, without its `+++`/`---` file headers.
+pub(crate) fn changed_lines(diff: &str) -> Vec<&str> {
+    diff.lines()
+        .filter(|l| {
+            (l.starts_with('+') || l.starts_with('-'))
+                && !l.starts_with("+++")
+                && !l.starts_with("---")
+        })
+        .collect()
+}
+
 pub(crate) mod git_http {
     //! Smart HTTP for Git: `git http-backend` run as CGI behind a small axum handler on
     //! 127.0.0.1, optionally behind basic auth.

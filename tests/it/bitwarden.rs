@@ -576,13 +576,24 @@ async fn secrets_manager_through_bws() {
         "{err}"
     );
 
+    // A missing token is not an invalid one: it is its own code.
     let err = resolver(BwsCli::new(&bws, None))
         .resolve_value(&sm(SM_ID))
         .await
         .unwrap_err();
+    assert_eq!(err.code(), "not-configured");
     assert_eq!(
         err.to_string(),
         "no bitwarden secrets manager access token; set BWS_ACCESS_TOKEN to a machine account's access token"
+    );
+    let err = resolver(BwsCli::new(&bws, token("  ")))
+        .resolve_value(&sm(SM_ID))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        "not-configured",
+        "an empty token is a missing one"
     );
 
     let err = resolver(BwsCli::new(&bws, token("slow")).with_timeout(Duration::from_millis(300)))

@@ -211,13 +211,14 @@ impl BitwardenError {
             BitwardenError::ExportRead { .. }
             | BitwardenError::ExportParse { .. }
             | BitwardenError::ExportEncrypted { .. } => "export-unreadable",
-            BitwardenError::SecretsManagerTokenMissing
-            | BitwardenError::SecretsManagerTokenInvalid { .. } => "token-invalid",
+            BitwardenError::SecretsManagerTokenInvalid { .. } => "token-invalid",
             BitwardenError::BwsMissing { .. }
             | BitwardenError::BwsTimeout { .. }
             | BitwardenError::BwsFailed { .. }
             | BitwardenError::BwsOutput { .. } => "bws-failed",
-            BitwardenError::NotConfigured { .. } => "not-configured",
+            BitwardenError::SecretsManagerTokenMissing | BitwardenError::NotConfigured { .. } => {
+                "not-configured"
+            }
         }
     }
 

@@ -78,12 +78,23 @@ pub struct ChangeOutcome {
 pub struct ApplyReport {
     /// Outcomes in plan order.
     pub outcomes: Vec<ChangeOutcome>,
+    /// Declared secrets whose value could not be resolved: not written (the plan says why).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unresolved: Vec<Address>,
 }
 
 impl ApplyReport {
-    /// Whether every change is done.
+    /// The report of a plan with nothing to apply: only its unresolved secrets.
+    pub fn nothing_applied(plan: &Plan) -> Self {
+        Self {
+            outcomes: Vec::new(),
+            unresolved: plan.unresolved.iter().map(|u| u.address.clone()).collect(),
+        }
+    }
+
+    /// Whether every change is done and every declared secret was resolved.
     pub fn is_success(&self) -> bool {
-        self.outcomes.iter().all(|o| o.status == Status::Done)
+        self.unresolved.is_empty() && self.outcomes.iter().all(|o| o.status == Status::Done)
     }
 
     /// Counts: (done, failed, pending approval, skipped).
@@ -100,19 +111,29 @@ impl ApplyReport {
         counts
     }
 
-    /// `Apply complete: 7 done, 0 failed, 0 pending approval, 0 skipped.`
+    /// `Apply complete: 7 done, 0 failed, 0 pending approval, 0 skipped.`; with unresolved
+    /// secrets `Apply incomplete: 7 done, 0 failed, 0 pending approval, 0 skipped; 21 secrets
+    /// not resolved, not written.` (never "complete" then).
     pub fn summary_line(&self) -> String {
         let (done, failed, pending, skipped) = self.counts();
         let verdict = if failed + skipped > 0 {
             "Apply finished with failures"
+        } else if !self.unresolved.is_empty() {
+            "Apply incomplete"
         } else if pending > 0 {
             "Apply finished; changes await approval"
         } else {
             "Apply complete"
         };
-        format!(
-            "{verdict}: {done} done, {failed} failed, {pending} pending approval, {skipped} skipped."
-        )
+        let mut line = format!(
+            "{verdict}: {done} done, {failed} failed, {pending} pending approval, {skipped} skipped"
+        );
+        if !self.unresolved.is_empty() {
+            line.push_str("; ");
+            line.push_str(&crate::plan::not_resolved_headline(self.unresolved.len()));
+        }
+        line.push('.');
+        line
     }
 
     /// Human text: one line per change that did not simply succeed, then the summary.
@@ -257,6 +278,7 @@ impl Applier {
         outcomes.sort_by_key(|(index, _)| *index);
         Ok(ApplyReport {
             outcomes: outcomes.into_iter().map(|(_, o)| o).collect(),
+            ..ApplyReport::nothing_applied(plan)
         })
     }
 }

@@ -152,6 +152,7 @@ impl Reconciler {
             &live,
             &PlanPolicy {
                 force_deletions: self.options.force_deletions,
+                generated_backup: self.generated_store.is_some(),
             },
         );
         Ok(PlannedRun {

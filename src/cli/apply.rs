@@ -5,7 +5,9 @@
 //! plan. With a PLANFILE written by `plan --out`, it re-reads the repository the plan names,
 //! observes Infisical again, and refuses when either changed since the plan was made.
 //!
-//! Exit codes: 0 every change done (or nothing to do), 1 anything else.
+//! Exit codes: 0 every change done (or nothing to do) and every secret resolved, 1 anything
+//! else; an unresolved secret makes the last line `Apply incomplete: …; N secrets not
+//! resolved, not written.` even when every planned change is done.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -122,6 +124,9 @@ pub async fn run(args: Args, context: &Context) -> miette::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_ERROR));
         }
         if run.plan.is_empty() {
+            if run.plan.has_unresolved() {
+                return Ok(finish(&ApplyReport::nothing_applied(&run.plan)));
+            }
             return Ok(ExitCode::from(EXIT_OK));
         }
         if !args.auto_approve && !confirm()? {

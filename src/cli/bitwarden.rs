@@ -73,8 +73,9 @@ impl BitwardenArgs {
             .wrap_err("cannot set up the bitwarden source")
     }
 
-    /// Where generated values with `backupTo: bitwarden` go: `bw serve`. Under `--dev` only
-    /// when `--bitwarden-url` is given (otherwise such secrets are not created).
+    /// Where generated values with `backupTo: bitwarden` go: `bw serve`. Under `--dev`, or
+    /// with `--bitwarden-export` (read-only), only when `--bitwarden-url` is given; without a
+    /// store, a plan that would create such a secret has a `backup-unavailable` error.
     ///
     /// # Errors
     /// When the HTTP client cannot be built.
@@ -82,7 +83,7 @@ impl BitwardenArgs {
         &self,
         dev: bool,
     ) -> miette::Result<Option<Arc<dyn GeneratedValueStore>>> {
-        if dev && self.bitwarden_url.is_none() {
+        if (dev || self.bitwarden_export.is_some()) && self.bitwarden_url.is_none() {
             return Ok(None);
         }
         let url = self.bitwarden_url.as_deref().unwrap_or(serve::DEFAULT_URL);

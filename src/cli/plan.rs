@@ -2,8 +2,9 @@
 //! [--out PLANFILE]`: compare the repository with Infisical and show what `apply` would do.
 //!
 //! Exit codes: 0 success (no changes, or changes without `--detailed-exitcode`), 1 error
-//! (invalid repository, Infisical unreachable, or a plan with errors), 2 changes present with
-//! `--detailed-exitcode`.
+//! (invalid repository, Infisical unreachable, a plan with errors, or a secret whose value
+//! could not be resolved: the last line then starts `N secrets not resolved, not written.`),
+//! 2 changes present with `--detailed-exitcode` (and every secret resolved).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -28,7 +29,8 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Exit 2 when there are changes (0 when none, 1 on error).
+    /// Exit 2 when there are changes (0 when none; 1 on error or when a value cannot be
+    /// resolved).
     #[arg(long)]
     pub detailed_exitcode: bool,
     /// Also write the plan (JSON, no secret values) to this file, for `apply PLANFILE`.
@@ -115,12 +117,18 @@ pub async fn run(args: Args, context: &Context) -> miette::Result<ExitCode> {
             out.display()
         );
     }
-    let code = if !run.plan.is_applicable() {
+    let code = plan_exit_code(&run.plan, args.detailed_exitcode);
+    Ok(ExitCode::from(code))
+}
+
+/// 1 for a plan with errors or unresolved secrets (Infisical does not match, whatever else the
+/// plan says), 2 for changes with `--detailed-exitcode`, else 0.
+pub(crate) fn plan_exit_code(plan: &Plan, detailed_exitcode: bool) -> u8 {
+    if !plan.is_applicable() || plan.has_unresolved() {
         EXIT_ERROR
-    } else if args.detailed_exitcode && run.plan.has_changes() {
+    } else if detailed_exitcode && plan.has_changes() {
         EXIT_CHANGES
     } else {
         EXIT_OK
-    };
-    Ok(ExitCode::from(code))
+    }
 }

@@ -4,7 +4,8 @@
 //! Follows a local directory (watched for changes) or a Git remote (polled, and fetched at
 //! once on a webhook), reconciles on every new revision and every drift interval, and serves
 //! `/healthz`, `/readyz`, `/metrics`, `/status` and the webhooks on one listener.
-//! `--once` reconciles once and exits with the CLI's exit codes (0 success, 1 anything else).
+//! `--once` reconciles once and exits with the CLI's exit codes (0 success, 1 anything else,
+//! including a secret whose value could not be resolved: outcome `unresolved`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -243,8 +244,16 @@ pub async fn run(args: Args, _context: &Context) -> miette::Result<ExitCode> {
     if args.once {
         let result = daemon.run_once(Trigger::Startup).await;
         if let Some(record) = state.last() {
+            let unresolved = if record.unresolved > 0 {
+                format!(
+                    "; {}",
+                    crate::plan::not_resolved_headline(record.unresolved)
+                )
+            } else {
+                String::new()
+            };
             println!(
-                "{} {}: {}, {} created, {} updated, {} deleted, {} drift detected",
+                "{} {}: {}, {} created, {} updated, {} deleted, {} drift detected{unresolved}",
                 record.trigger.as_str(),
                 record.revision.as_deref().unwrap_or("-"),
                 record.outcome.as_str(),

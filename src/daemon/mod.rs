@@ -442,6 +442,12 @@ impl Daemon {
                 return self.finish(record, started, RunResult::Failed);
             }
         }
+        if !run.plan.unresolved.is_empty() {
+            // Everything else was applied, but Infisical does not match the repository.
+            record.outcome = Outcome::Unresolved;
+            record.errors.extend(unresolved_errors(&run.plan));
+            return self.finish(record, started, RunResult::Failed);
+        }
         record.outcome = Outcome::Success;
         drop(run);
         if let Some(revision) = &record.revision {
@@ -523,6 +529,39 @@ async fn plan_and_apply(
         None
     };
     Ok((run, applied))
+}
+
+/// At most this many unresolved secrets are named one by one in a record's errors.
+const UNRESOLVED_ERRORS: usize = 10;
+
+/// The `/status` errors of a plan's unresolved secrets: the headline with each backend-wide
+/// cause once (`21 secrets not resolved, not written: the bitwarden vault is locked; …`), then
+/// the first secrets with their own reasons.
+fn unresolved_errors(plan: &crate::plan::Plan) -> Vec<String> {
+    let Some(headline) = plan.unresolved_headline() else {
+        return Vec::new();
+    };
+    let groups = plan.unresolved_groups();
+    let mut errors = Vec::new();
+    let mut causes: Vec<String> = groups
+        .iter()
+        .filter_map(|g| g.cause.map(|cause| format!("{cause} [{}]", g.code)))
+        .collect();
+    causes.dedup();
+    if causes.is_empty() {
+        errors.push(headline);
+    } else {
+        errors.push(format!("{headline}: {}", causes.join("; ")));
+    }
+    errors.extend(
+        groups
+            .iter()
+            .filter(|g| g.cause.is_none())
+            .flat_map(|g| &g.secrets)
+            .take(UNRESOLVED_ERRORS)
+            .map(|u| format!("{}: {} [{}]", u.address, u.reason.message, u.reason.code)),
+    );
+    errors
 }
 
 async fn wait_true(receiver: &mut watch::Receiver<bool>) {

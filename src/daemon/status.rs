@@ -158,8 +158,11 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
-    /// Every change done (or nothing to do).
+    /// Every change done (or nothing to do) and every secret resolved.
     Success,
+    /// Every change done, but some declared secrets could not be resolved and were not
+    /// written (a locked vault, a missing item): Infisical does not match the repository.
+    Unresolved,
     /// Infisical could not be read or written, or the plan had errors.
     Failed,
     /// The revision does not validate; nothing applied.
@@ -175,6 +178,7 @@ impl Outcome {
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Success => "success",
+            Outcome::Unresolved => "unresolved",
             Outcome::Failed => "failed",
             Outcome::Invalid => "invalid",
             Outcome::SourceError => "source-error",
@@ -264,6 +268,7 @@ struct Inner {
     results: BTreeMap<(&'static str, &'static str), u64>,
     changes: BTreeMap<&'static str, u64>,
     drift_detected: usize,
+    unresolved: usize,
     duration_counts: [u64; DURATION_BUCKETS.len()],
     duration_sum: f64,
     duration_count: u64,
@@ -384,7 +389,12 @@ impl DaemonState {
                 inner.applied_revision.clone_from(&record.revision);
             }
             Outcome::Invalid | Outcome::Untrusted => {}
-            Outcome::Failed | Outcome::SourceError => inner.consecutive_failures += 1,
+            Outcome::Unresolved | Outcome::Failed | Outcome::SourceError => {
+                inner.consecutive_failures += 1;
+            }
+        }
+        if matches!(record.outcome, Outcome::Success | Outcome::Unresolved) {
+            inner.unresolved = record.unresolved;
         }
         inner.history.push_front(record);
         inner.history.truncate(HISTORY);
@@ -489,6 +499,17 @@ impl DaemonState {
             out,
             "infisical_gitops_drift_detected {}",
             inner.drift_detected
+        );
+        family(
+            &mut out,
+            "unresolved_secrets",
+            "gauge",
+            "Declared secrets not resolved, not written, by the last reconcile that applied its plan.",
+        );
+        let _ = writeln!(
+            out,
+            "infisical_gitops_unresolved_secrets {}",
+            inner.unresolved
         );
         family(
             &mut out,

@@ -14,8 +14,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use crate::model::document::BackupTarget;
 use crate::model::{
     Address, Adoption, DesiredSecret, EnvironmentSlug, FolderPath, Mode, Project, SecretKey,
+    SecretSource,
 };
 
 use super::live::{LiveEnvironment, LiveProject, LiveState};
@@ -43,6 +45,7 @@ pub fn plan(resolved: &ResolvedState, live: &LiveState, policy: &PlanPolicy) -> 
         ProjectPlanner {
             resolved,
             project,
+            policy,
             live: live.projects.get(slug),
             outcome: &mut outcome,
         }
@@ -93,6 +96,7 @@ struct ProjectOutcome {
 struct ProjectPlanner<'a> {
     resolved: &'a ResolvedState,
     project: &'a Project,
+    policy: &'a PlanPolicy,
     live: Option<&'a LiveProject>,
     outcome: &'a mut ProjectOutcome,
 }
@@ -364,6 +368,7 @@ impl<'a> ProjectPlanner<'a> {
                     reason: Unresolved {
                         code: "not-resolved".to_string(),
                         message: "the value was not resolved".to_string(),
+                        cause: None,
                     },
                 });
                 return;
@@ -382,7 +387,26 @@ impl<'a> ProjectPlanner<'a> {
                 return;
             }
             let value = match resolution {
-                Resolution::Value { provenance, .. } => value_change(*provenance),
+                Resolution::Value { provenance, .. } => value_change(secret, *provenance),
+                Resolution::Generate(rule)
+                    if rule.backup_to == Some(BackupTarget::Bitwarden)
+                        && !self.policy.generated_backup
+                        && self.project.policy.mode == Mode::Correct =>
+                {
+                    self.outcome.errors.push(
+                        PlanProblem::new(
+                            "backup-unavailable",
+                            Some(address.clone()),
+                            format!(
+                                "secret `{address}` is generated with `backupTo: bitwarden`, but no writable bitwarden vault is configured for the backup"
+                            ),
+                        )
+                        .with_help(
+                            "run `bw serve` and pass --bitwarden-url (an export file from --bitwarden-export is read-only); or drop `backupTo`",
+                        ),
+                    );
+                    return;
+                }
                 Resolution::Generate(rule) => ValueChange::Generated {
                     length: rule.length,
                     charset: rule.charset,
@@ -425,7 +449,7 @@ impl<'a> ProjectPlanner<'a> {
             match &live.value {
                 Some(live_value) if !value.matches(live_value) => {
                     fields.push(FieldChange::Value {
-                        change: value_change(*provenance),
+                        change: value_change(secret, *provenance),
                     });
                 }
                 Some(_) => {}
@@ -570,10 +594,15 @@ impl<'a> ProjectPlanner<'a> {
     }
 }
 
-fn value_change(provenance: Provenance) -> ValueChange {
-    match provenance {
-        Provenance::Source => ValueChange::Sensitive,
-        Provenance::DevPlaceholder => ValueChange::DevPlaceholder,
+/// How a value is shown: a `sensitive: false` literal is configuration written in Git and is
+/// shown; anything else is only described.
+fn value_change(secret: &DesiredSecret, provenance: Provenance) -> ValueChange {
+    match (provenance, &secret.source) {
+        (Provenance::Source, SecretSource::Literal(value)) => ValueChange::Literal {
+            value: value.clone(),
+        },
+        (Provenance::Source, _) => ValueChange::Sensitive,
+        (Provenance::DevPlaceholder, _) => ValueChange::DevPlaceholder,
     }
 }
 

@@ -11,7 +11,8 @@
 //!
 //! The plan is a value: it names every change with its address, action, reason and the
 //! non-sensitive fields that change. It never holds a secret value, a digest of one, or anything
-//! derived from one; a value change is only "sensitive value changed". The applier executes
+//! derived from one; a value change is only "sensitive value changed", except for a
+//! `sensitive: false` literal, which is configuration already in Git and is shown. The applier executes
 //! exactly the plan and takes the values from the [`ResolvedState`] at apply time.
 
 pub mod diff;
@@ -40,6 +41,10 @@ pub struct PlanPolicy {
     /// `--force-deletions`: allow deletions above `maxDeletions`, and deletions from an empty
     /// or partly unreadable source.
     pub force_deletions: bool,
+    /// Whether generated values with `backupTo: bitwarden` can be backed up (a writable
+    /// `bw serve` is configured). Without it, creating such a secret is a plan error
+    /// (`backup-unavailable`): nothing is written from that plan.
+    pub generated_backup: bool,
 }
 
 /// What to do to make Infisical match the repository. Sorted: creates and updates parents
@@ -85,10 +90,87 @@ impl Plan {
         !self.changes.is_empty() || !self.detected.is_empty()
     }
 
-    /// Counts of creates, updates and deletes among `changes`.
-    pub fn summary(&self) -> Summary {
-        Summary::of(&self.changes)
+    /// Whether some declared secrets could not be resolved (and are not written).
+    pub fn has_unresolved(&self) -> bool {
+        !self.unresolved.is_empty()
     }
+
+    /// Counts of creates, updates and deletes among `changes`, and of unresolved secrets.
+    pub fn summary(&self) -> Summary {
+        Summary {
+            unresolved: self.unresolved.len(),
+            ..Summary::of(&self.changes)
+        }
+    }
+
+    /// `21 secrets not resolved, not written`, when any secret is unresolved.
+    pub fn unresolved_headline(&self) -> Option<String> {
+        self.has_unresolved()
+            .then(|| not_resolved_headline(self.unresolved.len()))
+    }
+
+    /// The closing line: `Plan: N to add, N to change, N to destroy.`, `No changes to apply.`
+    /// or `No changes. Infisical matches the repository.` (only when nothing is unresolved,
+    /// detected or wrong), after the [`Self::unresolved_headline`] when there is one:
+    /// `21 secrets not resolved, not written. No changes to apply.`
+    pub fn verdict(&self) -> String {
+        let rest = if !self.changes.is_empty() {
+            let summary = self.summary();
+            format!(
+                "Plan: {} to add, {} to change, {} to destroy.",
+                summary.add, summary.change, summary.destroy
+            )
+        } else if self.detected.is_empty() && self.errors.is_empty() && !self.has_unresolved() {
+            "No changes. Infisical matches the repository.".to_string()
+        } else {
+            "No changes to apply.".to_string()
+        };
+        match self.unresolved_headline() {
+            Some(headline) => format!("{headline}. {rest}"),
+            None => rest,
+        }
+    }
+
+    /// The unresolved secrets, grouped: those stopped by one backend-wide cause (a locked
+    /// vault) share a group, in the order of their first secret; each other secret is a group
+    /// of its own.
+    pub fn unresolved_groups(&self) -> Vec<UnresolvedGroup<'_>> {
+        let mut groups: Vec<UnresolvedGroup<'_>> = Vec::new();
+        for secret in &self.unresolved {
+            let shared = secret.reason.cause.as_deref().and_then(|cause| {
+                groups
+                    .iter_mut()
+                    .find(|g| g.cause == Some(cause) && g.code == secret.reason.code.as_str())
+            });
+            match shared {
+                Some(group) => group.secrets.push(secret),
+                None => groups.push(UnresolvedGroup {
+                    code: &secret.reason.code,
+                    cause: secret.reason.cause.as_deref(),
+                    secrets: vec![secret],
+                }),
+            }
+        }
+        groups
+    }
+}
+
+/// `1 secret not resolved, not written`, `21 secrets not resolved, not written`.
+pub fn not_resolved_headline(count: usize) -> String {
+    let noun = if count == 1 { "secret" } else { "secrets" };
+    format!("{count} {noun} not resolved, not written")
+}
+
+/// Unresolved secrets that are shown together: one backend-wide cause and every secret it
+/// stopped, or one secret with its own reason (`cause` is `None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnresolvedGroup<'a> {
+    /// The code the secrets share.
+    pub code: &'a str,
+    /// The shared cause with its fix, when the whole backend failed.
+    pub cause: Option<&'a str>,
+    /// The secrets, in address order.
+    pub secrets: Vec<&'a UnresolvedSecret>,
 }
 
 /// `Plan: N to add, N to change, N to destroy.`
@@ -101,6 +183,9 @@ pub struct Summary {
     pub change: usize,
     /// Deletes.
     pub destroy: usize,
+    /// Declared secrets whose value could not be resolved (not written).
+    #[serde(default)]
+    pub unresolved: usize,
 }
 
 impl Summary {
@@ -307,10 +392,17 @@ impl FieldChange {
     }
 }
 
-/// How a secret's new value comes to be. Never the value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// How a secret's new value comes to be. Never a sensitive value: only a `sensitive: false`
+/// literal, which is configuration already written in Git, is carried (and shown).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum ValueChange {
+    /// A non-sensitive literal (`value:` with `sensitive: false`): the new value, shown as is.
+    /// The current value in Infisical is never shown (it may have been set to anything).
+    Literal {
+        /// The literal from the repository.
+        value: String,
+    },
     /// Resolved from its source; the value itself is sensitive and not shown.
     Sensitive,
     /// Generated at apply time (the secret is missing; it is never regenerated later).

@@ -74,4 +74,10 @@ pub struct Unresolved {
     pub code: String,
     /// A lowercase message naming the source, never a value.
     pub message: String,
+    /// When the whole backend failed (a locked vault, `bw serve` unreachable, no access
+    /// token): that shared reason with its fix, the same text for every secret it stops, so
+    /// that renderers show it once. `message` then names only the reference and where it is
+    /// declared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
 }

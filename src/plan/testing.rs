@@ -209,6 +209,7 @@ impl DesiredBuilder {
             Resolution::Unresolved(Unresolved {
                 code: "not-found".to_string(),
                 message: "bitwarden secrets manager secret fixture was not found".to_string(),
+                cause: None,
             }),
         );
         self

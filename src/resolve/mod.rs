@@ -104,18 +104,31 @@ impl ResolveError {
         }
     }
 
-    /// The message with its causes, for the plan.
+    /// The message with its causes, for the plan. A failure of the whole backend (see
+    /// [`bitwarden::BitwardenError::is_backend_wide`]) keeps its reason apart, as the
+    /// [`Unresolved::cause`] every secret of that backend shares.
     pub fn to_unresolved(&self) -> Unresolved {
-        let mut message = self.to_string();
-        let mut cause = std::error::Error::source(self);
-        while let Some(err) = cause {
-            message.push_str(": ");
-            message.push_str(&err.to_string());
-            cause = err.source();
+        fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+            let mut message = error.to_string();
+            let mut cause = error.source();
+            while let Some(err) = cause {
+                message.push_str(": ");
+                message.push_str(&err.to_string());
+                cause = err.source();
+            }
+            message
         }
-        Unresolved {
-            code: self.code().to_string(),
-            message,
+        match self {
+            ResolveError::Bitwarden { source, .. } if source.is_backend_wide() => Unresolved {
+                code: self.code().to_string(),
+                message: self.to_string(),
+                cause: Some(chain(source)),
+            },
+            _ => Unresolved {
+                code: self.code().to_string(),
+                message: chain(self),
+                cause: None,
+            },
         }
     }
 }
@@ -312,6 +325,7 @@ pub async fn resolve_state(
                     Resolution::Unresolved(reason) => Resolution::Unresolved(Unresolved {
                         code: reason.code.clone(),
                         message: format!("{} (declared at {})", reason.message, secret.origin),
+                        cause: reason.cause.clone(),
                     }),
                     other => other.clone(),
                 };

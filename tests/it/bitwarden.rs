@@ -832,8 +832,11 @@ async fn a_failed_lookup_stops_only_the_secrets_that_depend_on_it() {
     .reconcile(example_state(), true)
     .await
     .unwrap();
-    // Secrets Manager is not configured here: those two secrets were never written.
-    assert!(report.is_success(), "{}", report.render_text());
+    // Secrets Manager is not configured here: those two secrets were never written, and the
+    // report says so.
+    assert!(!report.is_success(), "{}", report.render_text());
+    assert_eq!(report.unresolved.len(), 2);
+    assert_eq!(report.counts().1 + report.counts().3, 0, "nothing failed");
     let before = stored(
         &memory,
         "k3s-infrastructure/prod:/databases#POSTGRES_PASSWORD",
@@ -852,7 +855,9 @@ async fn a_failed_lookup_stops_only_the_secrets_that_depend_on_it() {
         BitwardenResolver::new(PasswordManager::Export(Arc::new(reduced)), None),
     );
     let (run, report) = reconciler.reconcile(example_state(), true).await.unwrap();
-    assert!(report.is_success(), "{}", report.render_text());
+    assert!(!report.is_success(), "{}", report.render_text());
+    assert_eq!(report.counts(), (0, 0, 0, 0));
+    assert_eq!(report.unresolved.len(), 4);
     // Nothing else changes; the dependent secrets are unresolved and untouched.
     assert!(run.plan.changes.is_empty(), "{:#?}", run.plan.changes);
     let postgres: Vec<_> = run
@@ -891,14 +896,40 @@ async fn a_failed_lookup_stops_only_the_secrets_that_depend_on_it() {
         .plan(example_state(), true)
         .await
         .unwrap();
-    assert!(
-        run.plan
-            .unresolved
+    // One shared cause with the fix (shown once), and per secret only what it reads.
+    let locked: Vec<_> = run
+        .plan
+        .unresolved
+        .iter()
+        .filter(|u| u.reason.code == "vault-locked")
+        .collect();
+    assert!(!locked.is_empty());
+    for item in &locked {
+        assert_eq!(
+            item.reason.cause.as_deref(),
+            Some(
+                "the bitwarden vault is locked; unlock: `bw unlock`, then restart `bw serve` with BW_SESSION, or POST /unlock"
+            )
+        );
+        assert!(
+            item.reason
+                .message
+                .starts_with("cannot read bitwarden item ")
+                && item.reason.message.contains("(declared at secrets/")
+                && !item.reason.message.contains("locked"),
+            "{}",
+            item.reason.message
+        );
+    }
+    let groups = run.plan.unresolved_groups();
+    assert_eq!(
+        groups
             .iter()
-            .any(|u| u.reason.code == "vault-locked"
-                && u.reason.message.contains(
-                    "unlock: `bw unlock`, then restart `bw serve` with BW_SESSION, or POST /unlock"
-                ))
+            .filter(|g| g.code == "vault-locked")
+            .map(|g| g.secrets.len())
+            .collect::<Vec<_>>(),
+        vec![locked.len()],
+        "one group for the locked vault"
     );
     assert!(!run.plan.changes.is_empty());
     assert_eq!(
@@ -1023,17 +1054,29 @@ async fn a_crash_between_the_backup_and_the_infisical_write_yields_one_value() {
         stored(&memory, "backup-check/prod:/#ENCRYPTION_KEY").unwrap()
     );
 
-    // Without a store, such a secret is not created at all.
+    // Without a store, the plan is refused before anything is written.
     let bare = Arc::new(MemoryInfisical::new());
-    let (_, report) = reconciler_over(&bare, serve_resolver(&double))
-        .reconcile(desired, true)
-        .await
-        .unwrap();
-    assert!(!report.is_success());
+    let bare_reconciler = reconciler_over(&bare, serve_resolver(&double));
+    let run = bare_reconciler.plan(desired.clone(), true).await.unwrap();
+    assert_eq!(
+        run.plan
+            .errors
+            .iter()
+            .map(|e| (e.code.as_str(), e.address.as_ref().map(ToString::to_string)))
+            .collect::<Vec<_>>(),
+        vec![(
+            "backup-unavailable",
+            Some("backup-check/prod:/#ENCRYPTION_KEY".to_string())
+        )]
+    );
+    let refused = bare_reconciler.reconcile(desired, true).await;
+    assert!(refused.is_err());
     assert!(
-        report
-            .render_text()
-            .contains("`backupTo: bitwarden` needs `bw serve`")
+        bare.calls()
+            .keys()
+            .all(|name| !name.starts_with("create") && !name.starts_with("update")),
+        "nothing written: {:?}",
+        bare.calls()
     );
     assert!(stored(&bare, "backup-check/prod:/#ENCRYPTION_KEY").is_none());
 }

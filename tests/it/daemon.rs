@@ -593,3 +593,109 @@ async fn unconfigured_webhooks_have_no_route() {
     let (status, _) = call(&app, get("/readyz")).await;
     assert_eq!(status, StatusCode::OK, "not leading yet: ready");
 }
+
+// ---------------------------------------------------------------- unresolved values
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_vault_is_an_unresolved_reconcile_in_status_and_metrics() {
+    use infisical_gitops::daemon::RunResult;
+    use infisical_gitops::resolve::bitwarden::double::BwServeDouble;
+    use infisical_gitops::resolve::bitwarden::{BitwardenResolver, PasswordManager, ServeClient};
+
+    let temp = tempfile::tempdir().unwrap();
+    write_repo(temp.path(), "info", "correct");
+    std::fs::write(
+        temp.path().join("secrets/vault.yaml"),
+        "apiVersion: infisical-gitops.io/v1alpha1
+kind: SecretSet
+metadata:
+  name: vault
+spec:
+  project: demo-app
+  environments: [prod]
+  path: /
+  secrets:
+    - key: DB_USER
+      bitwarden:
+        item: 6b1f0c3e-2a7d-4c59-9e48-1d3a5f7b9c01
+        field: username
+    - key: DB_PASSWORD
+      bitwarden:
+        item: 6b1f0c3e-2a7d-4c59-9e48-1d3a5f7b9c01
+",
+    )
+    .unwrap();
+    let export = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/bitwarden-export.json"),
+    )
+    .unwrap();
+    let double = BwServeDouble::with_export(&export).await.unwrap();
+    double.state.set_locked(true);
+    let bitwarden = BitwardenResolver::new(
+        PasswordManager::Serve(ServeClient::new(&double.url()).unwrap()),
+        None,
+    );
+    let memory = Arc::new(MemoryInfisical::new());
+    let reconciler = Reconciler::new(
+        memory.clone(),
+        Arc::new(SourceResolver::new().with_bitwarden(Arc::new(bitwarden))),
+    );
+    let (mut daemon, state) = Daemon::new(
+        reconciler,
+        Arc::new(infisical_gitops::daemon::sources::LocalDirectory(
+            temp.path().to_path_buf(),
+        )),
+        config(),
+    );
+
+    // The literals are written; the vault's secrets are not: no success.
+    assert_eq!(daemon.run_once(Trigger::Startup).await, RunResult::Failed);
+    assert_eq!(
+        memory
+            .secret_value("demo-app", "prod", "/", "REGION")
+            .map(|v| v.expose().to_string())
+            .as_deref(),
+        Some("eu-west-1")
+    );
+    let record = state.last().unwrap();
+    assert_eq!(record.outcome, Outcome::Unresolved);
+    assert_eq!(record.unresolved, 2);
+    let app = app(state.clone());
+    let (_, status_body) = call(&app, get("/status")).await;
+    let status: serde_json::Value = serde_json::from_str(&status_body).unwrap();
+    assert_eq!(status["reconciles"][0]["outcome"], "unresolved");
+    assert_eq!(status["appliedRevision"], serde_json::Value::Null);
+    assert_eq!(status["consecutiveFailures"], 1);
+    // One line for the locked vault, not one per secret.
+    insta::assert_json_snapshot!(status["reconciles"][0]["errors"], @r#"
+    [
+      "2 secrets not resolved, not written: the bitwarden vault is locked; unlock: `bw unlock`, then restart `bw serve` with BW_SESSION, or POST /unlock [vault-locked]"
+    ]
+    "#);
+    let (_, metrics) = call(&app, get("/metrics")).await;
+    assert!(
+        metrics.contains(
+            "infisical_gitops_reconciles_total{trigger=\"startup\",outcome=\"unresolved\"} 1"
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("infisical_gitops_unresolved_secrets 2"),
+        "{metrics}"
+    );
+    assert!(!metrics.contains("outcome=\"success\""), "{metrics}");
+
+    // Unlocked: the next run writes them and succeeds.
+    double.state.set_locked(false);
+    assert_eq!(daemon.run_once(Trigger::Drift).await, RunResult::Success);
+    let (_, metrics) = call(&app, get("/metrics")).await;
+    assert!(
+        metrics.contains("infisical_gitops_unresolved_secrets 0"),
+        "{metrics}"
+    );
+    assert!(
+        memory
+            .secret_value("demo-app", "prod", "/", "DB_USER")
+            .is_some()
+    );
+}

@@ -125,11 +125,16 @@ async fn metrics_count_infisical_requests_and_bitwarden_lookups() {
     let first = daemon.run_once(Trigger::Startup).await;
     let second = daemon.run_once(Trigger::Drift).await;
     let record = state.last().unwrap();
+    // The missing item leaves one secret unresolved: neither run is a success.
     assert_eq!(
         (first, second),
-        (RunResult::Success, RunResult::Success),
+        (RunResult::Failed, RunResult::Failed),
         "{:?}",
         state.status()
+    );
+    assert_eq!(
+        record.outcome,
+        infisical_gitops::daemon::Outcome::Unresolved
     );
     assert_eq!(record.unresolved, 1, "{record:?}");
 

@@ -51,7 +51,17 @@ async fn without_a_bitwarden_resolver_bitwarden_secrets_are_unresolved_and_not_w
         .await
         .expect("reconcile");
     assert!(!run.plan.unresolved.is_empty());
-    assert!(report.is_success(), "{}", report.render_text());
+    // Every planned change is done, but the report is no success: secrets are missing.
+    let (done, failed, pending, skipped) = report.counts();
+    assert_eq!((failed, pending, skipped), (0, 0, 0));
+    assert_eq!(done, run.plan.changes.len());
+    assert!(!report.is_success(), "{}", report.render_text());
+    assert_eq!(report.unresolved.len(), run.plan.unresolved.len());
+    assert!(
+        report.summary_line().starts_with("Apply incomplete: "),
+        "{}",
+        report.summary_line()
+    );
     assert!(
         run.plan
             .unresolved

@@ -324,6 +324,7 @@ fn deletions_above_the_limit_are_refused_unless_forced() {
         &live,
         &PlanPolicy {
             force_deletions: true,
+            ..PlanPolicy::default()
         },
     );
     assert!(forced.is_applicable());
@@ -398,4 +399,134 @@ fn the_observed_fingerprint_follows_versions_not_values() {
     use infisical_gitops::plan::fingerprint::observed;
     assert_eq!(observed(&live(1, "a")), observed(&live(1, "b")));
     assert_ne!(observed(&live(1, "a")), observed(&live(2, "a")));
+}
+
+/// A plan with nothing to change but unresolved secrets: three stopped by one locked vault and
+/// one with its own reason.
+fn locked_vault_plan() -> Plan {
+    use infisical_gitops::plan::{Unresolved, UnresolvedSecret};
+    let locked = |address: &str, reference: &str, declared: &str| {
+        UnresolvedSecret {
+        address: address.parse().unwrap(),
+        reason: Unresolved {
+            code: "vault-locked".to_string(),
+            message: format!("cannot read {reference} (declared at {declared})"),
+            cause: Some(
+                "the bitwarden vault is locked; unlock: `bw unlock`, then restart `bw serve` with BW_SESSION, or POST /unlock"
+                    .to_string(),
+            ),
+        },
+    }
+    };
+    Plan {
+        unresolved: vec![
+            locked(
+                "k3s-infrastructure/prod:/databases#POSTGRES_PASSWORD",
+                "bitwarden item 6b1f0c3e-2a7d-4c59-9e48-1d3a5f7b9c01 password",
+                "secrets/databases.yaml:15:12",
+            ),
+            locked(
+                "k3s-infrastructure/prod:/databases#POSTGRES_USER",
+                "bitwarden item 6b1f0c3e-2a7d-4c59-9e48-1d3a5f7b9c01 username",
+                "secrets/databases.yaml:11:12",
+            ),
+            UnresolvedSecret {
+                address: "k3s-infrastructure/prod:/mail#SMTP_PASSWORD".parse().unwrap(),
+                reason: Unresolved {
+                    code: "not-found".to_string(),
+                    message: "cannot read bitwarden item 00000000-0000-4000-8000-00000000dead password: no bitwarden item has id 00000000-0000-4000-8000-00000000dead (declared at secrets/mail.yaml:7:12)".to_string(),
+                    cause: None,
+                },
+            },
+            locked(
+                "k3s-infrastructure/prod:/redis#REDIS_PASSWORD",
+                "bitwarden item 6b1f0c3e-2a7d-4c59-9e48-1d3a5f7b9c02 password",
+                "secrets/redis.yaml:9:12",
+            ),
+        ],
+        observed: "sha256:0".to_string(),
+        ..Plan::default()
+    }
+}
+
+#[test]
+fn unresolved_secrets_lead_every_rendering_and_a_locked_vault_is_one_headline() {
+    let plan = locked_vault_plan();
+    let rendered = render_all(&plan);
+    assert!(!rendered.contains("Infisical matches"), "{rendered}");
+    let text = text::render(&plan, text::TextOptions::default());
+    assert!(text.starts_with("4 secrets not resolved, not written:\n"));
+    assert_eq!(text.matches("the bitwarden vault is locked").count(), 1);
+    assert_eq!(
+        markdown::render(&plan)
+            .matches("the bitwarden vault is locked")
+            .count(),
+        1
+    );
+    insta::assert_snapshot!(rendered);
+    // The cause survives a saved plan.
+    assert_eq!(json::parse(&json::render(&plan)).unwrap(), plan);
+
+    let one = Plan {
+        unresolved: plan.unresolved[2..3].to_vec(),
+        ..plan.clone()
+    };
+    assert_eq!(
+        one.verdict(),
+        "1 secret not resolved, not written. No changes to apply."
+    );
+}
+
+#[test]
+fn non_sensitive_literals_are_shown_and_sensitive_values_never() {
+    let desired = DesiredBuilder::new()
+        .project("k3s-infrastructure", &["prod"])
+        .literal("k3s-infrastructure/prod:/#POSTGRES_HOST", "postgres.local")
+        .literal("k3s-infrastructure/prod:/#POSTGRES_PORT", "5432")
+        .literal("k3s-infrastructure/prod:/#LOG_FORMAT", "line one\nline two")
+        .secret("k3s-infrastructure/prod:/#POSTGRES_PASSWORD", CANARY)
+        .build();
+    let live = LiveBuilder::new()
+        .project("k3s-infrastructure", true, &["prod"])
+        // Someone set the port in the UI: the live value is never shown, only the new one.
+        .secret("k3s-infrastructure/prod:/#POSTGRES_PORT", "old-value", true)
+        .build();
+    let plan = plan(&desired, &live, &PlanPolicy::default());
+    let rendered = render_all(&plan);
+    assert_no_value(&rendered);
+    let text = text::render(&plan, text::TextOptions::default());
+    assert!(text.contains(r#"+ value  = "postgres.local""#), "{text}");
+    assert!(
+        text.contains(r#"~ value = (not shown) -> "5432""#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"+ value  = "line one\nline two""#),
+        "{text}"
+    );
+    assert!(text.contains("+ value  = (sensitive value)"), "{text}");
+    let markdown = markdown::render(&plan);
+    assert!(
+        markdown.contains(r#"value: "postgres.local""#),
+        "{markdown}"
+    );
+    let document: serde_json::Value = serde_json::from_str(&json::render(&plan)).unwrap();
+    let value_of = |address: &str| {
+        document["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["address"] == address)
+            .unwrap()["fields"][0]["change"]
+            .clone()
+    };
+    assert_eq!(
+        value_of("k3s-infrastructure/prod:/#POSTGRES_HOST"),
+        serde_json::json!({"kind": "literal", "value": "postgres.local"})
+    );
+    assert_eq!(
+        value_of("k3s-infrastructure/prod:/#POSTGRES_PASSWORD"),
+        serde_json::json!({"kind": "sensitive"})
+    );
+    insta::assert_snapshot!(rendered);
 }

@@ -269,11 +269,292 @@ fn no_value_reaches_stdout_stderr_logs_plans_or_snapshots() {
             .iter()
             .any(|v| v == "fake-postgres-password-do-not-use")
     );
-    for value in &values {
+    // A `sensitive: false` literal is configuration already in Git: plans show it. Every
+    // other value (generated, from Bitwarden) never appears anywhere.
+    assert!(
+        outputs[0].contains(&format!("+ value  = \"{CANARY}\"")),
+        "{}",
+        outputs[0]
+    );
+    for value in values.iter().filter(|v| *v != CANARY) {
         for output in &outputs {
             assert!(!output.contains(value.as_str()), "a secret value leaked");
         }
     }
     // And the logs did have something to say.
     assert!(outputs.iter().any(|o| o.contains("applied")));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unresolved values: a locked vault never looks like success.
+
+/// A dev server and a locked `bw serve` double on 127.0.0.1, and the binary pointed at both
+/// (no `--dev`: the real resolver reads `bw serve`; no Secrets Manager token).
+struct LockedVault {
+    server: infisical_gitops::dev::DevServer,
+    double: infisical_gitops::resolve::bitwarden::double::BwServeDouble,
+    client_id: String,
+    client_secret: String,
+}
+
+impl LockedVault {
+    async fn start() -> Self {
+        let config = infisical_gitops::dev::DevServerConfig::default();
+        let (client_id, client_secret) = (config.client_id.clone(), config.client_secret.clone());
+        let server = infisical_gitops::dev::DevServer::start(config)
+            .await
+            .unwrap();
+        let export = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/bitwarden-export.json"),
+        )
+        .unwrap();
+        let double =
+            infisical_gitops::resolve::bitwarden::double::BwServeDouble::with_export(&export)
+                .await
+                .unwrap();
+        double.state.set_locked(true);
+        Self {
+            server,
+            double,
+            client_id,
+            client_secret,
+        }
+    }
+
+    /// Runs the binary (off the runtime, which serves both doubles meanwhile).
+    async fn run(&self, args: &[&str]) -> Output {
+        let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        all.extend([
+            "--api-url".to_string(),
+            self.server.url(),
+            "--bitwarden-url".to_string(),
+            self.double.url(),
+        ]);
+        let envs = [
+            (
+                "INFISICAL_UNIVERSAL_AUTH_CLIENT_ID".to_string(),
+                self.client_id.clone(),
+            ),
+            (
+                "INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET".to_string(),
+                self.client_secret.clone(),
+            ),
+        ];
+        tokio::task::spawn_blocking(move || {
+            let mut command = Command::new(env!("CARGO_BIN_EXE_infisical-gitops"));
+            command
+                .args(&all)
+                .env_remove("INFISICAL_TOKEN")
+                .env_remove("BWS_ACCESS_TOKEN")
+                .env_remove("INFISICAL_GITOPS_BITWARDEN_EXPORT")
+                .env("NO_COLOR", "1")
+                .stdin(std::process::Stdio::null());
+            for (name, value) in envs {
+                command.env(name, value);
+            }
+            let output = command.output().expect("binary runs");
+            Output {
+                code: output.status.code().unwrap_or(-1),
+                stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            }
+        })
+        .await
+        .unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_vault_makes_plan_and_apply_exit_1_with_one_headline() {
+    let vault = LockedVault::start().await;
+    let example = example();
+    let example = example.to_str().unwrap();
+
+    // apply writes what it can, and says that it is not complete.
+    let applied = vault.run(&["apply", example, "--auto-approve"]).await;
+    assert_eq!(applied.code, 1, "{}\n{}", applied.stdout, applied.stderr);
+    let last = last_lines(&applied.stdout, 1);
+    assert!(
+        last.starts_with("Apply incomplete: ")
+            && last.ends_with(" secrets not resolved, not written."),
+        "{last}"
+    );
+    assert!(!applied.stdout.contains("Apply complete"));
+    insta::assert_snapshot!(last, @"Apply incomplete: 33 done, 0 failed, 0 pending approval, 0 skipped; 21 secrets not resolved, not written.");
+
+    // What is left is only unresolved: plan never says that Infisical matches.
+    let plan = vault.run(&["plan", example, "--detailed-exitcode"]).await;
+    assert_eq!(plan.code, 1, "{}", plan.stderr);
+    assert!(!plan.stdout.contains("Infisical matches"));
+    // The locked vault is one headline with its fix, then the affected addresses.
+    assert_eq!(
+        plan.stdout.matches("the bitwarden vault is locked").count(),
+        1
+    );
+    insta::assert_snapshot!("locked_vault_plan_text", plan.stdout);
+
+    let without_detail = vault.run(&["plan", example]).await;
+    assert_eq!(
+        without_detail.code, 1,
+        "unresolved is an error with or without the flag"
+    );
+
+    let json = vault.run(&["plan", example, "--format", "json"]).await;
+    assert_eq!(json.code, 1);
+    let document: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(
+        document["headline"],
+        "21 secrets not resolved, not written. No changes to apply."
+    );
+    assert_eq!(document["summary"]["unresolved"], 21);
+    let codes: std::collections::BTreeSet<&str> = document["unresolved"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            assert!(u["reason"]["cause"].is_string(), "{u}");
+            u["reason"]["code"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        ["not-configured", "vault-locked"].into_iter().collect()
+    );
+
+    let markdown = vault.run(&["plan", example, "--format", "markdown"]).await;
+    assert_eq!(markdown.code, 1);
+    assert!(
+        markdown.stdout.starts_with(
+            "### infisical-gitops plan\n\n**21 secrets not resolved, not written.**\n"
+        ),
+        "{}",
+        markdown.stdout
+    );
+    assert!(!markdown.stdout.contains("Infisical matches"));
+    assert_eq!(
+        markdown
+            .stdout
+            .matches("the bitwarden vault is locked")
+            .count(),
+        1
+    );
+
+    // An apply with nothing else to do is still not a success.
+    let again = vault.run(&["apply", example, "--auto-approve"]).await;
+    assert_eq!(again.code, 1);
+    insta::assert_snapshot!(last_lines(&again.stdout, 1), @"Apply incomplete: 0 done, 0 failed, 0 pending approval, 0 skipped; 21 secrets not resolved, not written.");
+
+    // `run --once` (a CronJob, a CI gate) fails too.
+    let once = vault.run(&["run", example, "--once"]).await;
+    assert_eq!(once.code, 1, "{}\n{}", once.stdout, once.stderr);
+    assert!(
+        once.stdout.contains(": unresolved, 0 created")
+            && once
+                .stdout
+                .contains("; 21 secrets not resolved, not written"),
+        "{}",
+        once.stdout
+    );
+    assert_eq!(
+        once.stderr.matches("the bitwarden vault is locked").count(),
+        1,
+        "{}",
+        once.stderr
+    );
+
+    // Unlocked, the vault's secrets are planned (the Secrets Manager ones still are not).
+    vault.double.state.set_locked(false);
+    let unlocked = vault.run(&["plan", example, "--detailed-exitcode"]).await;
+    assert_eq!(unlocked.code, 1);
+    assert!(!unlocked.stdout.contains("vault is locked"));
+    assert!(unlocked.stdout.contains("to add"), "{}", unlocked.stdout);
+}
+
+const BACKUP_REPOSITORY: &str = "apiVersion: infisical-gitops.io/v1alpha1
+kind: Project
+metadata:
+  name: backup-check
+spec:
+  environments:
+    - slug: prod
+---
+apiVersion: infisical-gitops.io/v1alpha1
+kind: SecretSet
+metadata:
+  name: backup-check
+spec:
+  project: backup-check
+  environments: [prod]
+  path: /
+  secrets:
+    - key: ENCRYPTION_KEY
+      generate:
+        length: 64
+        charset: hex
+        backupTo: bitwarden
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_to_bitwarden_without_a_writable_vault_is_a_plan_error() {
+    let vault = LockedVault::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("projects")).unwrap();
+    std::fs::write(dir.path().join("projects/backup.yaml"), BACKUP_REPOSITORY).unwrap();
+    let export = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/bitwarden-export.json");
+    let (repository, export) = (dir.path().to_str().unwrap(), export.to_str().unwrap());
+
+    // Only an export file: nothing can hold the backup. `--bitwarden-url` is not given here.
+    let output = tokio::task::spawn_blocking({
+        let (repository, export) = (repository.to_string(), export.to_string());
+        let (url, id, secret) = (
+            vault.server.url(),
+            vault.client_id.clone(),
+            vault.client_secret.clone(),
+        );
+        move || {
+            run(
+                &[
+                    "apply",
+                    &repository,
+                    "--auto-approve",
+                    "--api-url",
+                    &url,
+                    "--bitwarden-export",
+                    &export,
+                ],
+                &[
+                    ("INFISICAL_UNIVERSAL_AUTH_CLIENT_ID", &id),
+                    ("INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET", &secret),
+                ],
+            )
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(output.code, 1, "{}\n{}", output.stdout, output.stderr);
+    insta::assert_snapshot!("backup_without_a_writable_vault", output.stdout);
+    // Refused before any write: the project was not created either.
+    let plan = vault.run(&["plan", repository]).await;
+    assert!(
+        plan.stdout.contains("+ project \"backup-check\""),
+        "{}",
+        plan.stdout
+    );
+
+    // With `--dev` and no `--bitwarden-url`: the same refusal.
+    let dev = run(&["plan", repository, "--dev"], &[]);
+    assert_eq!(dev.code, 1);
+    assert!(
+        dev.stdout.contains("[backup-unavailable]"),
+        "{}",
+        dev.stdout
+    );
+
+    // With a writable `bw serve` (unlocked), the plan is applicable.
+    vault.double.state.set_locked(false);
+    let writable = vault
+        .run(&["plan", repository, "--detailed-exitcode"])
+        .await;
+    assert_eq!(writable.code, 2, "{}\n{}", writable.stdout, writable.stderr);
+    assert!(!writable.stdout.contains("backup-unavailable"));
 }

@@ -13,6 +13,9 @@ pub const FORMAT_VERSION: u32 = 1;
 #[serde(rename_all = "camelCase")]
 struct Document<'a> {
     format_version: u32,
+    /// The closing line of the text rendering ([`Plan::verdict`]): never claims that
+    /// Infisical matches while a secret is unresolved.
+    headline: String,
     summary: Summary,
     #[serde(flatten)]
     plan: &'a Plan,
@@ -46,6 +49,7 @@ pub enum PlanFileError {
 pub fn render(plan: &Plan) -> String {
     let document = Document {
         format_version: FORMAT_VERSION,
+        headline: plan.verdict(),
         summary: plan.summary(),
         plan,
     };

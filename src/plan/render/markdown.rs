@@ -8,8 +8,9 @@ use super::{describe_field, label, shown_on_create};
 /// Renders `plan` as Markdown.
 pub fn render(plan: &Plan) -> String {
     let mut out = String::from("### infisical-gitops plan\n\n");
+    render_unresolved(&mut out, plan);
     if plan.changes.is_empty() {
-        if plan.detected.is_empty() && plan.errors.is_empty() {
+        if plan.detected.is_empty() && plan.errors.is_empty() && !plan.has_unresolved() {
             out.push_str("**No changes.** Infisical matches the repository.\n");
         } else {
             out.push_str("**No changes to apply.**\n");
@@ -26,18 +27,6 @@ pub fn render(plan: &Plan) -> String {
     if !plan.detected.is_empty() {
         out.push_str("\n#### Drift detected (`mode: detect`, not applied)\n\n");
         table(&mut out, &plan.detected);
-    }
-    if !plan.unresolved.is_empty() {
-        out.push_str("\n#### Unresolved values (not written)\n\n");
-        for item in &plan.unresolved {
-            let _ = writeln!(
-                out,
-                "- `{}`: {} (`{}`)",
-                item.address,
-                escape(&item.reason.message),
-                item.reason.code
-            );
-        }
     }
     for (title, problems) in [
         ("Warnings", &plan.warnings),
@@ -56,6 +45,42 @@ pub fn render(plan: &Plan) -> String {
         }
     }
     out
+}
+
+/// The headline first (`**21 secrets not resolved, not written.**`), then each backend-wide
+/// cause once with the secrets it stopped, then each secret with its own reason.
+fn render_unresolved(out: &mut String, plan: &Plan) {
+    let Some(headline) = plan.unresolved_headline() else {
+        return;
+    };
+    let _ = writeln!(out, "**{headline}.**\n");
+    for group in plan.unresolved_groups() {
+        match group.cause {
+            Some(cause) => {
+                let _ = writeln!(out, "- {} (`{}`):", escape(cause), group.code);
+                for item in group.secrets {
+                    let _ = writeln!(
+                        out,
+                        "  - `{}`: {}",
+                        item.address,
+                        escape(&item.reason.message)
+                    );
+                }
+            }
+            None => {
+                for item in group.secrets {
+                    let _ = writeln!(
+                        out,
+                        "- `{}`: {} (`{}`)",
+                        item.address,
+                        escape(&item.reason.message),
+                        item.reason.code
+                    );
+                }
+            }
+        }
+    }
+    out.push('\n');
 }
 
 fn table(out: &mut String, changes: &[Change]) {

@@ -1,5 +1,6 @@
 //! Renderings of a [`Plan`](super::Plan): Terraform-like text, a versioned JSON document, and
-//! Markdown for merge-request comments. None of them can show a value: the plan has none.
+//! Markdown for merge-request comments. None of them can show a sensitive value: the plan has
+//! none (only `sensitive: false` literals, configuration already in Git, are shown).
 
 pub mod json;
 pub mod markdown;
@@ -59,6 +60,10 @@ pub(crate) fn describe_field(field: &FieldChange, create: bool) -> String {
             create,
         ),
         FieldChange::Value { change } => match (change, create) {
+            (ValueChange::Literal { value }, true) => quoted(value),
+            (ValueChange::Literal { value }, false) => {
+                format!("(not shown) -> {}", quoted(value))
+            }
             (ValueChange::Sensitive, true) => "(sensitive value)".to_string(),
             (ValueChange::Sensitive, false) => "(sensitive value changed)".to_string(),
             (ValueChange::Generated { length, charset }, _) => {

@@ -54,6 +54,7 @@ pub fn render(plan: &Plan, options: TextOptions) -> String {
         color: options.color,
     };
     let mut out = String::new();
+    render_unresolved(&mut out, plan, &painter);
     if !plan.changes.is_empty() {
         out.push_str("infisical-gitops will perform the following actions:\n\n");
         for change in &plan.changes {
@@ -70,21 +71,6 @@ pub fn render(plan: &Plan, options: TextOptions) -> String {
             render_change(&mut out, change, &painter);
         }
     }
-    if !plan.unresolved.is_empty() {
-        let _ = writeln!(
-            out,
-            "{}",
-            painter.bold("Unresolved values (these secrets are not written):")
-        );
-        for item in &plan.unresolved {
-            let _ = writeln!(
-                out,
-                "  ! {}: {} [{}]",
-                item.address, item.reason.message, item.reason.code
-            );
-        }
-        out.push('\n');
-    }
     render_problems(&mut out, "Warnings:", &plan.warnings, &painter, "33");
     render_problems(
         &mut out,
@@ -93,28 +79,41 @@ pub fn render(plan: &Plan, options: TextOptions) -> String {
         &painter,
         "31",
     );
-    if plan.changes.is_empty() {
-        if plan.detected.is_empty() && plan.errors.is_empty() {
-            let _ = writeln!(
-                out,
-                "{} Infisical matches the repository.",
-                painter.bold("No changes.")
-            );
-        } else {
-            let _ = writeln!(out, "{}", painter.bold("No changes to apply."));
-        }
-    } else {
-        let summary = plan.summary();
-        let _ = writeln!(
-            out,
-            "{} {} to add, {} to change, {} to destroy.",
-            painter.bold("Plan:"),
-            summary.add,
-            summary.change,
-            summary.destroy
-        );
-    }
+    let _ = writeln!(out, "{}", painter.bold(&plan.verdict()));
     out
+}
+
+/// The headline first (`21 secrets not resolved, not written:`), then each backend-wide cause
+/// once with the secrets it stopped, then each secret with its own reason.
+fn render_unresolved(out: &mut String, plan: &Plan, painter: &Painter) {
+    let Some(headline) = plan.unresolved_headline() else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "{}",
+        painter.paint("31", &painter.bold(&format!("{headline}:")))
+    );
+    for group in plan.unresolved_groups() {
+        match group.cause {
+            Some(cause) => {
+                let _ = writeln!(out, "  {cause} [{}]", group.code);
+                for item in group.secrets {
+                    let _ = writeln!(out, "    ! {}: {}", item.address, item.reason.message);
+                }
+            }
+            None => {
+                for item in group.secrets {
+                    let _ = writeln!(
+                        out,
+                        "  ! {}: {} [{}]",
+                        item.address, item.reason.message, item.reason.code
+                    );
+                }
+            }
+        }
+    }
+    out.push('\n');
 }
 
 fn render_problems(

@@ -509,6 +509,16 @@ mod tests {
             assert!(SecretKey::new(ok).is_ok(), "{ok}");
         }
         assert_eq!(printable("A\n\u{1b}B"), "A\\n\\u{1b}B");
+        // The other names have closed alphabets, which leave every such character out.
+        for bad in ["prod\n", "prod\u{1b}", "prod\u{202e}", "pr\tod"] {
+            assert!(EnvironmentSlug::new(bad).is_err(), "{bad:?}");
+            assert!(TagSlug::new(bad).is_err(), "{bad:?}");
+            assert!(
+                ProjectSlug::new(format!("{bad}-project")).is_err(),
+                "{bad:?}"
+            );
+            assert!(FolderPath::new(format!("/{bad}")).is_err(), "{bad:?}");
+        }
         assert_eq!(printable("plain"), "plain");
     }
 

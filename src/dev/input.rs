@@ -216,9 +216,13 @@ impl<'a> Fields<'a> {
                 }
             };
         }
+        // Infisical trims both, and refuses a key over 255 or a value over 1,020 characters
+        // (reference §12).
         Some(self.required_objects(name, 0, issues, |item, issues| {
             let key = item.required_str("key", issues);
-            let value = item.optional_raw_str("value", issues).unwrap_or_default();
+            item.check_length("key", &key, 1, 255, issues);
+            let value = item.optional_str("value", issues).unwrap_or_default();
+            item.check_length("value", &value, 0, 1020, issues);
             let encrypted = item.optional_bool("isEncrypted", issues).unwrap_or(false);
             (key, value, encrypted)
         }))

@@ -57,14 +57,10 @@ pub(crate) fn is_within(path: &str, root: &str) -> bool {
 }
 
 /// The server's value trim (§5.5): whitespace trimmed at both ends; a value that ended in `\n`
-/// keeps exactly one trailing `\n`.
+/// keeps exactly one trailing `\n`. One rule for the model and this server:
+/// [`crate::model::value::normalize_value`].
 pub(crate) fn trim_value(value: &str) -> String {
-    let trimmed = value.trim();
-    if value.ends_with('\n') {
-        format!("{trimmed}\n")
-    } else {
-        trimmed.to_owned()
-    }
+    crate::model::value::normalize_value(value)
 }
 
 /// Everything the server holds.

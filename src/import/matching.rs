@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::model::document::{BitwardenField, BitwardenSpec};
+use crate::model::names::printable;
 use crate::model::span::Located;
 use crate::model::{Address, BitwardenFieldRef, SecretValue};
 use crate::resolve::bitwarden::item::{Item, NameScope, NameSelection, select_by_name};
@@ -37,9 +38,21 @@ pub enum MappingError {
         /// Why.
         reason: String,
     },
+    /// An entry whose fields do not make one reference.
+    #[error("mapping file {path}: the entry for `{address}` {reason}")]
+    Entry {
+        /// The file.
+        path: String,
+        /// The entry's address.
+        address: String,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
 }
 
-/// One entry of a mapping file: a Bitwarden item id and which of its fields.
+/// One entry of a mapping file: a Bitwarden item id and which of its fields, with the fields of
+/// a `SecretSet`'s `bitwarden` reference (`field` or `customField`, and `uriIndex` with
+/// `field: uri`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct MappingEntry {
@@ -51,6 +64,9 @@ pub struct MappingEntry {
     /// A custom field instead of `field`.
     #[serde(default)]
     pub custom_field: Option<String>,
+    /// With `field: uri`, which URI (0-based; defaults to the first).
+    #[serde(default)]
+    pub uri_index: Option<u32>,
 }
 
 impl MappingEntry {
@@ -60,6 +76,7 @@ impl MappingEntry {
             item: Some(Located::unplaced(self.item.to_ascii_lowercase())),
             field: self.field.map(Located::unplaced),
             custom_field: self.custom_field.clone().map(Located::unplaced),
+            uri_index: self.uri_index,
             ..BitwardenSpec::default()
         }
     }
@@ -69,9 +86,24 @@ impl MappingEntry {
             Some(name) => BitwardenFieldRef::Custom(name.clone()),
             None => BitwardenFieldRef::Builtin {
                 field: self.field.unwrap_or_default(),
-                uri_index: 0,
+                uri_index: self.uri_index.unwrap_or(0),
             },
         }
+    }
+
+    /// The rules of a `bitwarden` reference that one entry can break: `field` or
+    /// `customField`, not both; `uriIndex` only with `field: uri`.
+    fn check(&self) -> Result<(), String> {
+        if self.field.is_some() && self.custom_field.is_some() {
+            return Err("sets both `field` and `customField`: keep one".to_string());
+        }
+        if self.uri_index.is_some() && self.field != Some(BitwardenField::Uri) {
+            return Err(
+                "sets `uriIndex` without `field: uri`: add `field: uri`, or remove `uriIndex`"
+                    .to_string(),
+            );
+        }
+        Ok(())
     }
 }
 
@@ -104,20 +136,27 @@ impl Mapping {
         for (key, entry) in raw {
             match key.parse::<Address>() {
                 Ok(address @ Address::Secret(..)) => {
+                    if let Err(reason) = entry.check() {
+                        return Err(MappingError::Entry {
+                            path: path.to_string(),
+                            address: printable(&key).into_owned(),
+                            reason,
+                        });
+                    }
                     entries.insert(address, entry);
                 }
                 Ok(other) => {
                     return Err(MappingError::Address {
                         path: path.to_string(),
                         reason: format!("it names a {} address, without `#KEY`", other.kind()),
-                        address: key,
+                        address: printable(&key).into_owned(),
                     });
                 }
                 Err(error) => {
                     return Err(MappingError::Address {
                         path: path.to_string(),
-                        reason: error.to_string(),
-                        address: key,
+                        reason: printable(&error.to_string()).into_owned(),
+                        address: printable(&key).into_owned(),
                     });
                 }
             }
@@ -314,5 +353,52 @@ mod tests {
         assert!(bad.to_string().contains("`payments/prod`"), "{bad}");
         let shape = Mapping::parse("- a\n", "m.yaml").unwrap_err();
         assert!(matches!(shape, MappingError::Parse { .. }));
+    }
+
+    const ITEM: &str = "6b1f0c3e-2a7d-4c59-9e48-1d3a5f7b9c01";
+
+    #[test]
+    fn mapping_entries_take_a_uri_index_with_field_uri() {
+        let mapping = Mapping::parse(
+            &format!("payments/prod:/#WEBHOOK_URL:\n  item: {ITEM}\n  field: uri\n  uriIndex: 1\n"),
+            "m.yaml",
+        )
+        .unwrap();
+        let address: Address = "payments/prod:/#WEBHOOK_URL".parse().unwrap();
+        let entry = mapping.get(&address).unwrap();
+        assert_eq!(entry.describe_field(), "uri[1]");
+        let spec = entry.to_spec();
+        assert_eq!(spec.uri_index, Some(1));
+        assert_eq!(spec.field.map(|f| f.value), Some(BitwardenField::Uri));
+    }
+
+    #[test]
+    fn mapping_entries_follow_the_bitwarden_reference_rules() {
+        for (entry, reason) in [
+            (
+                "  uriIndex: 1\n",
+                "sets `uriIndex` without `field: uri`: add `field: uri`, or remove `uriIndex`",
+            ),
+            (
+                "  field: password\n  uriIndex: 0\n",
+                "sets `uriIndex` without `field: uri`: add `field: uri`, or remove `uriIndex`",
+            ),
+            (
+                "  customField: url\n  uriIndex: 0\n",
+                "sets `uriIndex` without `field: uri`: add `field: uri`, or remove `uriIndex`",
+            ),
+            (
+                "  field: uri\n  customField: url\n",
+                "sets both `field` and `customField`: keep one",
+            ),
+        ] {
+            let text = format!("payments/prod:/#URL:\n  item: {ITEM}\n{entry}");
+            let error = Mapping::parse(&text, "m.yaml").unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                format!("mapping file m.yaml: the entry for `payments/prod:/#URL` {reason}"),
+                "{entry}"
+            );
+        }
     }
 }

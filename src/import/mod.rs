@@ -59,6 +59,14 @@ pub enum ImportError {
     /// Names that match several Bitwarden items, none chosen.
     #[error("{} secret(s) match several bitwarden items by name:\n{}", .0.len(), render_ambiguities(.0))]
     Ambiguous(Vec<Ambiguity>),
+    /// Two generated files would have one path (compared without letter case, as a
+    /// case-insensitive file system does). File names are made injective, so this is a bug
+    /// guard: nothing is written rather than one file over another.
+    #[error(
+        "two generated files would both be written to `{}`; nothing was written (please report this)",
+        .0.display()
+    )]
+    FileNameCollision(PathBuf),
 }
 
 /// A secret whose name matches several Bitwarden items.
@@ -324,10 +332,16 @@ pub fn generate(
         }
         let order: Vec<EnvironmentSlug> = environments.iter().map(|(s, _)| s.clone()).collect();
         let mut names = BTreeSet::new();
+        let stems = folder_file_stems(by_folder.keys());
         for (path, per_environment) in by_folder {
+            let stem = stems
+                .get(&path)
+                .cloned()
+                .unwrap_or_else(|| folder_file_stem(&path));
             files.push(secret_set_file(
                 slug,
                 &path,
+                &stem,
                 per_environment,
                 &order,
                 &mut names,
@@ -346,6 +360,7 @@ pub fn generate(
         }
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
+    refuse_colliding_paths(&files)?;
     report.placeholders.sort();
     report.differing_values.sort();
     Ok(Imported { files, report })
@@ -461,13 +476,58 @@ fn project_file(
     }
 }
 
-/// `root` for `/`, else the segments joined by `.` (folder names cannot contain a dot).
+/// `root` for `/`, else the segments joined by `.` (folder names cannot contain a dot, so two
+/// different non-root paths never share a stem). The root's `root` is also the stem of the
+/// folder `/root`: [`folder_file_stems`] tells them apart.
 fn folder_file_stem(path: &FolderPath) -> String {
     if path.is_root() {
         "root".to_string()
     } else {
         path.as_str().trim_matches('/').replace('/', ".")
     }
+}
+
+/// One file stem per folder of a project, all different even without letter case (so that
+/// `/Apps` and `/apps` do not share a file on a case-insensitive file system). `/` is always
+/// `root`; every other folder gets its [`folder_file_stem`], and when that is taken (by `root`,
+/// or by a folder that differs only in case and comes first: lowercase before uppercase),
+/// `~2`, `~3`, … is appended. A `~` never occurs in a folder name, so a suffixed stem cannot
+/// collide with a plain one, and the result depends only on the set of paths.
+fn folder_file_stems<'a>(
+    paths: impl IntoIterator<Item = &'a FolderPath>,
+) -> BTreeMap<FolderPath, String> {
+    let mut ordered: Vec<&FolderPath> = paths.into_iter().collect();
+    ordered.sort_by_key(|path| (path.as_str().to_lowercase(), std::cmp::Reverse(*path)));
+    ordered.dedup();
+    let mut taken: BTreeSet<String> = BTreeSet::from(["root".to_string()]);
+    let mut stems = BTreeMap::new();
+    for path in ordered {
+        if path.is_root() {
+            stems.insert(path.clone(), "root".to_string());
+            continue;
+        }
+        let base = folder_file_stem(path);
+        let mut stem = base.clone();
+        let mut n = 2u32;
+        while !taken.insert(stem.to_lowercase()) {
+            stem = format!("{base}~{n}");
+            n += 1;
+        }
+        stems.insert(path.clone(), stem);
+    }
+    stems
+}
+
+/// Refuses a set of files in which two would land on one path (compared without letter case).
+fn refuse_colliding_paths(files: &[GeneratedFile]) -> Result<(), ImportError> {
+    let mut seen = BTreeSet::new();
+    for file in files {
+        let key = file.path.to_string_lossy().to_lowercase();
+        if !seen.insert(key) {
+            return Err(ImportError::FileNameCollision(file.path.clone()));
+        }
+    }
+    Ok(())
 }
 
 /// A Kubernetes-style document name (lowercase letters, digits, `-`, `.`).
@@ -485,9 +545,11 @@ fn document_name(parts: &[&str]) -> String {
     name
 }
 
+#[allow(clippy::too_many_arguments)]
 fn secret_set_file(
     slug: &ProjectSlug,
     path: &FolderPath,
+    stem: &str,
     per_environment: BTreeMap<EnvironmentSlug, Vec<SecretSpec>>,
     order: &[EnvironmentSlug],
     names: &mut BTreeSet<String>,
@@ -523,12 +585,11 @@ fn secret_set_file(
     for (_, specs) in &mut groups {
         specs.sort_by(|a, b| a.key.value.cmp(&b.key.value));
     }
-    let stem = folder_file_stem(path);
     let single = groups.len() == 1;
     let mut documents = Vec::new();
     for (envs, secrets) in groups {
         let env_names: Vec<&str> = envs.iter().map(EnvironmentSlug::as_str).collect();
-        let mut parts = vec![slug.as_str(), stem.as_str()];
+        let mut parts = vec![slug.as_str(), stem];
         if !single && envs.len() != order.len() {
             parts.extend(env_names.iter().copied());
         }
@@ -574,6 +635,66 @@ fn to_yaml<T: serde::Serialize>(document: &T) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn paths(list: &[&str]) -> Vec<FolderPath> {
+        list.iter().map(|p| FolderPath::new(*p).unwrap()).collect()
+    }
+
+    #[test]
+    fn file_stems_are_injective_even_without_case() {
+        let folders = paths(&[
+            "/", "/root", "/Root", "/apps", "/Apps", "/APPS", "/a/b", "/a_b",
+        ]);
+        let stems = folder_file_stems(&folders);
+        let got: Vec<(&str, &str)> = stems
+            .iter()
+            .map(|(path, stem)| (path.as_str(), stem.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("/", "root"),
+                ("/APPS", "APPS~3"),
+                ("/Apps", "Apps~2"),
+                ("/Root", "Root~3"),
+                ("/a/b", "a.b"),
+                ("/a_b", "a_b"),
+                ("/apps", "apps"),
+                ("/root", "root~2"),
+            ]
+        );
+        let lowercase: BTreeSet<String> = stems.values().map(|s| s.to_lowercase()).collect();
+        assert_eq!(lowercase.len(), folders.len(), "no two stems share a file");
+        let mut reversed = folders.clone();
+        reversed.reverse();
+        assert_eq!(
+            folder_file_stems(&reversed),
+            stems,
+            "the order given does not matter"
+        );
+        // Without the root, `/root` still does not take the root's name.
+        let alone = folder_file_stems(&paths(&["/root"]));
+        assert_eq!(alone.values().next().unwrap(), "root~2");
+    }
+
+    #[test]
+    fn two_files_on_one_path_are_refused() {
+        let file = |path: &str| GeneratedFile {
+            path: PathBuf::from(path),
+            content: String::new(),
+        };
+        assert!(
+            refuse_colliding_paths(&[file("secrets/a/root.yaml"), file("secrets/a/x.yaml")])
+                .is_ok()
+        );
+        let error =
+            refuse_colliding_paths(&[file("secrets/a/Root.yaml"), file("secrets/a/root.yaml")])
+                .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "two generated files would both be written to `secrets/a/root.yaml`; nothing was written (please report this)"
+        );
+    }
 
     #[test]
     fn file_stems_and_document_names() {

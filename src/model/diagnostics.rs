@@ -4,7 +4,19 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::names::printable;
 use super::span::Origin;
+
+/// `text` with control and invisible characters escaped: a name from the repository (a secret key
+/// `A\n\nerror[...]`, an ESC sequence) never forges a line or colours the terminal through a
+/// diagnostic.
+fn escaped(text: impl Into<String>) -> String {
+    let text = text.into();
+    match printable(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(escaped) => escaped,
+    }
+}
 
 /// How bad a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -56,12 +68,13 @@ fn serialize_origin<S: serde::Serializer>(origin: &Origin, s: S) -> Result<S::Ok
 }
 
 impl Diagnostic {
-    /// An error.
+    /// An error. The message, like the help and related messages, is stored with control and
+    /// invisible characters escaped.
     pub fn error(code: &'static str, origin: Origin, message: impl Into<String>) -> Self {
         Self {
             severity: Severity::Error,
             code,
-            message: message.into(),
+            message: escaped(message),
             origin,
             help: None,
             related: Vec::new(),
@@ -78,7 +91,7 @@ impl Diagnostic {
 
     /// Adds a fix.
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.help = Some(escaped(help));
         self
     }
 
@@ -86,7 +99,7 @@ impl Diagnostic {
     pub fn with_related(mut self, origin: Origin, message: impl Into<String>) -> Self {
         self.related.push(Related {
             origin,
-            message: message.into(),
+            message: escaped(message),
         });
         self
     }
@@ -162,4 +175,29 @@ pub fn did_you_mean<'a>(
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, candidate)| candidate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::span::Span;
+
+    #[test]
+    fn messages_never_carry_control_characters() {
+        let origin = Origin::new("secrets.yaml", Span::new(3, 7));
+        let diagnostic = Diagnostic::error(
+            "undeclared-environment",
+            origin.clone(),
+            "environment `prod\n\nerror[forged]: \u{1b}[31mred` is not declared",
+        )
+        .with_help("did you mean `prod\r`?")
+        .with_related(origin, "first\u{202e} here");
+        assert_eq!(
+            diagnostic.message,
+            "environment `prod\\n\\nerror[forged]: \\u{1b}[31mred` is not declared"
+        );
+        assert_eq!(diagnostic.help.as_deref(), Some("did you mean `prod\\r`?"));
+        assert_eq!(diagnostic.related[0].message, "first\\u{202e} here");
+        assert_eq!(diagnostic.to_string().lines().count(), 1);
+    }
 }

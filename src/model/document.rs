@@ -23,6 +23,68 @@ pub const KINDS: &[&str] = &[
     "KubernetesDefaults",
 ];
 
+/// Booleans as YAML 1.2 writes them: only an unquoted `true` or `false` (any capitalisation YAML
+/// 1.2 allows). A quoted `"false"` is a string and YAML 1.1's `yes`, `no`, `on` and `off` are
+/// words, so both are refused instead of being read as a boolean: `sensitive: "false"` must not
+/// silently make a secret non-sensitive. The loader also sets serde-saphyr's `strict_booleans`,
+/// which is what turns `no` into a string here.
+pub mod strict_bool {
+    use std::fmt;
+
+    use serde::{Deserialize, Deserializer};
+
+    use super::Located;
+
+    /// What every boolean field expects, for the `invalid-type` diagnostic.
+    pub const EXPECTED: &str = "`true` or `false` (unquoted)";
+
+    /// A boolean read through `deserialize_any`, so the parser says whether the scalar was an
+    /// unquoted boolean (`visit_bool`) or anything else.
+    struct Strict(bool);
+
+    struct StrictVisitor;
+
+    impl serde::de::Visitor<'_> for StrictVisitor {
+        type Value = Strict;
+
+        fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+            formatter.write_str(EXPECTED)
+        }
+
+        fn visit_bool<E: serde::de::Error>(self, value: bool) -> Result<Strict, E> {
+            Ok(Strict(value))
+        }
+    }
+
+    impl<'de> Deserialize<'de> for Strict {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            deserializer.deserialize_any(StrictVisitor)
+        }
+    }
+
+    /// A required (or defaulted) boolean field.
+    pub fn required<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+        Strict::deserialize(deserializer).map(|Strict(value)| value)
+    }
+
+    /// An optional boolean field.
+    pub fn optional<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
+        Option::<Strict>::deserialize(deserializer).map(|value| value.map(|Strict(value)| value))
+    }
+
+    /// An optional boolean field with its position.
+    pub fn optional_located<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Located<bool>>, D::Error> {
+        Option::<Located<Strict>>::deserialize(deserializer).map(|value| {
+            value.map(|located| Located {
+                value: located.value.0,
+                span: located.span,
+            })
+        })
+    }
+}
+
 /// `metadata` of every document.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -146,7 +208,11 @@ pub struct FolderSpec {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PolicySpec {
     /// Delete managed objects that are no longer declared. Off by default.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "strict_bool::optional"
+    )]
     pub prune: Option<bool>,
     /// What to do with an object that exists in Infisical without the ownership marker.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -224,7 +290,11 @@ pub struct SecretSpec {
     pub metadata: BTreeMap<String, String>,
     /// `false` marks non-sensitive configuration (hostnames, ports), the only kind that may use
     /// a literal `value`. Defaults to `true`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "strict_bool::optional_located"
+    )]
     pub sensitive: Option<Located<bool>>,
     /// Value from a Bitwarden Password Manager item.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -399,7 +469,11 @@ pub struct KubernetesSyncSpec {
     /// Subscribe to Infisical project events for near-real-time updates (operator
     /// `syncConfig.instantUpdates` / `syncOptions.instantUpdates`). Defaults to
     /// `KubernetesDefaults`, else off.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "strict_bool::optional"
+    )]
     pub instant_updates: Option<bool>,
 }
 
@@ -423,7 +497,11 @@ pub struct KubernetesDefaultsSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator_api: Option<OperatorApi>,
     /// Default for instant updates.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "strict_bool::optional"
+    )]
     pub instant_updates: Option<bool>,
 }
 
@@ -439,7 +517,7 @@ pub struct SyncSourceSpec {
     #[serde(default = "root_path")]
     pub path: Located<String>,
     /// Include sub-folders.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "strict_bool::required")]
     pub recursive: bool,
 }
 
@@ -496,7 +574,7 @@ pub enum CreationPolicy {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SyncTemplateSpec {
     /// Also include every fetched secret as-is.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "strict_bool::required")]
     pub include_all_secrets: bool,
     /// Output key → Go template, e.g. `{{ .DB_PASSWORD.Value }}`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -537,7 +615,11 @@ pub struct KubernetesAuthSpec {
     pub identity_id_ref: Option<CaRefSpec>,
     /// Let the operator request short-lived tokens for the service account (`v1alpha1`; the
     /// `v1beta1` operator always does).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "strict_bool::optional"
+    )]
     pub auto_create_service_account_token: Option<bool>,
     /// Audiences of the requested service account tokens.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

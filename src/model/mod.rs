@@ -2,6 +2,8 @@
 //!
 //! - [`document`]: the YAML kinds as written (with positions), and the JSON Schema source;
 //! - [`names`]: newtype names with Infisical's rules;
+//! - [`limits`]: Infisical's length limits on descriptions and metadata;
+//! - [`ownership`]: the text of the ownership marker the applier writes;
 //! - [`address`]: `project/env:/path#KEY` addresses;
 //! - [`state`]: the checked [`DesiredState`];
 //! - [`validate`]: documents → `DesiredState`, or every problem as [`Diagnostics`];
@@ -10,7 +12,9 @@
 pub mod address;
 pub mod diagnostics;
 pub mod document;
+pub mod limits;
 pub mod names;
+pub mod ownership;
 pub mod schema;
 pub mod span;
 pub mod state;

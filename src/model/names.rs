@@ -9,7 +9,7 @@
 //! | environment slug | 1–64 chars, lowercase letters, digits and single hyphens | `POST …/environments` `slug` (slugSchema max 64) |
 //! | environment name | 1–64 chars, not blank | `POST …/environments` `name` |
 //! | folder path | absolute, segments of letters, digits, `-` and `_`, no empty/`.`/`..` segments | folder `name` validation (alphanumerics, `-`, `_`) |
-//! | secret key | 1–256 chars after trimming, no `:` or `/`, no leading/trailing whitespace | secret-name schema: "Secret name cannot contain colon or forward slash." |
+//! | secret key | 1–256 chars after trimming, no `:` or `/`, no leading/trailing whitespace, no control or invisible characters | secret-name schema: "Secret name cannot contain colon or forward slash."; Infisical trims keys, we refuse what does not print |
 //! | tag slug | 1–64 chars, lowercase letters, digits and single hyphens | `POST …/tags` `slug` |
 
 use std::fmt;
@@ -175,8 +175,8 @@ string_newtype!(
     SecretKey,
     check_secret_key,
     serde_json::json!({"type": "string", "minLength": 1, "maxLength": 256,
-        "pattern": "^[^:/\\s]([^:/]*[^:/\\s])?$",
-        "description": "Secret key: no `:` or `/`, no surrounding whitespace."})
+        "pattern": "^[^:/\\s\\u0000-\\u001f\\u007f-\\u009f]([^:/\\u0000-\\u001f\\u007f-\\u009f]*[^:/\\s\\u0000-\\u001f\\u007f-\\u009f])?$",
+        "description": "Secret key: no `:` or `/`, no surrounding whitespace, no control or invisible characters."})
 );
 
 string_newtype!(
@@ -189,7 +189,68 @@ string_newtype!(
         "description": "Absolute folder path such as `/databases` or `/apps/web`; `/` is the root."})
 );
 
+/// Whether `c` does not print: a control character (Unicode `Cc`: C0 controls such as `\n`,
+/// `\r`, `\t` and ESC, DEL, and the C1 controls), a line or paragraph separator, or an invisible
+/// format character (bidirectional overrides and isolates, zero-width space, word joiner,
+/// byte-order mark, soft hyphen, invisible operators, tag characters). Such a character in a name
+/// can break a log line, forge output or make two different names look the same.
+pub fn is_unprintable(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{061C}'
+                | '\u{180E}'
+                | '\u{200B}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206F}'
+                | '\u{FEFF}'
+                | '\u{FFF9}'..='\u{FFFB}'
+                | '\u{E0000}'..='\u{E007F}'
+        )
+}
+
+/// `value` with every unprintable character ([`is_unprintable`]) escaped (`\n`, `\u{1b}`), for
+/// messages: a hostile name never reaches the terminal raw.
+pub fn printable(value: &str) -> std::borrow::Cow<'_, str> {
+    if !value.chars().any(is_unprintable) {
+        return std::borrow::Cow::Borrowed(value);
+    }
+    let mut out = String::with_capacity(value.len() + 8);
+    for c in value.chars() {
+        if is_unprintable(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Refuses control and invisible characters ([`is_unprintable`]) in a free-text name.
+pub fn check_printable(value: &str) -> Result<(), NameError> {
+    let Some((index, found)) = value.chars().enumerate().find(|(_, c)| is_unprintable(*c)) else {
+        return Ok(());
+    };
+    let error = NameError::new(format!(
+        "must not contain control or invisible characters (found {} at character {})",
+        found.escape_default(),
+        index + 1
+    ));
+    let cleaned: String = value.chars().filter(|c| !is_unprintable(*c)).collect();
+    let cleaned = cleaned.trim();
+    Err(if cleaned.is_empty() {
+        error.with_help("remove them")
+    } else {
+        error.with_help(format!("remove them: `{cleaned}`"))
+    })
+}
+
 fn check_secret_key(value: &str) -> Result<(), NameError> {
+    check_printable(value)?;
     if value.trim().is_empty() {
         return Err(NameError::new("must not be empty"));
     }
@@ -412,6 +473,53 @@ mod tests {
         assert!(SecretKey::new("a:b").is_err());
         assert!(SecretKey::new(" A").is_err());
         assert!(SecretKey::new("").is_err());
+    }
+
+    #[test]
+    fn secret_keys_refuse_what_does_not_print() {
+        for bad in [
+            "AAA\n\n<!--",
+            "A\rB",
+            "A\tB",
+            "A\u{1b}[31mB",
+            "A\u{7f}",
+            "A\u{85}B",
+            "A\u{202e}B",
+            "A\u{200b}B",
+            "A\u{2028}B",
+            "\u{feff}A",
+        ] {
+            let error = SecretKey::new(bad).expect_err(bad);
+            assert!(
+                error
+                    .reason
+                    .starts_with("must not contain control or invisible characters"),
+                "{bad:?}: {error}"
+            );
+            assert!(!error.reason.chars().any(is_unprintable), "{bad:?}");
+            assert!(!error.help.unwrap().chars().any(is_unprintable), "{bad:?}");
+        }
+        let error = SecretKey::new("AAA\n\n<!--").unwrap_err();
+        assert_eq!(
+            error.reason,
+            "must not contain control or invisible characters (found \\n at character 4)"
+        );
+        assert_eq!(error.help.as_deref(), Some("remove them: `AAA<!--`"));
+        for ok in ["café", "Ключ", "🔑_KEY", "with space", "ZWJ\u{200d}JOINED"] {
+            assert!(SecretKey::new(ok).is_ok(), "{ok}");
+        }
+        assert_eq!(printable("A\n\u{1b}B"), "A\\n\\u{1b}B");
+        // The other names have closed alphabets, which leave every such character out.
+        for bad in ["prod\n", "prod\u{1b}", "prod\u{202e}", "pr\tod"] {
+            assert!(EnvironmentSlug::new(bad).is_err(), "{bad:?}");
+            assert!(TagSlug::new(bad).is_err(), "{bad:?}");
+            assert!(
+                ProjectSlug::new(format!("{bad}-project")).is_err(),
+                "{bad:?}"
+            );
+            assert!(FolderPath::new(format!("/{bad}")).is_err(), "{bad:?}");
+        }
+        assert_eq!(printable("plain"), "plain");
     }
 
     #[test]

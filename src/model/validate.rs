@@ -26,15 +26,18 @@ use super::document::{
     KubernetesDefaultsDocument, KubernetesSyncDocument, KubernetesSyncSpec, Metadata, OperatorApi,
     ProjectDocument, SecretSetDocument, SecretSpec, SyncAuthSpec, SyncTargetKind,
 };
+use super::limits::{self, infisical_length, longest_description, stored_description_length};
 use super::names::{
     EnvironmentSlug, FolderPath, NameError, ProjectSlug, SecretKey, TagSlug, check_dns1123_label,
-    check_dns1123_subdomain, check_secret_data_key,
+    check_dns1123_subdomain, check_printable, check_secret_data_key, printable,
 };
+use super::ownership::{MARKER_LINE, with_marker};
 use super::span::{Located, Origin, Span};
 use super::state::{
     BitwardenFieldRef, BitwardenItem, BitwardenRef, DesiredSecret, DesiredState, Environment,
     Folder, GenerateRule, KubernetesSync, Policy, Project, SecretSource,
 };
+use super::value::is_blank;
 
 /// A parsed document and where it came from.
 #[derive(Debug, Clone)]
@@ -152,7 +155,7 @@ fn name_diagnostic(
     let diagnostic = Diagnostic::error(
         code,
         origin,
-        format!("invalid {what} `{value}`: {}", error.reason),
+        format!("invalid {what} `{}`: {}", printable(value), error.reason),
     );
     match error.help {
         Some(help) => diagnostic.with_help(help),
@@ -283,22 +286,26 @@ impl Checker {
                         loaded.origin(display.span),
                         format!("project display name must be 1 to 64 characters long and not blank (it has {length})"),
                     ));
+                } else if let Err(error) = check_printable(display) {
+                    self.error(name_diagnostic(
+                        "invalid-display-name",
+                        loaded.origin(display.span),
+                        "project display name",
+                        display,
+                        error,
+                    ));
                 }
                 display.value.clone()
             }
             None => name.value.clone(),
         };
         if let Some(description) = &spec.description {
-            let length = description.chars().count();
-            if length > 1024 {
-                self.error(Diagnostic::error(
-                    "invalid-description",
-                    loaded.origin(description.span),
-                    format!(
-                        "project description must be at most 1024 characters long (it has {length})"
-                    ),
-                ));
-            }
+            self.description_limit(
+                loaded.origin(description.span),
+                &format!("description of project `{name}`"),
+                description,
+                limits::PROJECT_DESCRIPTION,
+            );
         }
 
         // Environments.
@@ -353,6 +360,14 @@ impl Checker {
                             "invalid-environment-name",
                             loaded.origin(display.span),
                             format!("environment name must be 1 to 64 characters long and not blank (it has {length})"),
+                        ));
+                    } else if let Err(error) = check_printable(display) {
+                        self.error(name_diagnostic(
+                            "invalid-environment-name",
+                            loaded.origin(display.span),
+                            "environment name",
+                            display,
+                            error,
                         ));
                     }
                     display.value.clone()
@@ -441,6 +456,14 @@ impl Checker {
                 continue;
             }
             declared_folders.insert(path.as_str().to_string(), folder_origin.clone());
+            if let Some(description) = &folder.description {
+                self.description_limit(
+                    folder_origin.clone(),
+                    &format!("description of folder `{path}`"),
+                    description,
+                    limits::FOLDER_DESCRIPTION,
+                );
+            }
             let in_environments: Vec<String> = match &folder.environments {
                 None => environment_slugs.clone(),
                 Some(list) => {
@@ -531,6 +554,29 @@ impl Checker {
                 declared_folders,
                 project,
             },
+        );
+    }
+
+    /// Reports a project or folder description that Infisical would refuse once the applier has
+    /// added the ownership marker line ([`super::ownership::marked_description`]).
+    fn description_limit(&mut self, at: Origin, what: &str, description: &str, limit: usize) {
+        let stored = stored_description_length(Some(description));
+        if stored <= limit {
+            return;
+        }
+        let declared = infisical_length(description.trim());
+        self.error(
+            Diagnostic::error(
+                "invalid-description",
+                at,
+                format!(
+                    "{what} is too long: it has {declared} characters, and with the ownership marker line Infisical would store {stored}, over its limit of {limit}"
+                ),
+            )
+            .with_help(format!(
+                "shorten it to at most {} characters (a blank line and `{MARKER_LINE}` are added to it)",
+                longest_description(limit)
+            )),
         );
     }
 
@@ -727,7 +773,10 @@ impl Checker {
                             key_origin.clone(),
                             format!(
                                 "secret `{}` is defined twice in `{}/{}:{}`",
-                                secret.key.value, spec.project.value, environment, spec.path.value
+                                printable(&secret.key.value),
+                                spec.project.value,
+                                environment,
+                                spec.path.value
                             ),
                         )
                         .with_related(first, "first defined here"),
@@ -784,14 +833,16 @@ impl Checker {
                 }
             }
         }
-        for metadata_key in secret.metadata.keys() {
-            if metadata_key.trim().is_empty() {
+        // What the applier writes: the declared pairs and the ownership marker.
+        for (metadata_key, metadata_value) in &with_marker(&secret.metadata) {
+            if let Some(diagnostic) = metadata_problem(
+                key_origin.clone(),
+                &secret.key.value,
+                metadata_key,
+                metadata_value,
+            ) {
                 tags_ok = false;
-                self.error(Diagnostic::error(
-                    "invalid-metadata",
-                    key_origin.clone(),
-                    format!("secret `{}` has an empty metadata key", secret.key.value),
-                ));
+                self.error(diagnostic);
             }
         }
 
@@ -818,7 +869,7 @@ impl Checker {
                     Diagnostic::error(
                         "missing-source",
                         key_origin.clone(),
-                        format!("secret `{}` has no value source", secret.key.value),
+                        format!("secret `{}` has no value source", printable(&secret.key.value)),
                     )
                     .with_help("add exactly one of `bitwarden`, `bitwardenSecretsManager`, `generate` or `value`"),
                 );
@@ -833,7 +884,7 @@ impl Checker {
                             loaded.origin(*span),
                             format!(
                                 "secret `{}` has several value sources: `{other}` and `{first}`",
-                                secret.key.value
+                                printable(&secret.key.value)
                             ),
                         )
                         .with_related(loaded.origin(*first_span), format!("`{first}` is set here"))
@@ -864,7 +915,7 @@ impl Checker {
 
     /// Checks the one value source of `secret`.
     fn source(&mut self, loaded: &LoadedDocument, secret: &SecretSpec) -> Option<SecretSource> {
-        let key = &secret.key.value;
+        let key = &*printable(&secret.key.value);
         if let Some(todo) = &secret.todo {
             let note = todo.value.trim();
             let message = if note.is_empty() {
@@ -920,6 +971,19 @@ impl Checker {
                 self.error(diagnostic);
                 return None;
             }
+            if is_blank(value) {
+                self.error(
+                    Diagnostic::error(
+                        "empty-literal",
+                        loaded.origin(value.span),
+                        format!("secret `{key}` has an empty literal `value` (empty or only whitespace)"),
+                    )
+                    .with_help(
+                        "Infisical would store an empty secret: write the value, or remove the secret",
+                    ),
+                );
+                return None;
+            }
             return Some(SecretSource::Literal(value.value.clone()));
         }
         None
@@ -969,6 +1033,15 @@ impl Checker {
                         "bitwarden-item",
                         loaded.origin(name.span),
                         "`bitwarden.itemName` must not be empty",
+                    ));
+                } else if let Err(error) = check_printable(name) {
+                    ok = false;
+                    self.error(name_diagnostic(
+                        "bitwarden-item",
+                        loaded.origin(name.span),
+                        "`bitwarden.itemName`",
+                        name,
+                        error,
                     ));
                 }
                 if spec.folder.is_none() && spec.collection.is_none() {
@@ -1039,6 +1112,15 @@ impl Checker {
                         "bitwarden-field",
                         loaded.origin(custom.span),
                         "`bitwarden.customField` must not be empty",
+                    ));
+                    None
+                } else if let Err(error) = check_printable(custom) {
+                    self.error(name_diagnostic(
+                        "bitwarden-field",
+                        loaded.origin(custom.span),
+                        "`bitwarden.customField`",
+                        custom,
+                        error,
                     ));
                     None
                 } else {
@@ -1596,6 +1678,100 @@ fn in_scope(
         }
         _ => false,
     }
+}
+
+/// At most 40 characters of a free-text name, escaped, for a message.
+fn abbreviated(value: &str) -> String {
+    const SHOWN: usize = 40;
+    let shown = printable(value);
+    if shown.chars().count() <= SHOWN {
+        shown.into_owned()
+    } else {
+        let mut out: String = shown.chars().take(SHOWN).collect();
+        out.push('…');
+        out
+    }
+}
+
+/// The first problem Infisical would have with one metadata pair of secret `secret_key`: an
+/// empty, unprintable, padded (Infisical trims both sides, so the pair would drift on every
+/// plan) or too long key or value (422, and the whole batch of secrets fails with it).
+fn metadata_problem(at: Origin, secret_key: &str, key: &str, value: &str) -> Option<Diagnostic> {
+    let secret_key = printable(secret_key);
+    if key.trim().is_empty() {
+        return Some(Diagnostic::error(
+            "invalid-metadata",
+            at,
+            format!("secret `{secret_key}` has an empty metadata key"),
+        ));
+    }
+    let for_key = |reason: String, help: Option<String>| {
+        let diagnostic = Diagnostic::error(
+            "invalid-metadata",
+            at.clone(),
+            format!(
+                "invalid metadata key `{}` of secret `{secret_key}`: {reason}",
+                abbreviated(key)
+            ),
+        );
+        Some(match help {
+            Some(help) => diagnostic.with_help(help),
+            None => diagnostic,
+        })
+    };
+    if let Err(error) = check_printable(key) {
+        return for_key(error.reason, error.help);
+    }
+    if key.trim() != key {
+        return for_key(
+            "must not start or end with whitespace (Infisical trims it)".to_string(),
+            Some(format!("use `{}`", key.trim())),
+        );
+    }
+    let length = infisical_length(key);
+    if length > limits::METADATA_KEY {
+        return for_key(
+            format!(
+                "must be at most {} characters long (it has {length})",
+                limits::METADATA_KEY
+            ),
+            None,
+        );
+    }
+    let for_value = |reason: String, help: Option<String>| {
+        let diagnostic = Diagnostic::error(
+            "invalid-metadata",
+            at.clone(),
+            format!(
+                "invalid value of metadata key `{}` of secret `{secret_key}`: {reason}",
+                abbreviated(key)
+            ),
+        );
+        Some(match help {
+            Some(help) => diagnostic.with_help(help),
+            None => diagnostic,
+        })
+    };
+    if let Err(error) = check_printable(value) {
+        return for_value(error.reason, error.help);
+    }
+    if value.trim() != value {
+        return for_value(
+            "must not start or end with whitespace (Infisical trims it, so it would show as drift on every plan)".to_string(),
+            Some(format!("use `{}`", abbreviated(value.trim()))),
+        );
+    }
+    let length = infisical_length(value);
+    if length > limits::METADATA_VALUE {
+        return for_value(
+            format!(
+                "must be at most {} characters long (it has {length})",
+                limits::METADATA_VALUE
+            ),
+            None,
+        );
+    }
+    None
 }
 
 fn invalid_uuid(at: Origin, field: &str, value: &str) -> Diagnostic {

@@ -39,21 +39,61 @@ impl SecretValue {
         constant_time_eq(ours.as_bytes(), theirs.as_bytes())
     }
 
-    /// Whether the value is empty after normalisation.
+    /// Whether Infisical would store an empty value (the value is empty after normalisation;
+    /// a lone `\n` is not empty, see [`Self::is_blank`]).
     pub fn is_empty(&self) -> bool {
         self.normalized().is_empty()
     }
+
+    /// Whether the value holds nothing but whitespace (or nothing at all): Infisical would
+    /// store it as an empty value (or a lone `\n`). Such a value is never written: a source that
+    /// yields one is unresolved, a literal that is one is refused by `validate`.
+    pub fn is_blank(&self) -> bool {
+        is_blank(self.expose())
+    }
 }
 
-/// Infisical's trim rule for secret values (create/update, `secretValue`): whitespace is trimmed;
-/// if the original ends in `\n`, the trimmed value keeps exactly one trailing `\n`.
+/// Infisical's trim rule for secret values (create and update, `secretValue`), from its backend:
+/// `val.at(-1) === "\n" ? `${val.trim()}\n` : val.trim()`. Whitespace is trimmed at both ends
+/// (JavaScript's `trim`, see [`trim_like_javascript`]); if the original ends in `\n`, one `\n`
+/// is put back, even when nothing else is left (`"\n"` and `"  \n"` are stored as `"\n"`).
 pub fn normalize_value(raw: &str) -> String {
-    let trimmed = raw.trim();
-    if raw.ends_with('\n') && !trimmed.is_empty() {
+    let trimmed = trim_like_javascript(raw);
+    if raw.ends_with('\n') {
         format!("{trimmed}\n")
     } else {
         trimmed.to_string()
     }
+}
+
+/// Whether `raw` is empty or only whitespace (by JavaScript's `trim`).
+pub fn is_blank(raw: &str) -> bool {
+    trim_like_javascript(raw).is_empty()
+}
+
+/// JavaScript's `String.prototype.trim`: removes WhiteSpace (tab, vertical tab, form feed,
+/// space, no-break space, the byte-order mark and every `Zs` space) and LineTerminator (line
+/// feed, carriage return, line and paragraph separators) at both ends. It differs from Rust's
+/// `str::trim` in two characters: JavaScript trims U+FEFF and keeps U+0085.
+pub fn trim_like_javascript(raw: &str) -> &str {
+    raw.trim_matches(is_javascript_whitespace)
+}
+
+fn is_javascript_whitespace(c: char) -> bool {
+    matches!(
+        c,
+        '\u{0009}'..='\u{000D}'
+            | '\u{0020}'
+            | '\u{00A0}'
+            | '\u{1680}'
+            | '\u{2000}'..='\u{200A}'
+            | '\u{2028}'
+            | '\u{2029}'
+            | '\u{202F}'
+            | '\u{205F}'
+            | '\u{3000}'
+            | '\u{FEFF}'
+    )
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -98,8 +138,33 @@ mod tests {
     fn trims_like_the_server() {
         assert_eq!(normalize_value("  x  "), "x");
         assert_eq!(normalize_value("b\n\n"), "b\n");
-        assert_eq!(normalize_value("\n"), "");
+        assert_eq!(normalize_value("a\nb"), "a\nb");
+        assert_eq!(normalize_value(" b \r\n"), "b\n");
+        assert_eq!(normalize_value("\n"), "\n", "one newline is put back");
+        assert_eq!(normalize_value(" \n "), "", "does not end in a newline");
+        assert_eq!(normalize_value(""), "");
+        assert_eq!(
+            normalize_value("\u{feff}x\u{3000}"),
+            "x",
+            "JavaScript trims these"
+        );
+        assert_eq!(
+            normalize_value("\u{85}x"),
+            "\u{85}x",
+            "JavaScript keeps NEL"
+        );
         assert!(SecretValue::new(" x ").matches(&SecretValue::new("x")));
+        assert!(SecretValue::new("\n").matches(&SecretValue::new("\n")));
         assert!(!SecretValue::new("x").matches(&SecretValue::new("y")));
+    }
+
+    #[test]
+    fn blank_values() {
+        for blank in ["", " ", "\n", " \t\r\n ", "\u{a0}", "\u{feff}"] {
+            assert!(SecretValue::new(blank).is_blank(), "{blank:?}");
+        }
+        for value in ["x", " x ", "\u{85}"] {
+            assert!(!SecretValue::new(value).is_blank(), "{value:?}");
+        }
     }
 }

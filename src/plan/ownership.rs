@@ -18,23 +18,13 @@
 
 use std::collections::BTreeMap;
 
-/// Metadata key of the marker.
-pub const MARKER_KEY: &str = "managed-by";
-/// Metadata value of the marker.
-pub const MARKER_VALUE: &str = "infisical-gitops";
-/// The description line that marks a project or folder.
-pub const MARKER_LINE: &str = "managed-by: infisical-gitops";
+pub use crate::model::ownership::{
+    MARKER_KEY, MARKER_LINE, MARKER_VALUE, marked_description, with_marker,
+};
 
 /// Whether metadata carries the marker.
 pub fn metadata_is_marked(metadata: &BTreeMap<String, String>) -> bool {
     metadata.get(MARKER_KEY).map(String::as_str) == Some(MARKER_VALUE)
-}
-
-/// `metadata` with the marker added (a declared `managed-by` is replaced).
-pub fn with_marker(metadata: &BTreeMap<String, String>) -> BTreeMap<String, String> {
-    let mut out = metadata.clone();
-    out.insert(MARKER_KEY.to_string(), MARKER_VALUE.to_string());
-    out
 }
 
 /// Whether a description ends with the marker line.
@@ -59,14 +49,6 @@ pub fn strip_description_marker(description: Option<&str>) -> Option<String> {
         None
     } else {
         Some(rest.to_string())
-    }
-}
-
-/// The description to store: the declared one followed by the marker line.
-pub fn marked_description(description: Option<&str>) -> String {
-    match description.map(str::trim).filter(|d| !d.is_empty()) {
-        Some(d) => format!("{d}\n\n{MARKER_LINE}"),
-        None => MARKER_LINE.to_string(),
     }
 }
 

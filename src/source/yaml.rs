@@ -16,7 +16,7 @@ use serde_saphyr::{Budget, MessageFormatter, Options, UserMessageFormatter};
 use crate::model::diagnostics::{Diagnostic, Diagnostics, did_you_mean};
 use crate::model::document::{
     API_VERSION, Document, KINDS, KubernetesDefaultsDocument, KubernetesSyncDocument,
-    ProjectDocument, SecretSetDocument,
+    ProjectDocument, SecretSetDocument, strict_bool,
 };
 use crate::model::span::{Located, Origin, Span};
 use crate::model::validate::LoadedDocument;
@@ -59,6 +59,9 @@ impl Limits {
         options.alias_limits.max_total_replayed_events = self.max_alias_replay_events;
         options.alias_limits.max_replay_stack_depth = 8;
         options.with_snippet = false;
+        // YAML 1.2 booleans only: `yes`, `no`, `on` and `off` are words, not booleans (with the
+        // model's `strict_bool`, a quoted `"false"` is refused too).
+        options.strict_booleans = true;
         options
     }
 }
@@ -397,11 +400,20 @@ fn yaml_diagnostic(
             unexpected,
             expected,
             ..
-        } => Diagnostic::error(
-            "invalid-type",
-            at,
-            format!("expected {expected}, found {unexpected}"),
-        ),
+        } => {
+            let diagnostic = Diagnostic::error(
+                "invalid-type",
+                at,
+                format!("expected {expected}, found {unexpected}"),
+            );
+            if expected == strict_bool::EXPECTED {
+                diagnostic.with_help(
+                    "write `true` or `false` without quotes: a quoted word, and `yes`, `no`, `on` or `off`, is a string",
+                )
+            } else {
+                diagnostic
+            }
+        }
         E::SerdeInvalidValue {
             unexpected,
             expected,

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use infisical_gitops::dev::{DevServer, DevServerConfig, Faults};
 use infisical_gitops::infisical::{
-    ClientConfig, Credentials, HttpClient, InfisicalApi, RetryPolicy, SecretDelete, SecretScope,
-    SecretWrite, WriteOutcome,
+    ApiError, ClientConfig, CreateFolder, Credentials, HttpClient, InfisicalApi, RetryPolicy,
+    SecretDelete, SecretScope, SecretWrite, UpdateFolder, WriteOutcome,
 };
 
 use super::support::writes::managed as write;
@@ -198,5 +198,82 @@ async fn a_missing_project_is_none() {
             .expect("read")
             .is_none()
     );
+    server.shutdown().await;
+}
+
+/// A folder description over Infisical's 255-character column is refused by the client before
+/// anything is sent: the server would answer a bare 500, which no retry fixes. The dev server
+/// answers that 500 like Infisical.
+#[tokio::test]
+async fn a_folder_description_over_the_column_is_never_sent() {
+    let server = start(Faults::default()).await;
+    let client = HttpClient::new(ClientConfig::new(
+        server.url(),
+        Credentials::universal_auth(CLIENT_ID, CLIENT_SECRET),
+    ))
+    .expect("client");
+    let project_id = server.seed_project("Folders", "folders").expect("seed");
+    let folder = |name: &str, description: String| CreateFolder {
+        project_id: project_id.clone(),
+        environment: "dev".into(),
+        parent_path: "/".into(),
+        name: name.into(),
+        description: Some(description),
+    };
+    let fits = client
+        .create_folder(&folder("fits", "d".repeat(255)))
+        .await
+        .expect("255 characters fit");
+    server.reset_counts();
+    let error = client
+        .create_folder(&folder("long", "d".repeat(256)))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, ApiError::Validation { issues, .. } if issues[0].starts_with("description: must be at most 255 characters (it has 256)")),
+        "{error:?}"
+    );
+    let error = client
+        .update_folder(&UpdateFolder {
+            project_id: project_id.clone(),
+            environment: "dev".into(),
+            parent_path: "/".into(),
+            folder_id: fits.id.clone(),
+            name: "fits".into(),
+            description: Some("🔑".repeat(128)),
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(error, ApiError::Validation { .. }), "{error:?}");
+    assert!(
+        server.request_counts().is_empty(),
+        "nothing sent: {:?}",
+        server.request_counts()
+    );
+
+    // What the client spares: the dev server, like Infisical, fails in its database column.
+    let http = reqwest::Client::new();
+    let login: serde_json::Value = http
+        .post(format!("{}/api/v1/auth/universal-auth/login", server.url()))
+        .json(&serde_json::json!({"clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET}))
+        .send()
+        .await
+        .expect("login")
+        .json()
+        .await
+        .expect("token");
+    let response = http
+        .post(format!("{}/api/v2/folders", server.url()))
+        .bearer_auth(login["accessToken"].as_str().expect("token"))
+        .json(&serde_json::json!({
+            "projectId": project_id, "environment": "dev", "name": "long",
+            "description": "d".repeat(256),
+        }))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status().as_u16(), 500);
+    let body: serde_json::Value = response.json().await.expect("body");
+    assert_eq!(body["message"], "Something went wrong");
     server.shutdown().await;
 }

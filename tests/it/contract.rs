@@ -17,6 +17,7 @@ use infisical_gitops::infisical::{
     UpdateEnvironment, UpdateFolder, UpdateProject, WriteOutcome,
 };
 use infisical_gitops::model::SecretValue;
+use infisical_gitops::model::value::normalize_value;
 
 const VALUE_CANARY: &str = "contract-value-canary-51d0";
 
@@ -418,6 +419,8 @@ async fn exercise(api: &dyn InfisicalApi, project_id: &str, slug: &str) {
     );
     assert!(api.get_secret(&web_scope, "PLAIN").await.unwrap().is_none());
 
+    trim_rule(api, &web_scope).await;
+
     // ---- folder deletion: refused while it holds secrets, unless forced
     let delete_web = |force| DeleteFolder {
         project_id: project_id.into(),
@@ -439,6 +442,42 @@ async fn exercise(api: &dyn InfisicalApi, project_id: &str, slug: &str) {
     assert!(remaining.is_empty(), "{remaining:?}");
 
     api.delete_environment(project_id, &env.id).await.unwrap();
+}
+
+/// The server's value trim (`val.at(-1) === "\n" ? val.trim() + "\n" : val.trim()`, JavaScript's
+/// `trim`) is exactly the model's `normalize_value`, and a stored value matches the value it was
+/// written from, so no value shows as perpetual drift.
+async fn trim_rule(api: &dyn InfisicalApi, scope: &SecretScope) {
+    let cases = [
+        ("TRIM_PADDED", "  x  ", "x"),
+        ("TRIM_TWO_NEWLINES", "b\n\n", "b\n"),
+        ("TRIM_NEWLINE_ONLY", "\n", "\n"),
+        ("TRIM_SPACES_THEN_NEWLINE", "  \n", "\n"),
+        ("TRIM_CARRIAGE_RETURN", " a \r\n", "a\n"),
+        ("TRIM_INNER_NEWLINE", "a\n b", "a\n b"),
+        ("TRIM_AFTER_THE_NEWLINE", "x\n ", "x"),
+        ("TRIM_UNICODE_SPACES", "\u{a0}\u{3000}x\u{2028}", "x"),
+        ("TRIM_BYTE_ORDER_MARK", "\u{feff}x", "x"),
+        ("TRIM_NEXT_LINE_KEPT", "\u{85}x\u{85}", "\u{85}x\u{85}"),
+    ];
+    let writes: Vec<SecretWrite> = cases.iter().map(|(key, raw, _)| write(key, raw)).collect();
+    applied(api.create_secrets(scope, &writes).await.unwrap());
+    let listed = api
+        .list_secrets(&scope.project_id, &scope.environment, &scope.path, false)
+        .await
+        .unwrap();
+    for (key, raw, stored) in cases {
+        let secret = listed.iter().find(|s| s.key == key).expect(key);
+        let live = secret.value.as_ref().expect("value");
+        assert_eq!(live.expose(), stored, "{key}: {raw:?}");
+        assert_eq!(normalize_value(raw), stored, "{key}: the model's rule");
+        assert!(SecretValue::new(raw).matches(live), "{key}: no drift");
+    }
+    let deletes: Vec<SecretDelete> = cases
+        .iter()
+        .map(|(key, ..)| SecretDelete { key: (*key).into() })
+        .collect();
+    applied(api.delete_secrets(scope, &deletes).await.unwrap());
 }
 
 #[tokio::test]

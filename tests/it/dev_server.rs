@@ -1539,3 +1539,74 @@ async fn secrets_are_found_by_id_in_any_project() {
         format!("Secret with ID '{missing}' not found")
     );
 }
+
+/// Secret metadata as a real Infisical takes it (reference §12): both sides trimmed, a key over
+/// 255 or a value over 1,020 characters → 422, and the whole batch fails with it.
+#[tokio::test]
+async fn metadata_limits_are_answered_like_infisical() {
+    let h = Harness::start().await;
+    let p = h.project("metadata").await;
+    let create = |key: &str, metadata: Value| {
+        json!({
+            "projectId": p, "environment": "dev", "secretPath": "/",
+            "secrets": [
+                { "secretKey": "NEIGHBOUR", "secretValue": "x" },
+                { "secretKey": key, "secretValue": "x", "secretMetadata": metadata },
+            ],
+        })
+    };
+    for (label, metadata) in [
+        (
+            "key over 255",
+            json!([{ "key": "k".repeat(256), "value": "v" }]),
+        ),
+        (
+            "value over 1,020",
+            json!([{ "key": "k", "value": "v".repeat(1021) }]),
+        ),
+    ] {
+        let (status, body) = h
+            .call(
+                Method::POST,
+                "/api/v4/secrets/batch",
+                Some(create("LONG", metadata)),
+            )
+            .await;
+        assert_eq!(status, 422, "{label}: {body}");
+    }
+    let (status, body) = h
+        .call(
+            Method::GET,
+            &format!("/api/v4/secrets?projectId={p}&environment=dev"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["secrets"], json!([]), "the whole batch failed");
+    let fits = json!([
+        { "key": "k".repeat(255), "value": "v".repeat(1020) },
+        { "key": " owner ", "value": " team " },
+    ]);
+    let (status, body) = h
+        .call(
+            Method::POST,
+            "/api/v4/secrets/batch",
+            Some(create("FITS", fits)),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let stored = body["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["secretKey"] == "FITS")
+        .unwrap();
+    let pairs = stored["secretMetadata"].as_array().unwrap();
+    assert!(
+        pairs
+            .iter()
+            .any(|m| m["key"] == "owner" && m["value"] == "team"),
+        "trimmed: {pairs:?}"
+    );
+    h.server.shutdown().await;
+}

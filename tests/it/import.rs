@@ -680,3 +680,103 @@ async fn the_cli_writes_refuses_to_overwrite_and_prints_a_dry_run() {
     );
     live.server.shutdown().await;
 }
+
+/// The folders `/`, `/root` and `/Root` each get their own file: none overwrites another, also on
+/// a case-insensitive file system, and every secret reaches the repository.
+#[tokio::test]
+async fn folder_file_names_are_injective() {
+    let server = DevServer::start(DevServerConfig::default()).await.unwrap();
+    let config = ClientConfig::new(
+        server.url(),
+        Credentials::universal_auth("dev-client-id", "dev-client-secret"),
+    );
+    let api = HttpClient::new(config).unwrap();
+    let project = api
+        .create_project(&CreateProject {
+            name: "Root folders".into(),
+            slug: "roots".into(),
+            description: None,
+            create_default_environments: false,
+        })
+        .await
+        .unwrap();
+    api.create_environment(
+        &project.id,
+        &CreateEnvironment {
+            name: "Production".into(),
+            slug: "prod".into(),
+            position: Some(1),
+        },
+    )
+    .await
+    .unwrap();
+    for name in ["root", "Root"] {
+        api.create_folder(&CreateFolder {
+            project_id: project.id.clone(),
+            environment: "prod".into(),
+            parent_path: "/".into(),
+            name: name.into(),
+            description: None,
+        })
+        .await
+        .unwrap();
+    }
+    for (path, key) in [
+        ("/", "AT_THE_ROOT"),
+        ("/root", "IN_ROOT"),
+        ("/Root", "IN_CAPITAL_ROOT"),
+    ] {
+        let scope = SecretScope {
+            project_id: project.id.clone(),
+            environment: "prod".into(),
+            path: path.into(),
+        };
+        api.create_secrets(&scope, &[write(key, "canary-root-value", "", &[], &[])])
+            .await
+            .unwrap();
+    }
+    let selection = Selection::Projects(vec!["roots".into()]);
+    let (projects, observed) = read_live(&api, &selection, 4).await.unwrap();
+    let imported = generate(
+        &projects,
+        &observed,
+        &Mapping::default(),
+        None,
+        &mut Refuse,
+        &options(),
+    )
+    .unwrap();
+    let paths: Vec<String> = imported
+        .files
+        .iter()
+        .map(|f| f.path.display().to_string())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "projects/roots.yaml",
+            "secrets/roots/Root~3.yaml",
+            "secrets/roots/root.yaml",
+            "secrets/roots/root~2.yaml",
+        ]
+    );
+    for (file, path, key) in [
+        (1, "/Root", "IN_CAPITAL_ROOT"),
+        (2, "/", "AT_THE_ROOT"),
+        (3, "/root", "IN_ROOT"),
+    ] {
+        let content = &imported.files[file].content;
+        assert!(content.contains(&format!("path: {path}\n")), "{content}");
+        assert!(content.contains(&format!("key: {key}\n")), "{content}");
+    }
+    let out = tempfile::tempdir().unwrap();
+    write_out(out.path(), &imported);
+    let written = std::fs::read_dir(out.path().join("secrets/roots"))
+        .unwrap()
+        .count();
+    assert_eq!(written, 3, "one file per folder, none overwritten");
+    let validation = validate_path(out.path());
+    let codes: Vec<&str> = validation.diagnostics.iter().map(|d| d.code).collect();
+    assert_eq!(codes, ["placeholder-source"; 3], "only the placeholders");
+    server.shutdown().await;
+}

@@ -10,7 +10,9 @@ use infisical_gitops::model::document::{
     Document, EnvironmentSpec, FolderSpec, GenerateSpec, Metadata, PolicySpec, ProjectDocument,
     ProjectSpec, SecretSetDocument, SecretSetSpec, SecretSpec,
 };
+use infisical_gitops::model::names::is_unprintable;
 use infisical_gitops::model::span::Located;
+use infisical_gitops::model::value::is_blank;
 use infisical_gitops::source::{Limits, load_str};
 use proptest::prelude::*;
 
@@ -31,6 +33,17 @@ fn text() -> impl Strategy<Value = String> {
         Just("  padded  ".to_string()),
         Just("line one\nline two\n".to_string()),
     ]
+}
+
+/// Text that is a valid name: nothing that does not print (a line break, a bidirectional
+/// override).
+fn printable_text() -> impl Strategy<Value = String> {
+    text().prop_filter("a name prints", |s| !s.chars().any(is_unprintable))
+}
+
+/// A metadata value Infisical stores unchanged: printable and not padded.
+fn metadata_value() -> impl Strategy<Value = String> {
+    printable_text().prop_filter("Infisical trims metadata", |s| s.trim() == s)
 }
 
 fn uuid() -> impl Strategy<Value = String> {
@@ -57,7 +70,7 @@ fn source() -> impl Strategy<Value = SecretSpec> {
                 ..SecretSpec::default()
             }),
         (
-            text().prop_filter("an item name is not blank", |s| !s.trim().is_empty()),
+            printable_text().prop_filter("an item name is not blank", |s| !s.trim().is_empty()),
             uuid()
         )
             .prop_map(|(name, folder)| SecretSpec {
@@ -91,11 +104,13 @@ fn source() -> impl Strategy<Value = SecretSpec> {
                 })),
                 ..SecretSpec::default()
             }),
-        text().prop_map(|value| SecretSpec {
-            sensitive: Some(located(false)),
-            value: Some(located(value)),
-            ..SecretSpec::default()
-        }),
+        text()
+            .prop_filter("a literal is not blank", |s| !is_blank(s))
+            .prop_map(|value| SecretSpec {
+                sensitive: Some(located(false)),
+                value: Some(located(value)),
+                ..SecretSpec::default()
+            }),
     ]
 }
 
@@ -104,7 +119,7 @@ fn secret() -> impl Strategy<Value = SecretSpec> {
         source(),
         prop::option::of(text()),
         prop::collection::btree_set("[a-z][a-z0-9]{0,6}", 0..3),
-        prop::collection::btree_map("[a-z][a-z0-9-]{0,8}", text(), 0..3),
+        prop::collection::btree_map("[a-z][a-z0-9-]{0,8}", metadata_value(), 0..3),
     )
         .prop_map(|(mut secret, comment, tags, metadata)| {
             secret.comment = comment.map(located);

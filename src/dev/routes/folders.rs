@@ -32,6 +32,15 @@ fn check_folder_name(name: &str) -> Result<(), ApiFailure> {
     }
 }
 
+/// Infisical keeps a folder description in a 255-character column and sets no limit in the
+/// API, so a longer one fails in the database: 500 "Something went wrong" (reference §12).
+fn check_folder_description(description: Option<&str>) -> Result<(), ApiFailure> {
+    match description {
+        Some(text) if text.chars().count() > 255 => Err(ApiFailure::internal()),
+        _ => Ok(()),
+    }
+}
+
 fn already_exists(name: &str, parent: &str) -> ApiFailure {
     ApiFailure::bad_request(format!(
         "Folder with name '{name}' already exists in path '{parent}'"
@@ -54,6 +63,7 @@ pub(crate) async fn create(
     let description = fields.optional_str("description", &mut issues);
     issues.finish()?;
     check_folder_name(&name)?;
+    check_folder_description(description.as_deref())?;
     let mut store = shared.write();
     let env = store.environment_mut(&project_id, &environment)?;
     let full = join_path(&parent, &name);
@@ -171,6 +181,7 @@ pub(crate) async fn update(
     let description = fields.optional_str("description", &mut issues);
     issues.finish()?;
     check_folder_name(&name)?;
+    check_folder_description(description.as_deref())?;
     let mut store = shared.write();
     let env = store.environment_mut(&project_id, &environment)?;
     let wanted = Uuid::parse_str(&folder_id).ok();

@@ -851,6 +851,7 @@ impl InfisicalApi for HttpClient {
     }
 
     async fn create_folder(&self, request: &CreateFolder) -> Result<RemoteFolder, ApiError> {
+        refuse_long_folder_description("POST", "/api/v2/folders", request.description.as_deref())?;
         let parent = wire::normalize_path(&request.parent_path);
         let call = Call::new(
             Method::POST,
@@ -882,6 +883,11 @@ impl InfisicalApi for HttpClient {
     }
 
     async fn update_folder(&self, request: &UpdateFolder) -> Result<RemoteFolder, ApiError> {
+        refuse_long_folder_description(
+            "PATCH",
+            "/api/v2/folders/{folderId}",
+            request.description.as_deref(),
+        )?;
         let parent = wire::normalize_path(&request.parent_path);
         let call = Call::new(
             Method::PATCH,
@@ -1071,4 +1077,35 @@ impl InfisicalApi for HttpClient {
         )
         .await
     }
+}
+
+/// Infisical keeps a folder description in a 255-character column and answers a longer one with
+/// a bare 500 "Something went wrong" (reference §12), which looks transient but no retry fixes.
+/// `validate` refuses such a description; this guard keeps any other caller from sending one
+/// (and from retrying it): the call fails at once with a 422-like error, nothing is sent.
+fn refuse_long_folder_description(
+    method: &str,
+    route: &str,
+    description: Option<&str>,
+) -> Result<(), ApiError> {
+    let Some(description) = description else {
+        return Ok(());
+    };
+    let length = crate::model::limits::infisical_length(description);
+    let limit = crate::model::limits::FOLDER_DESCRIPTION;
+    if length <= limit {
+        return Ok(());
+    }
+    let issue = format!(
+        "description: must be at most {limit} characters (it has {length}); not sent, Infisical answers 500 beyond its {limit}-character column"
+    );
+    Err(ApiError::Validation {
+        context: ErrorContext {
+            method: method.to_string(),
+            path: route.to_string(),
+            request_id: None,
+            message: issue.clone(),
+        },
+        issues: vec![issue],
+    })
 }

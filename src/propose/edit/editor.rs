@@ -60,7 +60,8 @@ pub fn check_request(edits: &[Edit]) -> Result<(), EditError> {
 fn name_error(what: &'static str, value: &str, error: crate::model::names::NameError) -> EditError {
     EditError::InvalidName {
         what,
-        value: value.to_string(),
+        // Escaped: a refused name may hold a line break or an escape sequence.
+        value: crate::model::names::printable(value).into_owned(),
         reason: error.reason,
     }
 }

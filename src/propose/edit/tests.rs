@@ -549,3 +549,21 @@ fn update_secret_in_one_environment_and_removing_fields() {
         "comment": ""
     }])));
 }
+
+#[test]
+fn a_key_with_control_characters_is_refused_and_printed_escaped() {
+    let error = error_of(serde_json::json!([{
+        "op": "create_secret",
+        "project": "k3s-infrastructure",
+        "environments": ["prod"],
+        "path": "/api-keys",
+        "key": "AAA\n\n<!--",
+        "source": {"generate": {}}
+    }]));
+    assert!(!error.contains('\n'), "{error}");
+    assert!(error.contains("AAA\\n\\n<!--"), "{error}");
+    assert!(
+        error.contains("must not contain control or invisible characters"),
+        "{error}"
+    );
+}

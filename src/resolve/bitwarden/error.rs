@@ -141,8 +141,8 @@ pub enum BitwardenError {
         /// The secret id.
         id: String,
     },
-    /// The Secrets Manager secret has an empty value.
-    #[error("bitwarden secrets manager secret {id} has an empty value")]
+    /// The Secrets Manager secret has an empty value (or only whitespace).
+    #[error("bitwarden secrets manager secret {id} has an empty value (empty or only whitespace)")]
     SecretEmpty {
         /// The secret id.
         id: String,

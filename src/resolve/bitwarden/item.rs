@@ -139,8 +139,8 @@ pub enum FieldError {
         /// The field asked for.
         field: String,
     },
-    /// The field is absent or empty.
-    #[error("the item has no {field}")]
+    /// The field is absent, empty or only whitespace.
+    #[error("the item has no {field} (absent, empty or only whitespace)")]
     Empty {
         /// The field asked for.
         field: String,
@@ -196,9 +196,11 @@ pub fn field_label(field: &BitwardenFieldRef) -> String {
     }
 }
 
+/// The value, unless it is absent, empty or only whitespace ([`SecretValue::is_blank`]: Infisical
+/// would store an empty secret).
 fn non_empty(value: Option<&Sensitive>, field: &str) -> Result<SecretValue, FieldError> {
     match value {
-        Some(Sensitive(v)) if !v.expose().trim().is_empty() => Ok(v.clone()),
+        Some(Sensitive(v)) if !v.is_blank() => Ok(v.clone()),
         _ => Err(FieldError::Empty {
             field: field.to_string(),
         }),
@@ -273,12 +275,10 @@ impl Item {
                     [one] if one.kind == field_type::LINKED => {
                         Err(FieldError::LinkedCustomField { name: name.clone() })
                     }
-                    [one] => match &one.value {
-                        // A custom field may legitimately hold an empty string; Infisical stores
-                        // it as empty too, but we refuse to write an empty value over a real one.
-                        Some(Sensitive(v)) if !v.expose().is_empty() => Ok(v.clone()),
-                        _ => Err(FieldError::Empty { field: label }),
-                    },
+                    // A custom field may legitimately hold an empty string (or only spaces);
+                    // Infisical would store it as empty, and we refuse to write an empty value
+                    // over a real one: the same rule as for the built-in fields.
+                    [one] => non_empty(one.value.as_ref(), &label),
                     many => Err(FieldError::DuplicateCustomField {
                         name: name.clone(),
                         count: many.len(),
@@ -293,7 +293,7 @@ impl Item {
         self.login
             .as_ref()
             .and_then(|l| l.totp.as_ref())
-            .is_some_and(|Sensitive(v)| !v.expose().trim().is_empty())
+            .is_some_and(|Sensitive(v)| !v.is_blank())
     }
 }
 
@@ -521,6 +521,47 @@ mod tests {
             Err(FieldError::Empty {
                 field: "password".into()
             })
+        );
+    }
+
+    #[test]
+    fn whitespace_only_fields_are_empty_builtin_or_custom() {
+        let item = item(
+            r#"{"id": "w", "type": 1, "name": "w", "notes": " \n ",
+                "login": {"password": "  ", "username": "\t"},
+                "fields": [
+                    {"name": "blank", "value": "   ", "type": 1},
+                    {"name": "newline", "value": "\n", "type": 0},
+                    {"name": "empty", "value": "", "type": 1},
+                    {"name": "padded", "value": " canary ", "type": 1}
+                ]}"#,
+        );
+        for field in [
+            builtin(BitwardenField::Password, 0),
+            builtin(BitwardenField::Username, 0),
+            builtin(BitwardenField::Notes, 0),
+            BitwardenFieldRef::Custom("blank".into()),
+            BitwardenFieldRef::Custom("newline".into()),
+            BitwardenFieldRef::Custom("empty".into()),
+        ] {
+            assert_eq!(
+                item.field(&field).map(|_| ()),
+                Err(FieldError::Empty {
+                    field: field_label(&field)
+                }),
+                "{field:?}"
+            );
+        }
+        let padded = item
+            .field(&BitwardenFieldRef::Custom("padded".into()))
+            .expect("a padded value is a value");
+        assert_eq!(padded.expose(), " canary ");
+        assert_eq!(
+            FieldError::Empty {
+                field: "custom field \"blank\"".into()
+            }
+            .to_string(),
+            "the item has no custom field \"blank\" (absent, empty or only whitespace)"
         );
     }
 

@@ -153,7 +153,7 @@ pub fn parse_secret(stdout: &[u8], id: &str, program: &str) -> Result<SecretValu
         });
     }
     let value = secret.value.0;
-    if value.expose().is_empty() {
+    if value.is_blank() {
         return Err(BitwardenError::SecretEmpty { id: id.to_string() });
     }
     Ok(value)
@@ -220,6 +220,20 @@ mod tests {
             parse_secret(b"not json", ID, "bws"),
             Err(BitwardenError::BwsOutput { .. })
         ));
+    }
+
+    #[test]
+    fn empty_and_whitespace_only_values_are_refused() {
+        for value in ["", "   ", "\\n", " \\t\\r\\n "] {
+            let out = format!(r#"{{"object": "secret", "id": "{ID}", "value": "{value}"}}"#);
+            assert!(
+                matches!(
+                    parse_secret(out.as_bytes(), ID, "bws"),
+                    Err(BitwardenError::SecretEmpty { .. })
+                ),
+                "{value:?}"
+            );
+        }
     }
 
     #[test]

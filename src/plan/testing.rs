@@ -198,6 +198,21 @@ impl DesiredBuilder {
         self
     }
 
+    /// A generated secret (32 alphanumeric) backed up to Bitwarden (`backupTo: bitwarden`).
+    pub fn backed_up(mut self, address: &str) -> Self {
+        let rule = GenerateRule {
+            length: 32,
+            charset: Charset::Alphanumeric,
+            backup_to: Some(crate::model::document::BackupTarget::Bitwarden),
+        };
+        self.add_secret(
+            address,
+            SecretSource::Generate(rule),
+            Resolution::Generate(rule),
+        );
+        self
+    }
+
     /// A secret whose value could not be resolved.
     pub fn unresolved(mut self, address: &str) -> Self {
         let source = SecretSource::BitwardenSecretsManager {

@@ -530,3 +530,49 @@ fn non_sensitive_literals_are_shown_and_sensitive_values_never() {
     );
     insta::assert_snapshot!(rendered);
 }
+
+#[test]
+fn a_backed_up_secret_to_create_needs_a_backup_store() {
+    let desired = || {
+        DesiredBuilder::new()
+            .project("k3s-infrastructure", &["prod"])
+            .backed_up("k3s-infrastructure/prod:/#ENCRYPTION_KEY")
+            .backed_up("k3s-infrastructure/prod:/#EXISTING_KEY")
+    };
+    let live = LiveBuilder::new()
+        .project("k3s-infrastructure", true, &["prod"])
+        .secret("k3s-infrastructure/prod:/#EXISTING_KEY", "old-value", true)
+        .build();
+    let without = plan(&desired().build(), &live, &PlanPolicy::default());
+    assert!(!without.is_applicable());
+    // Only the secret to create needs the backup; the existing one is never regenerated.
+    insta::assert_snapshot!(text::render(&without, Default::default()), @r"
+    Errors (apply refuses this plan):
+      - [backup-unavailable] secret `k3s-infrastructure/prod:/#ENCRYPTION_KEY` is generated with `backupTo: bitwarden`, but no writable bitwarden vault is configured for the backup
+        help: run `bw serve` and pass --bitwarden-url (an export file from --bitwarden-export is read-only); or drop `backupTo`
+
+    No changes to apply.
+    ");
+
+    let with = plan(
+        &desired().build(),
+        &live,
+        &PlanPolicy {
+            generated_backup: true,
+            ..PlanPolicy::default()
+        },
+    );
+    assert!(with.is_applicable());
+    assert_eq!(order(&with), ["+ k3s-infrastructure/prod:/#ENCRYPTION_KEY"]);
+
+    // A detect-mode project never writes: it reports the missing secret and needs no store.
+    let detect = plan(
+        &desired()
+            .policy("k3s-infrastructure", |p| p.mode = Mode::Detect)
+            .build(),
+        &live,
+        &PlanPolicy::default(),
+    );
+    assert!(detect.is_applicable());
+    assert_eq!(detect.detected.len(), 1);
+}

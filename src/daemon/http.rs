@@ -31,6 +31,66 @@ use super::{DaemonState, Trigger};
 /// Largest webhook body accepted (GitHub caps payloads at 25 MB; push events are far smaller).
 pub const WEBHOOK_BODY_LIMIT: usize = 1024 * 1024;
 
+/// Shortest webhook secret accepted (as for the MCP bearer token): an empty or guessable
+/// secret would let anyone trigger fetches.
+pub const MIN_WEBHOOK_SECRET_LENGTH: usize = 16;
+
+/// A webhook secret that cannot be used; the daemon refuses to start with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookSecretError {
+    /// Empty or only whitespace.
+    #[error(
+        "the {provider} webhook secret from {origin} is empty: put a random secret of at least \
+         {MIN_WEBHOOK_SECRET_LENGTH} characters there (e.g. `openssl rand -hex 32`) and the same \
+         in the {provider} webhook settings, or remove the setting to turn the {provider} \
+         webhook off"
+    )]
+    Empty {
+        /// `GitLab` or `GitHub`.
+        provider: &'static str,
+        /// The flag and file, or the environment variable.
+        origin: String,
+    },
+    /// Shorter than [`MIN_WEBHOOK_SECRET_LENGTH`].
+    #[error(
+        "the {provider} webhook secret from {origin} is too short: use at least \
+         {MIN_WEBHOOK_SECRET_LENGTH} characters (e.g. `openssl rand -hex 32`), and the same in \
+         the {provider} webhook settings"
+    )]
+    TooShort {
+        /// `GitLab` or `GitHub`.
+        provider: &'static str,
+        /// The flag and file, or the environment variable.
+        origin: String,
+    },
+}
+
+/// Checks a webhook secret: not empty, not only whitespace, at least
+/// [`MIN_WEBHOOK_SECRET_LENGTH`] characters (surrounding whitespace does not count).
+///
+/// # Errors
+/// [`WebhookSecretError`], naming `provider` and `origin` (never the secret).
+pub fn check_webhook_secret(
+    provider: &'static str,
+    origin: &str,
+    secret: &SecretString,
+) -> Result<(), WebhookSecretError> {
+    let text = secret.expose_secret().trim();
+    if text.is_empty() {
+        return Err(WebhookSecretError::Empty {
+            provider,
+            origin: origin.to_string(),
+        });
+    }
+    if text.chars().count() < MIN_WEBHOOK_SECRET_LENGTH {
+        return Err(WebhookSecretError::TooShort {
+            provider,
+            origin: origin.to_string(),
+        });
+    }
+    Ok(())
+}
+
 /// Webhook secrets; a provider without one has no route (404).
 #[derive(Clone, Default)]
 pub struct WebhookSecrets {
@@ -114,7 +174,8 @@ fn unauthorized(state: &AppState, provider: &'static str) -> Response {
     (StatusCode::UNAUTHORIZED, "unauthorized\n").into_response()
 }
 
-async fn gitlab(State(state): State<AppState>, headers: HeaderMap, _body: Bytes) -> Response {
+/// The body is never read: the token is in a header, and nothing in the body is used.
+async fn gitlab(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let Some(expected) = &state.secrets.gitlab_token else {
         return StatusCode::NOT_FOUND.into_response();
     };

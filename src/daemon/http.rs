@@ -9,9 +9,12 @@
 //! | `GET /metrics` | Prometheus text format |
 //! | `GET /status` | JSON: source, leader, revisions, the last reconciles |
 //!
-//! A webhook only triggers a fetch: nothing in its body is read or trusted. Bodies above
-//! [`WEBHOOK_BODY_LIMIT`] are refused with 413. Other engineers' routes (e.g. `/mcp`) are
-//! merged in through `extra`.
+//! A webhook only triggers a fetch: nothing in its body is read or trusted (the GitLab route
+//! does not read it at all). Bodies above [`WEBHOOK_BODY_LIMIT`] are refused with 413. A
+//! webhook secret must have at least [`MIN_WEBHOOK_SECRET_LENGTH`] characters
+//! ([`check_webhook_secret`]; `run` refuses to start otherwise). Other routes (e.g. `/mcp`) are
+//! merged in through `extra`. The listener's timeouts and connection caps are
+//! [`crate::net::listener`]'s.
 
 use std::sync::Arc;
 
@@ -223,4 +226,29 @@ pub fn github_signature(secret: &str, body: &[u8]) -> String {
         .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_secrets_must_have_sixteen_characters_and_are_never_quoted() {
+        let check =
+            |text: &str| check_webhook_secret("GitLab", "the test", &SecretString::from(text));
+        assert!(check("0123456789abcdef").is_ok());
+        assert!(check("  0123456789abcdef\n").is_ok());
+        assert!(matches!(check(""), Err(WebhookSecretError::Empty { .. })));
+        assert!(matches!(
+            check(" \t\n "),
+            Err(WebhookSecretError::Empty { .. })
+        ));
+        let short = check("short-canary-7").unwrap_err();
+        assert!(matches!(short, WebhookSecretError::TooShort { .. }));
+        assert!(!short.to_string().contains("short-canary-7"), "{short}");
+        assert!(
+            check("  0123456789abcde  ").is_err(),
+            "whitespace does not count"
+        );
+    }
 }

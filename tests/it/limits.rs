@@ -735,3 +735,53 @@ async fn handlers_see_the_peer_address() {
     let (received, _) = until_closed(&mut stream, Duration::from_secs(5)).await;
     assert!(received.ends_with("127.0.0.1"), "{received}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_answers_and_large_bodies_within_the_limits_still_work() {
+    // An event stream that lasts longer than the header-read timeout (as MCP's do), and a
+    // request body larger than the 64 KiB head buffer.
+    let app = axum::Router::new()
+        .route(
+            "/stream",
+            axum::routing::get(|| async {
+                let ticks = futures::stream::unfold(0u32, |n| async move {
+                    if n == 8 {
+                        return None;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    Some((
+                        Ok::<_, std::convert::Infallible>(format!("tick {n}\n")),
+                        n + 1,
+                    ))
+                });
+                axum::body::Body::from_stream(ticks)
+            }),
+        )
+        .route(
+            "/length",
+            axum::routing::post(|body: axum::body::Bytes| async move { body.len().to_string() }),
+        )
+        .layer(axum::extract::DefaultBodyLimit::max(2 * 1024 * 1024));
+    let address = listen(app, short_limits()).await;
+    install_crypto();
+    let client = reqwest::Client::new();
+    let streamed = client
+        .get(format!("http://{address}/stream"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(streamed.lines().count(), 8, "{streamed}");
+    let length = client
+        .post(format!("http://{address}/length"))
+        .body(vec![b'x'; 1024 * 1024])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(length, "1048576");
+}

@@ -27,6 +27,7 @@
 //! | [`daemon`] | the reconcile loop, webhooks, health, metrics, leader election | no |
 //! | [`mcp`] | MCP tools: read the repository, plan, propose changes as merge requests | no |
 //! | [`cli`] | command-line front-end | no |
+//! | [`net`] | bounded reading of HTTP answers; the hardened HTTP listener | no |
 //!
 //! The pure modules never import `tokio`, `reqwest` or `std::fs`.
 #![forbid(unsafe_code)]
@@ -40,6 +41,7 @@ pub mod infisical;
 pub mod manifest;
 pub mod mcp;
 pub mod model;
+pub mod net;
 pub mod plan;
 pub mod propose;
 pub mod reconcile;

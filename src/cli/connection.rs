@@ -25,6 +25,15 @@ pub struct ConnectionArgs {
     /// Accept any server certificate (test instances only).
     #[arg(long)]
     pub insecure_skip_tls_verify: bool,
+    /// Largest Infisical answer read, in bytes (a recursive listing of 10,000 secrets with
+    /// 4 KB values is about 47 MiB); a larger answer fails the call.
+    #[arg(
+        long,
+        env = env::INFISICAL_MAX_RESPONSE_BYTES,
+        default_value_t = crate::infisical::client::DEFAULT_MAX_RESPONSE_BYTES,
+        value_name = "BYTES"
+    )]
+    pub infisical_max_response_bytes: u64,
     /// Run against an embedded, in-process Infisical-compatible dev server instead of a real
     /// Infisical. Bitwarden Password Manager references read the bundled sample export
     /// (obviously fake values) unless --bitwarden-export is given; Secrets Manager references
@@ -116,10 +125,11 @@ impl ConnectionArgs {
                 .await
                 .into_diagnostic()
                 .wrap_err("cannot start the embedded dev server")?;
-            let client_config = ClientConfig::new(
+            let mut client_config = ClientConfig::new(
                 server.url(),
                 crate::infisical::Credentials::universal_auth(client_id, client_secret),
             );
+            client_config.max_response_bytes = self.infisical_max_response_bytes;
             let client = HttpClient::with_observer(client_config, observers.requests)
                 .into_diagnostic()
                 .wrap_err("cannot configure the client for the dev server")?;
@@ -146,6 +156,7 @@ impl ConnectionArgs {
         .wrap_err("cannot configure the Infisical client")?;
         config.ca_bundle = self.ca_cert.clone();
         config.insecure_skip_tls_verify = self.insecure_skip_tls_verify;
+        config.max_response_bytes = self.infisical_max_response_bytes;
         let client = HttpClient::with_observer(config, observers.requests)
             .into_diagnostic()
             .wrap_err("cannot configure the Infisical client")?;

@@ -29,6 +29,8 @@ pub const INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET: &str = "INFISICAL_UNIVERSAL_AU
 pub const INFISICAL_TOKEN: &str = "INFISICAL_TOKEN";
 /// Extra CA certificates (PEM) trusted for Infisical (`--ca-cert`).
 pub const INFISICAL_CA_CERT: &str = "INFISICAL_CA_CERT";
+/// `--infisical-max-response-bytes`: the largest Infisical answer read.
+pub const INFISICAL_MAX_RESPONSE_BYTES: &str = "INFISICAL_GITOPS_INFISICAL_MAX_RESPONSE_BYTES";
 
 /// `--bitwarden-url`: where `bw serve` listens.
 pub const BITWARDEN_URL: &str = "INFISICAL_GITOPS_BITWARDEN_URL";

@@ -143,11 +143,11 @@ impl McpOptions {
             );
         }
         Ok(HttpSecurity {
-            token,
             allowed_hosts: self.allowed_hosts.clone(),
             allowed_origins: self.allowed_origins.clone(),
             max_body_bytes: self.max_body_bytes,
             rate_per_minute: self.rate_per_minute,
+            ..HttpSecurity::new(token)
         })
     }
 
@@ -334,14 +334,15 @@ pub async fn run(args: Args, _context: &Context) -> miette::Result<ExitCode> {
             let (router, handle) = crate::mcp::http::router(state, security);
             // The line tests and scripts wait for (the port may have been 0).
             eprintln!("infisical-gitops mcp listening on http://{address}/mcp");
-            axum::serve(
+            crate::net::listener::serve(
                 listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
+                router,
+                crate::net::listener::ListenerLimits::default(),
+                async move {
+                    shutdown_signal().await;
+                    handle.shutdown();
+                },
             )
-            .with_graceful_shutdown(async move {
-                shutdown_signal().await;
-                handle.shutdown();
-            })
             .await
             .into_diagnostic()?;
         }

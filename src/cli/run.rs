@@ -19,11 +19,12 @@ use tokio::sync::watch;
 use super::connection::{ConnectionArgs, Observers};
 use super::git_args::{GitAuthArgs, secret};
 use super::{Context, EXIT_ERROR, EXIT_OK, env};
-use crate::daemon::http::{WebhookSecrets, router};
+use crate::daemon::http::{WebhookSecrets, check_webhook_secret, router};
 use crate::daemon::sources::{GitRemote, LocalDirectory, watch_directory};
 use crate::daemon::{
     AdapterMetrics, Backoff, Controls, Daemon, DaemonConfig, RunResult, Source, Trigger,
 };
+use crate::net::listener::{ListenerLimits, serve};
 use crate::reconcile::{ReconcileOptions, Reconciler};
 use crate::source::git::{GitConfig, GitReference, GitSource};
 use crate::source::signature::{AllowedPgpKeys, AllowedSigners};
@@ -197,6 +198,12 @@ impl Args {
 /// Runs `run`.
 pub async fn run(args: Args, _context: &Context) -> miette::Result<ExitCode> {
     let (source, watched, git) = args.source()?;
+    // Checked before anything starts: an unusable webhook secret is a configuration error.
+    let secrets = if args.once {
+        WebhookSecrets::default()
+    } else {
+        webhook_secrets(&args)?
+    };
     let mcp_security = if args.mcp {
         Some(args.mcp_options.security()?)
     } else {
@@ -273,10 +280,6 @@ pub async fn run(args: Args, _context: &Context) -> miette::Result<ExitCode> {
         }));
     }
 
-    let secrets = WebhookSecrets {
-        gitlab_token: secret(args.gitlab_token_file.as_ref(), env::GITLAB_WEBHOOK_TOKEN)?,
-        github_secret: secret(args.github_secret_file.as_ref(), env::GITHUB_WEBHOOK_SECRET)?,
-    };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .into_diagnostic()
@@ -333,11 +336,7 @@ pub async fn run(args: Args, _context: &Context) -> miette::Result<ExitCode> {
     let app = router(state.clone(), secrets, extra);
     let mut server_shutdown = shutdown.clone();
     let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        serve(listener, app, ListenerLimits::default(), async move {
             while !*server_shutdown.borrow() {
                 if server_shutdown.changed().await.is_err() {
                     break;
@@ -366,6 +365,39 @@ pub async fn run(args: Args, _context: &Context) -> miette::Result<ExitCode> {
     let _ = server.await;
     session.close().await;
     Ok(ExitCode::from(EXIT_OK))
+}
+
+/// Reads the webhook secrets and refuses empty, blank or short ones.
+fn webhook_secrets(args: &Args) -> miette::Result<WebhookSecrets> {
+    let read = |provider: &'static str,
+                flag: &str,
+                file: Option<&PathBuf>,
+                variable: &str|
+     -> miette::Result<Option<secrecy::SecretString>> {
+        let Some(value) = secret(file, variable)? else {
+            return Ok(None);
+        };
+        let origin = match file {
+            Some(path) => format!("{flag} {}", path.display()),
+            None => variable.to_string(),
+        };
+        check_webhook_secret(provider, &origin, &value).into_diagnostic()?;
+        Ok(Some(value))
+    };
+    Ok(WebhookSecrets {
+        gitlab_token: read(
+            "GitLab",
+            "--gitlab-token-file",
+            args.gitlab_token_file.as_ref(),
+            env::GITLAB_WEBHOOK_TOKEN,
+        )?,
+        github_secret: read(
+            "GitHub",
+            "--github-secret-file",
+            args.github_secret_file.as_ref(),
+            env::GITHUB_WEBHOOK_SECRET,
+        )?,
+    })
 }
 
 async fn signals(shutdown: watch::Sender<bool>) {

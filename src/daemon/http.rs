@@ -9,9 +9,12 @@
 //! | `GET /metrics` | Prometheus text format |
 //! | `GET /status` | JSON: source, leader, revisions, the last reconciles |
 //!
-//! A webhook only triggers a fetch: nothing in its body is read or trusted. Bodies above
-//! [`WEBHOOK_BODY_LIMIT`] are refused with 413. Other engineers' routes (e.g. `/mcp`) are
-//! merged in through `extra`.
+//! A webhook only triggers a fetch: nothing in its body is read or trusted (the GitLab route
+//! does not read it at all). Bodies above [`WEBHOOK_BODY_LIMIT`] are refused with 413. A
+//! webhook secret must have at least [`MIN_WEBHOOK_SECRET_LENGTH`] characters
+//! ([`check_webhook_secret`]; `run` refuses to start otherwise). Other routes (e.g. `/mcp`) are
+//! merged in through `extra`. The listener's timeouts and connection caps are
+//! [`crate::net::listener`]'s.
 
 use std::sync::Arc;
 
@@ -30,6 +33,66 @@ use super::{DaemonState, Trigger};
 
 /// Largest webhook body accepted (GitHub caps payloads at 25 MB; push events are far smaller).
 pub const WEBHOOK_BODY_LIMIT: usize = 1024 * 1024;
+
+/// Shortest webhook secret accepted (as for the MCP bearer token): an empty or guessable
+/// secret would let anyone trigger fetches.
+pub const MIN_WEBHOOK_SECRET_LENGTH: usize = 16;
+
+/// A webhook secret that cannot be used; the daemon refuses to start with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookSecretError {
+    /// Empty or only whitespace.
+    #[error(
+        "the {provider} webhook secret from {origin} is empty: put a random secret of at least \
+         {MIN_WEBHOOK_SECRET_LENGTH} characters there (e.g. `openssl rand -hex 32`) and the same \
+         in the {provider} webhook settings, or remove the setting to turn the {provider} \
+         webhook off"
+    )]
+    Empty {
+        /// `GitLab` or `GitHub`.
+        provider: &'static str,
+        /// The flag and file, or the environment variable.
+        origin: String,
+    },
+    /// Shorter than [`MIN_WEBHOOK_SECRET_LENGTH`].
+    #[error(
+        "the {provider} webhook secret from {origin} is too short: use at least \
+         {MIN_WEBHOOK_SECRET_LENGTH} characters (e.g. `openssl rand -hex 32`), and the same in \
+         the {provider} webhook settings"
+    )]
+    TooShort {
+        /// `GitLab` or `GitHub`.
+        provider: &'static str,
+        /// The flag and file, or the environment variable.
+        origin: String,
+    },
+}
+
+/// Checks a webhook secret: not empty, not only whitespace, at least
+/// [`MIN_WEBHOOK_SECRET_LENGTH`] characters (surrounding whitespace does not count).
+///
+/// # Errors
+/// [`WebhookSecretError`], naming `provider` and `origin` (never the secret).
+pub fn check_webhook_secret(
+    provider: &'static str,
+    origin: &str,
+    secret: &SecretString,
+) -> Result<(), WebhookSecretError> {
+    let text = secret.expose_secret().trim();
+    if text.is_empty() {
+        return Err(WebhookSecretError::Empty {
+            provider,
+            origin: origin.to_string(),
+        });
+    }
+    if text.chars().count() < MIN_WEBHOOK_SECRET_LENGTH {
+        return Err(WebhookSecretError::TooShort {
+            provider,
+            origin: origin.to_string(),
+        });
+    }
+    Ok(())
+}
 
 /// Webhook secrets; a provider without one has no route (404).
 #[derive(Clone, Default)]
@@ -114,7 +177,8 @@ fn unauthorized(state: &AppState, provider: &'static str) -> Response {
     (StatusCode::UNAUTHORIZED, "unauthorized\n").into_response()
 }
 
-async fn gitlab(State(state): State<AppState>, headers: HeaderMap, _body: Bytes) -> Response {
+/// The body is never read: the token is in a header, and nothing in the body is used.
+async fn gitlab(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let Some(expected) = &state.secrets.gitlab_token else {
         return StatusCode::NOT_FOUND.into_response();
     };
@@ -162,4 +226,29 @@ pub fn github_signature(secret: &str, body: &[u8]) -> String {
         .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_secrets_must_have_sixteen_characters_and_are_never_quoted() {
+        let check =
+            |text: &str| check_webhook_secret("GitLab", "the test", &SecretString::from(text));
+        assert!(check("0123456789abcdef").is_ok());
+        assert!(check("  0123456789abcdef\n").is_ok());
+        assert!(matches!(check(""), Err(WebhookSecretError::Empty { .. })));
+        assert!(matches!(
+            check(" \t\n "),
+            Err(WebhookSecretError::Empty { .. })
+        ));
+        let short = check("short-canary-7").unwrap_err();
+        assert!(matches!(short, WebhookSecretError::TooShort { .. }));
+        assert!(!short.to_string().contains("short-canary-7"), "{short}");
+        assert!(
+            check("  0123456789abcde  ").is_err(),
+            "whitespace does not count"
+        );
+    }
 }

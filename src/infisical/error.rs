@@ -89,6 +89,15 @@ pub enum ApiError {
     /// The answer did not have the documented shape.
     #[error("unexpected response: {0}")]
     Decode(ErrorContext),
+    /// The answer's body was larger than the client's limit (`max_response_bytes`); never
+    /// retried.
+    #[error("answer too large: {context}")]
+    TooLarge {
+        /// The call.
+        context: ErrorContext,
+        /// The limit in bytes.
+        limit: u64,
+    },
 }
 
 impl ApiError {
@@ -106,7 +115,8 @@ impl ApiError {
             ApiError::Validation { context, .. }
             | ApiError::RateLimited { context, .. }
             | ApiError::Server { context, .. }
-            | ApiError::Network { context, .. } => context,
+            | ApiError::Network { context, .. }
+            | ApiError::TooLarge { context, .. } => context,
         }
     }
 

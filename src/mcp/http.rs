@@ -6,19 +6,23 @@
 //! | `Host` is localhost, `127.0.0.1`, `[::1]` or an `--allowed-host` (DNS rebinding) | 403 JSON |
 //! | `Origin`, when present, is a localhost origin or an `--allowed-origin` | 403 JSON |
 //! | `Authorization: Bearer <token>` equals the configured token (constant time) | 401 JSON + `WWW-Authenticate: Bearer` |
-//! | the caller's request rate (token bucket per minute; failed logins have their own) | 429 JSON + `Retry-After` |
+//! | the caller's request rate (token bucket per minute; failed logins have their own, per IP address) | 429 JSON + `Retry-After` |
 //! | the request body is at most [`HttpSecurity::max_body_bytes`] | 413 JSON |
+//! | a request that may open a session: the token has fewer than [`HttpSecurity::max_sessions_per_token`] open | 429 JSON + `Retry-After` |
+//! | … and the server has fewer than [`HttpSecurity::max_sessions`] open | 503 JSON + `Retry-After` |
 //!
 //! The router can be served alone (`infisical-gitops mcp --listen`) or merged into the
 //! daemon's listener (`run --mcp`).
 
+use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
@@ -27,7 +31,15 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::sessions::{
+    BoundedSessions, DEFAULT_MAX_SESSIONS, DEFAULT_MAX_SESSIONS_PER_TOKEN, SessionLedger,
+    SessionsFull,
+};
 use super::{Caller, McpServer, McpState, Transport};
+use crate::net::listener::PeerKey;
+
+/// The session header of Streamable HTTP.
+const HEADER_SESSION_ID: &str = "mcp-session-id";
 
 /// The path of the endpoint.
 pub const PATH: &str = "/mcp";
@@ -52,6 +64,10 @@ pub struct HttpSecurity {
     pub max_body_bytes: usize,
     /// Requests per minute per caller (the burst is the same number).
     pub rate_per_minute: u32,
+    /// Open MCP sessions per token.
+    pub max_sessions_per_token: usize,
+    /// Open MCP sessions in total.
+    pub max_sessions: usize,
 }
 
 impl std::fmt::Debug for HttpSecurity {
@@ -62,6 +78,8 @@ impl std::fmt::Debug for HttpSecurity {
             .field("allowed_origins", &self.allowed_origins)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("rate_per_minute", &self.rate_per_minute)
+            .field("max_sessions_per_token", &self.max_sessions_per_token)
+            .field("max_sessions", &self.max_sessions)
             .finish()
     }
 }
@@ -75,6 +93,8 @@ impl HttpSecurity {
             allowed_origins: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             rate_per_minute: DEFAULT_RATE_PER_MINUTE,
+            max_sessions_per_token: DEFAULT_MAX_SESSIONS_PER_TOKEN,
+            max_sessions: DEFAULT_MAX_SESSIONS,
         }
     }
 }
@@ -86,32 +106,52 @@ struct Bucket {
     updated: Instant,
 }
 
+/// Callers tracked by one rate limiter at most; beyond it, idle callers are forgotten first,
+/// then the least recently seen.
+const MAX_TRACKED_CALLERS: usize = 10_000;
+
+/// Token buckets per caller key, in bounded memory.
 #[derive(Debug)]
-struct RateLimiter {
+struct RateLimiter<K> {
     per_minute: f64,
-    buckets: Mutex<std::collections::HashMap<String, Bucket>>,
+    max_callers: usize,
+    buckets: Mutex<HashMap<K, Bucket>>,
 }
 
-impl RateLimiter {
+impl<K: Hash + Eq + Clone> RateLimiter<K> {
     fn new(per_minute: u32) -> Self {
+        Self::bounded(per_minute, MAX_TRACKED_CALLERS)
+    }
+
+    fn bounded(per_minute: u32, max_callers: usize) -> Self {
         Self {
             per_minute: f64::from(per_minute.max(1)),
-            buckets: Mutex::new(std::collections::HashMap::new()),
+            max_callers: max_callers.max(1),
+            buckets: Mutex::new(HashMap::new()),
         }
     }
 
     /// `Ok` when allowed, else how long until the next request would be.
-    fn check(&self, key: &str) -> Result<(), Duration> {
+    fn check(&self, key: &K) -> Result<(), Duration> {
         let now = Instant::now();
         let mut buckets = self
             .buckets
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if buckets.len() > 10_000 {
-            // Bounded memory: forget idle callers.
+        if !buckets.contains_key(key) && buckets.len() >= self.max_callers {
+            // A bucket untouched for a minute is full again: forgetting it changes nothing.
             buckets.retain(|_, b| now.duration_since(b.updated) < Duration::from_secs(60));
+            if buckets.len() >= self.max_callers {
+                let oldest = buckets
+                    .iter()
+                    .min_by_key(|(_, b)| b.updated)
+                    .map(|(k, _)| k.clone());
+                if let Some(oldest) = oldest {
+                    buckets.remove(&oldest);
+                }
+            }
         }
-        let bucket = buckets.entry(key.to_string()).or_insert(Bucket {
+        let bucket = buckets.entry(key.clone()).or_insert(Bucket {
             tokens: self.per_minute,
             updated: now,
         });
@@ -126,6 +166,14 @@ impl RateLimiter {
             Err(Duration::from_secs_f64((1.0 - bucket.tokens) / rate))
         }
     }
+
+    #[cfg(test)]
+    fn tracked(&self) -> usize {
+        self.buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
 }
 
 #[derive(Debug)]
@@ -135,8 +183,11 @@ struct Guard {
     allowed_hosts: Vec<String>,
     allowed_origins: Vec<String>,
     max_body_bytes: usize,
-    limiter: RateLimiter,
-    failures: RateLimiter,
+    /// Requests per token (by fingerprint).
+    limiter: RateLimiter<String>,
+    /// Failed logins per peer IP address (IPv6: per /64), whatever the port.
+    failures: RateLimiter<Option<PeerKey>>,
+    sessions: Arc<SessionLedger>,
 }
 
 /// The fingerprint of a token shown in logs: `token:` and 8 hex digits of its SHA-256.
@@ -154,9 +205,13 @@ pub fn router(state: Arc<McpState>, security: HttpSecurity) -> (Router, Shutdown
         .disable_allowed_origins()
         .with_max_request_body_bytes(security.max_body_bytes);
     let cancel = config.cancellation_token.clone();
+    let sessions = SessionLedger::new(security.max_sessions_per_token, security.max_sessions);
     let service = StreamableHttpService::new(
         move || Ok(McpServer::new(state.clone(), Transport::Http)),
-        Arc::new(LocalSessionManager::default()),
+        Arc::new(BoundedSessions::new(
+            LocalSessionManager::default(),
+            sessions.clone(),
+        )),
         config,
     );
     let token = security.token.expose_secret();
@@ -176,6 +231,7 @@ pub fn router(state: Arc<McpState>, security: HttpSecurity) -> (Router, Shutdown
         max_body_bytes: security.max_body_bytes,
         limiter: RateLimiter::new(security.rate_per_minute),
         failures: RateLimiter::new(security.rate_per_minute.clamp(1, 60)),
+        sessions,
     });
     let router = Router::new()
         .nest_service(PATH, service)
@@ -274,11 +330,12 @@ impl Guard {
 }
 
 async fn check(State(guard): State<Arc<Guard>>, mut request: Request, next: Next) -> Response {
-    let peer = request
+    let address = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|info| info.0.to_string())
-        .unwrap_or_else(|| "unknown".to_string());
+        .map(|info| info.0);
+    let peer = address.map_or_else(|| "unknown".to_string(), |a| a.to_string());
+    let peer_key = address.map(|a| PeerKey::of(a.ip()));
     let headers = request.headers();
     if !guard.host_allowed(headers) {
         tracing::warn!(target: super::AUDIT_TARGET, peer, "refused: Host not allowed");
@@ -297,7 +354,7 @@ async fn check(State(guard): State<Arc<Guard>>, mut request: Request, next: Next
         );
     }
     if !guard.authenticated(headers) {
-        if let Err(wait) = guard.failures.check(&peer) {
+        if let Err(wait) = guard.failures.check(&peer_key) {
             return too_many(wait);
         }
         tracing::warn!(target: super::AUDIT_TARGET, peer, "refused: missing or wrong bearer token");
@@ -333,8 +390,62 @@ async fn check(State(guard): State<Arc<Guard>>, mut request: Request, next: Next
             ),
         );
     }
+    // A POST without a session id may open a session (an `initialize`): hold a place first.
+    let opens_session =
+        request.method() == Method::POST && !request.headers().contains_key(HEADER_SESSION_ID);
+    let reservation = if opens_session {
+        match guard.sessions.reserve(&guard.fingerprint) {
+            Ok(reservation) => Some(reservation),
+            Err(full) => {
+                tracing::warn!(target: super::AUDIT_TARGET, caller, "refused: session limit");
+                return sessions_full(full, &guard.sessions);
+            }
+        }
+    } else {
+        None
+    };
     request.extensions_mut().insert(Caller(caller));
-    next.run(request).await
+    let response = next.run(request).await;
+    if let Some(reservation) = reservation {
+        reservation.settle(
+            response
+                .headers()
+                .get(HEADER_SESSION_ID)
+                .and_then(|v| v.to_str().ok()),
+        );
+    }
+    response
+}
+
+/// How long a client refused for the session limit should wait: idle sessions close after
+/// five minutes, deleted ones at once.
+const SESSIONS_FULL_RETRY_AFTER: &str = "60";
+
+fn sessions_full(full: SessionsFull, ledger: &SessionLedger) -> Response {
+    let mut response = match full {
+        SessionsFull::Token(_) => refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-sessions",
+            &format!(
+                "this token has {} open MCP sessions, the limit; close unused ones (HTTP DELETE \
+                 /mcp with their Mcp-Session-Id) or wait until idle ones expire after 5 minutes",
+                ledger.per_token_limit()
+            ),
+        ),
+        SessionsFull::Server(_) => refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "sessions-full",
+            &format!(
+                "the server has {} open MCP sessions, its limit; retry later",
+                ledger.total_limit()
+            ),
+        ),
+    };
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from_static(SESSIONS_FULL_RETRY_AFTER),
+    );
+    response
 }
 
 fn too_many(wait: Duration) -> Response {
@@ -365,10 +476,40 @@ mod tests {
     #[test]
     fn the_rate_limiter_refuses_beyond_the_burst() {
         let limiter = RateLimiter::new(3);
-        assert!(limiter.check("a").is_ok());
-        assert!(limiter.check("a").is_ok());
-        assert!(limiter.check("a").is_ok());
-        assert!(limiter.check("a").is_err());
-        assert!(limiter.check("b").is_ok());
+        let (a, b) = ("a".to_string(), "b".to_string());
+        assert!(limiter.check(&a).is_ok());
+        assert!(limiter.check(&a).is_ok());
+        assert!(limiter.check(&a).is_ok());
+        assert!(limiter.check(&a).is_err());
+        assert!(limiter.check(&b).is_ok());
+    }
+
+    #[test]
+    fn failed_logins_count_per_address_whatever_the_port() {
+        let limiter: RateLimiter<Option<PeerKey>> = RateLimiter::new(3);
+        let from = |port: u16| {
+            let address: SocketAddr = ([198, 51, 100, 4], port).into();
+            Some(PeerKey::of(address.ip()))
+        };
+        for port in [40_001, 40_002, 40_003] {
+            assert!(limiter.check(&from(port)).is_ok());
+        }
+        assert!(
+            limiter.check(&from(40_004)).is_err(),
+            "a fresh connection is no fresh start"
+        );
+    }
+
+    #[test]
+    fn the_rate_limiter_forgets_the_oldest_caller_beyond_its_bound() {
+        let limiter: RateLimiter<u32> = RateLimiter::bounded(1, 100);
+        for caller in 0..1_000 {
+            let _ = limiter.check(&caller);
+        }
+        assert_eq!(limiter.tracked(), 100);
+        // The most recent callers are still limited, the oldest were forgotten.
+        assert!(limiter.check(&999).is_err());
+        assert!(limiter.check(&0).is_ok());
+        assert_eq!(limiter.tracked(), 100);
     }
 }

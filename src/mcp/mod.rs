@@ -24,6 +24,7 @@ pub mod guard;
 pub mod http;
 pub mod propose;
 pub mod read;
+pub mod sessions;
 pub mod tools;
 
 use std::path::Path;

@@ -46,6 +46,14 @@ pub enum ForgeError {
         #[source]
         source: reqwest::Error,
     },
+    /// The forge answered with a body larger than the limit.
+    #[error("the forge at {url} answered with more than {limit}, the limit")]
+    TooLarge {
+        /// The API URL.
+        url: String,
+        /// The limit.
+        limit: crate::net::body::ByteSize,
+    },
     /// The configuration is unusable.
     #[error("invalid forge configuration: {0}")]
     Config(String),
@@ -73,6 +81,8 @@ const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// The most of an error body kept for a message.
 const MAX_MESSAGE: usize = 500;
+/// Largest answer read from a forge: 1 MiB (a created pull request is about 25 KB of JSON).
+pub const MAX_ANSWER_BYTES: u64 = 1024 * 1024;
 
 fn http_client() -> Result<reqwest::Client, ForgeError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -175,14 +185,19 @@ async fn send(request: reqwest::RequestBuilder, url: &str) -> Result<(u16, Strin
             source: source.without_url(),
         })?;
     let status = response.status().as_u16();
-    let body = response
-        .text()
+    let body = crate::net::body::read_limited(response, MAX_ANSWER_BYTES)
         .await
-        .map_err(|source| ForgeError::Transport {
-            url: url.to_string(),
-            source: source.without_url(),
+        .map_err(|error| match error {
+            crate::net::body::BodyError::TooLarge(too_large) => ForgeError::TooLarge {
+                url: url.to_string(),
+                limit: too_large.limit,
+            },
+            crate::net::body::BodyError::Transport(source) => ForgeError::Transport {
+                url: url.to_string(),
+                source: source.without_url(),
+            },
         })?;
-    Ok((status, body))
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }
 
 /// The change request a forge answered it created: its page from the field `url_field` and

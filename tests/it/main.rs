@@ -20,6 +20,7 @@ mod deploy;
 mod dev_server;
 mod example;
 mod import;
+mod limits;
 mod manifests;
 mod mcp;
 mod pipeline;

@@ -17,6 +17,11 @@ pub const ENV_TOKEN: &str = "INFISICAL_TOKEN";
 /// The default instance.
 pub const DEFAULT_API_URL: &str = "https://app.infisical.com";
 
+/// Default largest answer body: 64 MiB. A recursive listing of 10,000 secrets with 4 KB values
+/// is about 47 MiB of JSON; decoding needs about as much again, which keeps the peak well
+/// inside a 256 MiB pod.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
+
 /// How the client authenticates.
 #[derive(Clone)]
 pub enum Credentials {
@@ -129,6 +134,8 @@ pub struct ClientConfig {
     pub insecure_skip_tls_verify: bool,
     /// Renew or log in again this long before the token expires.
     pub token_refresh_margin: Duration,
+    /// Largest answer body read; a larger answer fails with `ApiError::TooLarge`.
+    pub max_response_bytes: u64,
 }
 
 impl ClientConfig {
@@ -144,6 +151,7 @@ impl ClientConfig {
             ca_bundle: None,
             insecure_skip_tls_verify: false,
             token_refresh_margin: Duration::from_secs(60),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 
@@ -224,6 +232,11 @@ pub enum ConfigError {
     /// A limit of zero.
     #[error("max concurrent requests must be at least 1")]
     ZeroConcurrency,
+    /// A response size limit of zero.
+    #[error(
+        "the largest infisical answer must be at least 1 byte (--infisical-max-response-bytes)"
+    )]
+    ZeroResponseLimit,
 }
 
 #[cfg(test)]

@@ -36,8 +36,8 @@ use super::wire;
 
 use auth::{CachedToken, TokenAction, TokenCache};
 pub use config::{
-    ClientConfig, ConfigError, Credentials, DEFAULT_API_URL, ENV_API_URL, ENV_CLIENT_ID,
-    ENV_CLIENT_SECRET, ENV_TOKEN, RetryPolicy, api_root,
+    ClientConfig, ConfigError, Credentials, DEFAULT_API_URL, DEFAULT_MAX_RESPONSE_BYTES,
+    ENV_API_URL, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_TOKEN, RetryPolicy, api_root,
 };
 pub use observer::{RequestObserver, RequestRecord, RequestStatus};
 use retry::Budget;
@@ -104,6 +104,9 @@ impl HttpClient {
         }
         if config.max_concurrent_requests == 0 {
             return Err(ConfigError::ZeroConcurrency);
+        }
+        if config.max_response_bytes == 0 {
+            return Err(ConfigError::ZeroResponseLimit);
         }
         let mut builder = reqwest::Client::builder()
             .user_agent(USER_AGENT)
@@ -333,6 +336,7 @@ impl HttpClient {
                     call,
                     token.as_ref().map(|t| &t.token),
                     config.request_timeout,
+                    config.max_response_bytes,
                 )
                 .await;
                 if let Some(observer) = &self.inner.observer {
@@ -377,6 +381,11 @@ impl HttpClient {
                         }
                         _ => return Err(Failure::Final(error)),
                     }
+                }
+                Err(SendError::TooLarge { status, too_large }) => {
+                    return Err(Failure::Final(transport::too_large_error(
+                        call, status, too_large,
+                    )));
                 }
                 Err(SendError::NotSent(source)) => (
                     ApiError::Network {

@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use crate::infisical::error::{ApiError, ErrorContext};
 use crate::infisical::wire::ErrorBody;
 use crate::model::SecretValue;
+use crate::net::body::{BodyError, TooLarge, read_limited};
 
 use super::config::RetryPolicy;
 use super::retry::{Budget, retry_after};
@@ -224,6 +225,18 @@ pub enum SendError {
     NotSent(reqwest::Error),
     /// It may have reached the server: timeout, connection dropped, body cut.
     Unknown(Box<dyn std::error::Error + Send + Sync>),
+    /// The server answered with a body larger than the limit (final: never retried).
+    TooLarge {
+        /// The answer's status.
+        status: StatusCode,
+        /// The limit and what the server announced.
+        too_large: TooLarge,
+    },
+}
+
+enum Exchange {
+    Http(reqwest::Error),
+    TooLarge(StatusCode, TooLarge),
 }
 
 /// The per-request timeout fired.
@@ -274,18 +287,41 @@ pub fn map_error(call: &Call, raw: &Raw, policy: &RetryPolicy) -> ApiError {
     }
 }
 
+/// The error for an answer larger than the limit: final, and it names the setting to raise.
+pub fn too_large_error(call: &Call, status: StatusCode, too_large: TooLarge) -> ApiError {
+    let announced = too_large
+        .announced
+        .map(|length| format!(" (it announced {length} bytes)"))
+        .unwrap_or_default();
+    ApiError::TooLarge {
+        context: call.context(
+            None,
+            format!(
+                "the answer (status {}) is larger than the limit of {}{announced}; raise \
+                 --infisical-max-response-bytes if the instance really holds that much in one \
+                 listing",
+                status.as_u16(),
+                too_large.limit
+            ),
+        ),
+        limit: too_large.limit.0,
+    }
+}
+
 /// Whether an answer says the token is no good (a fresh login may help).
 pub fn is_token_rejection(call: &Call, error: &ApiError) -> bool {
     call.authenticated && matches!(error, ApiError::Token(_) | ApiError::Unauthorized(_))
 }
 
-/// Sends once: URL, token, body, timeout. The caller holds a concurrency permit.
+/// Sends once: URL, token, body, timeout, and reads the answer's body up to
+/// `max_response_bytes`. The caller holds a concurrency permit.
 pub async fn send_once(
     http: &reqwest::Client,
     root: &reqwest::Url,
     call: &Call,
     token: Option<&SecretString>,
     timeout: Duration,
+    max_response_bytes: u64,
 ) -> Result<Raw, SendError> {
     let mut url = root.clone();
     {
@@ -310,11 +346,17 @@ pub async fn send_once(
             .body(body.clone());
     }
     let exchange = async {
-        let response = request.send().await?;
+        let response = request.send().await.map_err(Exchange::Http)?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response.bytes().await?;
-        Ok::<_, reqwest::Error>(Raw {
+        let body =
+            read_limited(response, max_response_bytes)
+                .await
+                .map_err(|error| match error {
+                    BodyError::TooLarge(too_large) => Exchange::TooLarge(status, too_large),
+                    BodyError::Transport(error) => Exchange::Http(error),
+                })?;
+        Ok::<_, Exchange>(Raw {
             status,
             headers,
             body,
@@ -322,8 +364,13 @@ pub async fn send_once(
     };
     match tokio::time::timeout(timeout, exchange).await {
         Err(_) => Err(SendError::Unknown(Box::new(TimedOut(timeout)))),
-        Ok(Err(error)) if error.is_connect() => Err(SendError::NotSent(error.without_url())),
-        Ok(Err(error)) => Err(SendError::Unknown(Box::new(error.without_url()))),
+        Ok(Err(Exchange::TooLarge(status, too_large))) => {
+            Err(SendError::TooLarge { status, too_large })
+        }
+        Ok(Err(Exchange::Http(error))) if error.is_connect() => {
+            Err(SendError::NotSent(error.without_url()))
+        }
+        Ok(Err(Exchange::Http(error))) => Err(SendError::Unknown(Box::new(error.without_url()))),
         Ok(Ok(raw)) => Ok(raw),
     }
 }
@@ -332,6 +379,7 @@ pub async fn send_once(
 pub fn request_status(sent: &Result<Raw, SendError>) -> super::RequestStatus {
     match sent {
         Ok(raw) => super::RequestStatus::Http(raw.status.as_u16()),
+        Err(SendError::TooLarge { status, .. }) => super::RequestStatus::Http(status.as_u16()),
         Err(SendError::Unknown(source)) if source.is::<TimedOut>() => super::RequestStatus::Timeout,
         Err(SendError::NotSent(error)) if error.is_timeout() => super::RequestStatus::Timeout,
         Err(_) => super::RequestStatus::Network,

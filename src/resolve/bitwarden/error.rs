@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use super::item::FieldError;
+use crate::net::body::ByteSize;
 
 /// The fix for a locked vault, quoted in the error.
 pub const UNLOCK_HINT: &str =
@@ -87,6 +88,17 @@ pub enum BitwardenError {
         what: String,
         /// HTTP status.
         status: u16,
+    },
+    /// `bw serve` answered with a body larger than the limit.
+    #[error(
+        "`bw serve` answered {what} with more than {limit}, the limit; reference the item by \
+         `item: <id>`, or narrow its folder or collection so that fewer items match"
+    )]
+    AnswerTooLarge {
+        /// What was asked.
+        what: String,
+        /// The limit.
+        limit: ByteSize,
     },
     /// `POST /sync` failed.
     #[error("`bw serve` could not sync the vault: {message}")]
@@ -176,6 +188,14 @@ pub enum BitwardenError {
         /// Its first error line.
         message: String,
     },
+    /// `bws` printed more than the limit.
+    #[error("`{program}` printed more than {limit}, the limit for one secret")]
+    BwsOutputTooLarge {
+        /// The program.
+        program: String,
+        /// The limit.
+        limit: ByteSize,
+    },
     /// `bws` printed something other than a secret.
     #[error("`{program}` printed output that is not a secret in json")]
     BwsOutput {
@@ -207,6 +227,7 @@ impl BitwardenError {
             BitwardenError::Forbidden { .. } => "forbidden",
             BitwardenError::Refused { .. }
             | BitwardenError::Protocol { .. }
+            | BitwardenError::AnswerTooLarge { .. }
             | BitwardenError::SyncFailed { .. } => "bitwarden-error",
             BitwardenError::ExportRead { .. }
             | BitwardenError::ExportParse { .. }
@@ -215,6 +236,7 @@ impl BitwardenError {
             BitwardenError::BwsMissing { .. }
             | BitwardenError::BwsTimeout { .. }
             | BitwardenError::BwsFailed { .. }
+            | BitwardenError::BwsOutputTooLarge { .. }
             | BitwardenError::BwsOutput { .. } => "bws-failed",
             BitwardenError::SecretsManagerTokenMissing | BitwardenError::NotConfigured { .. } => {
                 "not-configured"

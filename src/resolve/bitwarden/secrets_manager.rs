@@ -19,12 +19,20 @@ use serde::Deserialize;
 use super::error::BitwardenError;
 use super::item::Sensitive;
 use crate::model::SecretValue;
+use crate::net::body::ByteSize;
 
 /// Default program name (found on `PATH`).
 pub const DEFAULT_PROGRAM: &str = "bws";
 
 /// Default time limit for one `bws` call.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Largest standard output read from `bws`: 1 MiB (one secret in JSON; Secrets Manager values
+/// are far smaller). More fails the lookup and the process is killed.
+pub const MAX_STDOUT_BYTES: u64 = 1024 * 1024;
+
+/// Largest standard error kept from `bws` (for its error message).
+pub const MAX_STDERR_BYTES: u64 = 64 * 1024;
 
 /// Runs `bws`.
 #[derive(Debug, Clone)]
@@ -107,33 +115,82 @@ impl BwsCli {
                 program: self.program_name(),
                 source: std::sync::Arc::new(source),
             })?;
-        let output = tokio::time::timeout(self.timeout, child.wait_with_output())
-            .await
-            .map_err(|_| BitwardenError::BwsTimeout {
-                program: self.program_name(),
-                seconds: self.timeout.as_secs(),
-            })?
-            .map_err(|source| BitwardenError::BwsMissing {
-                program: self.program_name(),
-                source: std::sync::Arc::new(source),
-            })?;
-        let mut stdout = output.stdout;
-        let result = if output.status.success() {
-            parse_secret(&stdout, id, &self.program_name())
-        } else {
-            let status = output
-                .status
-                .code()
-                .map_or_else(|| "signal".to_string(), |c| c.to_string());
-            Err(classify_failure(
-                &String::from_utf8_lossy(&output.stderr),
-                id,
-                &self.program_name(),
-                status,
-            ))
-        };
+        let mut stdout = Vec::new();
+        let mut stderr = Vec::new();
+        // The child is killed when this future is dropped (time limit, output too large).
+        let output = tokio::time::timeout(
+            self.timeout,
+            self.bounded_output(child, &mut stdout, &mut stderr),
+        )
+        .await
+        .map_err(|_| BitwardenError::BwsTimeout {
+            program: self.program_name(),
+            seconds: self.timeout.as_secs(),
+        })
+        .and_then(|finished| finished);
+        let result = output.and_then(|status| {
+            if status.success() {
+                parse_secret(&stdout, id, &self.program_name())
+            } else {
+                let status = status
+                    .code()
+                    .map_or_else(|| "signal".to_string(), |c| c.to_string());
+                Err(classify_failure(
+                    &String::from_utf8_lossy(&stderr),
+                    id,
+                    &self.program_name(),
+                    status,
+                ))
+            }
+        });
         zeroize::Zeroize::zeroize(&mut stdout);
         result
+    }
+
+    /// Reads at most [`MAX_STDOUT_BYTES`] of standard output and [`MAX_STDERR_BYTES`] of
+    /// standard error (the rest of the error output is discarded), then waits for the exit.
+    async fn bounded_output(
+        &self,
+        mut child: tokio::process::Child,
+        stdout: &mut Vec<u8>,
+        stderr: &mut Vec<u8>,
+    ) -> Result<std::process::ExitStatus, BitwardenError> {
+        use tokio::io::AsyncReadExt;
+        let io = |source: std::io::Error| BitwardenError::BwsMissing {
+            program: self.program_name(),
+            source: std::sync::Arc::new(source),
+        };
+        let (Some(mut out), Some(mut err)) = (child.stdout.take(), child.stderr.take()) else {
+            return Err(io(std::io::Error::other("no pipe to the child process")));
+        };
+        let read_stdout = async {
+            (&mut out)
+                .take(MAX_STDOUT_BYTES + 1)
+                .read_to_end(stdout)
+                .await
+                .map_err(io)?;
+            if stdout.len() as u64 > MAX_STDOUT_BYTES {
+                return Err(BitwardenError::BwsOutputTooLarge {
+                    program: self.program_name(),
+                    limit: ByteSize(MAX_STDOUT_BYTES),
+                });
+            }
+            Ok(())
+        };
+        let read_stderr = async {
+            (&mut err)
+                .take(MAX_STDERR_BYTES)
+                .read_to_end(stderr)
+                .await
+                .map_err(io)?;
+            // Whatever else it writes is read and dropped, so that it never blocks on a full pipe.
+            tokio::io::copy(&mut err, &mut tokio::io::sink())
+                .await
+                .map_err(io)?;
+            Ok(())
+        };
+        tokio::try_join!(read_stdout, read_stderr)?;
+        child.wait().await.map_err(io)
     }
 }
 

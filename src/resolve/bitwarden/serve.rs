@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 use super::error::BitwardenError;
 use super::item::{Envelope, Item, ListData, StatusData, StatusTemplate, StringData, messages};
 use crate::model::SecretValue;
+use crate::net::body::{BodyError, read_limited};
 
 /// Default base URL of `bw serve`.
 pub const DEFAULT_URL: &str = "http://127.0.0.1:8087";
@@ -24,11 +25,16 @@ pub const DEFAULT_URL: &str = "http://127.0.0.1:8087";
 /// Per-request time limit.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Largest answer read from `bw serve`: 32 MiB, room for a listing of more than 10,000 items
+/// (an item is 1–3 KB of JSON). A larger answer fails the lookup.
+pub const MAX_ANSWER_BYTES: u64 = 32 * 1024 * 1024;
+
 /// A `bw serve` client.
 #[derive(Debug, Clone)]
 pub struct ServeClient {
     base: String,
     http: reqwest::Client,
+    max_answer_bytes: u64,
 }
 
 /// The vault state reported by `GET /status`.
@@ -98,7 +104,14 @@ impl ServeClient {
         Ok(Self {
             base: base_url.trim_end_matches('/').to_string(),
             http,
+            max_answer_bytes: MAX_ANSWER_BYTES,
         })
+    }
+
+    /// Sets the largest answer read (default [`MAX_ANSWER_BYTES`]).
+    pub fn with_max_answer_bytes(mut self, limit: u64) -> Self {
+        self.max_answer_bytes = limit;
+        self
     }
 
     /// The base URL.
@@ -124,12 +137,17 @@ impl ServeClient {
                 url: self.base.clone(),
             });
         }
-        let body = response
-            .bytes()
+        let body = read_limited(response, self.max_answer_bytes)
             .await
-            .map_err(|source| BitwardenError::Unreachable {
-                url: self.base.clone(),
-                source: Arc::new(source),
+            .map_err(|error| match error {
+                BodyError::TooLarge(too_large) => BitwardenError::AnswerTooLarge {
+                    what: what.to_string(),
+                    limit: too_large.limit,
+                },
+                BodyError::Transport(source) => BitwardenError::Unreachable {
+                    url: self.base.clone(),
+                    source: Arc::new(source),
+                },
             })?;
         let protocol = || BitwardenError::Protocol {
             what: what.to_string(),

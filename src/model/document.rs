@@ -161,7 +161,8 @@ pub struct ProjectSpec {
     /// The name shown in the Infisical UI (at most 64 characters). Defaults to the slug.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<Located<String>>,
-    /// A description (at most 1024 characters).
+    /// A description (at most 994 characters: Infisical stores at most 1,024, and the ownership
+    /// marker line adds 30).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<Located<String>>,
     /// The project's environments, in display order.
@@ -198,7 +199,8 @@ pub struct FolderSpec {
     /// Only in these environments. Defaults to every environment of the project.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environments: Option<Vec<Located<String>>>,
-    /// A description shown in Infisical.
+    /// A description shown in Infisical (at most 225 characters: Infisical stores at most 255,
+    /// and the ownership marker line adds 30).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
@@ -285,7 +287,8 @@ pub struct SecretSpec {
     /// Tag slugs attached to the secret (the tags are created in the project when missing).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<Located<String>>,
-    /// Key/value metadata attached to the secret.
+    /// Key/value metadata attached to the secret (keys 1-255 characters, values at most 1,020,
+    /// not padded with whitespace, no control characters).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub metadata: BTreeMap<String, String>,
     /// `false` marks non-sensitive configuration (hostnames, ports), the only kind that may use

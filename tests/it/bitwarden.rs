@@ -1120,3 +1120,48 @@ fn the_readme_first_command_works_without_bitwarden_and_leaks_nothing() {
         }
     }
 }
+
+/// A whitespace-only value is an empty value, through `bw serve` as in the item itself: the
+/// built-in fields and custom fields alike stay unresolved (`field-missing`) instead of becoming
+/// an empty secret.
+#[tokio::test]
+async fn whitespace_only_fields_are_unresolved_through_bw_serve() {
+    let double = BwServeDouble::with_export(&example_export()).await.unwrap();
+    let id = "7c7c7c7c-0000-4000-8000-000000000001";
+    double.state.insert_item(json!({
+        "id": id, "type": 1, "name": "blank", "folderId": null, "collectionIds": [],
+        "login": {"username": "admin", "password": " \n\t "},
+        "fields": [
+            {"name": "hidden-blank", "value": "   ", "type": 1, "linkedId": null},
+            {"name": "text-newline", "value": "\n", "type": 0, "linkedId": null},
+            {"name": "real", "value": " canary-real ", "type": 1, "linkedId": null}
+        ],
+        "deletedDate": null
+    }));
+    let resolver = serve_resolver(&double);
+    for (field, label) in [
+        (builtin(BitwardenField::Password), "password"),
+        (
+            BitwardenFieldRef::Custom("hidden-blank".into()),
+            "custom field \"hidden-blank\"",
+        ),
+        (
+            BitwardenFieldRef::Custom("text-newline".into()),
+            "custom field \"text-newline\"",
+        ),
+    ] {
+        let err = resolver.resolve_value(&by_id(id, field)).await.unwrap_err();
+        assert_eq!(err.code(), "field-missing", "{label}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "bitwarden item {id}: the item has no {label} (absent, empty or only whitespace)"
+            )
+        );
+    }
+    let value = resolver
+        .resolve_value(&by_id(id, BitwardenFieldRef::Custom("real".into())))
+        .await
+        .unwrap();
+    assert_eq!(value.expose(), " canary-real ", "a padded value is a value");
+}

@@ -4,6 +4,7 @@
 //! - [`names`]: newtype names with Infisical's rules;
 //! - [`address`]: `project/env:/path#KEY` addresses;
 //! - [`state`]: the checked [`DesiredState`];
+//! - [`template`]: the rule that a sync's template entries read secrets, not constants;
 //! - [`validate`]: documents → `DesiredState`, or every problem as [`Diagnostics`];
 //! - [`value`]: [`SecretValue`], unprintable by type.
 
@@ -14,6 +15,7 @@ pub mod names;
 pub mod schema;
 pub mod span;
 pub mod state;
+pub mod template;
 pub mod validate;
 pub mod value;
 

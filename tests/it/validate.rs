@@ -270,3 +270,34 @@ fn a_fifo_named_like_yaml_is_refused_without_being_opened() {
     );
     insta::assert_snapshot!("fifo", text.replace(dir.path().to_str().unwrap(), "[DIR]"));
 }
+
+#[test]
+fn a_template_entry_that_reads_no_secret_is_a_warning_that_never_shows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/desired-state");
+    let status = Command::new("cp")
+        .arg("-r")
+        .arg(&example)
+        .arg(dir.path().join("repo"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let repo = dir.path().join("repo");
+    let syncs = repo.join("kubernetes/syncs.yaml");
+    let text = std::fs::read_to_string(&syncs)
+        .unwrap()
+        .replace(
+            "password: \"{{ .POSTGRES_PASSWORD.Value }}\"",
+            "password: \"hunter2-canary-tpl\"",
+        )
+        .replace(
+            "host: \"{{ .POSTGRES_HOST.Value }}\"",
+            "host: '{{ \"canary-host-tpl\" }}'",
+        );
+    std::fs::write(&syncs, text).unwrap();
+    let validation = validate_path(&repo);
+    let text = render_text(&repo, &validation, false);
+    assert!(!text.contains("canary"), "{text}");
+    assert!(!render_json(&validation).contains("canary"));
+    insta::assert_snapshot!("template_literal", text);
+}

@@ -120,7 +120,8 @@ pub fn check_dirs_within(root: &Path, relative: &Path) -> Result<(), WriteError>
 
 /// Creates the directories of `relative` (a relative path of directories) inside `root`, one
 /// at a time, refusing any that is a symbolic link or not a directory, and any `..` or
-/// absolute component. `root` itself is the caller's choice and is taken as it is.
+/// absolute component. `root` itself is the caller's choice: it is created when missing and
+/// taken as it is.
 ///
 /// # Errors
 /// [`WriteError`].
@@ -131,6 +132,10 @@ pub fn create_dirs_within(root: &Path, relative: &Path) -> Result<PathBuf, Write
 /// Walks the directories of `relative` inside `root`, checking each, creating the missing ones
 /// when `create` (else stopping at the first missing one).
 fn walk_dirs_within(root: &Path, relative: &Path, create: bool) -> Result<PathBuf, WriteError> {
+    if create {
+        // The root is the caller's choice: made as asked, links there included.
+        fs::create_dir_all(root).map_err(io_error(root))?;
+    }
     let mut current = root.to_path_buf();
     for component in relative.components() {
         match component {
@@ -299,7 +304,7 @@ mod tests {
         assert!(!outside.path().join("deep").exists());
         let error = create_dirs_within(dir.path(), Path::new("../x")).expect_err("refused");
         assert!(matches!(error, WriteError::Outside { .. }), "{error}");
-        let made = create_dirs_within(dir.path(), Path::new("a/b")).expect("made");
+        let made = create_dirs_within(&dir.path().join("new"), Path::new("a/b")).expect("made");
         assert!(made.is_dir());
     }
 }

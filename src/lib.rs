@@ -28,6 +28,7 @@
 //! | [`mcp`] | MCP tools: read the repository, plan, propose changes as merge requests | no |
 //! | [`cli`] | command-line front-end | no |
 //! | [`net`] | bounded reading of HTTP answers; the hardened HTTP listener | no |
+//! | [`files`] | writing output files without following symbolic links | no |
 //!
 //! The pure modules never import `tokio`, `reqwest` or `std::fs`.
 #![forbid(unsafe_code)]
@@ -36,6 +37,7 @@ pub mod apply;
 pub mod cli;
 pub mod daemon;
 pub mod dev;
+pub mod files;
 pub mod import;
 pub mod infisical;
 pub mod manifest;

@@ -4,7 +4,7 @@
 //! repository from the live Infisical. Values are never written (see `docs/import.md`).
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::ValueEnum;
@@ -12,6 +12,7 @@ use miette::{IntoDiagnostic, WrapErr};
 
 use super::connection::ConnectionArgs;
 use super::{Context, EXIT_ERROR, EXIT_OK, env};
+use crate::files;
 use crate::import::{
     Catalog, Chooser, ImportOptions, Imported, Mapping, Refuse, Selection, generate, read_live,
 };
@@ -188,32 +189,60 @@ pub async fn run(args: Args, _context: &Context) -> miette::Result<ExitCode> {
 }
 
 fn write_files(args: &Args, imported: &Imported) -> Result<(), String> {
-    if !args.force {
-        let existing: Vec<String> = imported
-            .files
-            .iter()
-            .map(|f| args.out.join(&f.path))
-            .filter(|p| p.exists())
-            .map(|p| format!("  {}", p.display()))
-            .collect();
-        if !existing.is_empty() {
-            return Err(format!(
-                "error: refusing to overwrite {} existing file(s) (pass --force to overwrite):\n{}",
-                existing.len(),
-                existing.join("\n")
-            ));
-        }
-    }
+    // Anything already at a file's place counts, a dangling symbolic link included.
+    let mut existing = Vec::new();
     for file in &imported.files {
         let path = args.out.join(&file.path);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| format!("error: cannot create {}: {e}", parent.display()))?;
+        if let Some(parent) = Path::new(&file.path).parent()
+            && let Err(error) = files::check_dirs_within(&args.out, parent)
+        {
+            return Err(format!("error: {}", error_chain(&error)));
         }
-        std::fs::write(&path, &file.content)
-            .map_err(|e| format!("error: cannot write {}: {e}", path.display()))?;
+        match files::entry_kind(&path) {
+            Ok(None) => {}
+            Ok(Some(kind)) if kind.is_symlink() => {
+                return Err(format!(
+                    "error: {}",
+                    files::WriteError::SymbolicLink { path }
+                ));
+            }
+            Ok(Some(_)) => existing.push(format!("  {}", path.display())),
+            Err(error) => return Err(format!("error: {}", error_chain(&error))),
+        }
+    }
+    if !args.force && !existing.is_empty() {
+        return Err(format!(
+            "error: refusing to overwrite {} existing file(s) (pass --force to overwrite):\n{}",
+            existing.len(),
+            existing.join("\n")
+        ));
+    }
+    for file in &imported.files {
+        let relative = Path::new(&file.path);
+        let directory = match relative.parent() {
+            Some(parent) => files::create_dirs_within(&args.out, parent),
+            None => Ok(args.out.clone()),
+        };
+        let name = relative.file_name().unwrap_or(relative.as_os_str());
+        directory
+            .and_then(|directory| {
+                files::write_atomically(&directory.join(name), file.content.as_bytes(), 0o644)
+            })
+            .map_err(|error| format!("error: {}", error_chain(&error)))?;
     }
     Ok(())
+}
+
+/// An error and its causes on one line: `outer: inner: root`.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out
 }
 
 /// `--dry-run` output: each file's path and content.

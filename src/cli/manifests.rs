@@ -11,6 +11,7 @@ use miette::{IntoDiagnostic, WrapErr, miette};
 
 use super::validate::{render_text, validate_path};
 use super::{Context, EXIT_CHANGES, EXIT_ERROR};
+use crate::files;
 use crate::manifest::cluster::{self, ApplyOptions, Cluster, KubeCluster};
 use crate::manifest::render::{self, DirectoryPlan, INDEX_FILE};
 use crate::manifest::{self, Manifest};
@@ -207,28 +208,16 @@ pub fn write_directory(dir: &Path, manifests: &[Manifest]) -> miette::Result<Str
     ))
 }
 
+/// The text of a file in the output directory, `None` when there is none; a symbolic link or
+/// anything but a regular file is refused (never read, never replaced).
 fn read_optional(path: &Path) -> miette::Result<Option<String>> {
-    match fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(error) => Err(error)
-            .into_diagnostic()
-            .wrap_err_with(|| format!("could not read {}", path.display())),
-    }
+    files::read_regular(path).into_diagnostic()
 }
 
-/// Writes through a temporary file in the same directory and renames, so a reader never sees
-/// half a file.
+/// Writes through a fresh temporary file in the same directory (created exclusively, so a
+/// planted link is never followed) and renames, so a reader never sees half a file.
 fn write_file(path: &Path, contents: &str) -> miette::Result<()> {
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temporary = path.with_file_name(format!(".{file_name}.tmp"));
-    fs::write(&temporary, contents)
-        .and_then(|()| fs::rename(&temporary, path))
-        .into_diagnostic()
-        .wrap_err_with(|| format!("could not write {}", path.display()))
+    files::write_atomically(path, contents.as_bytes(), 0o644).into_diagnostic()
 }
 
 /// An error and its causes on one line: `outer: inner: root`.

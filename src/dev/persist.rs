@@ -2,7 +2,7 @@
 //! directory), created with mode 0600 because it holds secret values in clear.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::Path;
 
 use super::DevServerError;
@@ -29,35 +29,47 @@ pub(crate) fn load(path: &Path) -> Result<Option<Store>, DevServerError> {
         })
 }
 
-/// Writes the state atomically.
+/// Writes the state atomically (a fresh temporary file created exclusively with mode 0600,
+/// fsync, rename, fsync of the directory); a state path that is a symbolic link is refused, so
+/// the values are never written through a planted link.
 pub(crate) fn save(path: &Path, store: &Store) -> io::Result<()> {
     let bytes = serde_json::to_vec(store).map_err(io::Error::other)?;
-    let directory = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
-        _ => Path::new(".").to_owned(),
-    };
-    let file_name = path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned());
-    let temporary = directory.join(format!(".{}.tmp", file_name.unwrap_or_default()));
-    {
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options.open(&temporary)?;
-        file.write_all(&bytes)?;
-        file.sync_all()?;
+    crate::files::write_atomically(path, &bytes, 0o600).map_err(io::Error::other)
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::symlink;
+
+    use super::*;
+
+    #[test]
+    fn the_state_is_never_written_through_a_planted_link() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let outside = tempfile::tempdir().expect("tempdir");
+        let canary = outside.path().join("canary");
+        fs::write(&canary, "canary-untouched").expect("canary");
+        let path = dir.path().join("state.json");
+        // The temporary file's old fixed name, planted: never followed.
+        symlink(&canary, dir.path().join(".state.json.tmp")).expect("symlink");
+        let store = Store::new("org");
+        save(&path, &store).expect("saved beside the planted link");
+        assert_eq!(
+            fs::read_to_string(&canary).expect("canary"),
+            "canary-untouched"
+        );
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &fs::metadata(&path).expect("state").permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600);
+        // The state path itself a link: refused.
+        fs::remove_file(&path).expect("remove");
+        symlink(&canary, &path).expect("symlink");
+        let error = save(&path, &store).expect_err("refused");
+        assert!(error.to_string().contains("is a symbolic link"), "{error}");
+        assert_eq!(
+            fs::read_to_string(&canary).expect("canary"),
+            "canary-untouched"
+        );
     }
-    fs::rename(&temporary, path)?;
-    #[cfg(unix)]
-    {
-        if let Ok(dir) = fs::File::open(&directory) {
-            let _ = dir.sync_all();
-        }
-    }
-    Ok(())
 }

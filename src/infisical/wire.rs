@@ -10,6 +10,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::model::SecretValue;
+use crate::model::names::MAX_FOLDER_DEPTH;
 
 use super::api::{
     RemoteEnvironment, RemoteFolder, RemoteProject, RemoteSecret, RemoteTag, SecretWrite,
@@ -617,46 +618,197 @@ pub fn join_path(parent: &str, name: &str) -> String {
     normalize_path(&format!("{parent}/{name}"))
 }
 
+/// A folder listing whose parent links cannot form a tree.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FolderTreeError {
+    /// Following `parentId` from a folder comes back to it: the server's folder tree is
+    /// corrupt (or the answer is forged), so no path can be given to any folder in the cycle.
+    #[error(
+        "the folder listing of `{root}` has a parent cycle through folder ids {ids}; \
+         repair the folders in Infisical"
+    )]
+    Cycle {
+        /// The listed path.
+        root: String,
+        /// The ids in the cycle (printable, cut short), comma-separated.
+        ids: String,
+    },
+    /// The paths of the listed folders add up to more than [`MAX_FOLDER_PATH_BYTES`].
+    #[error(
+        "the folder listing of `{root}` is too large: its folder paths add up to more than \
+         {limit} bytes; remove unused folders in Infisical"
+    )]
+    TooLarge {
+        /// The listed path.
+        root: String,
+        /// [`MAX_FOLDER_PATH_BYTES`].
+        limit: usize,
+    },
+}
+
+/// Most bytes of folder paths one listing may add up to (32 MiB: 100,000 folders with paths of
+/// 335 characters). Each path is at most [`MAX_FOLDER_DEPTH`] names long, but many long paths
+/// would still take far more memory than the listing that named them.
+pub const MAX_FOLDER_PATH_BYTES: usize = 32 * 1024 * 1024;
+
+/// The folders [`folders_with_paths`] kept, and how many it left out because they sit deeper
+/// than [`MAX_FOLDER_DEPTH`].
+#[derive(Debug, Default)]
+pub struct FolderTree {
+    /// The folders with their absolute paths, sorted by path.
+    pub folders: Vec<RemoteFolder>,
+    /// Folders deeper than the limit (not returned; their paths are never built).
+    pub too_deep: usize,
+}
+
+/// How a folder's place in the tree is known while paths are built.
+enum Place {
+    /// Not reached yet.
+    Unknown,
+    /// On the chain being walked (meeting it again is a cycle).
+    Walking,
+    /// The environment's root (`parentId: null`): it stands for the listed path itself.
+    EnvironmentRoot,
+    /// Its absolute path and depth.
+    Known(String, usize),
+    /// Deeper than [`MAX_FOLDER_DEPTH`]: no path is built.
+    TooDeep,
+}
+
+/// Where a walk up the parent links stopped.
+#[derive(Clone, Copy)]
+enum Base {
+    /// At the listed path.
+    Root,
+    /// At a folder whose place is known.
+    Folder(usize),
+    /// Below a folder that is too deep.
+    TooDeep,
+}
+
+/// The cycle error for the folders at `members` (indexes into `folders`).
+fn cycle(root: &str, folders: &[FolderWire], members: &[usize]) -> FolderTreeError {
+    const SHOWN: usize = 10;
+    let mut ids: Vec<String> = members
+        .iter()
+        .take(SHOWN)
+        .map(|&member| shown_id(&folders[member].id))
+        .collect();
+    if members.len() > SHOWN {
+        ids.push(format!("and {} more", members.len() - SHOWN));
+    }
+    FolderTreeError::Cycle {
+        root: root.to_string(),
+        ids: ids.join(", "),
+    }
+}
+
+/// A server-given folder id for an error message: printable characters only, cut short.
+fn shown_id(id: &str) -> String {
+    let printable: String = id.chars().filter(|c| !c.is_control()).take(40).collect();
+    format!("`{printable}`")
+}
+
 /// Turns a folder listing into domain folders with absolute paths, following `parentId` links
-/// below `root` (the listed path). Environment roots (`parentId: null`) are skipped.
-pub fn folders_with_paths(root: &str, folders: Vec<FolderWire>) -> Vec<RemoteFolder> {
+/// below `root` (the listed path). Environment roots (`parentId: null`) are skipped; a folder
+/// whose parent is not in the listing sits directly below `root` (a listing leaves out the
+/// listed folder itself).
+///
+/// Linear in the listing: each folder's path is built once, from its parent's. Folders deeper
+/// than [`MAX_FOLDER_DEPTH`] levels (counted from the environment root) are counted, not
+/// returned, and no path is built for them, so a deep or long chain costs memory in proportion
+/// to the listing, never to the square of its depth; the paths together may take at most
+/// [`MAX_FOLDER_PATH_BYTES`].
+///
+/// # Errors
+/// [`FolderTreeError::Cycle`] when parent links form a cycle, naming the folder ids in it;
+/// [`FolderTreeError::TooLarge`] past [`MAX_FOLDER_PATH_BYTES`].
+pub fn folders_with_paths(
+    root: &str,
+    folders: Vec<FolderWire>,
+) -> Result<FolderTree, FolderTreeError> {
     use std::collections::HashMap;
     let root = normalize_path(root);
-    let by_id: HashMap<String, (String, Option<String>)> = folders
-        .iter()
-        .map(|f| (f.id.clone(), (f.name.clone(), f.parent_id.clone())))
+    let root_depth = root.split('/').filter(|s| !s.is_empty()).count();
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(folders.len());
+    for (position, folder) in folders.iter().enumerate() {
+        index.entry(folder.id.as_str()).or_insert(position);
+    }
+    let mut places: Vec<Place> = std::iter::repeat_with(|| Place::Unknown)
+        .take(folders.len())
         .collect();
-    let mut out: Vec<RemoteFolder> = folders
-        .into_iter()
-        .filter(|f| f.parent_id.is_some())
-        .map(|f| {
-            let mut segments = vec![f.name.clone()];
-            let mut parent = f.parent_id.clone();
-            let mut hops = 0;
-            while let Some(id) = parent {
-                let Some((name, next)) = by_id.get(&id) else {
-                    break;
-                };
-                if next.is_none() || hops > by_id.len() {
-                    break;
+    let mut chain: Vec<usize> = Vec::new();
+    let mut path_bytes: usize = 0;
+    for start in 0..folders.len() {
+        // Walk up until a folder whose place is known (or the top), remembering the chain.
+        chain.clear();
+        let mut current = start;
+        let base = loop {
+            match &places[current] {
+                Place::Walking => {
+                    let from = chain.iter().position(|&c| c == current).unwrap_or(0);
+                    return Err(cycle(&root, &folders, &chain[from..]));
                 }
-                segments.push(name.clone());
-                parent = next.clone();
-                hops += 1;
+                Place::EnvironmentRoot => break Base::Root,
+                Place::Known(..) => break Base::Folder(current),
+                Place::TooDeep => break Base::TooDeep,
+                Place::Unknown => {}
             }
-            segments.reverse();
-            let path = normalize_path(&format!("{root}/{}", segments.join("/")));
-            RemoteFolder {
-                id: f.id,
-                name: f.name,
+            let Some(parent) = folders[current].parent_id.as_deref() else {
+                places[current] = Place::EnvironmentRoot;
+                break Base::Root;
+            };
+            places[current] = Place::Walking;
+            chain.push(current);
+            match index.get(parent) {
+                Some(&next) => current = next,
+                None => break Base::Root,
+            }
+        };
+        // Give each folder of the chain its place, outermost first, from its parent's.
+        let mut above = base;
+        for &folder in chain.iter().rev() {
+            let parent = match above {
+                Base::Root => Some((root.as_str(), root_depth)),
+                Base::Folder(index) => match &places[index] {
+                    Place::Known(path, depth) => Some((path.as_str(), *depth)),
+                    _ => None,
+                },
+                Base::TooDeep => None,
+            };
+            places[folder] = match parent {
+                Some((path, depth)) if depth < MAX_FOLDER_DEPTH => {
+                    let path = join_path(path, &folders[folder].name);
+                    path_bytes = path_bytes.saturating_add(path.len());
+                    if path_bytes > MAX_FOLDER_PATH_BYTES {
+                        return Err(FolderTreeError::TooLarge {
+                            root,
+                            limit: MAX_FOLDER_PATH_BYTES,
+                        });
+                    }
+                    Place::Known(path, depth + 1)
+                }
+                _ => Place::TooDeep,
+            };
+            above = Base::Folder(folder);
+        }
+    }
+    let mut tree = FolderTree::default();
+    for (folder, place) in folders.into_iter().zip(places) {
+        match place {
+            Place::Known(path, _) => tree.folders.push(RemoteFolder {
+                id: folder.id,
+                name: folder.name,
                 path,
-                parent_id: f.parent_id,
-                description: f.description,
-            }
-        })
-        .collect();
-    out.sort_by(|a, b| a.path.cmp(&b.path));
-    out
+                parent_id: folder.parent_id,
+                description: folder.description,
+            }),
+            Place::TooDeep => tree.too_deep += 1,
+            Place::EnvironmentRoot | Place::Unknown | Place::Walking => {}
+        }
+    }
+    tree.folders.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(tree)
 }
 
 #[cfg(test)]
@@ -715,27 +867,150 @@ mod tests {
         assert_eq!(remote.version, 3);
     }
 
+    fn folder(id: &str, name: &str, parent: Option<&str>) -> FolderWire {
+        FolderWire {
+            id: id.into(),
+            name: name.into(),
+            parent_id: parent.map(Into::into),
+            description: None,
+            path: None,
+        }
+    }
+
+    /// A chain `/f0/f1/…` of `length` folders below an environment root, leaf first.
+    fn chain(length: usize) -> Vec<FolderWire> {
+        let mut folders = vec![folder("root", "root", None)];
+        for level in 0..length {
+            let parent = if level == 0 {
+                "root".to_string()
+            } else {
+                format!("id-{}", level - 1)
+            };
+            folders.push(folder(
+                &format!("id-{level}"),
+                &format!("f{level}"),
+                Some(&parent),
+            ));
+        }
+        folders.reverse();
+        folders
+    }
+
     #[test]
     fn folder_paths_follow_parent_links() {
         let folders = vec![
-            FolderWire {
-                id: "c".into(),
-                name: "web".into(),
-                parent_id: Some("b".into()),
-                description: None,
-                path: None,
-            },
-            FolderWire {
-                id: "b".into(),
-                name: "apps".into(),
-                parent_id: Some("root".into()),
-                description: None,
-                path: None,
-            },
+            folder("c", "web", Some("b")),
+            folder("b", "apps", Some("root")),
+            folder("root", "root", None),
         ];
-        let out = folders_with_paths("/", folders);
+        let out = folders_with_paths("/", folders).expect("a tree").folders;
+        assert_eq!(out.len(), 2, "the environment root is not a folder");
         assert_eq!(out[0].path, "/apps");
         assert_eq!(out[1].path, "/apps/web");
+    }
+
+    #[test]
+    fn a_folder_whose_parent_is_not_listed_sits_below_the_listed_path() {
+        // A listing of `/apps` leaves `/apps` itself out: its children name an unknown parent.
+        let folders = vec![
+            folder("d", "deep", Some("c")),
+            folder("c", "web", Some("apps-id")),
+            folder("e", "orphan", Some("gone")),
+        ];
+        let out = folders_with_paths("/apps", folders)
+            .expect("a tree")
+            .folders;
+        let paths: Vec<&str> = out.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, ["/apps/orphan", "/apps/web", "/apps/web/deep"]);
+    }
+
+    #[test]
+    fn a_parent_cycle_is_an_error_naming_its_folders() {
+        let folders = vec![
+            folder("ok", "fine", Some("root")),
+            folder("root", "root", None),
+            folder("a", "x", Some("b")),
+            folder("b", "y", Some("c")),
+            folder("c", "z", Some("a")),
+            folder("below", "w", Some("a")),
+        ];
+        let error = folders_with_paths("/", folders).expect_err("a cycle");
+        insta::assert_snapshot!(error, @"the folder listing of `/` has a parent cycle through folder ids `a`, `b`, `c`; repair the folders in Infisical");
+        let error =
+            folders_with_paths("/", vec![folder("self\nforged", "s", Some("self\nforged"))])
+                .expect_err("a folder that is its own parent");
+        assert_eq!(
+            error.to_string(),
+            "the folder listing of `/` has a parent cycle through folder ids `selfforged`; \
+             repair the folders in Infisical"
+        );
+    }
+
+    #[test]
+    fn a_long_cycle_names_its_first_ten_folders() {
+        let length = 50_000;
+        let folders: Vec<FolderWire> = (0..length)
+            .map(|i| folder(&format!("{i}"), "n", Some(&format!("{}", (i + 1) % length))))
+            .collect();
+        let error = folders_with_paths("/", folders).expect_err("a cycle");
+        assert!(
+            error
+                .to_string()
+                .ends_with("`8`, `9`, and 49990 more; repair the folders in Infisical"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn folders_deeper_than_the_limit_are_counted_and_left_out() {
+        for folders in [chain(100), chain(100).into_iter().rev().collect()] {
+            let tree = folders_with_paths("/", folders).expect("a tree");
+            assert_eq!(tree.folders.len(), MAX_FOLDER_DEPTH);
+            assert_eq!(tree.too_deep, 100 - MAX_FOLDER_DEPTH);
+            let deepest = tree
+                .folders
+                .iter()
+                .map(|f| f.path.matches('/').count())
+                .max();
+            assert_eq!(deepest, Some(MAX_FOLDER_DEPTH));
+        }
+        // The depth counts from the environment root, not from the listed path.
+        let tree = folders_with_paths("/a/b", chain(MAX_FOLDER_DEPTH)).expect("a tree");
+        assert_eq!(tree.folders.len(), MAX_FOLDER_DEPTH - 2);
+        assert_eq!(tree.too_deep, 2);
+    }
+
+    #[test]
+    fn the_paths_of_one_listing_are_bounded() {
+        // Chains of 64 levels of 64-character names: 2 KiB per path on average, so 19,200
+        // such folders (300 chains) would take 40 MiB of paths.
+        let name = "n".repeat(64);
+        let mut folders = Vec::new();
+        for tree in 0..300 {
+            let mut parent = "root".to_string();
+            for level in 0..MAX_FOLDER_DEPTH {
+                let id = format!("{tree}-{level}");
+                folders.push(folder(&id, &name, Some(&parent)));
+                parent = id;
+            }
+        }
+        let error = folders_with_paths("/", folders).expect_err("too large");
+        assert_eq!(
+            error.to_string(),
+            "the folder listing of `/` is too large: its folder paths add up to more than \
+             33554432 bytes; remove unused folders in Infisical"
+        );
+    }
+
+    #[test]
+    fn a_chain_of_100000_folders_is_reconstructed_in_linear_time() {
+        let started = std::time::Instant::now();
+        let tree = folders_with_paths("/", chain(100_000)).expect("a tree");
+        assert_eq!(tree.folders.len(), MAX_FOLDER_DEPTH);
+        assert_eq!(tree.too_deep, 100_000 - MAX_FOLDER_DEPTH);
+        // Quadratic reconstruction took minutes here; linear takes milliseconds. The bound is
+        // loose so a loaded machine does not fail it.
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
     }
 
     #[test]

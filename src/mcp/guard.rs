@@ -1,53 +1,17 @@
-//! Checks on tool arguments before any tool runs: plaintext values are refused, paths in
-//! `validate_change` stay inside the repository, and the audit log sees only the *shape* of the
-//! arguments, never their content.
+//! Checks on tool arguments before any tool runs: plaintext values are refused (with the one
+//! guard shared with proposals, [`crate::propose::plaintext`]), paths in `validate_change` stay
+//! inside the repository, and the audit log sees only the *shape* of the arguments, never their
+//! content.
 
 use serde_json::{Map, Value};
 
-/// Argument keys that would carry a secret value in plaintext. Refused anywhere in a tool's
-/// arguments (except inside free-form string maps such as labels or template data).
-pub const PLAINTEXT_KEYS: &[&str] = &[
-    "value",
-    "secretvalue",
-    "secret_value",
-    "plaintext",
-    "literal",
-];
+pub use crate::propose::plaintext::{PLAINTEXT_KEYS, PLAINTEXT_REFUSED};
 
-/// Objects whose keys are user data (Kubernetes labels, annotations, template data, secret
-/// metadata), not argument names: their keys are not checked for [`PLAINTEXT_KEYS`].
-const FREE_FORM_MAPS: &[&str] = &["labels", "annotations", "data", "metadata", "template"];
-
-/// The message of the refusal, also used in the docs.
-pub const PLAINTEXT_REFUSED: &str = "values are never accepted: a secret's value must come from a Bitwarden \
-     reference (`bitwarden: {item, field}` or `bitwardenSecretsManager: {secret}`) or from \
-     `generate`, so that no plaintext value reaches Git, the merge request or this server's logs";
-
-/// The JSON pointer of the first argument that carries a plaintext value, if any.
+/// The JSON pointer of the first argument that carries a plaintext value, if any: the one
+/// shared guard, [`crate::propose::plaintext::find_plaintext`].
 pub fn find_plaintext(arguments: &Map<String, Value>) -> Option<String> {
-    fn walk(value: &Value, pointer: &str, free_form: bool) -> Option<String> {
-        match value {
-            Value::Object(map) => {
-                for (key, child) in map {
-                    let path = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
-                    if !free_form && PLAINTEXT_KEYS.contains(&key.to_ascii_lowercase().as_str()) {
-                        return Some(path);
-                    }
-                    let child_free = FREE_FORM_MAPS.contains(&key.as_str());
-                    if let Some(found) = walk(child, &path, child_free) {
-                        return Some(found);
-                    }
-                }
-                None
-            }
-            Value::Array(items) => items
-                .iter()
-                .enumerate()
-                .find_map(|(i, item)| walk(item, &format!("{pointer}/{i}"), false)),
-            _ => None,
-        }
-    }
-    walk(&Value::Object(arguments.clone()), "", false)
+    crate::propose::plaintext::find_plaintext(&Value::Object(arguments.clone()))
+        .map(|found| found.pointer)
 }
 
 /// The shape of the arguments for the audit log: keys kept, every scalar replaced by its type,
@@ -70,7 +34,7 @@ pub fn shape(arguments: &Map<String, Value>) -> String {
             Value::Object(map) => Value::Object(
                 map.iter()
                     .map(|(key, child)| {
-                        let shown = if PLAINTEXT_KEYS.contains(&key.to_ascii_lowercase().as_str()) {
+                        let shown = if crate::propose::plaintext::is_plaintext_key(key) {
                             // A smuggled value: not even its length is logged.
                             Value::String("redacted".into())
                         } else {

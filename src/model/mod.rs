@@ -6,6 +6,7 @@
 //! - [`ownership`]: the text of the ownership marker the applier writes;
 //! - [`address`]: `project/env:/path#KEY` addresses;
 //! - [`state`]: the checked [`DesiredState`];
+//! - [`template`]: the rule that a sync's template entries read secrets, not constants;
 //! - [`validate`]: documents → `DesiredState`, or every problem as [`Diagnostics`];
 //! - [`value`]: [`SecretValue`], unprintable by type.
 
@@ -18,6 +19,7 @@ pub mod ownership;
 pub mod schema;
 pub mod span;
 pub mod state;
+pub mod template;
 pub mod validate;
 pub mod value;
 

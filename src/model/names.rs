@@ -8,7 +8,7 @@
 //! | project slug | 5–36 chars, lowercase letters, digits and single hyphens, no leading/trailing hyphen | `POST /api/v1/projects` `slug` (slugSchema, min 5 max 36) |
 //! | environment slug | 1–64 chars, lowercase letters, digits and single hyphens | `POST …/environments` `slug` (slugSchema max 64) |
 //! | environment name | 1–64 chars, not blank | `POST …/environments` `name` |
-//! | folder path | absolute, segments of letters, digits, `-` and `_`, no empty/`.`/`..` segments | folder `name` validation (alphanumerics, `-`, `_`) |
+//! | folder path | absolute, segments of letters, digits, `-` and `_` (at most 64 characters each), no empty/`.`/`..` segments, at most [`MAX_FOLDER_DEPTH`] (64) levels | folder `name` validation (alphanumerics, `-`, `_`); the depth limit is this tool's own |
 //! | secret key | 1–256 chars after trimming, no `:` or `/`, no leading/trailing whitespace, no control or invisible characters | secret-name schema: "Secret name cannot contain colon or forward slash."; Infisical trims keys, we refuse what does not print |
 //! | tag slug | 1–64 chars, lowercase letters, digits and single hyphens | `POST …/tags` `slug` |
 
@@ -273,6 +273,13 @@ fn check_secret_key(value: &str) -> Result<(), NameError> {
     Ok(())
 }
 
+/// The deepest folder this tool addresses, in levels below the environment root (`/a` is 1).
+/// Infisical sets no limit; this one keeps every path short (at most 64 names of 64 characters)
+/// and the reconstruction of paths from a folder listing linear (see
+/// `infisical::wire::folders_with_paths`). Deeper folders are refused in the repository and left
+/// alone (not observed, never changed) in Infisical.
+pub const MAX_FOLDER_DEPTH: usize = 64;
+
 /// The characters Infisical accepts in one folder name.
 fn is_folder_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '-' || c == '_'
@@ -289,6 +296,13 @@ fn check_folder_path(value: &str) -> Result<(), NameError> {
     if value.ends_with('/') {
         return Err(NameError::new("must not end with `/`")
             .with_help(format!("use `{}`", value.trim_end_matches('/'))));
+    }
+    let depth = value.matches('/').count();
+    if depth > MAX_FOLDER_DEPTH {
+        return Err(NameError::new(format!(
+            "must be at most {MAX_FOLDER_DEPTH} folders deep (this one is {depth})"
+        ))
+        .with_help("flatten the folder structure"));
     }
     for segment in value[1..].split('/') {
         match segment {
@@ -550,6 +564,18 @@ mod tests {
         assert!(check_dns1123_subdomain("-db").is_err());
         assert!(check_secret_data_key("tls.crt").is_ok());
         assert!(check_secret_data_key("a b").is_err());
+    }
+
+    #[test]
+    fn folder_paths_are_at_most_64_levels_deep() {
+        let deepest = "/f".repeat(MAX_FOLDER_DEPTH);
+        assert_eq!(FolderPath::new(&deepest).map(|p| p.depth()), Ok(64));
+        let error = FolderPath::new(format!("{deepest}/g")).expect_err("too deep");
+        assert_eq!(
+            error.reason,
+            "must be at most 64 folders deep (this one is 65)"
+        );
+        assert!(FolderPath::new(&deepest).unwrap().join("g").is_err());
     }
 
     #[test]

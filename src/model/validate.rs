@@ -38,6 +38,7 @@ use super::state::{
     Folder, GenerateRule, KubernetesSync, Policy, Project, SecretSource,
 };
 use super::value::is_blank;
+use super::template::check_template_entry;
 
 /// A parsed document and where it came from.
 #[derive(Debug, Clone)]
@@ -1444,7 +1445,7 @@ impl Checker {
             ));
         }
         if let Some(template) = &target.template {
-            for key in template.data.keys() {
+            for (key, entry) in &template.data {
                 if let Err(error) = check_secret_data_key(key) {
                     self.error(name_diagnostic(
                         "invalid-kubernetes-name",
@@ -1453,6 +1454,26 @@ impl Checker {
                         key,
                         error,
                     ));
+                }
+                // A constant in a Secret's template comes from Git, not Infisical. A warning,
+                // not an error: a reviewed constant (a username, a port) is legitimate here,
+                // while proposals over MCP refuse it outright. The entry is never shown.
+                if target.kind != Some(SyncTargetKind::ConfigMap)
+                    && let Err(why) = check_template_entry(entry)
+                    && check_secret_data_key(key).is_ok()
+                {
+                    self.diagnostics.push(
+                        Diagnostic::warning(
+                            "template-literal",
+                            origin.clone(),
+                            format!(
+                                "KubernetesSync `{name}` template entry `{key}` reads no secret: {why}"
+                            ),
+                        )
+                        .with_help(
+                            "read secrets with `{{ .KEY.Value }}`: a constant written here reaches the Kubernetes Secret from Git, not from Infisical",
+                        ),
+                    );
                 }
             }
         }

@@ -309,6 +309,21 @@ pub enum EditError {
         /// The secret key.
         key: String,
     },
+    /// An `add_kubernetes_sync` template entry that reads no secret: it would write a constant
+    /// (from Git, not Infisical) into the Kubernetes Secret.
+    #[error(
+        "KubernetesSync `{sync}` template entry `{key}` is refused: {reason}; values are never \
+         accepted: a template entry must read secrets with `{{{{ .KEY.Value }}}}` and no quoted \
+         literal"
+    )]
+    LiteralTemplate {
+        /// The sync's name.
+        sync: String,
+        /// The template's output key.
+        key: String,
+        /// Which rule it breaks.
+        reason: crate::model::template::LiteralTemplate,
+    },
     /// A name does not follow Infisical's rules.
     #[error("invalid {what} `{value}`: {reason}")]
     InvalidName {

@@ -8,13 +8,15 @@
 //!
 //! - [`edit`]: the [`Edit`] types and the text-span YAML editor (pure);
 //! - [`workspace`]: git2 work on a per-proposal clone;
-//! - [`forge`]: the [`forge::Forge`] trait, GitLab and GitHub clients.
+//! - [`forge`]: the [`forge::Forge`] trait, GitLab and GitHub clients;
+//! - [`plaintext`]: the one plaintext guard, shared with the MCP server.
 //!
 //! Values are never accepted: a new secret takes a Bitwarden reference or `generate`. A proposal
 //! that does not validate is refused with the diagnostics and nothing is pushed.
 
 pub mod edit;
 pub mod forge;
+pub mod plaintext;
 pub mod workspace;
 
 use std::path::PathBuf;
@@ -68,46 +70,19 @@ impl ProposalRequest {
     }
 }
 
-/// Keys that carry a value; refused anywhere in a request (but inside a sync's `template`,
-/// whose keys are output names).
-const VALUE_KEYS: &[&str] = &[
-    "value",
-    "values",
-    "plaintext",
-    "plaintextValue",
-    "secretValue",
-    "secret_value",
-];
-
 /// Refuses a request (or one edit) that carries a plaintext value anywhere: values are never
-/// accepted, a new secret takes a Bitwarden reference or `generate`.
+/// accepted, a new secret takes a Bitwarden reference or `generate`. The one guard shared with
+/// the MCP server ([`plaintext::find_plaintext`]).
 ///
 /// # Errors
 /// [`EditError::PlaintextValue`] naming the secret key (never the value).
 pub fn refuse_plaintext(value: &serde_json::Value) -> Result<(), EditError> {
-    fn walk(value: &serde_json::Value, key_hint: &str) -> Result<(), EditError> {
-        match value {
-            serde_json::Value::Object(map) => {
-                let hint = map
-                    .get("key")
-                    .and_then(|k| k.as_str())
-                    .unwrap_or(key_hint)
-                    .to_string();
-                for (name, inner) in map {
-                    if VALUE_KEYS.contains(&name.as_str()) {
-                        return Err(EditError::PlaintextValue { key: hint });
-                    }
-                    if name != "template" {
-                        walk(inner, &hint)?;
-                    }
-                }
-                Ok(())
-            }
-            serde_json::Value::Array(items) => items.iter().try_for_each(|i| walk(i, key_hint)),
-            _ => Ok(()),
-        }
+    match plaintext::find_plaintext(value) {
+        Some(found) => Err(EditError::PlaintextValue {
+            key: found.secret_key,
+        }),
+        None => Ok(()),
     }
-    walk(value, "?")
 }
 
 /// A serde error's message without the offending input (which could be a value): serde_json

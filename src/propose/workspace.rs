@@ -288,7 +288,8 @@ impl Workspace {
     }
 
     /// The YAML files of the desired-state directory, keyed relative to it, read with the
-    /// loader's rules (hidden entries skipped, symbolic links not followed, size limit).
+    /// loader's rules (hidden entries skipped, size limit; a symbolic link named like a YAML
+    /// file refused, links to directories not followed).
     ///
     /// # Errors
     /// [`WorkspaceError`].
@@ -319,12 +320,19 @@ impl Workspace {
                 return TreeWalkResult::Skip;
             }
             if entry.kind() != Some(ObjectType::Blob)
-                || entry.filemode() == i32::from(git2::FileMode::Link)
                 || !(name.ends_with(".yaml") || name.ends_with(".yml"))
             {
                 return TreeWalkResult::Ok;
             }
             let path = format!("{dir}{name}");
+            if entry.filemode() == i32::from(git2::FileMode::Link) {
+                // As the loader: a link named like YAML is refused, never followed.
+                problem = Some(WorkspaceError::File {
+                    path,
+                    reason: "it is a symbolic link, and links are never followed".to_string(),
+                });
+                return TreeWalkResult::Abort;
+            }
             let blob = match self.repo.find_blob(entry.id()) {
                 Ok(blob) => blob,
                 Err(error) => {

@@ -139,6 +139,17 @@ pub enum GitError {
         /// The revision.
         revision: String,
     },
+    /// The sub-path leaves the repository: absolute, `..`, or through a symbolic link in the
+    /// checked-out revision. Nothing was read from it.
+    #[error("refused sub-path `{sub_path}` in revision {revision}: {reason}")]
+    SubPathOutside {
+        /// The configured sub-path.
+        sub_path: String,
+        /// The revision.
+        revision: String,
+        /// Why.
+        reason: &'static str,
+    },
     /// The revision's head commit is not signed by an allowed key (`--verify-commits`);
     /// it was not checked out.
     #[error("revision {revision} is not trusted")]
@@ -318,7 +329,13 @@ impl GitSource {
         repo.checkout_tree(target.as_object(), Some(&mut checkout))
             .map_err(local)?;
         repo.set_head_detached(target.id()).map_err(local)?;
-        let path = config.work_dir.join(&config.sub_path);
+        let path = checked_sub_path(&config.work_dir, &config.sub_path).map_err(|reason| {
+            GitError::SubPathOutside {
+                sub_path: config.sub_path.display().to_string(),
+                revision: revision.clone(),
+                reason,
+            }
+        })?;
         if !path.is_dir() {
             return Err(GitError::SubPath {
                 sub_path: config.sub_path.display().to_string(),
@@ -385,6 +402,29 @@ impl GitSource {
             reference: self.config.reference.clone(),
         }
     }
+}
+
+/// The directory `sub_path` names inside the work tree `work_dir`, when it stays inside: a
+/// relative path of plain names (no `..`, not absolute), none of them a symbolic link in the
+/// checkout (a committed link could point anywhere on the machine).
+fn checked_sub_path(work_dir: &Path, sub_path: &Path) -> Result<PathBuf, &'static str> {
+    use std::path::Component;
+    let mut path = work_dir.to_path_buf();
+    for component in sub_path.components() {
+        match component {
+            Component::Normal(name) => path.push(name),
+            Component::CurDir => continue,
+            Component::ParentDir | Component::RootDir | Component::Prefix(_) => {
+                return Err("it must be a relative path inside the repository, without `..`");
+            }
+        }
+        if std::fs::symlink_metadata(&path).is_ok_and(|meta| meta.file_type().is_symlink()) {
+            return Err(
+                "it passes through a symbolic link in the repository, and links are never followed",
+            );
+        }
+    }
+    Ok(path)
 }
 
 /// Checks the signature of commit `oid` against `trusted`.

@@ -1,6 +1,8 @@
 //! A local directory as a source: its revision is a digest of the YAML files it holds (paths
-//! and contents), so an unchanged directory is recognised without re-planning.
+//! and contents), so an unchanged directory is recognised without re-planning. Symbolic links
+//! are hashed by their target path, never read through; fifos and devices are never opened.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -15,20 +17,52 @@ pub fn directory_revision(root: &Path) -> std::io::Result<String> {
     collect(root, root, &mut files)?;
     files.sort();
     let mut hasher = Sha256::new();
-    for (relative, path) in files {
-        let content = std::fs::read(&path)?;
+    for (relative, entry) in files {
         hasher.update((relative.len() as u64).to_le_bytes());
         hasher.update(relative.as_bytes());
-        hasher.update((content.len() as u64).to_le_bytes());
-        hasher.update(&content);
+        match entry {
+            Entry::File(path) => hash_file(&path, &mut hasher)?,
+            // A link is hashed by where it points, never read through: adding, changing or
+            // removing one changes the revision, and the loader then refuses it.
+            Entry::Link(target) => {
+                hasher.update(b"link");
+                hasher.update(target.as_os_str().as_encoded_bytes());
+            }
+            Entry::Special => hasher.update(b"special"),
+        }
     }
     let digest = hasher.finalize();
     Ok(format!("dir:{}", hex::encode(&digest[..8])))
 }
 
-fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) -> std::io::Result<()> {
+/// A YAML entry of the directory.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Entry {
+    /// A regular file.
+    File(PathBuf),
+    /// A symbolic link (its target, as written).
+    Link(PathBuf),
+    /// A fifo, socket or device: never opened.
+    Special,
+}
+
+/// Hashes a file's length and content, reading at most the loader's limit plus one byte (the
+/// loader refuses anything larger).
+fn hash_file(path: &Path, hasher: &mut Sha256) -> std::io::Result<()> {
+    let limit = crate::source::Limits::DEFAULT.max_file_bytes;
+    let file = std::fs::File::open(path)?;
+    let length = file.metadata()?.len();
+    hasher.update(length.to_le_bytes());
+    let mut content = Vec::new();
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut content)?;
+    hasher.update(&content);
+    Ok(())
+}
+
+fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, Entry)>) -> std::io::Result<()> {
     if std::fs::metadata(dir)?.is_file() {
-        files.push((String::new(), dir.to_path_buf()));
+        files.push((String::new(), Entry::File(dir.to_path_buf())));
         return Ok(());
     }
     for entry in std::fs::read_dir(dir)? {
@@ -38,20 +72,32 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) -> std::
         if hidden {
             continue;
         }
+        // `DirEntry::file_type` does not follow links.
         let kind = entry.file_type()?;
         if kind.is_dir() {
             collect(root, &path, files)?;
-        } else if matches!(
+            continue;
+        }
+        let yaml = matches!(
             path.extension().and_then(|e| e.to_str()),
             Some("yaml" | "yml")
-        ) {
-            let relative = path
-                .strip_prefix(root)
-                .unwrap_or(&path)
-                .to_string_lossy()
-                .replace('\\', "/");
-            files.push((relative, path));
+        );
+        if !yaml && !kind.is_symlink() {
+            continue;
         }
+        let relative = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .replace('\\', "/");
+        let entry = if kind.is_symlink() {
+            Entry::Link(std::fs::read_link(&path)?)
+        } else if kind.is_file() {
+            Entry::File(path)
+        } else {
+            Entry::Special
+        };
+        files.push((relative, entry));
     }
     Ok(())
 }

@@ -1,8 +1,11 @@
 //! Sources of the desired state: YAML files in a directory (Git sources build on it).
 //!
 //! [`load_dir`] walks a directory in a deterministic order (sorted by path; hidden entries such
-//! as `.git` skipped; symlinked directories not followed), reads every `.yaml`/`.yml` file up to
-//! [`Limits::max_file_bytes`], splits it into documents and parses each with positions.
+//! as `.git` skipped), reads every `.yaml`/`.yml` regular file up to [`Limits::max_file_bytes`],
+//! splits it into documents and parses each with positions. Symbolic links below the root are
+//! never followed or read: a link named like a YAML file is an error (`symbolic-link`), a link
+//! to a directory a warning; a fifo, socket or device named like a YAML file is an error
+//! (`not-a-regular-file`) and is never opened.
 //! [`load_desired_state`] adds validation.
 
 pub mod git;
@@ -125,7 +128,10 @@ pub fn read_dir_with(root: &Path, limits: &Limits) -> SourceFiles {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| root.display().to_string());
-            files.push((root.to_path_buf(), name));
+            // The root is the caller's choice: a link there is resolved once (only links
+            // below the root are refused).
+            let resolved = fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+            files.push((resolved, name));
         }
         Ok(_) => collect_files(root, root, &mut files, &mut read.diagnostics),
         Err(error) => {
@@ -190,14 +196,56 @@ fn collect_files(
         if hidden {
             continue;
         }
+        // Never follows a link: the entry itself is looked at, not what it points to.
         let Ok(meta) = fs::symlink_metadata(&path) else {
             continue;
         };
-        if meta.is_dir() {
+        let kind = meta.file_type();
+        if kind.is_dir() {
             collect_files(root, &path, files, diagnostics);
-        } else if is_yaml(&path) && (meta.is_file() || path.is_file()) {
-            files.push((path.clone(), relative(root, &path)));
+        } else if kind.is_symlink() {
+            refuse_link(root, &path, diagnostics);
+        } else if is_yaml(&path) {
+            if kind.is_file() {
+                files.push((path.clone(), relative(root, &path)));
+            } else {
+                diagnostics.push(
+                    Diagnostic::error(
+                        "not-a-regular-file",
+                        Origin::new(relative(root, &path), Span::default()),
+                        "refused: not a regular file (a fifo, socket or device); it was not read",
+                    )
+                    .with_help("replace it with a regular file holding the YAML"),
+                );
+            }
         }
+    }
+}
+
+/// A symbolic link in the repository is never followed or read. A link named like a YAML file
+/// is an error (skipping it would silently drop what it declares, and with prune delete it in
+/// Infisical); a link to a directory is a warning (its files are not loaded); other links are
+/// ignored like any file that is not YAML.
+fn refuse_link(root: &Path, path: &Path, diagnostics: &mut Diagnostics) {
+    let origin = Origin::new(relative(root, path), Span::default());
+    if is_yaml(path) {
+        diagnostics.push(
+            Diagnostic::error(
+                "symbolic-link",
+                origin,
+                "refused: this file is a symbolic link; links are never followed, so it was not read",
+            )
+            .with_help("commit the YAML file itself instead of a link to it"),
+        );
+    } else if fs::metadata(path).is_ok_and(|target| target.is_dir()) {
+        diagnostics.push(
+            Diagnostic::warning(
+                "symbolic-link",
+                origin,
+                "skipped: this directory is a symbolic link; links are never followed, so its files were not loaded",
+            )
+            .with_help("move the files into the repository instead of linking to them"),
+        );
     }
 }
 
@@ -212,6 +260,32 @@ fn relative(root: &Path, path: &Path) -> String {
     } else {
         parts.join("/")
     }
+}
+
+/// Opens a file found by the walk, making sure what was opened is the regular file the walk
+/// saw (not a link or another file swapped in meanwhile).
+fn open_regular(path: &Path) -> std::io::Result<fs::File> {
+    let seen = fs::symlink_metadata(path)?;
+    if !seen.file_type().is_file() {
+        return Err(std::io::Error::other(
+            "it is no longer a regular file (links are never followed)",
+        ));
+    }
+    let handle = fs::File::open(path)?;
+    let opened = handle.metadata()?;
+    #[cfg(unix)]
+    let same = {
+        use std::os::unix::fs::MetadataExt;
+        seen.dev() == opened.dev() && seen.ino() == opened.ino()
+    };
+    #[cfg(not(unix))]
+    let same = opened.is_file();
+    if !same || !opened.is_file() {
+        return Err(std::io::Error::other(
+            "it changed while it was read (links are never followed)",
+        ));
+    }
+    Ok(handle)
 }
 
 /// Reads a file, refusing it (without reading it all) when it is larger than the limit.
@@ -229,7 +303,7 @@ fn read_limited(
             format!("cannot read file: {error}"),
         )
     };
-    let handle = match fs::File::open(path) {
+    let handle = match open_regular(path) {
         Ok(handle) => handle,
         Err(error) => {
             diagnostics.push(unreadable(error));

@@ -277,3 +277,36 @@ async fn a_folder_description_over_the_column_is_never_sent() {
     assert_eq!(body["message"], "Something went wrong");
     server.shutdown().await;
 }
+
+/// A server whose recursive folder listing has a parent cycle (no real Infisical answers this:
+/// a corrupt or forged folder tree).
+#[tokio::test]
+async fn a_folder_listing_with_a_parent_cycle_is_refused_naming_the_folders() {
+    let folders = serde_json::json!({"folders": [
+        {"id": "root-id", "name": "root", "parentId": null},
+        {"id": "ok-id", "name": "apps", "parentId": "root-id"},
+        {"id": "a-id", "name": "a", "parentId": "b-id"},
+        {"id": "b-id", "name": "b", "parentId": "a-id"},
+    ]});
+    let app = axum::Router::new().route(
+        "/api/v2/folders",
+        axum::routing::get(move || {
+            let folders = folders.clone();
+            async move { axum::Json(folders) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let client = HttpClient::new(ClientConfig::new(
+        format!("http://{address}"),
+        Credentials::AccessToken("test-token".to_string().into()),
+    ))
+    .expect("client");
+    let error = client
+        .list_folders("project-id", "prod", "/", true)
+        .await
+        .expect_err("a cycle");
+    insta::assert_snapshot!(error, @"unexpected response: GET /api/v2/folders: the folder listing of `/` has a parent cycle through folder ids `a-id`, `b-id`; repair the folders in Infisical");
+    server.abort();
+}

@@ -181,6 +181,65 @@ fn file_remote_tags_pinned_commits_and_sub_paths() {
     ));
 }
 
+#[cfg(unix)]
+#[test]
+fn sub_paths_and_committed_links_never_leave_the_checkout() {
+    use std::os::unix::fs::symlink;
+    let remote = Remote::new();
+    remote.push("infisical", "info");
+    let outside = remote.root.join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("creds.yaml"), "kind: canary-outside-5c1d\n").unwrap();
+    // Links are committed as links: one to a directory outside, one to a file outside.
+    symlink(&outside, remote.work.join("escape")).unwrap();
+    symlink(
+        outside.join("creds.yaml"),
+        remote.work.join("infisical/creds.yaml"),
+    )
+    .unwrap();
+    git(&remote.work, &["add", "-A"]);
+    git(&remote.work, &["commit", "--quiet", "-m", "links"]);
+    git(&remote.work, &["push", "--quiet", "origin", "HEAD:main"]);
+    let revision = git(&remote.work, &["rev-parse", "HEAD"]);
+
+    let main = || GitReference::Branch("main".into());
+    let mut refused = Vec::new();
+    for sub in ["escape", "escape/inner", "../outside", "/etc"] {
+        let source = GitSource::new(remote.config(remote.file_url(), main(), sub));
+        let error = source.fetch().unwrap_err();
+        assert!(
+            matches!(error, GitError::SubPathOutside { .. }),
+            "{sub}: {error:?}"
+        );
+        refused.push(error.to_string().replace(&revision, "[REVISION]"));
+    }
+    insta::assert_snapshot!(refused.join("\n"), @r"
+    refused sub-path `escape` in revision [REVISION]: it passes through a symbolic link in the repository, and links are never followed
+    refused sub-path `escape/inner` in revision [REVISION]: it passes through a symbolic link in the repository, and links are never followed
+    refused sub-path `../outside` in revision [REVISION]: it must be a relative path inside the repository, without `..`
+    refused sub-path `/etc` in revision [REVISION]: it must be a relative path inside the repository, without `..`
+    ");
+
+    // The checkout holds the committed link; the loader refuses it without reading it.
+    let source = GitSource::new(remote.config(remote.file_url(), main(), "infisical"));
+    let checkout = source.fetch().unwrap();
+    let kind = std::fs::symlink_metadata(checkout.path.join("creds.yaml")).unwrap();
+    assert!(kind.file_type().is_symlink());
+    let loaded = infisical_gitops::source::load_dir_with(
+        &checkout.path,
+        &infisical_gitops::source::Limits::DEFAULT,
+    );
+    let shown = format!("{:?}", loaded.diagnostics);
+    assert!(!shown.contains("canary-outside-5c1d"), "{shown}");
+    let refused: Vec<_> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "symbolic-link")
+        .map(|d| d.origin.file.to_string())
+        .collect();
+    assert_eq!(refused, ["creds.yaml"]);
+}
+
 // ------------------------------------------------------------------ HTTP (git http-backend)
 
 async fn fetch_blocking(

@@ -780,3 +780,99 @@ async fn folder_file_names_are_injective() {
     assert_eq!(codes, ["placeholder-source"; 3], "only the placeholders");
     server.shutdown().await;
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_never_writes_through_a_planted_symbolic_link() {
+    use std::os::unix::fs::symlink;
+    let live = seeded().await;
+    let url = live.server.url();
+    let work = tempfile::tempdir().unwrap();
+    let export = work.path().join("export.json");
+    std::fs::write(&export, export_json(vault_items(false))).unwrap();
+    let mapping = work.path().join("mapping.yaml");
+    std::fs::write(&mapping, MAPPING).unwrap();
+    let out = work.path().join("repo");
+    std::fs::create_dir_all(out.join("projects")).unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let canary = outside.path().join("canary");
+    std::fs::write(&canary, "canary-untouched\n").unwrap();
+    let args = |force: bool| -> Vec<String> {
+        let mut args = vec![
+            "import",
+            "--project",
+            "payments",
+            "--mapping",
+            mapping.to_str().unwrap(),
+            "--bitwarden-export",
+            export.to_str().unwrap(),
+            "--bitwarden-folder",
+            FOLDER,
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        if force {
+            args.push("--force");
+        }
+        args.into_iter().map(ToString::to_string).collect()
+    };
+    let cli = |args: Vec<String>| {
+        let url = url.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+                run_cli(&refs, &url)
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let shown = |stderr: &str| {
+        stderr
+            .replace(out.to_str().unwrap(), "[OUT]")
+            .replace(outside.path().to_str().unwrap(), "[OUTSIDE]")
+    };
+    let project_file = out.join("projects/payments.yaml");
+
+    // A dangling link where a file goes: `exists()` says no, but it is refused, even with
+    // --force, and nothing is created where it points.
+    let created = outside.path().join("created.yaml");
+    symlink(&created, &project_file).unwrap();
+    for force in [false, true] {
+        let (code, _, stderr) = cli(args(force)).await;
+        assert_eq!(code, 1, "{stderr}");
+        insta::allow_duplicates! {
+            insta::assert_snapshot!(shown(&stderr).trim_end(), @"error: refusing to write through `[OUT]/projects/payments.yaml`: it is a symbolic link; remove the link or choose another output directory");
+        }
+    }
+    assert!(!created.exists(), "the dangling link was followed");
+
+    // A link to a file outside: refused the same way, the file untouched.
+    std::fs::remove_file(&project_file).unwrap();
+    symlink(&canary, &project_file).unwrap();
+    let (code, _, stderr) = cli(args(true)).await;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("is a symbolic link"), "{stderr}");
+
+    // A linked directory on the way: refused before anything is written.
+    std::fs::remove_file(&project_file).unwrap();
+    std::fs::remove_dir(out.join("projects")).unwrap();
+    symlink(outside.path(), out.join("projects")).unwrap();
+    let (code, _, stderr) = cli(args(true)).await;
+    assert_eq!(code, 1, "{stderr}");
+    insta::assert_snapshot!(shown(&stderr).trim_end(), @"error: refusing to write through `[OUT]/projects`: it is a symbolic link; remove the link or choose another output directory");
+    assert_eq!(
+        std::fs::read_to_string(&canary).unwrap(),
+        "canary-untouched\n"
+    );
+    let outside_names: Vec<_> = std::fs::read_dir(outside.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(outside_names, ["canary"], "nothing written outside");
+    assert!(
+        !out.join("secrets").exists(),
+        "nothing written before the refusal"
+    );
+    live.server.shutdown().await;
+}

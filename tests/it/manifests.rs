@@ -656,6 +656,55 @@ fn out_never_removes_a_listed_file_that_lost_its_header() {
     );
 }
 
+#[cfg(unix)]
+#[test]
+fn out_never_writes_through_a_planted_symbolic_link() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("manifests");
+    std::fs::create_dir(&out).expect("out");
+    let outside = tempfile::tempdir().expect("tempdir");
+    let canary = outside.path().join("canary");
+    std::fs::write(&canary, "canary-untouched\n").expect("canary");
+    let name = "platform_infisicalsecret_a.yaml";
+    let manifests = emit(&state([sync("a")]), None);
+
+    // The temporary file's old name, planted as a link to a file outside: never followed.
+    symlink(&canary, out.join(format!(".{name}.tmp"))).expect("symlink");
+    write_directory(&out, &manifests).expect("written beside the planted link");
+    assert_eq!(
+        std::fs::read_to_string(&canary).expect("canary"),
+        "canary-untouched\n"
+    );
+    let written = std::fs::symlink_metadata(out.join(name)).expect("written");
+    assert!(
+        written.file_type().is_file(),
+        "a regular file, not the link"
+    );
+
+    // The target itself a link (to the canary, or dangling): refused, nothing written.
+    let created = outside.path().join("created.yaml");
+    for target in [&canary, &created] {
+        std::fs::remove_file(out.join(name)).expect("remove");
+        symlink(target, out.join(name)).expect("symlink");
+        let error = write_directory(&out, &emit(&state([sync("a"), sync("b")]), None))
+            .expect_err("refused");
+        let shown = format!("{error}").replace(out.to_str().expect("utf-8"), "[OUT]");
+        insta::allow_duplicates! {
+            insta::assert_snapshot!(shown, @"refusing to write through `[OUT]/platform_infisicalsecret_a.yaml`: it is a symbolic link; remove the link or choose another output directory");
+        }
+    }
+    assert_eq!(
+        std::fs::read_to_string(&canary).expect("canary"),
+        "canary-untouched\n"
+    );
+    assert!(!created.exists(), "a dangling link is not followed");
+    assert!(
+        !out.join("platform_infisicalsecret_b.yaml").exists(),
+        "refused before writing"
+    );
+}
+
 #[test]
 fn stdout_emission_goes_through_the_cli_entry() {
     let args = Args {

@@ -1167,3 +1167,42 @@ async fn run_serves_mcp_on_the_daemon_listener() {
     assert_eq!(status, 401);
     daemon.kill().await.unwrap();
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validate_change_never_reads_through_a_link_in_the_repository() {
+    const CANARY_FILE: &str = "canary-mcp-credentials-3e8f";
+    let work = tempfile::tempdir().unwrap();
+    let outside = work.path().join("git-credentials");
+    std::fs::write(&outside, format!("kind: {CANARY_FILE}\n")).unwrap();
+    let repo = work.path().join("repo");
+    copy_dir(&example(), &repo);
+    std::os::unix::fs::symlink(&outside, repo.join("creds.yaml")).unwrap();
+    std::os::unix::fs::symlink("/proc/self/environ", repo.join("env.yaml")).unwrap();
+    let source: Arc<dyn Source> = Arc::new(LocalDirectory(repo.clone()));
+    let state = Arc::new(McpState::new(
+        source,
+        Err("no Infisical in this test".to_string()),
+        Proposals::Disabled(NO_REMOTE.to_string()),
+    ));
+    let arguments = object(json!({"files": [{
+        "path": "secrets/k3s-infrastructure/extra.yaml",
+        "content": "apiVersion: infisical-gitops.io/v1alpha1\nkind: SecretSet\nmetadata:\n  name: extra\nspec:\n  project: k3s-infrastructure\n  environments: [prod]\n  path: /api-keys\n  secrets:\n    - key: EXTRA_TOKEN\n      generate: {length: 40}\n",
+    }]}));
+    let error = infisical_gitops::mcp::tools::dispatch(&state, "validate_change", arguments)
+        .await
+        .expect_err("the links are refused");
+    let shown = format!(
+        "{} {:?} {:?}",
+        error.message, error.diagnostics, error.detail
+    );
+    assert!(!shown.contains(CANARY_FILE), "{shown}");
+    let refused: Vec<&str> = error
+        .diagnostics
+        .iter()
+        .filter(|d| d["code"] == "symbolic-link")
+        .filter_map(|d| d["origin"]["file"].as_str())
+        .collect();
+    assert_eq!(refused, ["creds.yaml", "env.yaml"], "{shown}");
+    insta::assert_snapshot!(error.message, @"the change does not validate: 2 error(s)");
+}

@@ -455,6 +455,57 @@ async fn check_validates_and_diffs_without_pushing() {
     assert_eq!(remote.refs(), before);
 }
 
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_committed_link_named_like_yaml_is_refused_never_followed() {
+    let remote = Remote::new();
+    std::os::unix::fs::symlink(
+        "/proc/self/environ",
+        remote.seed.join(SUB_PATH).join("linked.yaml"),
+    )
+    .unwrap();
+    git(&remote.seed, &["add", "-A"]);
+    git(&remote.seed, &["commit", "--quiet", "-m", "A link"]);
+    git(&remote.seed, &["push", "--quiet", "origin", "main"]);
+    let proposer = Proposer::new(remote.config(None), None, None);
+    let error = proposer
+        .check(&request(serde_json::json!({"edits": [{
+            "op": "delete_secret", "project": "applications", "path": "/app-name-2", "key": "SENTRY_DSN"
+        }]})))
+        .await
+        .unwrap_err();
+    insta::assert_snapshot!(error.to_string(), @"cannot read `linked.yaml` from the repository: it is a symbolic link, and links are never followed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_template_that_reads_no_secret_is_refused() {
+    let remote = Remote::new();
+    let proposer = Proposer::new(remote.config(None), None, None);
+    let before = remote.refs();
+    let mut refused = Vec::new();
+    for template in [
+        serde_json::json!({"password": CANARY}),
+        serde_json::json!({"password": format!("{{{{ \"{CANARY}\" }}}}")}),
+        serde_json::json!({"pin": "{{ 424242 }}", "token": "{{ .A.Value }}"}),
+    ] {
+        let error = proposer
+            .propose(request(serde_json::json!({"edits": [{
+                "op": "add_kubernetes_sync", "name": "leaky", "project": "k3s-infrastructure",
+                "environment": "prod", "path": "/api-keys", "namespace": "apps",
+                "secretName": "leaky", "template": template
+            }]})))
+            .await
+            .unwrap_err();
+        assert!(matches!(error, ProposeError::Request(_)), "{error:?}");
+        let message = error.to_string();
+        assert!(!message.contains(CANARY), "{message}");
+        assert!(!message.contains("424242"), "{message}");
+        refused.push(message);
+    }
+    insta::assert_snapshot!(refused.join("\n"));
+    assert_eq!(remote.refs(), before, "nothing was pushed");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_concurrent_proposals_get_two_branches() {
     let remote = Remote::new();

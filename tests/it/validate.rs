@@ -166,3 +166,138 @@ fn hidden_directories_and_other_files_are_skipped() {
     );
     assert_eq!(validation.summary.files, 1);
 }
+
+const PROJECT: &str = "apiVersion: infisical-gitops.io/v1alpha1
+kind: Project
+metadata:
+  name: applications
+spec:
+  environments:
+    - slug: prod
+      name: Production
+";
+
+const CANARY_FILE: &str = "canary-git-token-7f3a";
+const CANARY_ENVIRONMENT: &str = "canary-client-secret-91b2";
+
+/// A repository beside a directory `outside` holding a credentials file, a YAML file and a
+/// canary in the loader's own environment: the repository links to all three.
+#[cfg(unix)]
+fn linked_repository() -> (tempfile::TempDir, PathBuf) {
+    use std::os::unix::fs::symlink;
+    let work = tempfile::tempdir().unwrap();
+    let outside = work.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::write(
+        outside.join("git-credentials"),
+        format!("https://ci:{CANARY_FILE}@forge.invalid\n"),
+    )
+    .unwrap();
+    std::fs::write(outside.join("more.yaml"), format!("kind: {CANARY_FILE}\n")).unwrap();
+    let repo = work.path().join("repo");
+    std::fs::create_dir_all(repo.join("projects")).unwrap();
+    std::fs::write(repo.join("projects/applications.yaml"), PROJECT).unwrap();
+    symlink(
+        "../../outside/git-credentials",
+        repo.join("projects/creds.yaml"),
+    )
+    .unwrap();
+    symlink("/proc/self/environ", repo.join("env.yaml")).unwrap();
+    symlink("../outside", repo.join("shared")).unwrap();
+    symlink("../outside/absent.yaml", repo.join("dangling.yml")).unwrap();
+    symlink("../outside/git-credentials", repo.join("notes.txt")).unwrap();
+    (work, repo)
+}
+
+#[cfg(unix)]
+#[test]
+fn symbolic_links_are_refused_and_never_read() {
+    let (_work, repo) = linked_repository();
+    for format in ["text", "json"] {
+        let output = binary()
+            .args(["validate", ".", "--format", format])
+            .current_dir(&repo)
+            .env("CANARY_CLIENT_SECRET", CANARY_ENVIRONMENT)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(output.status.code(), Some(1), "{stdout}{stderr}");
+        for canary in [CANARY_FILE, CANARY_ENVIRONMENT] {
+            assert!(!stdout.contains(canary), "{canary} in stdout:\n{stdout}");
+            assert!(!stderr.contains(canary), "{canary} in stderr:\n{stderr}");
+        }
+        insta::assert_snapshot!(format!("symbolic_links_{format}"), stdout);
+    }
+    // The local source's revision hashes links by their target, never reading through them.
+    let first = infisical_gitops::source::local::directory_revision(&repo).unwrap();
+    std::fs::write(
+        repo.parent().unwrap().join("outside/git-credentials"),
+        "changed",
+    )
+    .unwrap();
+    assert_eq!(
+        infisical_gitops::source::local::directory_revision(&repo).unwrap(),
+        first
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_named_like_yaml_is_refused_without_being_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("project.yaml"), PROJECT).unwrap();
+    let status = Command::new("mkfifo")
+        .arg(dir.path().join("pipe.yaml"))
+        .status()
+        .expect("mkfifo");
+    assert!(status.success());
+    // Opening a fifo blocks until a writer comes: run in a thread, bounded.
+    let root = dir.path().to_path_buf();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let validation = validate_path(&root);
+        let text = render_text(&root, &validation, false);
+        let revision = infisical_gitops::source::local::directory_revision(&root);
+        let _ = sender.send((text, revision.is_ok()));
+    });
+    let (text, revision) = receiver
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("the loader blocked on the fifo");
+    assert!(
+        revision,
+        "the local revision is computed without opening the fifo"
+    );
+    insta::assert_snapshot!("fifo", text.replace(dir.path().to_str().unwrap(), "[DIR]"));
+}
+
+#[test]
+fn a_template_entry_that_reads_no_secret_is_a_warning_that_never_shows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/desired-state");
+    let status = Command::new("cp")
+        .arg("-r")
+        .arg(&example)
+        .arg(dir.path().join("repo"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let repo = dir.path().join("repo");
+    let syncs = repo.join("kubernetes/syncs.yaml");
+    let text = std::fs::read_to_string(&syncs)
+        .unwrap()
+        .replace(
+            "password: \"{{ .POSTGRES_PASSWORD.Value }}\"",
+            "password: \"hunter2-canary-tpl\"",
+        )
+        .replace(
+            "host: \"{{ .POSTGRES_HOST.Value }}\"",
+            "host: '{{ \"canary-host-tpl\" }}'",
+        );
+    std::fs::write(&syncs, text).unwrap();
+    let validation = validate_path(&repo);
+    let text = render_text(&repo, &validation, false);
+    assert!(!text.contains("canary"), "{text}");
+    assert!(!render_json(&validation).contains("canary"));
+    insta::assert_snapshot!("template_literal", text);
+}

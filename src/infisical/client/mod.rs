@@ -855,8 +855,20 @@ impl InfisicalApi for HttpClient {
         .query("environment", environment)
         .query("path", path.clone())
         .query("recursive", bool_str(recursive));
-        let answer: wire::FoldersEnvelope = self.get(call).await?;
-        Ok(wire::folders_with_paths(&path, answer.folders))
+        let raw = self.execute_plain(&call).await?;
+        let answer: wire::FoldersEnvelope = call.decode(&raw)?;
+        drop(raw);
+        let tree = wire::folders_with_paths(&path, answer.folders)
+            .map_err(|error| ApiError::Decode(call.context(None, error.to_string())))?;
+        if tree.too_deep > 0 {
+            tracing::warn!(
+                too_deep = tree.too_deep,
+                environment,
+                limit = crate::model::names::MAX_FOLDER_DEPTH,
+                "leaving alone folders deeper than the limit: they are not observed and never changed"
+            );
+        }
+        Ok(tree.folders)
     }
 
     async fn create_folder(&self, request: &CreateFolder) -> Result<RemoteFolder, ApiError> {

@@ -11,8 +11,9 @@ use super::{
 use crate::model::document::{
     API_VERSION, Document, ProjectDocument, SecretSetDocument, SecretSpec,
 };
-use crate::model::names::check_dns1123_subdomain;
+use crate::model::names::{check_dns1123_subdomain, check_secret_data_key};
 use crate::model::span::Span;
+use crate::model::template::check_template_entry;
 use crate::model::validate::LoadedDocument;
 use crate::model::{Diagnostics, EnvironmentSlug, FolderPath, ProjectSlug, SecretKey, TagSlug};
 use crate::source::{Limits, load_str};
@@ -255,7 +256,22 @@ fn check_edit(edit: &Edit) -> Result<(), EditError> {
             }
             for (key, template) in &e.template {
                 text_field("template key", key, 253)?;
-                text_field("template", template, 4096)?;
+                check_secret_data_key(key)
+                    .map_err(|error| name_error("template key", key, error))?;
+                if template.chars().count() > 4096 || template.chars().any(char::is_control) {
+                    // The entry may hold a value: never echoed.
+                    return Err(EditError::InvalidName {
+                        what: "template entry",
+                        value: key.clone(),
+                        reason: "must be at most 4096 characters, without control characters"
+                            .to_string(),
+                    });
+                }
+                check_template_entry(template).map_err(|reason| EditError::LiteralTemplate {
+                    sync: e.name.clone(),
+                    key: key.clone(),
+                    reason,
+                })?;
             }
         }
     }

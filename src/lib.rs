@@ -27,6 +27,7 @@
 //! | [`daemon`] | the reconcile loop, webhooks, health, metrics, leader election | no |
 //! | [`mcp`] | MCP tools: read the repository, plan, propose changes as merge requests | no |
 //! | [`cli`] | command-line front-end | no |
+//! | [`escape`] | escaping untrusted strings for terminal text, logs, Markdown and YAML comments | yes |
 //!
 //! The pure modules never import `tokio`, `reqwest` or `std::fs`.
 #![forbid(unsafe_code)]
@@ -35,6 +36,7 @@ pub mod apply;
 pub mod cli;
 pub mod daemon;
 pub mod dev;
+pub mod escape;
 pub mod import;
 pub mod infisical;
 pub mod manifest;

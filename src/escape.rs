@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | terminal text, logs, YAML comments, error messages | [`visible`], [`Visible`] | control characters (C0, DEL, C1), line and paragraph separators and bidirectional controls become `\n`, `\u{1b}`, … |
 //! | a name in Markdown | [`markdown::code`], [`markdown::table_code`] | a code span whose fence is longer than any backtick run inside; `\|` in tables |
-//! | a message in Markdown | [`markdown::text`], [`markdown::table_text`] | `` `quoted` `` parts become code spans, the rest has `\`, `` ` ``, `*`, `_`, `[`, `]`, `<`, `>`, `&`, `\|`, `~` escaped |
+//! | a message in Markdown | [`markdown::text`], [`markdown::table_text`] | `` `quoted` `` parts become code spans, the rest has `\`, `` ` ``, `*`, `_`, `[`, `<`, `&`, `\|`, `~` escaped |
 //! | Markdown written by someone else | [`markdown::block`] | lines kept, raw HTML and code fences neutralised |
 //!
 //! Pure: no IO.
@@ -18,20 +18,25 @@ use std::fmt;
 
 /// Whether `c` changes the layout of a line or how it reads: control characters (C0 with
 /// newline and tab, DEL, C1 with NEL), the Unicode line and paragraph separators (line breaks
-/// in YAML 1.1 and some terminals), the byte-order mark and the bidirectional controls that can
-/// reorder what a reader sees.
+/// in YAML 1.1 and some terminals), and invisible format characters (bidirectional overrides and
+/// isolates that reorder what a reader sees, zero-width characters, the byte-order mark, soft
+/// hyphen, tag characters).
 pub fn is_unsafe(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
-            '\u{2028}'
-                | '\u{2029}'
+            '\u{00AD}'
                 | '\u{061C}'
+                | '\u{180E}'
+                | '\u{200B}'
                 | '\u{200E}'
                 | '\u{200F}'
-                | '\u{202A}'..='\u{202E}'
-                | '\u{2066}'..='\u{2069}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{206F}'
                 | '\u{FEFF}'
+                | '\u{FFF9}'..='\u{FFFB}'
+                | '\u{E0000}'..='\u{E007F}'
         )
 }
 
@@ -76,7 +81,7 @@ pub mod markdown {
     use super::visible;
 
     /// Characters that could start Markdown structure in the middle of a line.
-    const SPECIAL: &[char] = &['\\', '`', '*', '_', '[', ']', '<', '>', '&', '|', '~'];
+    const SPECIAL: &[char] = &['\\', '`', '*', '_', '[', '<', '&', '|', '~'];
 
     /// `text` as one inline code span, outside tables.
     pub fn code(text: &str) -> String {
@@ -217,7 +222,7 @@ mod tests {
         );
         assert_eq!(
             text("<!-- *x* [a](b) & c|d"),
-            "\\<!-- \\*x\\* \\[a\\](b) \\& c\\|d"
+            "\\<!-- \\*x\\* \\[a](b) \\& c\\|d"
         );
         assert_eq!(text("odd ` tick"), "odd \\` tick");
         assert_eq!(text("empty `` pair"), "empty \\`\\` pair");

@@ -76,6 +76,72 @@ pub fn visible(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// What a known secret value is replaced with in foreign text.
+pub const REDACTED: &str = "<redacted>";
+
+/// `message` (text from a server or a tool) without any of `values`, in any form a server may
+/// quote it in: as is; JSON-escaped (a value with a newline or a quote, echoed inside a JSON
+/// document or a JSON string: `-----BEGIN…\nMIIE…`); percent-encoded; and, for a value of
+/// several lines, each line on its own (a server may quote one line of a PEM). Forms shorter
+/// than `min_len` characters are left alone: replacing them would garble the message and reveal
+/// where a short value appears. Longer forms are replaced first. The result is made
+/// [`visible`] (one line, no terminal escapes).
+pub fn scrub<'a>(
+    message: &str,
+    values: impl IntoIterator<Item = &'a str>,
+    min_len: usize,
+) -> String {
+    let mut forms: Vec<String> = Vec::new();
+    for value in values {
+        let mut add = |form: String| {
+            if form.chars().count() >= min_len && !forms.contains(&form) {
+                forms.push(form);
+            }
+        };
+        add(value.to_string());
+        add(json_escaped(value));
+        add(percent_encoded(value));
+        if value.contains('\n') {
+            for line in value.lines() {
+                let line = line.trim();
+                add(line.to_string());
+                add(json_escaped(line));
+            }
+        }
+    }
+    forms.sort_by_key(|form| std::cmp::Reverse(form.len()));
+    let mut message = message.to_string();
+    for form in &forms {
+        if message.contains(form.as_str()) {
+            message = message.replace(form.as_str(), REDACTED);
+        }
+    }
+    visible(&message).into_owned()
+}
+
+/// `value` as it appears between the quotes of a JSON string.
+fn json_escaped(value: &str) -> String {
+    let quoted = serde_json::to_string(value).unwrap_or_default();
+    quoted
+        .strip_prefix('"')
+        .and_then(|q| q.strip_suffix('"'))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// `value` percent-encoded as in a URL query (`%XX` for all but unreserved characters).
+fn percent_encoded(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 /// Markdown (merge-request descriptions, `plan --format markdown`).
 pub mod markdown {
     use super::visible;
@@ -199,6 +265,24 @@ mod tests {
         assert_eq!(visible("\u{202e}txt.exe"), "\\u{202e}txt.exe");
         assert_eq!(visible("ünïcödé ✓"), "ünïcödé ✓");
         assert_eq!(Visible("a\0b").to_string(), "a\\u{0}b");
+    }
+
+    #[test]
+    fn scrubbing_removes_every_form_of_a_value() {
+        let pem = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----";
+        let echoed = format!(
+            "raw {pem} | json {} | url {} | one line MIIEvQIBADANBgkqhkiG9w0BAQEFAASC",
+            serde_json::to_string(pem).expect("json"),
+            percent_encoded(pem)
+        );
+        let scrubbed = scrub(&echoed, [pem], 4);
+        assert!(!scrubbed.contains("MIIE"), "{scrubbed}");
+        assert!(!scrubbed.contains("PRIVATE"), "{scrubbed}");
+        assert!(!scrubbed.contains('\n'), "{scrubbed}");
+        assert_eq!(
+            scrub("short abc and \u{1b}[2J", ["abc"], 4),
+            "short abc and \\u{1b}[2J"
+        );
     }
 
     #[test]

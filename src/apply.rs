@@ -137,17 +137,19 @@ impl ApplyReport {
     }
 
     /// Human text: one line per change that did not simply succeed, then the summary.
+    /// Reasons quote servers; they are escaped onto their line.
     pub fn render_text(&self) -> String {
+        use crate::escape::Visible;
         let mut out = String::new();
         for outcome in &self.outcomes {
             let line = match &outcome.status {
                 Status::Done => continue,
-                Status::Failed { reason } => format!("failed: {reason}"),
+                Status::Failed { reason } => format!("failed: {}", Visible(reason)),
                 Status::PendingApproval { approval_id } => match approval_id {
-                    Some(id) => format!("pending approval (request {id})"),
+                    Some(id) => format!("pending approval (request {})", Visible(id)),
                     None => "pending approval".to_string(),
                 },
-                Status::Skipped { reason } => format!("skipped: {reason}"),
+                Status::Skipped { reason } => format!("skipped: {}", Visible(reason)),
             };
             out.push_str(&format!(
                 "  {} {}: {line}\n",

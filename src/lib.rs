@@ -29,6 +29,7 @@
 //! | [`cli`] | command-line front-end | no |
 //! | [`net`] | bounded reading of HTTP answers; the hardened HTTP listener | no |
 //! | [`files`] | writing output files without following symbolic links | no |
+//! | [`escape`] | escaping untrusted strings for terminal text, logs, Markdown and YAML comments | yes |
 //!
 //! The pure modules never import `tokio`, `reqwest` or `std::fs`.
 #![forbid(unsafe_code)]
@@ -37,6 +38,7 @@ pub mod apply;
 pub mod cli;
 pub mod daemon;
 pub mod dev;
+pub mod escape;
 pub mod files;
 pub mod import;
 pub mod infisical;

@@ -221,6 +221,8 @@ fn write_file(path: &Path, contents: &str) -> miette::Result<()> {
 }
 
 /// An error and its causes on one line: `outer: inner: root`.
+/// The error and its causes on one line; the API server's messages are foreign text, so control
+/// characters in them are shown as escapes.
 fn chain(error: &dyn std::error::Error) -> String {
     let mut out = error.to_string();
     let mut source = error.source();
@@ -229,5 +231,5 @@ fn chain(error: &dyn std::error::Error) -> String {
         out.push_str(&cause.to_string());
         source = cause.source();
     }
-    out
+    crate::escape::visible(&out).into_owned()
 }

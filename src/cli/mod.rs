@@ -167,6 +167,7 @@ fn init_tracing(format: LogFormat, color: ColorChoice) {
     let result = match format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder
+            .fmt_fields(text_log_fields())
             .with_ansi(Context::new(color).color_stderr)
             .try_init(),
     };
@@ -174,9 +175,70 @@ fn init_tracing(format: LogFormat, color: ColorChoice) {
     drop(result);
 }
 
+/// How text logs write an event's fields: like tracing's default (`message name=value …`), but
+/// every value goes through [`escape::visible`](crate::escape::visible), so a name from
+/// Infisical, Git or a client holding a newline or a terminal escape can never forge a log line
+/// or recolour a terminal. (JSON logs escape by construction.)
+pub fn text_log_fields()
+-> impl for<'writer> tracing_subscriber::fmt::FormatFields<'writer> + 'static {
+    use tracing_subscriber::field::MakeExt;
+    tracing_subscriber::fmt::format::debug_fn(|writer, field, value| {
+        let text = format!("{value:?}");
+        let shown = crate::escape::visible(&text);
+        if field.name() == "message" {
+            write!(writer, "{shown}")
+        } else {
+            write!(writer, "{}={shown}", field.name())
+        }
+    })
+    .delimited(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
+
+    /// A field or message with a newline or an escape stays on its event's one line.
+    #[test]
+    fn text_logs_escape_untrusted_fields() {
+        use std::sync::{Arc, Mutex};
+        #[derive(Clone, Default)]
+        struct Buffer(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buffer {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0
+                    .lock()
+                    .map_err(|_| std::io::Error::other("poisoned"))?
+                    .extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .fmt_fields(super::text_log_fields())
+            .with_ansi(false)
+            .without_time()
+            .with_writer(move || writer.clone())
+            .finish();
+        let path = "/apps\n2026-01-01T00:00:00Z  WARN forged: all secrets deleted";
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::warn!(project = "billing", path = %path, "skipping a folder\x1b[2J");
+        });
+        let bytes = buffer.0.lock().map(|b| b.clone()).unwrap_or_default();
+        let logged = String::from_utf8(bytes).unwrap_or_default();
+        assert_eq!(logged.lines().count(), 1, "{logged}");
+        assert!(!logged.contains('\u{1b}'), "{logged}");
+        assert!(
+            logged.ends_with(
+                "skipping a folder\\u{1b}[2J project=\"billing\" path=/apps\\n2026-01-01T00:00:00Z  WARN forged: all secrets deleted\n"
+            ),
+            "{logged}"
+        );
+    }
 
     /// Every subcommand's arguments are consistent (unique names, valid relations): clap checks
     /// this only when a subcommand is first used, so check them all here.

@@ -12,6 +12,10 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::ops::Range;
+
+use crate::escape;
+use crate::source::yaml::literal_value_ranges;
 
 use crate::model::diagnostics::{Diagnostic, Diagnostics, Severity};
 use crate::model::span::Origin;
@@ -64,10 +68,45 @@ impl Style {
 
 type ReadSource<'a> = Box<dyn Fn(&str) -> Option<String> + 'a>;
 
+/// One source file: its lines, and per line the character columns (`start..end`) that hold a
+/// literal value.
+struct SourceFile {
+    lines: Vec<String>,
+    literals: Vec<Vec<Range<usize>>>,
+}
+
+impl SourceFile {
+    fn new(text: &str) -> Self {
+        let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        let mut literals = vec![Vec::new(); lines.len()];
+        // Character index where each line starts.
+        let mut starts = vec![0];
+        for (index, c) in text.chars().enumerate() {
+            if c == '\n' {
+                starts.push(index + 1);
+            }
+        }
+        for range in literal_value_ranges(text) {
+            let first = starts
+                .partition_point(|&s| s <= range.start)
+                .saturating_sub(1);
+            for (line, &start) in starts.iter().enumerate().skip(first) {
+                if start >= range.end || line >= literals.len() {
+                    break;
+                }
+                let from = range.start.saturating_sub(start);
+                let to = range.end - start;
+                literals[line].push(from..to);
+            }
+        }
+        Self { lines, literals }
+    }
+}
+
 /// Source text by file name, read on demand and cached.
 pub struct Sources<'a> {
     read: ReadSource<'a>,
-    cache: HashMap<String, Option<Vec<String>>>,
+    cache: HashMap<String, Option<SourceFile>>,
 }
 
 impl std::fmt::Debug for Sources<'_> {
@@ -85,14 +124,20 @@ impl<'a> Sources<'a> {
         }
     }
 
-    fn line(&mut self, file: &str, line: u32) -> Option<String> {
+    /// The line and the columns of the literal values on it.
+    fn line(&mut self, file: &str, line: u32) -> Option<(String, Vec<Range<usize>>)> {
         let read = &self.read;
-        let lines = self
+        let source = self
             .cache
             .entry(file.to_string())
-            .or_insert_with(|| read(file).map(|text| text.lines().map(str::to_owned).collect()));
+            .or_insert_with(|| read(file).map(|text| SourceFile::new(&text)))
+            .as_ref()?;
         let index = usize::try_from(line).ok()?.checked_sub(1)?;
-        lines.as_ref()?.get(index).cloned()
+        let text = source.lines.get(index)?.clone();
+        Some((
+            text,
+            source.literals.get(index).cloned().unwrap_or_default(),
+        ))
     }
 }
 
@@ -119,7 +164,7 @@ fn render_one(out: &mut String, diagnostic: &Diagnostic, sources: &mut Sources<'
         out,
         "{head}{} {}",
         style.bold(":"),
-        style.bold(&diagnostic.message)
+        style.bold(&escape::visible(&diagnostic.message))
     );
     let width = gutter_width(diagnostic);
     snippet(
@@ -134,13 +179,19 @@ fn render_one(out: &mut String, diagnostic: &Diagnostic, sources: &mut Sources<'
     if let Some(help) = &diagnostic.help {
         let _ = writeln!(
             out,
-            "{pad} {} {}: {help}",
+            "{pad} {} {}: {}",
             style.gutter("="),
-            style.note("help")
+            style.note("help"),
+            escape::Visible(help)
         );
     }
     for related in &diagnostic.related {
-        let _ = writeln!(out, "{}: {}", style.note("note"), related.message);
+        let _ = writeln!(
+            out,
+            "{}: {}",
+            style.note("note"),
+            escape::Visible(&related.message)
+        );
         snippet(
             out,
             &related.origin,
@@ -170,19 +221,20 @@ fn snippet(
 ) {
     let pad = " ".repeat(width);
     let location = if origin.span.line == 0 {
-        origin.file.to_string()
+        escape::visible(&origin.file).into_owned()
     } else {
-        origin.to_string()
+        escape::visible(&origin.to_string()).into_owned()
     };
     let _ = writeln!(out, "{pad}{} {location}", style.gutter("-->"));
     if origin.span.line == 0 {
         return;
     }
-    let Some(line) = sources.line(&origin.file, origin.span.line) else {
+    let Some((line, literals)) = sources.line(&origin.file, origin.span.line) else {
         return;
     };
     let column = usize::try_from(origin.span.column.max(1)).unwrap_or(1) - 1;
-    let line = redact_literal(line.trim_end());
+    let (line, column) = shown_line(line.trim_end(), &literals, column);
+    let line = redact_literal(&line);
     let (line, column) = window(&line, column);
     let line = line.as_str();
     let prefix: String = line
@@ -203,6 +255,55 @@ fn snippet(
     let _ = writeln!(out, "{number} {bar} {line}");
     let _ = writeln!(out, "{pad} {bar} {prefix}{carets}");
 }
+
+/// The line as shown, and where `column` lands in it: each run of literal-value columns is
+/// `<redacted>` (its leading blanks kept), every control or invisible character other than a tab
+/// is a visible escape.
+fn shown_line(line: &str, literals: &[Range<usize>], column: usize) -> (String, usize) {
+    let mut out = String::with_capacity(line.len());
+    let mut shown = 0usize;
+    let mut new_column = None;
+    let mut in_literal = false;
+    let mut blank_so_far = true;
+    for (index, c) in line.chars().enumerate() {
+        if index == column {
+            new_column = Some(shown);
+        }
+        let covered = literals.iter().any(|r| r.contains(&index));
+        if covered {
+            if !in_literal {
+                in_literal = true;
+                blank_so_far = true;
+            }
+            if blank_so_far && (c == ' ' || c == '\t') {
+                out.push(c);
+                shown += 1;
+                continue;
+            }
+            if blank_so_far {
+                blank_so_far = false;
+                out.push_str(REDACTED);
+                shown += REDACTED.len();
+            }
+            continue;
+        }
+        in_literal = false;
+        if c != '\t' && escape::is_unsafe(c) {
+            let escaped = escape::visible(c.encode_utf8(&mut [0; 4])).into_owned();
+            shown += escaped.chars().count();
+            out.push_str(&escaped);
+        } else {
+            out.push(c);
+            shown += 1;
+        }
+    }
+    (
+        out,
+        new_column.unwrap_or(shown + column.saturating_sub(line.chars().count())),
+    )
+}
+
+const REDACTED: &str = "<redacted>";
 
 /// A `value:` line shows `<redacted>` instead of the literal: it may be a secret written into
 /// Git by mistake, and diagnostics end up in CI logs.
@@ -310,6 +411,19 @@ mod tests {
         );
         assert_eq!(redact_literal("  values: x"), "  values: x");
         assert_eq!(redact_literal("  value:"), "  value:");
+    }
+
+    #[test]
+    fn shown_lines_redact_literal_columns_and_escape_controls() {
+        let line = "  - {key: A, value: s3cret, bad: x}";
+        let (shown, column) = shown_line(line, &[Range { start: 20, end: 26 }], 28);
+        assert_eq!(shown, "  - {key: A, value: <redacted>, bad: x}");
+        assert_eq!(&shown[column..column + 3], "bad");
+        let (shown, column) = shown_line("a\u{1b}[2Jb: 1", &[], 5);
+        assert_eq!(shown, "a\\u{1b}[2Jb: 1");
+        assert_eq!(&shown[column..=column], "b");
+        let (shown, _) = shown_line("        pem-line", &[Range { start: 0, end: 16 }], 8);
+        assert_eq!(shown, "        <redacted>");
     }
 
     #[test]

@@ -245,7 +245,7 @@ impl Catalog {
 
     /// The names tried for a secret, in order: its full address, then its key.
     pub fn names_for(address: &Address) -> Vec<String> {
-        let mut names = vec![address.to_string()];
+        let mut names = vec![address.exact()];
         if let Address::Secret(_, _, _, key) = address {
             names.push(key.to_string());
         }

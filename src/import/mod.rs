@@ -408,7 +408,7 @@ fn header(options: &ImportOptions, project: &ProjectSlug) -> String {
     format!(
         "# Imported by `infisical-gitops import` from {}, project `{project}`.\n\
          # Values are never written here: each secret references Bitwarden or carries a `todo`.\n",
-        options.instance
+        crate::escape::Visible(&options.instance)
     )
 }
 

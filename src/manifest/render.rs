@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 
 use super::object::Manifest;
+use crate::escape::Visible;
 
 /// The first line of every file `--out` writes; files without it are never overwritten or
 /// removed.
@@ -48,10 +49,14 @@ pub fn to_yaml_stream(manifests: &[Manifest]) -> Result<String, RenderError> {
     Ok(out)
 }
 
+/// The comment line naming the sync and its file. Both are escaped onto one line (a file name
+/// may hold a newline, or a YAML 1.1 line break such as U+0085 or U+2028), so nothing in them
+/// can end the comment and start YAML of its own.
 fn provenance(manifest: &Manifest) -> String {
+    let sync = Visible(&manifest.sync);
     match &manifest.source_file {
-        Some(file) => format!("# KubernetesSync {} ({file})\n", manifest.sync),
-        None => format!("# KubernetesSync {}\n", manifest.sync),
+        Some(file) => format!("# KubernetesSync {sync} ({})\n", Visible(file)),
+        None => format!("# KubernetesSync {sync}\n"),
     }
 }
 

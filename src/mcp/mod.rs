@@ -172,17 +172,19 @@ impl ToolError {
         self
     }
 
+    /// The text has one line per diagnostic: file names and messages are escaped onto it.
     fn into_result(self) -> CallToolResult {
+        use crate::escape::Visible;
         let mut text = self.message.clone();
         for diagnostic in &self.diagnostics {
             let origin = &diagnostic["origin"];
             text.push_str(&format!(
                 "\n{}: {}:{}:{}: {} [{}]",
                 diagnostic["severity"].as_str().unwrap_or("error"),
-                origin["file"].as_str().unwrap_or("?"),
+                Visible(origin["file"].as_str().unwrap_or("?")),
                 origin["line"],
                 origin["column"],
-                diagnostic["message"].as_str().unwrap_or(""),
+                Visible(diagnostic["message"].as_str().unwrap_or("")),
                 diagnostic["code"].as_str().unwrap_or(""),
             ));
         }

@@ -281,7 +281,7 @@ fn secret_json(address: &Address, secret: &DesiredSecret) -> Value {
         _ => ("", "/"),
     };
     json!({
-        "address": address.to_string(),
+        "address": address.exact(),
         "environment": environment,
         "path": path,
         "key": secret.key.as_str(),
@@ -416,7 +416,7 @@ pub fn explain_secret(state: &DesiredState, args: &ExplainArgs) -> Result<Value,
             _ => ("", "/"),
         };
         places.push(json!({
-            "address": address.to_string(),
+            "address": address.exact(),
             "valueSource": source_json(&secret.source),
             "valueSourceDescription": secret.source.describe(),
             "infisical": {

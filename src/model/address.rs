@@ -6,6 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::names::{EnvironmentSlug, FolderPath, ProjectSlug, SecretKey};
+use crate::escape::Visible;
 
 /// The address of a project, environment, folder or secret.
 ///
@@ -64,20 +65,39 @@ impl Address {
     }
 }
 
+impl Address {
+    /// The exact spelling, `project/env:/path#KEY`, for machine formats (JSON, YAML) and for
+    /// parsing back. A key from Infisical may hold anything, so text for people uses
+    /// [`Display`](fmt::Display) instead, which escapes it.
+    pub fn exact(&self) -> String {
+        match self {
+            Address::Project(p) => p.to_string(),
+            Address::Environment(p, e) => format!("{p}/{e}"),
+            Address::Folder(p, e, path) => format!("{p}/{e}:{path}"),
+            Address::Secret(p, e, path, k) => format!("{p}/{e}:{path}#{k}"),
+        }
+    }
+}
+
+/// For people (terminal text, logs, errors): the key's control characters, line separators
+/// and bidirectional controls are shown as escapes (`\n`, `\u{1b}`), so a key can never start a
+/// line of its own or recolour a terminal. Slugs and folder paths cannot hold such characters.
 impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Address::Project(p) => write!(f, "{p}"),
             Address::Environment(p, e) => write!(f, "{p}/{e}"),
             Address::Folder(p, e, path) => write!(f, "{p}/{e}:{path}"),
-            Address::Secret(p, e, path, k) => write!(f, "{p}/{e}:{path}#{k}"),
+            Address::Secret(p, e, path, k) => {
+                write!(f, "{p}/{e}:{path}#{}", Visible(k.as_str()))
+            }
         }
     }
 }
 
 impl From<Address> for String {
     fn from(value: Address) -> Self {
-        value.to_string()
+        value.exact()
     }
 }
 
@@ -143,6 +163,26 @@ impl std::str::FromStr for Address {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn display_escapes_the_key_and_exact_keeps_it() {
+        // Validation may refuse such a key; the escaping must hold whatever a name holds.
+        let Ok(key) = SecretKey::new("A\nB\u{1b}[2J") else {
+            return;
+        };
+        let address = Address::Secret(
+            ProjectSlug::new("billing").expect("slug"),
+            EnvironmentSlug::new("prod").expect("slug"),
+            FolderPath::root(),
+            key,
+        );
+        assert_eq!(address.to_string(), "billing/prod:/#A\\nB\\u{1b}[2J");
+        assert_eq!(address.exact(), "billing/prod:/#A\nB\u{1b}[2J");
+        assert_eq!(
+            serde_json::to_string(&address).expect("json"),
+            "\"billing/prod:/#A\\nB\\u001b[2J\""
+        );
+    }
 
     #[test]
     fn round_trips_and_orders_parents_first() {

@@ -37,8 +37,8 @@ use super::state::{
     BitwardenFieldRef, BitwardenItem, BitwardenRef, DesiredSecret, DesiredState, Environment,
     Folder, GenerateRule, KubernetesSync, Policy, Project, SecretSource,
 };
-use super::value::is_blank;
 use super::template::check_template_entry;
+use super::value::is_blank;
 
 /// A parsed document and where it came from.
 #[derive(Debug, Clone)]

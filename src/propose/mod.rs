@@ -539,8 +539,10 @@ pub fn commit_message(title: &str, edits: &[Edit]) -> String {
 pub fn change_request_description(rationale: Option<&str>, checked: &CheckedProposal) -> String {
     let mut out = String::new();
     if let Some(rationale) = rationale.map(str::trim).filter(|r| !r.is_empty()) {
-        out.extend(rationale.chars().take(MAX_DESCRIPTION));
-        out.push_str("\n\n");
+        // The agent's Markdown, without HTML or code fences that could hide the plan below.
+        let rationale: String = rationale.chars().take(MAX_DESCRIPTION).collect();
+        out.push_str(&crate::escape::markdown::block(&rationale));
+        out.push('\n');
     }
     match &checked.plan_markdown {
         Some(plan) => out.push_str(plan),
@@ -548,7 +550,7 @@ pub fn change_request_description(rationale: Option<&str>, checked: &CheckedProp
     }
     out.push_str("\n#### Files\n\n");
     for file in &checked.changed_files {
-        out.push_str(&format!("- `{file}`\n"));
+        out.push_str(&format!("- {}\n", crate::escape::markdown::code(file)));
     }
     out.push_str(
         "\n---\nProposed through infisical-gitops. Secret values are never part of a proposal; \
@@ -612,9 +614,9 @@ fn proposal_section(
         };
         let _ = writeln!(
             out,
-            "- {symbol} {verb} {} `{}`",
+            "- {symbol} {verb} {} {}",
             change.address.kind(),
-            change.address
+            crate::escape::markdown::code(&change.address.to_string())
         );
     }
     let others = plan.changes.len() - introduced.len();
@@ -691,6 +693,40 @@ mod tests {
             "project": "k3s-infrastructure", "environment": "prod", "namespace": "n",
             "secretName": "s", "template": {"value": "{{ .X.Value }}"}}]});
         assert!(ProposalRequest::from_json(sync).is_ok());
+    }
+
+    #[test]
+    fn an_agent_rationale_cannot_hide_the_plan_or_the_files() {
+        let checked = CheckedProposal {
+            changed_files: vec!["secrets/a`b\n<!--.yaml".into()],
+            diff: String::new(),
+            plan_summary: None,
+            plan_markdown: Some(
+                "### infisical-gitops plan\n\n- 🗑️ delete secret `p/e:/#OLD`\n".into(),
+            ),
+            title: "t".into(),
+        };
+        let rationale =
+            "Rotate the token.\n\n<!-- the rest is hidden\n```\n<details><summary>ok</summary>";
+        let description = change_request_description(Some(rationale), &checked);
+        insta::assert_snapshot!(description, @r"
+        Rotate the token.
+
+        \<!-- the rest is hidden
+        \```
+        \<details>\<summary>ok\</summary>
+
+        ### infisical-gitops plan
+
+        - 🗑️ delete secret `p/e:/#OLD`
+
+        #### Files
+
+        - ``secrets/a`b\n<!--.yaml``
+
+        ---
+        Proposed through infisical-gitops. Secret values are never part of a proposal; the reconciler applies this change after merge.
+        ");
     }
 
     #[test]

@@ -516,9 +516,175 @@ fn sanitize(message: &str) -> String {
     }
 }
 
+/// Where literal values are written in `text`: the character ranges (`char` indices, end
+/// exclusive) of every node under a `value` key, in any mapping of any document, whatever its
+/// style (plain on the same or the next line, quoted, block `|`/`>`, flow `{key: K, value: S}`,
+/// a nested collection), and of the anchored node a `value: *alias` points to. Diagnostics
+/// print `<redacted>` over these ranges, so a secret written into Git by mistake never reaches a
+/// CI log. When the YAML breaks while a value is being read, everything from its key to the end
+/// of the text is covered.
+pub fn literal_value_ranges(text: &str) -> Vec<std::ops::Range<usize>> {
+    use serde_saphyr::granit_parser::{Event, Parser};
+    use std::collections::HashMap;
+
+    enum Frame {
+        Mapping {
+            expecting_key: bool,
+            key_is_value: bool,
+        },
+        Sequence,
+    }
+    fn under_value_key(stack: &[Frame]) -> bool {
+        matches!(
+            stack.last(),
+            Some(Frame::Mapping {
+                expecting_key: false,
+                key_is_value: true
+            })
+        )
+    }
+    fn completed(stack: &mut [Frame], key: Option<&str>) {
+        if let Some(Frame::Mapping {
+            expecting_key,
+            key_is_value,
+        }) = stack.last_mut()
+        {
+            *key_is_value = *expecting_key && key == Some("value");
+            *expecting_key = !*expecting_key;
+        }
+    }
+
+    let mut ranges = Vec::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    // Start index and anchor id of each open collection, parallel to `stack`.
+    let mut open: Vec<(usize, usize)> = Vec::new();
+    let mut anchors: HashMap<usize, std::ops::Range<usize>> = HashMap::new();
+    // A collection under a `value` key: its depth and start.
+    let mut capture: Option<(usize, usize)> = None;
+    // Where the last `value` key ended, for a value that fails to parse.
+    let mut value_key_end = 0;
+    for event in Parser::new_from_str(text) {
+        let (event, span) = match event {
+            Ok(event) => event,
+            Err(_) => {
+                let from = match capture {
+                    Some((_, start)) => Some(start),
+                    None => under_value_key(&stack).then_some(value_key_end),
+                };
+                if let Some(from) = from {
+                    ranges.push(from..text.chars().count());
+                }
+                break;
+            }
+        };
+        let range = span.start.index()..span.end.index();
+        match event {
+            Event::Scalar(value, _, anchor, _) => {
+                if anchor != 0 {
+                    anchors.insert(anchor, range.clone());
+                }
+                if capture.is_none() && under_value_key(&stack) {
+                    ranges.push(range.clone());
+                }
+                let key = value.as_ref();
+                completed(&mut stack, Some(key));
+                if under_value_key(&stack) {
+                    value_key_end = range.end;
+                }
+            }
+            Event::Alias(anchor) => {
+                if capture.is_none() && under_value_key(&stack) {
+                    ranges.push(range);
+                    ranges.extend(anchors.get(&anchor).cloned());
+                }
+                completed(&mut stack, None);
+            }
+            Event::MappingStart(_, anchor, _) | Event::SequenceStart(_, anchor, _) => {
+                if capture.is_none() && under_value_key(&stack) {
+                    capture = Some((stack.len(), range.start));
+                }
+                open.push((range.start, anchor));
+                stack.push(if matches!(event, Event::MappingStart(..)) {
+                    Frame::Mapping {
+                        expecting_key: true,
+                        key_is_value: false,
+                    }
+                } else {
+                    Frame::Sequence
+                });
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                stack.pop();
+                let (start, anchor) = open.pop().unwrap_or((range.start, 0));
+                if anchor != 0 {
+                    anchors.insert(anchor, start..range.end);
+                }
+                if let Some((depth, start)) = capture
+                    && depth == stack.len()
+                {
+                    ranges.push(start..range.end);
+                    capture = None;
+                }
+                completed(&mut stack, None);
+            }
+            Event::DocumentStart(..) | Event::DocumentEnd => {
+                stack.clear();
+                open.clear();
+                capture = None;
+            }
+            _ => {}
+        }
+    }
+    ranges
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The text of `text` covered by the literal ranges, one string per range.
+    fn covered(text: &str) -> Vec<String> {
+        let chars: Vec<char> = text.chars().collect();
+        literal_value_ranges(text)
+            .into_iter()
+            .map(|r| chars[r].iter().collect())
+            .collect()
+    }
+
+    #[test]
+    fn literal_values_are_found_in_every_style() {
+        let text = "secrets:\n  - key: A\n    value: plain-canary\n  - {key: B, value: flow-canary, sensitive: false}\n  - key: C\n    value: |\n      block-canary-1\n      block-canary-2\n  - key: D\n    value:\n      next-line-canary\n  - key: E\n    value: \"quoted\\ncanary\"\n  - key: F\n    value: [list-canary]\n  - key: G\n    comment: &c anchored-canary\n    value: *c\n";
+        let covered = covered(text);
+        for canary in [
+            "plain-canary",
+            "flow-canary",
+            "block-canary-1",
+            "block-canary-2",
+            "next-line-canary",
+            "quoted\\ncanary",
+            "list-canary",
+            "anchored-canary",
+        ] {
+            assert!(
+                covered.iter().any(|c| c.contains(canary)),
+                "{canary} not covered: {covered:?}"
+            );
+        }
+        assert!(
+            !covered
+                .iter()
+                .any(|c| c.contains("key") || c.contains("sensitive")),
+            "{covered:?}"
+        );
+    }
+
+    #[test]
+    fn a_value_that_breaks_the_yaml_is_covered_to_the_end() {
+        let broken = covered("- key: A\n  value: \"unterminated-canary\n  more-canary\n");
+        assert_eq!(broken.len(), 1, "{broken:?}");
+        assert!(broken[0].contains("unterminated-canary") && broken[0].contains("more-canary"));
+        assert!(covered("key: [unclosed\n").is_empty());
+    }
 
     #[test]
     fn splits_on_markers_and_keeps_offsets() {

@@ -34,6 +34,8 @@ pub enum Fault {
     SlowAfterHandling(Duration),
     /// 403 TokenError, whatever the token.
     TokenError,
+    /// 400 whose message quotes the request body (values JSON-escaped inside it).
+    EchoBody,
 }
 
 #[derive(Debug, Clone)]
@@ -245,6 +247,16 @@ async fn handle(State(state): State<Arc<Mutex<DoubleState>>>, request: Request) 
             return response;
         }
         Some(Fault::DropBeforeHandling) => return cut_body(StatusCode::OK),
+        Some(Fault::EchoBody) => {
+            return error(
+                400,
+                "BadRequest",
+                json!(format!(
+                    "Invalid request body: {}",
+                    String::from_utf8_lossy(&body)
+                )),
+            );
+        }
         Some(Fault::TokenError) => {
             return error(
                 403,

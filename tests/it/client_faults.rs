@@ -571,3 +571,23 @@ async fn no_token_credential_or_value_in_logs_or_errors() {
         }
     }
 }
+
+/// A 400 that quotes the request body carries a multi-line value JSON-escaped; the error shows
+/// none of it, on one line.
+#[tokio::test(start_paused = true)]
+async fn a_value_quoted_json_escaped_in_a_400_is_scrubbed() {
+    let double = Double::start().await;
+    let client = client(&double);
+    double.inject(Method::POST, SECRETS_BATCH, Fault::EchoBody);
+    let pem = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n";
+    let error = client
+        .create_secrets(&scope("/"), &[write("TLS_KEY", pem)])
+        .await
+        .expect_err("refused");
+    let shown = format!("{error} {error:?}");
+    for part in ["MIIE", "BKcwgg", "PRIVATE KEY"] {
+        assert!(!shown.contains(part), "{part} leaked: {shown}");
+    }
+    assert!(!error.to_string().contains('\n'), "{error}");
+    assert!(error.to_string().contains("<redacted>"), "{error}");
+}

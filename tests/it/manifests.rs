@@ -1514,3 +1514,102 @@ async fn a_missing_crd_is_explained() {
          InfisicalConnection (v1beta1 kinds need operator 0.11 or later)?)"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Hostile file names
+
+/// Copies the example into `to`, moving the syncs into a directory and file whose names,
+/// joined into the relative path, are `kubernetes/x` + `\n---\n` + a `ClusterRoleBinding` to
+/// `cluster-admin`.
+fn example_with_injecting_sync_path(to: &Path) -> String {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).expect("mkdir");
+        for entry in std::fs::read_dir(from).expect("read dir") {
+            let entry = entry.expect("entry");
+            let target = to.join(entry.file_name());
+            if entry.file_type().expect("type").is_dir() {
+                copy(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), target).expect("copy");
+            }
+        }
+    }
+    copy(&example(), to);
+    let directory = "x\n---\napiVersion: rbac.authorization.k8s.io";
+    let file = "v1\nkind: ClusterRoleBinding\nmetadata:\n  name: pwned\nroleRef:\n  apiGroup: \
+                rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: cluster-admin\nsubjects:\n\
+                - kind: User\n  name: attacker\n  apiGroup: rbac.authorization.k8s.io\n#.yaml";
+    let hostile = to.join("kubernetes").join(directory);
+    std::fs::create_dir_all(&hostile).expect("mkdir");
+    std::fs::rename(to.join("kubernetes/syncs.yaml"), hostile.join(file)).expect("move the syncs");
+    format!("kubernetes/{directory}/{file}")
+}
+
+fn kinds_of(stream: &str) -> Vec<String> {
+    let documents: Vec<Value> = serde_saphyr::from_multiple(stream).expect("the output is YAML");
+    documents
+        .iter()
+        .map(|document| document["kind"].as_str().unwrap_or("?").to_string())
+        .collect()
+}
+
+#[test]
+fn a_file_name_with_newlines_cannot_inject_objects_into_the_stream_or_the_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let repository = dir.path().join("repository");
+    let path = example_with_injecting_sync_path(&repository);
+    let expected = emit(&example_state(), None);
+    let expected_kinds: Vec<String> = expected.iter().map(|m| m.kind().to_string()).collect();
+
+    let output = binary()
+        .arg("manifests")
+        .arg(&repository)
+        .output()
+        .expect("run the binary");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).expect("utf-8");
+    assert_eq!(kinds_of(&stdout), expected_kinds);
+    assert!(!stdout.contains("\nkind: ClusterRoleBinding"), "{stdout}");
+    // The path is still named, on one line, and the annotation keeps it exactly.
+    let comments: Vec<&str> = stdout
+        .lines()
+        .filter(|line| line.starts_with("# KubernetesSync"))
+        .collect();
+    insta::assert_snapshot!(comments.join("\n"));
+    let documents: Vec<Value> = serde_saphyr::from_multiple(&stdout).expect("yaml");
+    let annotations: BTreeSet<&str> = documents
+        .iter()
+        .filter_map(|d| d["metadata"]["annotations"].as_object())
+        .flat_map(|a| a.values().filter_map(Value::as_str))
+        .collect();
+    assert!(annotations.contains(path.as_str()), "{annotations:?}");
+
+    let out = dir.path().join("out");
+    let output = binary()
+        .arg("manifests")
+        .arg("--out")
+        .arg(&out)
+        .arg(&repository)
+        .output()
+        .expect("run the binary");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for entry in std::fs::read_dir(&out).expect("out dir") {
+        let entry = entry.expect("entry");
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == INDEX_FILE {
+            continue;
+        }
+        let contents = std::fs::read_to_string(entry.path()).expect("read");
+        let kinds = kinds_of(&contents);
+        assert_eq!(kinds.len(), 1, "{name}: {contents}");
+        assert_ne!(kinds[0], "ClusterRoleBinding", "{name}");
+    }
+}

@@ -576,3 +576,90 @@ fn a_backed_up_secret_to_create_needs_a_backup_store() {
     assert!(detect.is_applicable());
     assert_eq!(detect.detected.len(), 1);
 }
+
+/// A key that would end its code span and table cell and open an HTML comment, a comment and
+/// an unresolved reason with newlines and a terminal escape: every rendering keeps them inside
+/// their own line, span and cell, so the deletion and its error stay visible.
+#[test]
+fn hostile_names_and_messages_are_escaped_in_markdown_and_text() {
+    let hostile = "k3s-infrastructure/prod:/#AAA`|<!--";
+    let desired = desired_prod()
+        .policy("k3s-infrastructure", |p| p.prune = true)
+        .literal(hostile, "x")
+        .with_secret(hostile, |s| {
+            s.comment = "fine\n\n<!-- everything below is hidden | `x`".to_string();
+        })
+        .unresolved("k3s-infrastructure/prod:/#NEW")
+        .build();
+    let live = live_prod()
+        .secret("k3s-infrastructure/prod:/#OLD", "x", true)
+        .build();
+    let mut plan = plan(&desired, &live, &PlanPolicy::default());
+    plan.unresolved[0].reason.message =
+        "vault said:\n\n<!-- \u{1b}[2Jforged line\n</details>".to_string();
+    let markdown = markdown::render(&plan);
+    let text = text::render(&plan, text::TextOptions::default());
+
+    // No raw HTML anywhere: every `<` is escaped or inside a code span.
+    for line in markdown.lines() {
+        let outside = outside_code_spans(line).replace("<br>", "");
+        assert!(
+            !outside.replace("\\<", "").contains('<'),
+            "raw HTML in {line:?}"
+        );
+    }
+    // Each table row has exactly its six cell separators.
+    for row in markdown.lines().filter(|l| l.starts_with("| ")) {
+        let separators = row.matches('|').count() - row.matches("\\|").count();
+        assert_eq!(separators, 6, "{row}");
+    }
+    assert!(markdown.contains("`unsafe-deletions`"), "{markdown}");
+    assert!(markdown.contains("#OLD`"), "{markdown}");
+    assert!(!text.contains('\u{1b}'), "{text}");
+    assert!(!text.contains("\nforged line"), "{text}");
+    insta::assert_snapshot!(format!("{text}\n----- markdown -----\n{markdown}"));
+}
+
+/// `line` without its CommonMark code spans (a backtick run up to the next run of the same
+/// length; an unmatched run is text).
+fn outside_code_spans(line: &str) -> String {
+    let chars: Vec<char> = line.chars().collect();
+    let mut out = String::new();
+    let mut index = 0;
+    while index < chars.len() {
+        if chars[index] == '\\' && index + 1 < chars.len() {
+            out.push(chars[index]);
+            out.push(chars[index + 1]);
+            index += 2;
+            continue;
+        }
+        if chars[index] != '`' {
+            out.push(chars[index]);
+            index += 1;
+            continue;
+        }
+        let run = chars[index..].iter().take_while(|c| **c == '`').count();
+        let mut end = None;
+        let mut probe = index + run;
+        while probe < chars.len() {
+            if chars[probe] == '`' {
+                let other = chars[probe..].iter().take_while(|c| **c == '`').count();
+                if other == run {
+                    end = Some(probe + run);
+                    break;
+                }
+                probe += other;
+            } else {
+                probe += 1;
+            }
+        }
+        match end {
+            Some(end) => index = end,
+            None => {
+                out.extend(&chars[index..index + run]);
+                index += run;
+            }
+        }
+    }
+    out
+}

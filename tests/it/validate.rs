@@ -301,3 +301,36 @@ fn a_template_entry_that_reads_no_secret_is_a_warning_that_never_shows_it() {
     assert!(!render_json(&validation).contains("canary"));
     insta::assert_snapshot!("template_literal", text);
 }
+
+/// Literal values in every YAML style (flow, block, folded, plain on the next line, quoted over
+/// two lines) stay out of the diagnostics of `validate`, `plan` and `apply`, on stdout and
+/// stderr; the carets still point at the right token.
+#[test]
+fn literal_values_in_every_style_stay_out_of_every_command() {
+    let dir = fixtures().join("invalid").join("literal-styles");
+    for args in [
+        &["validate", "--color", "never"][..],
+        &["validate", "--format", "json"],
+        &["plan", "--color", "never", "--dev"],
+        &["apply", "--color", "never", "--dev"],
+    ] {
+        let output = binary()
+            .args(args)
+            .arg(&dir)
+            .output()
+            .expect("run the binary");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stdout.contains("sensitive-literal") || stderr.contains("sensitive-literal"),
+            "{args:?}: {stdout}{stderr}"
+        );
+        for canary in ["canary", "PRIVATE KEY"] {
+            assert!(
+                !stdout.contains(canary) && !stderr.contains(canary),
+                "{args:?} printed a literal value:\n{stdout}\n{stderr}"
+            );
+        }
+    }
+}

@@ -161,14 +161,17 @@ impl Call {
         }
     }
 
-    fn scrub(&self, mut message: String) -> String {
-        for value in &self.redact {
-            for candidate in [value.expose(), value.normalized().as_str()] {
-                if candidate.len() >= MIN_REDACTED_LEN && message.contains(candidate) {
-                    message = message.replace(candidate, "<redacted>");
-                }
-            }
-        }
+    /// The server's message without the values this call sent (raw, JSON-escaped,
+    /// percent-encoded, line by line; see [`crate::escape::scrub`]), on one line, cut to
+    /// [`MAX_MESSAGE_CHARS`].
+    fn scrub(&self, message: String) -> String {
+        let normalized: Vec<String> = self.redact.iter().map(SecretValue::normalized).collect();
+        let values = self
+            .redact
+            .iter()
+            .map(SecretValue::expose)
+            .chain(normalized.iter().map(String::as_str));
+        let mut message = crate::escape::scrub(&message, values, MIN_REDACTED_LEN);
         if message.chars().count() > MAX_MESSAGE_CHARS {
             message = message.chars().take(MAX_MESSAGE_CHARS).collect::<String>() + "…";
         }
@@ -434,6 +437,36 @@ mod tests {
 
     fn map(status: u16, body: &str) -> ApiError {
         map_error(&call(), &raw(status, body), &RetryPolicy::default())
+    }
+
+    #[test]
+    fn a_multi_line_value_quoted_json_escaped_is_scrubbed() {
+        let pem = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n";
+        let call = Call::new(
+            Method::POST,
+            Route::new("/api/v4/secrets/batch", &[]),
+            Safety::NonIdempotent,
+        )
+        .redacting([SecretValue::new(pem)]);
+        let quoted = serde_json::to_string(pem).expect("json");
+        let bodies = [
+            // The value JSON-escaped inside the message string.
+            serde_json::json!({"statusCode": 400, "error": "BadRequest",
+                "message": format!("Invalid secret {{\"secretValue\":{quoted}}}")}),
+            // The message is a JSON object holding the value.
+            serde_json::json!({"statusCode": 400, "message": {"secretValue": pem}}),
+            // The raw value, newlines and all, and one line of it.
+            serde_json::json!({"statusCode": 400,
+                "message": format!("bad value {pem} near BKcwggSjAgEAAoIBAQC7")}),
+        ];
+        for body in bodies {
+            let error = map_error(&call, &raw(400, &body.to_string()), &RetryPolicy::default());
+            let shown = format!("{error} {error:?}");
+            for part in ["MIIE", "BKcwgg", "PRIVATE KEY"] {
+                assert!(!shown.contains(part), "{part} leaked: {shown}");
+            }
+            assert!(!error.to_string().contains('\n'), "{error}");
+        }
     }
 
     #[test]

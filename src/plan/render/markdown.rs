@@ -1,9 +1,12 @@
 //! Markdown for merge-request comments: a summary line, a table of changes, and the problems.
+//! Every address, code and message goes through [`crate::escape::markdown`]: a key or a message
+//! cannot end its code span or table cell, start HTML (`<!--` would hide the rest) or a link.
 
 use std::fmt::Write;
 
 use super::super::{Action, Change, Plan};
 use super::{describe_field, label, shown_on_create};
+use crate::escape::markdown;
 
 /// Renders `plan` as Markdown.
 pub fn render(plan: &Plan) -> String {
@@ -37,9 +40,14 @@ pub fn render(plan: &Plan) -> String {
         }
         let _ = writeln!(out, "\n#### {title}\n");
         for problem in problems {
-            let _ = write!(out, "- `{}`: {}", problem.code, escape(&problem.message));
+            let _ = write!(
+                out,
+                "- {}: {}",
+                markdown::code(&problem.code),
+                markdown::text(&problem.message)
+            );
             if let Some(help) = &problem.help {
-                let _ = write!(out, " — {}", escape(help));
+                let _ = write!(out, " — {}", markdown::text(help));
             }
             out.push('\n');
         }
@@ -57,13 +65,18 @@ fn render_unresolved(out: &mut String, plan: &Plan) {
     for group in plan.unresolved_groups() {
         match group.cause {
             Some(cause) => {
-                let _ = writeln!(out, "- {} (`{}`):", escape(cause), group.code);
+                let _ = writeln!(
+                    out,
+                    "- {} ({}):",
+                    markdown::text(cause),
+                    markdown::code(&group.code)
+                );
                 for item in group.secrets {
                     let _ = writeln!(
                         out,
-                        "  - `{}`: {}",
-                        item.address,
-                        escape(&item.reason.message)
+                        "  - {}: {}",
+                        markdown::code(&item.address.to_string()),
+                        markdown::text(&item.reason.message)
                     );
                 }
             }
@@ -71,10 +84,10 @@ fn render_unresolved(out: &mut String, plan: &Plan) {
                 for item in group.secrets {
                     let _ = writeln!(
                         out,
-                        "- `{}`: {} (`{}`)",
-                        item.address,
-                        escape(&item.reason.message),
-                        item.reason.code
+                        "- {}: {} ({})",
+                        markdown::code(&item.address.to_string()),
+                        markdown::text(&item.reason.message),
+                        markdown::code(&item.reason.code)
                     );
                 }
             }
@@ -97,7 +110,13 @@ fn table(out: &mut String, changes: &[Change]) {
                     !f.is_noop()
                 }
             })
-            .map(|f| format!("{}: {}", label(f), escape(&describe_field(f, create))))
+            .map(|f| {
+                format!(
+                    "{}: {}",
+                    label(f),
+                    markdown::table_text(&describe_field(f, create))
+                )
+            })
             .collect();
         let symbol = match change.action {
             Action::Create => "➕",
@@ -106,15 +125,11 @@ fn table(out: &mut String, changes: &[Change]) {
         };
         let _ = writeln!(
             out,
-            "| {symbol} | `{}` | {} | {} | {} |",
-            change.address,
+            "| {symbol} | {} | {} | {} | {} |",
+            markdown::table_code(&change.address.to_string()),
             change.address.kind(),
             change.reason.describe(),
             fields.join("<br>")
         );
     }
-}
-
-fn escape(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
 }

@@ -8,11 +8,16 @@
 //!
 //! Plan: 0 to add, 1 to change, 0 to destroy.
 //! ```
+//!
+//! Addresses escape their keys themselves; messages are shown through
+//! [`Visible`](crate::escape::Visible), so nothing from a file or a server can start a line of
+//! its own or send a terminal escape.
 
 use std::fmt::Write;
 
 use super::super::{Action, Change, Plan, PlanProblem};
 use super::{describe_field, label, shown_on_create};
+use crate::escape::Visible;
 
 /// Text options.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -97,9 +102,14 @@ fn render_unresolved(out: &mut String, plan: &Plan, painter: &Painter) {
     for group in plan.unresolved_groups() {
         match group.cause {
             Some(cause) => {
-                let _ = writeln!(out, "  {cause} [{}]", group.code);
+                let _ = writeln!(out, "  {} [{}]", Visible(cause), Visible(&group.code));
                 for item in group.secrets {
-                    let _ = writeln!(out, "    ! {}: {}", item.address, item.reason.message);
+                    let _ = writeln!(
+                        out,
+                        "    ! {}: {}",
+                        item.address,
+                        Visible(&item.reason.message)
+                    );
                 }
             }
             None => {
@@ -107,7 +117,9 @@ fn render_unresolved(out: &mut String, plan: &Plan, painter: &Painter) {
                     let _ = writeln!(
                         out,
                         "  ! {}: {} [{}]",
-                        item.address, item.reason.message, item.reason.code
+                        item.address,
+                        Visible(&item.reason.message),
+                        Visible(&item.reason.code)
                     );
                 }
             }
@@ -128,9 +140,9 @@ fn render_problems(
     }
     let _ = writeln!(out, "{}", painter.paint(code, &painter.bold(title)));
     for problem in problems {
-        let _ = write!(out, "  - [{}] {}", problem.code, problem.message);
+        let _ = write!(out, "  - [{}] {}", problem.code, Visible(&problem.message));
         if let Some(help) = &problem.help {
-            let _ = write!(out, "\n    help: {help}");
+            let _ = write!(out, "\n    help: {}", Visible(help));
         }
         out.push('\n');
     }

@@ -217,7 +217,7 @@ pub fn parse_secret(stdout: &[u8], id: &str, program: &str) -> Result<SecretValu
 }
 
 /// The message `bws` printed: the line after `0:` in its error report, else the first
-/// non-empty line; at most 200 characters.
+/// non-empty line; at most 200 characters, terminal escapes shown as text.
 pub fn error_message(stderr: &str) -> String {
     let lines: Vec<&str> = stderr.lines().map(str::trim).collect();
     let message = lines
@@ -230,7 +230,8 @@ pub fn error_message(stderr: &str) -> String {
                 .find(|l| !l.is_empty() && *l != "Error:")
         })
         .unwrap_or("no error message");
-    message.chars().take(200).collect()
+    let message: String = message.chars().take(200).collect();
+    crate::escape::visible(&message).into_owned()
 }
 
 /// Maps a failed `bws` run to an error.

@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 
 use super::error::BitwardenError;
 use super::item::{Envelope, Item, ListData, StatusData, StatusTemplate, StringData, messages};
+use crate::escape;
 use crate::model::SecretValue;
 use crate::net::body::{BodyError, read_limited};
 
@@ -169,7 +170,7 @@ impl ServeClient {
     fn refused(what: &str, message: String) -> BitwardenError {
         BitwardenError::Refused {
             what: what.to_string(),
-            message,
+            message: shown_message(&message),
         }
     }
 
@@ -209,7 +210,9 @@ impl ServeClient {
             .await?;
         result
             .map(|_| ())
-            .map_err(|message| BitwardenError::SyncFailed { message })
+            .map_err(|message| BitwardenError::SyncFailed {
+                message: shown_message(&message),
+            })
     }
 
     /// `GET /object/item/{id}`.
@@ -297,9 +300,29 @@ impl ServeClient {
             .post(format!("{}/object/item", self.base))
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(json);
-        self.call(what, request)
-            .await?
-            .map_err(|m| Self::refused(what, m))
+        // The CLI's message might quote what it was sent: the password never reaches an error.
+        let password = login.password.expose();
+        self.call(what, request).await?.map_err(|message| {
+            let message = escape::scrub(&message, [password], MIN_SCRUBBED_LEN);
+            Self::refused(what, message)
+        })
+    }
+}
+
+/// Longest message of `bw serve` kept in an error.
+const MAX_MESSAGE_CHARS: usize = 300;
+/// Shortest value scrubbed from its messages.
+const MIN_SCRUBBED_LEN: usize = 4;
+
+/// A message of `bw serve` as errors show it: on one line with visible escapes (it is foreign
+/// text; a newline or a terminal escape in it must not forge log lines), at most
+/// [`MAX_MESSAGE_CHARS`] characters.
+fn shown_message(message: &str) -> String {
+    let shown = escape::visible(message.trim());
+    if shown.chars().count() > MAX_MESSAGE_CHARS {
+        shown.chars().take(MAX_MESSAGE_CHARS).collect::<String>() + "…"
+    } else {
+        shown.into_owned()
     }
 }
 
@@ -314,4 +337,65 @@ fn path_segment(id: &str) -> String {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `bw serve` that refuses everything, quoting what it was sent and adding a forged line.
+    async fn echoing_serve() -> String {
+        use axum::Router;
+        use axum::body::Bytes;
+        use axum::routing::{get, post};
+        async fn refuse(body: Bytes) -> String {
+            let sent = String::from_utf8_lossy(&body).into_owned();
+            serde_json::json!({
+                "success": false,
+                "message": format!("Invalid item {sent}\n\u{1b}[2JINFO forged log line"),
+            })
+            .to_string()
+        }
+        let app = Router::new()
+            .route("/object/item", post(refuse))
+            .route("/object/item/{id}", get(refuse))
+            .route("/sync", post(refuse));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let address = listener.local_addr().expect("address");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{address}")
+    }
+
+    #[tokio::test]
+    async fn refusals_never_quote_the_password_nor_break_the_line() {
+        let client = ServeClient::new(&echoing_serve().await).expect("client");
+        let password = "multi\nline \"canary\" password";
+        let login = NewLogin {
+            name: "backup".to_string(),
+            notes: String::new(),
+            folder_id: None,
+            organization_id: None,
+            collection_ids: Vec::new(),
+            password: SecretValue::new(password),
+        };
+        let errors = [
+            client.create_login(&login).await.expect_err("refused"),
+            client.item("id").await.expect_err("refused"),
+            client.sync().await.expect_err("refused"),
+        ];
+        for error in errors {
+            let shown = error.to_string();
+            assert!(!shown.contains("canary"), "{shown}");
+            assert!(
+                !shown.contains('\n') && !shown.contains('\u{1b}'),
+                "{shown}"
+            );
+            assert!(
+                shown.contains("\\n\\u{1b}[2JINFO forged log line"),
+                "{shown}"
+            );
+        }
+    }
 }

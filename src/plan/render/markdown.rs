@@ -69,7 +69,7 @@ fn render_unresolved(out: &mut String, plan: &Plan) {
                     out,
                     "- {} ({}):",
                     markdown::text(cause),
-                    markdown::code(&group.code)
+                    markdown::code(group.code)
                 );
                 for item in group.secrets {
                     let _ = writeln!(

@@ -102,7 +102,7 @@ fn render_unresolved(out: &mut String, plan: &Plan, painter: &Painter) {
     for group in plan.unresolved_groups() {
         match group.cause {
             Some(cause) => {
-                let _ = writeln!(out, "  {} [{}]", Visible(cause), Visible(&group.code));
+                let _ = writeln!(out, "  {} [{}]", Visible(cause), Visible(group.code));
                 for item in group.secrets {
                     let _ = writeln!(
                         out,

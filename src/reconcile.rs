@@ -13,7 +13,7 @@ use std::sync::Arc;
 use crate::apply::{Applier, ApplyError, ApplyProgress, ApplyReport};
 use crate::infisical::InfisicalApi;
 use crate::infisical::observe::{self, ObserveError};
-use crate::model::DesiredState;
+use crate::model::{Address, DesiredState};
 use crate::plan::{self, LiveState, Plan, PlanPolicy, ResolvedState};
 use crate::resolve::{self, GeneratedValueStore, SecretResolver};
 
@@ -198,7 +198,13 @@ impl Reconciler {
         if run.plan.observed != saved.observed {
             return Err(ReconcileError::LiveChanged);
         }
-        if run.plan.changes != saved.changes || run.plan.errors != saved.errors {
+        let unresolved = |plan: &Plan| -> Vec<Address> {
+            plan.unresolved.iter().map(|u| u.address.clone()).collect()
+        };
+        if run.plan.changes != saved.changes
+            || run.plan.errors != saved.errors
+            || unresolved(&run.plan) != unresolved(saved)
+        {
             return Err(ReconcileError::SourceChanged);
         }
         let report = self.apply(&run, progress).await?;

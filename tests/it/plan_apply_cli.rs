@@ -468,6 +468,27 @@ async fn a_locked_vault_makes_plan_and_apply_exit_1_with_one_headline() {
     assert_eq!(unlocked.code, 1);
     assert!(!unlocked.stdout.contains("vault is locked"));
     assert!(unlocked.stdout.contains("to add"), "{}", unlocked.stdout);
+
+    // A plan saved while the vault was open is refused once it is locked again, although
+    // neither plan has a change: what resolves is part of what a saved plan promises.
+    let applied = vault.run(&["apply", example, "--auto-approve"]).await;
+    assert_eq!(applied.code, 1, "the Secrets Manager ones stay unresolved");
+    let saved = tempfile::tempdir().unwrap();
+    let saved = saved.path().join("plan.json");
+    let saved = saved.to_str().unwrap();
+    let planned = vault.run(&["plan", example, "--out", saved]).await;
+    assert_eq!(planned.code, 1, "{}", planned.stderr);
+    vault.double.state.set_locked(true);
+    let refused = vault.run(&["apply", saved, "--auto-approve"]).await;
+    assert_eq!(refused.code, 1, "{}\n{}", refused.stdout, refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("the repository or a value source changed since the plan was made"),
+        "{}\n{}",
+        refused.stdout,
+        refused.stderr
+    );
 }
 
 const BACKUP_REPOSITORY: &str = "apiVersion: infisical-gitops.io/v1alpha1

@@ -189,45 +189,16 @@ string_newtype!(
         "description": "Absolute folder path such as `/databases` or `/apps/web`; `/` is the root."})
 );
 
-/// Whether `c` does not print: a control character (Unicode `Cc`: C0 controls such as `\n`,
-/// `\r`, `\t` and ESC, DEL, and the C1 controls), a line or paragraph separator, or an invisible
-/// format character (bidirectional overrides and isolates, zero-width space, word joiner,
-/// byte-order mark, soft hyphen, invisible operators, tag characters). Such a character in a name
-/// can break a log line, forge output or make two different names look the same.
+/// Whether `c` is a control or invisible character: one set for what names refuse and what
+/// every output escapes ([`crate::escape::is_unsafe`]).
 pub fn is_unprintable(c: char) -> bool {
-    c.is_control()
-        || matches!(
-            c,
-            '\u{00AD}'
-                | '\u{061C}'
-                | '\u{180E}'
-                | '\u{200B}'
-                | '\u{200E}'
-                | '\u{200F}'
-                | '\u{2028}'..='\u{202E}'
-                | '\u{2060}'..='\u{2064}'
-                | '\u{2066}'..='\u{206F}'
-                | '\u{FEFF}'
-                | '\u{FFF9}'..='\u{FFFB}'
-                | '\u{E0000}'..='\u{E007F}'
-        )
+    crate::escape::is_unsafe(c)
 }
 
 /// `value` with every unprintable character ([`is_unprintable`]) escaped (`\n`, `\u{1b}`), for
 /// messages: a hostile name never reaches the terminal raw.
 pub fn printable(value: &str) -> std::borrow::Cow<'_, str> {
-    if !value.chars().any(is_unprintable) {
-        return std::borrow::Cow::Borrowed(value);
-    }
-    let mut out = String::with_capacity(value.len() + 8);
-    for c in value.chars() {
-        if is_unprintable(c) {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    std::borrow::Cow::Owned(out)
+    crate::escape::visible(value)
 }
 
 /// Refuses control and invisible characters ([`is_unprintable`]) in a free-text name.

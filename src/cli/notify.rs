@@ -146,6 +146,7 @@ impl NotifyArgs {
             NotifyConfig {
                 targets,
                 per_hour: self.notify_rate_limit,
+                burst: crate::notify::BURST,
                 retry: RetryPolicy::default(),
                 link,
             },

@@ -191,15 +191,17 @@ pub struct Target {
 pub struct NotifyConfig {
     /// The webhooks; each gets every message.
     pub targets: Vec<Target>,
-    /// Messages per hour, over all events (a burst of up to [`BURST`] is allowed).
+    /// Messages per hour, over all events, after a burst.
     pub per_hour: u32,
+    /// Messages that may go out at once ([`BURST`] from the command line).
+    pub burst: u32,
     /// Retries of one delivery.
     pub retry: RetryPolicy,
     /// Commit links, when the forge is known.
     pub link: Option<CommitLink>,
 }
 
-/// The most messages sent at once before the hourly rate applies.
+/// The most messages sent at once before the hourly rate applies (`run`).
 pub const BURST: u32 = 5;
 
 /// A token bucket: `capacity` tokens, refilled at `per_hour`.
@@ -212,9 +214,9 @@ pub struct RateLimit {
 }
 
 impl RateLimit {
-    /// `per_hour` messages an hour, bursts up to `BURST` (or `per_hour` when lower).
-    pub fn new(per_hour: u32) -> Self {
-        let capacity = f64::from(per_hour.clamp(1, BURST));
+    /// `per_hour` messages an hour, bursts up to `burst` (or `per_hour` when lower).
+    pub fn new(per_hour: u32, burst: u32) -> Self {
+        let capacity = f64::from(burst.min(per_hour).max(1));
         Self {
             capacity,
             per_second: f64::from(per_hour.max(1)) / 3600.0,
@@ -368,7 +370,7 @@ impl Notifier {
         Self {
             shared: Arc::new(Mutex::new(Shared {
                 detector: Detector::default(),
-                limit: RateLimit::new(config.per_hour),
+                limit: RateLimit::new(config.per_hour, config.burst),
                 queues,
             })),
             workers: Arc::new(Mutex::new(workers)),
@@ -537,14 +539,14 @@ mod tests {
     #[test]
     fn the_rate_limit_allows_a_burst_then_the_hourly_rate() {
         let start = Instant::now();
-        let mut limit = RateLimit::new(12);
+        let mut limit = RateLimit::new(12, BURST);
         let allowed = (0..8).filter(|_| limit.allow(start)).count();
         assert_eq!(allowed, 5);
         // 12 an hour: one more every 5 minutes.
         assert!(!limit.allow(start + Duration::from_secs(299)));
         assert!(limit.allow(start + Duration::from_secs(301)));
         assert!(!limit.allow(start + Duration::from_secs(302)));
-        let mut slow = RateLimit::new(1);
+        let mut slow = RateLimit::new(1, BURST);
         assert!(slow.allow(start));
         assert!(!slow.allow(start + Duration::from_secs(1800)));
         assert!(slow.allow(start + Duration::from_secs(3601)));

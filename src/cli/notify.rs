@@ -132,6 +132,19 @@ impl NotifyArgs {
             return Ok(None);
         }
         for target in &targets {
+            let url = target.url.url();
+            let host = url.host_str().unwrap_or_default();
+            let loopback = host == "localhost"
+                || host
+                    .trim_matches(['[', ']'])
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            if url.scheme() == "http" && !loopback {
+                tracing::warn!(
+                    webhook = %target.url,
+                    "a webhook over plain http: its token travels unencrypted; use https"
+                );
+            }
             tracing::info!(
                 webhook = %target.url,
                 format = target.format.as_str(),

@@ -76,15 +76,16 @@ impl Notification {
                 "Revision {} is not signed by an allowed key and was not applied",
                 short.as_deref().unwrap_or("-")
             ),
-            Event::DriftDetected => at(&format!(
-                "Drift detected: {} {} in detect-mode projects, not applied",
+            Event::DriftDetected => format!(
+                "{}: {} {} in detect-mode projects, not applied",
+                at("Drift detected"),
                 record.detected,
                 if record.detected == 1 {
                     "change"
                 } else {
                     "changes"
                 }
-            )),
+            ),
             Event::DriftResolved => at("No more drift in detect-mode projects"),
         };
         let errors: Vec<String> = record
@@ -273,6 +274,46 @@ mod tests {
         );
         assert_eq!(CommitLink::new(ForgeWeb::GitHub, "ftp://h", "a/b"), None);
         assert_eq!(CommitLink::new(ForgeWeb::GitHub, "https://h", "/"), None);
+    }
+
+    #[test]
+    fn every_event_has_a_title() {
+        use Event::*;
+        let mut record = ReconcileRecord::started(Trigger::Webhook);
+        record.revision = Some(SHA.into());
+        record.detected = 1;
+        record.unresolved = 2;
+        let titles: Vec<String> = [
+            ReconcileFailed,
+            SourceUnreachable,
+            ValuesUnresolved,
+            Recovered,
+            RevisionInvalid,
+            RevisionUntrusted,
+            DriftDetected,
+            DriftResolved,
+        ]
+        .into_iter()
+        .map(|event| {
+            let message = Notification::new(event, &record, "src", None, None);
+            format!(
+                "{} ({:?}): {}",
+                event.as_str(),
+                message.severity,
+                message.title
+            )
+        })
+        .collect();
+        insta::assert_snapshot!(titles.join("\n"), @r"
+        reconcile-failed (Error): Reconcile failed at revision 0123456789ab
+        source-unreachable (Error): The source could not be fetched
+        values-unresolved (Warning): 2 secrets not resolved, not written at revision 0123456789ab
+        recovered (Resolved): Reconcile recovered at revision 0123456789ab
+        revision-invalid (Error): Revision 0123456789ab is invalid and was not applied
+        revision-untrusted (Error): Revision 0123456789ab is not signed by an allowed key and was not applied
+        drift-detected (Warning): Drift detected at revision 0123456789ab: 1 change in detect-mode projects, not applied
+        drift-resolved (Resolved): No more drift in detect-mode projects at revision 0123456789ab
+        ");
     }
 
     #[test]

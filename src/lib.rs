@@ -28,6 +28,7 @@
 //! | [`mcp`] | MCP tools: read the repository, plan, propose changes as merge requests | no |
 //! | [`cli`] | command-line front-end | no |
 //! | [`net`] | bounded reading of HTTP answers; the hardened HTTP listener | no |
+//! | [`notify`] | notifications of state changes to Slack, Discord, Teams or JSON webhooks | no |
 //! | [`files`] | writing output files without following symbolic links | no |
 //! | [`escape`] | escaping untrusted strings for terminal text, logs, Markdown and YAML comments | yes |
 //!
@@ -46,6 +47,7 @@ pub mod manifest;
 pub mod mcp;
 pub mod model;
 pub mod net;
+pub mod notify;
 pub mod plan;
 pub mod propose;
 pub mod reconcile;

@@ -80,6 +80,11 @@ pub const LISTEN: &str = "INFISICAL_GITOPS_LISTEN";
 pub const GITLAB_WEBHOOK_TOKEN: &str = "INFISICAL_GITOPS_GITLAB_WEBHOOK_TOKEN";
 /// The GitHub webhook secret (`X-Hub-Signature-256`).
 pub const GITHUB_WEBHOOK_SECRET: &str = "INFISICAL_GITOPS_GITHUB_WEBHOOK_SECRET";
+/// `run --notify-format`: `auto`, `slack`, `discord`, `teams` or `json`.
+pub const NOTIFY_FORMAT: &str = "INFISICAL_GITOPS_NOTIFY_FORMAT";
+/// Webhook URLs for `run` notifications, separated by spaces or newlines (as `--notify`; read
+/// by the CLI itself so that `--help` never shows them).
+pub const NOTIFY_URLS: &str = "INFISICAL_GITOPS_NOTIFY_URLS";
 /// `run --lease-namespace` (set by the Deployment from the downward API).
 pub const POD_NAMESPACE: &str = "POD_NAMESPACE";
 /// `run --lease-identity` (set by the Deployment from the downward API).

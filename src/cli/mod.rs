@@ -13,6 +13,7 @@ pub mod git_args;
 pub mod import;
 pub mod manifests;
 pub mod mcp;
+pub mod notify;
 pub mod plan;
 pub mod render;
 pub mod run;

@@ -120,9 +120,13 @@ pub struct Args {
     /// at `/mcp` on the listener; needs --mcp-token-file or INFISICAL_GITOPS_MCP_TOKEN.
     #[arg(long, conflicts_with = "once")]
     pub mcp: bool,
-    /// The MCP endpoint and proposals (with --mcp).
+    /// The MCP endpoint and proposals (with --mcp); the forge also gives notifications their
+    /// commit links.
     #[command(flatten)]
     pub mcp_options: super::mcp::McpOptions,
+    /// Notifications.
+    #[command(flatten)]
+    pub notify: super::notify::NotifyArgs,
     /// Connection.
     #[command(flatten)]
     pub connection: ConnectionArgs,
@@ -209,6 +213,8 @@ pub async fn run(args: Args, _context: &Context) -> miette::Result<ExitCode> {
     } else {
         None
     };
+    // Checked before anything starts, like the webhook secrets.
+    let notify_targets = args.notify.targets()?;
     let metrics = Arc::new(AdapterMetrics::default());
     let session = args
         .connection
@@ -248,6 +254,10 @@ pub async fn run(args: Args, _context: &Context) -> miette::Result<ExitCode> {
     };
     let (mut daemon, state) =
         Daemon::with_metrics(reconciler, source, args.daemon_config(), metrics);
+    let notifier = args.notify.notifier(notify_targets, &args.mcp_options)?;
+    if let Some(notifier) = &notifier {
+        state.set_notifier(notifier.clone());
+    }
     if args.once {
         let result = daemon.run_once(Trigger::Startup).await;
         if let Some(record) = state.last() {
@@ -272,6 +282,9 @@ pub async fn run(args: Args, _context: &Context) -> miette::Result<ExitCode> {
             for error in &record.errors {
                 eprintln!("error: {error}");
             }
+        }
+        if let Some(notifier) = &notifier {
+            notifier.close(NOTIFY_DRAIN).await;
         }
         session.close().await;
         return Ok(ExitCode::from(match result {
@@ -362,10 +375,16 @@ pub async fn run(args: Args, _context: &Context) -> miette::Result<ExitCode> {
         let _ = stop.send(true);
         let _ = task.await;
     }
+    if let Some(notifier) = &notifier {
+        notifier.close(NOTIFY_DRAIN).await;
+    }
     let _ = server.await;
     session.close().await;
     Ok(ExitCode::from(EXIT_OK))
 }
+
+/// How long queued notifications may take to go out when `run` stops.
+const NOTIFY_DRAIN: Duration = Duration::from_secs(10);
 
 /// Reads the webhook secrets and refuses empty, blank or short ones.
 fn webhook_secrets(args: &Args) -> miette::Result<WebhookSecrets> {

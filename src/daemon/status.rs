@@ -285,6 +285,7 @@ pub struct DaemonState {
     retry_budget: u32,
     leader: AtomicBool,
     adapters: std::sync::Arc<AdapterMetrics>,
+    notifier: std::sync::OnceLock<crate::notify::Notifier>,
 }
 
 /// `/status`.
@@ -321,7 +322,14 @@ impl DaemonState {
             retry_budget,
             leader: AtomicBool::new(false),
             adapters,
+            notifier: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Sends the state changes of the records from now on to `notifier`; `false` when one
+    /// was set already.
+    pub fn set_notifier(&self, notifier: crate::notify::Notifier) -> bool {
+        self.notifier.set(notifier).is_ok()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -359,6 +367,9 @@ impl DaemonState {
     }
 
     pub(super) fn record(&self, record: ReconcileRecord) {
+        if let Some(notifier) = self.notifier.get() {
+            notifier.observe(&record, &self.source);
+        }
         let mut inner = self.lock();
         let seconds = record.duration.as_secs_f64();
         for (i, bound) in DURATION_BUCKETS.iter().enumerate() {
@@ -572,6 +583,10 @@ impl DaemonState {
         );
         drop(inner);
         self.adapters.render(&mut out);
+        crate::notify::NotifyMetrics::render(
+            self.notifier.get().map(crate::notify::Notifier::metrics),
+            &mut out,
+        );
         out
     }
 }

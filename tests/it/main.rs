@@ -23,6 +23,7 @@ mod import;
 mod limits;
 mod manifests;
 mod mcp;
+mod notify;
 mod pipeline;
 mod plan;
 mod plan_apply_cli;

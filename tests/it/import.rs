@@ -10,8 +10,8 @@ use infisical_gitops::cli::import::{render_dry_run, render_summary};
 use infisical_gitops::cli::validate::{render_text, validate_path};
 use infisical_gitops::dev::{DevServer, DevServerConfig};
 use infisical_gitops::import::{
-    Catalog, Chooser, ImportError, ImportOptions, Imported, Mapping, Refuse, Selection, generate,
-    read_live,
+    Catalog, ChoiceReason, Chooser, ImportError, ImportOptions, Imported, Mapping, MatchMode,
+    Refuse, Selection, generate, read_live,
 };
 use infisical_gitops::infisical::{
     ClientConfig, CreateEnvironment, CreateFolder, CreateProject, Credentials, HttpClient,
@@ -330,6 +330,7 @@ fn options() -> ImportOptions {
     ImportOptions {
         instance: "https://secrets.example.com".into(),
         adoption: Adoption::Adopt,
+        matching: MatchMode::Both,
     }
 }
 
@@ -340,6 +341,17 @@ async fn import(
     mapping: &str,
     chooser: &mut dyn Chooser,
 ) -> Result<Imported, ImportError> {
+    import_with(live, selection, items, mapping, chooser, &options()).await
+}
+
+async fn import_with(
+    live: &Live,
+    selection: Selection,
+    items: Vec<Value>,
+    mapping: &str,
+    chooser: &mut dyn Chooser,
+    options: &ImportOptions,
+) -> Result<Imported, ImportError> {
     let (projects, observed) = read_live(live.api.as_ref(), &selection, 4).await?;
     let (catalog, _) = catalog(items);
     let mapping = Mapping::parse(mapping, "mapping.yaml").unwrap();
@@ -349,7 +361,7 @@ async fn import(
         &mapping,
         Some(&catalog),
         chooser,
-        &options(),
+        options,
     )
 }
 
@@ -520,7 +532,7 @@ async fn all_projects_are_imported_and_unmatched_secrets_get_placeholders() {
 struct PickFirst(usize);
 
 impl Chooser for PickFirst {
-    fn choose(&mut self, _: &Address, _: &str, candidates: &[String]) -> Option<String> {
+    fn choose(&mut self, _: &Address, _: &ChoiceReason, candidates: &[String]) -> Option<String> {
         self.0 += 1;
         candidates.first().cloned()
     }
@@ -537,16 +549,33 @@ async fn an_ambiguous_name_is_an_error_listing_the_candidates_unless_chosen() {
         "",
         "another",
     ));
-    let error = import(&live, payments(), items.clone(), MAPPING, &mut Refuse)
+    // By value, the item holding the value wins over the decoy named alike.
+    let by_value = import(&live, payments(), items.clone(), MAPPING, &mut Refuse)
         .await
-        .unwrap_err();
+        .unwrap();
+    assert_eq!(by_value.report.matched_by_value, 8, "{:?}", by_value.report);
+    // By name only, the two items named `API_KEY` are ambiguous.
+    let by_name = ImportOptions {
+        matching: MatchMode::Name,
+        ..options()
+    };
+    let error = import_with(
+        &live,
+        payments(),
+        items.clone(),
+        MAPPING,
+        &mut Refuse,
+        &by_name,
+    )
+    .await
+    .unwrap_err();
     let message = error.to_string();
     assert_no_value("error", &message);
     insta::assert_snapshot!("ambiguous_error", message);
 
     // A chooser (the terminal prompt) is asked once per name, not once per environment.
     let mut chooser = PickFirst(0);
-    let imported = import(&live, payments(), items, MAPPING, &mut chooser)
+    let imported = import_with(&live, payments(), items, MAPPING, &mut chooser, &by_name)
         .await
         .unwrap();
     assert_eq!(chooser.0, 1);
@@ -672,7 +701,7 @@ async fn the_cli_writes_refuses_to_overwrite_and_prints_a_dry_run() {
         "another",
     ));
     std::fs::write(&export, export_json(items)).unwrap();
-    let (code, _, stderr) = cli(with(&["--dry-run"])).await;
+    let (code, _, stderr) = cli(with(&["--dry-run", "--match", "name"])).await;
     assert_eq!(code, 1);
     assert!(
         stderr.contains("22222222-0000-4000-8000-000000000001"),

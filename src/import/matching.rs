@@ -583,6 +583,81 @@ mod tests {
 
     const ITEM: &str = "6b1f0c3e-2a7d-4c59-9e48-1d3a5f7b9c01";
 
+    fn items(json: &str) -> Vec<Item> {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn values_are_found_by_keyed_digest_in_the_most_specific_field() {
+        let catalog = Catalog::new(
+            items(
+                r#"[
+                {"id": "A", "type": 1, "name": "unrelated", "folderId": "f",
+                 "login": {"username": "canary-user", "password": "canary-pass",
+                           "uris": [{"uri": "https://one"}, {"uri": "https://two"}]},
+                 "fields": [{"name": "token", "value": "canary-token", "type": 1},
+                            {"name": "same", "value": "canary-pass", "type": 0}]},
+                {"id": "B", "type": 2, "name": "note", "folderId": "f", "notes": "canary-note"},
+                {"id": "C", "type": 1, "name": "twin", "folderId": "f",
+                 "login": {"password": "canary-shared"}},
+                {"id": "D", "type": 1, "name": "twin2", "folderId": "f",
+                 "login": {"password": "canary-shared"}},
+                {"id": "E", "type": 1, "name": "trashed", "folderId": "f",
+                 "login": {"password": "canary-trash"}, "deletedDate": "2026-01-01"},
+                {"id": "F", "type": 1, "name": "elsewhere", "folderId": "g",
+                 "login": {"password": "canary-elsewhere"}}
+            ]"#,
+            ),
+            Some("f".to_string()),
+            None,
+        );
+        let find = |value: &str| -> Vec<(String, String)> {
+            catalog
+                .find_by_value(&SecretValue::new(value))
+                .into_iter()
+                .map(|h| {
+                    (
+                        h.item,
+                        crate::resolve::bitwarden::item::field_label(&h.field),
+                    )
+                })
+                .collect()
+        };
+        let one = |item: &str, field: &str| vec![(item.to_string(), field.to_string())];
+        // The password beats a custom field holding the same value in the same item.
+        assert_eq!(find("canary-pass"), one("a", "password"));
+        // Infisical's trimming is applied before digesting.
+        assert_eq!(find("  canary-pass \t"), one("a", "password"));
+        assert_eq!(find("canary-user"), one("a", "username"));
+        assert_eq!(find("canary-token"), one("a", "custom field \"token\""));
+        assert_eq!(find("https://two"), one("a", "uri[1]"));
+        assert_eq!(find("canary-note"), one("b", "notes"));
+        assert_eq!(find("canary-shared").len(), 2, "two items: ambiguous");
+        assert!(find("canary-trash").is_empty(), "trashed items are ignored");
+        assert!(find("canary-elsewhere").is_empty(), "outside the folder");
+        assert!(find("canary-absent").is_empty());
+        // References written for each kind of field.
+        let uri = catalog
+            .find_by_value(&SecretValue::new("https://two"))
+            .remove(0)
+            .to_spec();
+        assert_eq!(uri.uri_index, Some(1));
+        let password = catalog
+            .find_by_value(&SecretValue::new("canary-pass"))
+            .remove(0)
+            .to_spec();
+        assert!(password.field.is_none() && password.custom_field.is_none());
+        // Nothing printable holds a value or a digest.
+        let debug = format!("{catalog:?}");
+        assert!(!debug.contains("canary"), "{debug}");
+        // A second catalog draws another key: digests are per run.
+        let other = Catalog::new(Vec::new(), None, None);
+        assert_ne!(
+            catalog.values.digest("canary-pass"),
+            other.values.digest("canary-pass")
+        );
+    }
+
     #[test]
     fn mapping_entries_take_a_uri_index_with_field_uri() {
         let mapping = Mapping::parse(

@@ -905,3 +905,149 @@ async fn the_cli_never_writes_through_a_planted_symbolic_link() {
     );
     live.server.shutdown().await;
 }
+
+/// A repository applied by this tool round-trips through `import` with no mapping file: the
+/// generated secret comes back as `generate` (from its recorded rule), the literal as `value`
+/// with `sensitive: false`, and the Bitwarden secrets — in items with unrelated names — by the
+/// field holding their value. The imported repository validates and plans nothing.
+#[tokio::test]
+async fn an_applied_repository_round_trips_through_import_without_a_mapping() {
+    let server = DevServer::start(DevServerConfig::default()).await.unwrap();
+    let config = ClientConfig::new(
+        server.url(),
+        Credentials::universal_auth("dev-client-id", "dev-client-secret"),
+    );
+    let api = Arc::new(HttpClient::new(config).unwrap());
+    let items = vec![
+        item(
+            DB_ITEM,
+            "unrelated login",
+            FOLDER,
+            "canary-rt-user-71",
+            "canary-rt-pass-93",
+        ),
+        json!({"id": "33333333-0000-4000-8000-000000000001", "type": 2, "name": "a note",
+               "folderId": FOLDER, "notes": "canary-rt-note-5e",
+               "fields": [{"name": "api", "value": "canary-rt-api-c4", "type": 1}]}),
+    ];
+    let repo = tempfile::tempdir().unwrap();
+    let files = [
+        (
+            "projects/round.yaml",
+            "apiVersion: infisical-gitops.io/v1alpha1\nkind: Project\nmetadata:\n  name: round\nspec:\n  environments:\n  - slug: prod\n  folders:\n  - path: /db\n  policy:\n    adoption: create-or-adopt\n",
+        ),
+        (
+            "secrets/round/db.yaml",
+            &format!(
+                "apiVersion: infisical-gitops.io/v1alpha1\nkind: SecretSet\nmetadata:\n  name: round-db\nspec:\n  project: round\n  environments: [prod]\n  path: /db\n  secrets:\n  - key: PASSWORD\n    bitwarden:\n      item: {DB_ITEM}\n  - key: USER\n    bitwarden:\n      item: {DB_ITEM}\n      field: username\n  - key: API\n    bitwarden:\n      item: 33333333-0000-4000-8000-000000000001\n      customField: api\n  - key: NOTE\n    bitwarden:\n      item: 33333333-0000-4000-8000-000000000001\n      field: notes\n  - key: SESSION\n    generate:\n      length: 64\n      charset: hex\n  - key: PORT\n    sensitive: false\n    value: \"5432\"\n"
+            ),
+        ),
+    ];
+    for (path, content) in files {
+        let path = repo.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+    let validation = validate_path(repo.path());
+    let desired = validation
+        .state
+        .clone()
+        .unwrap_or_else(|| panic!("{}", render_text(repo.path(), &validation, false)));
+    let (_, vault) = catalog(items.clone());
+    let resolver = BitwardenResolver::new(PasswordManager::Export(Arc::new(vault)), None);
+    let reconciler = Reconciler::new(
+        api.clone(),
+        Arc::new(SourceResolver::new().with_bitwarden(Arc::new(resolver))),
+    );
+    let run = reconciler.plan(desired, true).await.unwrap();
+    let report = reconciler.apply(&run, None).await.unwrap();
+    assert!(report.is_success(), "{}", report.render_text());
+
+    // The records apply wrote.
+    let (projects, observed) =
+        read_live(api.as_ref(), &Selection::Projects(vec!["round".into()]), 4)
+            .await
+            .unwrap();
+    let prod = &observed.projects.values().next().unwrap().environments;
+    let secrets = &prod.values().next().unwrap().secrets;
+    let metadata = |key: &str| {
+        secrets
+            .iter()
+            .find(|((_, k), _)| k.as_str() == key)
+            .map(|(_, s)| s.metadata.clone())
+            .unwrap()
+    };
+    assert_eq!(
+        metadata("SESSION")
+            .get("infisical-gitops/generate")
+            .map(String::as_str),
+        Some("hex:64")
+    );
+    assert_eq!(
+        metadata("PORT")
+            .get("infisical-gitops/literal")
+            .map(String::as_str),
+        Some("true")
+    );
+    assert!(
+        !metadata("PASSWORD")
+            .keys()
+            .any(|k| k.starts_with("infisical-gitops/"))
+    );
+
+    // Import with no mapping file.
+    let (catalog, vault) = catalog(items);
+    let imported = generate(
+        &projects,
+        &observed,
+        &Mapping::default(),
+        Some(&catalog),
+        &mut Refuse,
+        &options(),
+    )
+    .unwrap();
+    let summary = render_summary(&imported, false);
+    for canary in [
+        "canary-rt-user-71",
+        "canary-rt-pass-93",
+        "canary-rt-note-5e",
+        "canary-rt-api-c4",
+    ] {
+        assert!(!summary.contains(canary));
+        for file in &imported.files {
+            assert!(!file.content.contains(canary), "{}", file.path.display());
+        }
+    }
+    insta::assert_snapshot!("round_trip_summary", summary);
+    let report = &imported.report;
+    assert_eq!(
+        (
+            report.matched_by_value,
+            report.generated,
+            report.literals.len()
+        ),
+        (4, 1, 1),
+        "{report:?}"
+    );
+    assert!(report.placeholders.is_empty());
+    let out = tempfile::tempdir().unwrap();
+    write_out(out.path(), &imported);
+    let validation = validate_path(out.path());
+    let desired = validation
+        .state
+        .clone()
+        .unwrap_or_else(|| panic!("{}", render_text(out.path(), &validation, false)));
+    assert!(validation.diagnostics.is_empty());
+    let resolver = BitwardenResolver::new(PasswordManager::Export(Arc::new(vault)), None);
+    let reconciler = Reconciler::new(
+        api.clone(),
+        Arc::new(SourceResolver::new().with_bitwarden(Arc::new(resolver))),
+    );
+    let again = reconciler.plan(desired, true).await.unwrap();
+    assert!(
+        again.plan.is_empty(),
+        "{}",
+        text::render(&again.plan, Default::default())
+    );
+    server.shutdown().await;
+}

@@ -1051,3 +1051,61 @@ async fn an_applied_repository_round_trips_through_import_without_a_mapping() {
     );
     server.shutdown().await;
 }
+
+/// Two items holding one value: the one named like the secret wins; with unrelated names, the
+/// non-interactive import fails listing both (never the value), and a chooser is asked once.
+#[tokio::test]
+async fn a_value_held_by_several_items_is_settled_by_name_or_refused() {
+    let live = seeded().await;
+    let mut items = vault_items(false);
+    items.push(item(
+        "22222222-0000-4000-8000-000000000002",
+        "copy of the api key",
+        FOLDER,
+        "",
+        "canary-api-key-0c4e81",
+    ));
+    let named = import(&live, payments(), items.clone(), MAPPING, &mut Refuse)
+        .await
+        .unwrap();
+    let root = named
+        .files
+        .iter()
+        .find(|f| f.path.ends_with("root.yaml"))
+        .unwrap();
+    assert!(
+        root.content
+            .contains("11111111-0000-4000-8000-000000000001")
+    );
+    assert!(
+        !root
+            .content
+            .contains("22222222-0000-4000-8000-000000000002")
+    );
+
+    for id in [
+        "33333333-0000-4000-8000-00000000000a",
+        "33333333-0000-4000-8000-00000000000b",
+    ] {
+        items.push(item(
+            id,
+            "unrelated",
+            FOLDER,
+            "",
+            "canary-session-secret-aa71",
+        ));
+    }
+    let error = import(&live, payments(), items.clone(), MAPPING, &mut Refuse)
+        .await
+        .unwrap_err();
+    let message = error.to_string();
+    assert_no_value("error", &message);
+    insta::assert_snapshot!("ambiguous_value_error", message);
+    let mut chooser = PickFirst(0);
+    let chosen = import(&live, payments(), items, MAPPING, &mut chooser)
+        .await
+        .unwrap();
+    assert_eq!(chooser.0, 1);
+    assert!(chosen.report.placeholders.is_empty());
+    live.server.shutdown().await;
+}

@@ -82,7 +82,6 @@ fn live(secrets: usize, items: usize) -> LiveState {
     };
     LiveState {
         projects: BTreeMap::from([(ProjectSlug::new("bench-project").expect("slug"), project)]),
-        ..LiveState::default()
     }
 }
 

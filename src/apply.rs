@@ -25,7 +25,7 @@ use crate::infisical::error::ApiError;
 use crate::model::document::BackupTarget;
 use crate::model::{Address, EnvironmentSlug, FolderPath, ProjectSlug, TagSlug};
 use crate::model::{GenerateRule, SecretValue};
-use crate::plan::ownership::{marked_description, with_marker};
+use crate::plan::ownership::{marked_description, stored_metadata};
 use crate::plan::{Action, Change, FieldChange, LiveState, Plan, Resolution, ResolvedState};
 use crate::resolve::bitwarden::backup::{GeneratedValueStore, backed_up_value};
 use crate::resolve::generate::generate_value;
@@ -611,6 +611,12 @@ impl<'a> ProjectRun<'a> {
         let Address::Secret(_, _, _, key) = &change.address else {
             return Err("not a secret".to_string());
         };
+        let source = self
+            .resolved
+            .desired
+            .secrets
+            .get(&change.address)
+            .map(|secret| &secret.source);
         let mut write = SecretWrite {
             key: key.to_string(),
             value: None,
@@ -642,14 +648,9 @@ impl<'a> ProjectRun<'a> {
                     write.tag_ids = Some(ids);
                 }
                 FieldChange::Metadata { after, .. } => {
-                    write.metadata = Some(with_marker(after).into_iter().collect());
+                    write.metadata = Some(stored_metadata(after, source).into_iter().collect());
                 }
-                FieldChange::Marker { .. } => {
-                    if write.metadata.is_none() {
-                        let live = self.live_metadata(&change.address);
-                        write.metadata = Some(with_marker(&live).into_iter().collect());
-                    }
-                }
+                FieldChange::Marker { .. } => {}
                 FieldChange::Name { .. }
                 | FieldChange::Description { .. }
                 | FieldChange::Position { .. } => {}
@@ -657,6 +658,14 @@ impl<'a> ProjectRun<'a> {
         }
         if change.action == Action::Create && write.value.is_none() {
             return Err("a created secret needs a value".to_string());
+        }
+        // Every write records the marker and the declared source (`infisical-gitops/generate`,
+        // `infisical-gitops/literal`) next to the live user metadata, so a record never
+        // outlives the source it describes (a literal that became a Bitwarden reference loses
+        // its `literal` record with the value's update).
+        if write.metadata.is_none() {
+            let live = self.live_metadata(&change.address);
+            write.metadata = Some(stored_metadata(&live, source).into_iter().collect());
         }
         Ok(write)
     }

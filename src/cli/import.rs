@@ -1,7 +1,8 @@
 //! `infisical-gitops import (--project SLUG… | --all) [--out DIR] [--dry-run] [--force]
 //! [--mapping FILE] [--bitwarden-url URL | --bitwarden-export FILE] [--bitwarden-folder ID]
-//! [--bitwarden-collection ID] [--adoption adopt|create-or-adopt]`: write a desired-state
-//! repository from the live Infisical. Values are never written (see `docs/import.md`).
+//! [--bitwarden-collection ID] [--adoption adopt|create-or-adopt] [--match name|value|both]`:
+//! write a desired-state repository from the live Infisical. Secret values are never written,
+//! only the literals apply recorded as non-sensitive (see `docs/import.md`).
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -12,9 +13,11 @@ use miette::{IntoDiagnostic, WrapErr};
 
 use super::connection::ConnectionArgs;
 use super::{Context, EXIT_ERROR, EXIT_OK, env};
+use crate::escape;
 use crate::files;
 use crate::import::{
-    Catalog, Chooser, ImportOptions, Imported, Mapping, Refuse, Selection, generate, read_live,
+    Catalog, ChoiceReason, Chooser, ImportOptions, Imported, Mapping, MatchMode, Refuse, Selection,
+    generate, read_live,
 };
 use crate::infisical::observe::DEFAULT_CONCURRENCY;
 use crate::model::Address;
@@ -53,6 +56,10 @@ pub struct Args {
     /// The adoption policy written into each project.
     #[arg(long, value_enum, default_value_t = AdoptionArg::Adopt)]
     pub adoption: AdoptionArg,
+    /// How secrets are matched with Bitwarden items: by the value they hold (compared by
+    /// keyed digest, never shown), by name, or the value first, then the name.
+    #[arg(long = "match", value_enum, default_value_t = MatchArg::Both)]
+    pub matching: MatchArg,
     /// Connection.
     #[command(flatten)]
     pub connection: ConnectionArgs,
@@ -67,19 +74,43 @@ pub enum AdoptionArg {
     CreateOrAdopt,
 }
 
+/// `--match`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MatchArg {
+    /// Only items named like the secret (its address or key).
+    Name,
+    /// Only fields holding the secret's value (compared by keyed digest, never shown).
+    Value,
+    /// The value first, then the name.
+    Both,
+}
+
 /// Asks on the terminal which of several items is meant.
 struct Prompt;
 
 impl Chooser for Prompt {
-    fn choose(&mut self, address: &Address, name: &str, candidates: &[String]) -> Option<String> {
+    fn choose(
+        &mut self,
+        address: &Address,
+        reason: &ChoiceReason,
+        candidates: &[String],
+    ) -> Option<String> {
         let mut stderr = std::io::stderr();
-        let _ = writeln!(
-            stderr,
-            "{address}: {} bitwarden items are named `{name}`:",
-            candidates.len()
-        );
+        let _ = match reason {
+            ChoiceReason::Name(name) => writeln!(
+                stderr,
+                "{address}: {} bitwarden items are named `{}`:",
+                candidates.len(),
+                escape::Visible(name)
+            ),
+            ChoiceReason::Value => writeln!(
+                stderr,
+                "{address}: {} bitwarden items hold this secret's value:",
+                candidates.len()
+            ),
+        };
         for (index, id) in candidates.iter().enumerate() {
-            let _ = writeln!(stderr, "  {}) {id}", index + 1);
+            let _ = writeln!(stderr, "  {}) {}", index + 1, escape::Visible(id));
         }
         let _ = write!(stderr, "choose 1-{} (empty: refuse): ", candidates.len());
         let _ = stderr.flush();
@@ -159,6 +190,11 @@ pub async fn run(args: Args, _context: &Context) -> miette::Result<ExitCode> {
         adoption: match args.adoption {
             AdoptionArg::Adopt => Adoption::Adopt,
             AdoptionArg::CreateOrAdopt => Adoption::CreateOrAdopt,
+        },
+        matching: match args.matching {
+            MatchArg::Name => MatchMode::Name,
+            MatchArg::Value => MatchMode::Value,
+            MatchArg::Both => MatchMode::Both,
         },
     };
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
@@ -260,18 +296,27 @@ pub fn render_dry_run(imported: &Imported) -> String {
 pub fn render_summary(imported: &Imported, dry_run: bool) -> String {
     let report = &imported.report;
     let mut out = format!(
-        "{} {} file(s): {} project(s), {} secret(s) ({} from the mapping file, {} matched by name, {} placeholder(s)).\n",
+        "{} {} file(s): {} project(s), {} secret(s) ({} from the mapping file, {} matched by value, {} matched by name, {} generated, {} literal(s), {} placeholder(s)).\n",
         if dry_run { "Would write" } else { "Wrote" },
         imported.files.len(),
         report.projects,
         report.secrets,
         report.mapped,
+        report.matched_by_value,
         report.matched_by_name,
+        report.generated,
+        report.literals.len(),
         report.placeholders.len()
     );
     if !report.placeholders.is_empty() {
         out.push_str("Fill in these placeholders (`todo:`) before `plan`; `validate` lists them as `placeholder-source`:\n");
         for address in &report.placeholders {
+            out.push_str(&format!("  {address}\n"));
+        }
+    }
+    if !report.literals.is_empty() {
+        out.push_str("These values are written into the files as non-sensitive literals (`sensitive: false`), as apply recorded them; review them before you commit:\n");
+        for address in &report.literals {
             out.push_str(&format!("  {address}\n"));
         }
     }
@@ -282,7 +327,7 @@ pub fn render_summary(imported: &Imported, dry_run: bool) -> String {
         }
     }
     for warning in &report.warnings {
-        out.push_str(&format!("warning: {warning}\n"));
+        out.push_str(&format!("warning: {}\n", escape::Visible(warning)));
     }
     out
 }

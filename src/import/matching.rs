@@ -1,18 +1,27 @@
-//! Which Bitwarden item holds each imported secret: an explicit mapping file first, then an item
-//! whose name is exactly the secret's address or key inside one Bitwarden folder or collection.
+//! Which Bitwarden item holds each imported secret: an explicit mapping file first, then the
+//! fields that hold the secret's value ([`Catalog::find_by_value`]), then an item whose name is
+//! exactly the secret's address or key inside one Bitwarden folder or collection.
 //!
-//! Nothing here reads or returns a value except [`Catalog::same_value`], which compares a
-//! Bitwarden field with the live value by [`SecretValue::matches`] and returns only the verdict.
+//! **Values are matched by keyed digest.** When a catalog is made, it draws a random 256-bit key
+//! (kept in memory only, zeroized on drop) and stores, for every candidate field of every item in
+//! scope (password, each custom field, notes, username, each URI), the HMAC-SHA256 of the value
+//! normalised the way Infisical stores it ([`normalize_value`]). A live value is looked up by its
+//! own digest under the same key. Nothing returns a value or a digest: lookups return item ids and
+//! field references, [`Catalog::same_value`] only a verdict. The key dies with the catalog, so a
+//! digest is worthless outside the run even if it were leaked, and none is ever written.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
+use hmac::Mac;
 use serde::Deserialize;
+use zeroize::Zeroizing;
 
 use crate::model::document::{BitwardenField, BitwardenSpec};
 use crate::model::names::printable;
 use crate::model::span::Located;
+use crate::model::value::normalize_value;
 use crate::model::{Address, BitwardenFieldRef, SecretValue};
-use crate::resolve::bitwarden::item::{Item, NameScope, NameSelection, select_by_name};
+use crate::resolve::bitwarden::item::{Item, NameScope, NameSelection, field_type, select_by_name};
 
 /// Why a mapping file cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -185,7 +194,8 @@ impl Mapping {
     }
 }
 
-/// The Bitwarden items that secrets are matched against by name, with the scope they must be in.
+/// The Bitwarden items that secrets are matched against by value and by name, with the scope
+/// they must be in.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     items: Vec<Item>,
@@ -193,6 +203,165 @@ pub struct Catalog {
     collection: Option<String>,
     /// Every item (for verifying mapped references), by lowercase id.
     by_id: BTreeMap<String, usize>,
+    /// Keyed digests of every candidate field in scope.
+    values: ValueIndex,
+}
+
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+/// An HMAC-SHA256 under the catalog's per-run key. Never printed, never written.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct ValueDigest([u8; 32]);
+
+impl std::fmt::Debug for ValueDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ValueDigest(<redacted>)")
+    }
+}
+
+/// One field that holds a value: the item (by index) and the field, with its rank (lower is
+/// preferred when several fields of one item hold the value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Holder {
+    item: usize,
+    rank: usize,
+    field: BitwardenFieldRef,
+}
+
+/// The digest of every candidate field, under a random key drawn when the index is made.
+#[derive(Clone)]
+struct ValueIndex {
+    key: Zeroizing<[u8; 32]>,
+    holders: HashMap<ValueDigest, Vec<Holder>>,
+    fields: usize,
+}
+
+impl std::fmt::Debug for ValueIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValueIndex")
+            .field("fields", &self.fields)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ValueIndex {
+    fn default() -> Self {
+        Self {
+            key: Zeroizing::new(rand::random()),
+            holders: HashMap::new(),
+            fields: 0,
+        }
+    }
+}
+
+impl ValueIndex {
+    fn build(items: &[Item], scope: NameScope<'_>) -> Self {
+        let mut index = Self::default();
+        for (position, item) in items.iter().enumerate() {
+            if item.deleted_date.is_some() || !scope.contains(item) {
+                continue;
+            }
+            for (rank, field) in candidate_fields(item).into_iter().enumerate() {
+                // The same rules as resolving the reference later: a field that would not
+                // resolve (empty, linked, duplicated) is not a candidate.
+                let Ok(value) = item.field(&field) else {
+                    continue;
+                };
+                let digest = index.digest(value.expose());
+                index.holders.entry(digest).or_default().push(Holder {
+                    item: position,
+                    rank,
+                    field,
+                });
+                index.fields += 1;
+            }
+        }
+        index
+    }
+
+    /// The keyed digest of `raw` as Infisical would store it.
+    fn digest(&self, raw: &str) -> ValueDigest {
+        let normalized = Zeroizing::new(normalize_value(raw));
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(self.key.as_slice())
+            .expect("HMAC takes a key of any length");
+        mac.update(normalized.as_bytes());
+        ValueDigest(mac.finalize().into_bytes().into())
+    }
+}
+
+/// The fields of an item that may hold a secret's value, most specific first: the password,
+/// each custom field, the notes, the username, each URI. TOTP seeds are left out (a reference to
+/// `totp` reads the current code, not the seed).
+fn candidate_fields(item: &Item) -> Vec<BitwardenFieldRef> {
+    let builtin = |field, uri_index| BitwardenFieldRef::Builtin { field, uri_index };
+    let mut fields = vec![builtin(BitwardenField::Password, 0)];
+    let mut names: Vec<&str> = Vec::new();
+    for field in &item.fields {
+        if let Some(name) = field.name.as_deref()
+            && field.kind != field_type::LINKED
+            && !names.contains(&name)
+        {
+            names.push(name);
+        }
+    }
+    fields.extend(
+        names
+            .into_iter()
+            .map(|name| BitwardenFieldRef::Custom(name.to_string())),
+    );
+    fields.push(builtin(BitwardenField::Notes, 0));
+    fields.push(builtin(BitwardenField::Username, 0));
+    let uris = item.login.as_ref().map_or(0, |login| login.uris.len());
+    for index in 0..uris {
+        fields.push(builtin(
+            BitwardenField::Uri,
+            u32::try_from(index).unwrap_or(u32::MAX),
+        ));
+    }
+    fields
+}
+
+/// An item that holds a secret's value, and the field to reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueHolder {
+    /// The item id, lowercase.
+    pub item: String,
+    /// The item's name (foreign text: escape before showing it).
+    pub name: String,
+    /// The item's Bitwarden folder id.
+    pub folder: Option<String>,
+    /// The field (the most specific one when several fields of the item hold the value).
+    pub field: BitwardenFieldRef,
+}
+
+impl ValueHolder {
+    /// The reference as written into a `SecretSet`: `field` omitted for the password,
+    /// `uriIndex` omitted for the first URI.
+    pub fn to_spec(&self) -> BitwardenSpec {
+        let (field, custom_field, uri_index) = match &self.field {
+            BitwardenFieldRef::Builtin {
+                field: BitwardenField::Password,
+                ..
+            } => (None, None, None),
+            BitwardenFieldRef::Builtin {
+                field: BitwardenField::Uri,
+                uri_index,
+            } => (
+                Some(BitwardenField::Uri),
+                None,
+                (*uri_index != 0).then_some(*uri_index),
+            ),
+            BitwardenFieldRef::Builtin { field, .. } => (Some(*field), None, None),
+            BitwardenFieldRef::Custom(name) => (None, Some(name.clone()), None),
+        };
+        BitwardenSpec {
+            item: Some(Located::unplaced(self.item.clone())),
+            field: field.map(Located::unplaced),
+            custom_field: custom_field.map(Located::unplaced),
+            uri_index,
+            ..BitwardenSpec::default()
+        }
+    }
 }
 
 /// What a lookup by name found.
@@ -225,12 +394,69 @@ impl Catalog {
             .enumerate()
             .map(|(index, item)| (item.id.to_lowercase(), index))
             .collect();
+        let values = ValueIndex::build(
+            &items,
+            NameScope {
+                folder: folder.as_deref(),
+                collection: collection.as_deref(),
+            },
+        );
         Self {
             items,
             folder,
             collection,
             by_id,
+            values,
         }
+    }
+
+    /// How many fields the value index holds (for the summary and benchmarks).
+    pub fn indexed_fields(&self) -> usize {
+        self.values.fields
+    }
+
+    /// The items in scope that hold `live` in one of their fields (after Infisical's
+    /// normalisation), one entry per item with its most specific field, sorted by item id.
+    pub fn find_by_value(&self, live: &SecretValue) -> Vec<ValueHolder> {
+        let digest = self.values.digest(live.expose());
+        let Some(holders) = self.values.holders.get(&digest) else {
+            return Vec::new();
+        };
+        let mut best: BTreeMap<usize, &Holder> = BTreeMap::new();
+        for holder in holders {
+            let entry = best.entry(holder.item).or_insert(holder);
+            if holder.rank < entry.rank {
+                *entry = holder;
+            }
+        }
+        let mut found: Vec<ValueHolder> = best
+            .into_values()
+            .map(|holder| {
+                let item = &self.items[holder.item];
+                ValueHolder {
+                    item: item.id.to_ascii_lowercase(),
+                    name: item.name.clone(),
+                    folder: item.folder_id.clone(),
+                    field: holder.field.clone(),
+                }
+            })
+            .collect();
+        found.sort_by(|a, b| a.item.cmp(&b.item));
+        found
+    }
+
+    /// Whether any field in scope holds `live`.
+    pub fn holds_value(&self, live: &SecretValue) -> bool {
+        self.values
+            .holders
+            .contains_key(&self.values.digest(live.expose()))
+    }
+
+    /// The Bitwarden folder of an item, by id.
+    pub fn folder_of(&self, item: &str) -> Option<&str> {
+        self.by_id
+            .get(&item.to_lowercase())
+            .and_then(|&index| self.items[index].folder_id.as_deref())
     }
 
     /// A human description of the scope, for placeholders and messages.
@@ -356,6 +582,81 @@ mod tests {
     }
 
     const ITEM: &str = "6b1f0c3e-2a7d-4c59-9e48-1d3a5f7b9c01";
+
+    fn items(json: &str) -> Vec<Item> {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn values_are_found_by_keyed_digest_in_the_most_specific_field() {
+        let catalog = Catalog::new(
+            items(
+                r#"[
+                {"id": "A", "type": 1, "name": "unrelated", "folderId": "f",
+                 "login": {"username": "canary-user", "password": "canary-pass",
+                           "uris": [{"uri": "https://one"}, {"uri": "https://two"}]},
+                 "fields": [{"name": "token", "value": "canary-token", "type": 1},
+                            {"name": "same", "value": "canary-pass", "type": 0}]},
+                {"id": "B", "type": 2, "name": "note", "folderId": "f", "notes": "canary-note"},
+                {"id": "C", "type": 1, "name": "twin", "folderId": "f",
+                 "login": {"password": "canary-shared"}},
+                {"id": "D", "type": 1, "name": "twin2", "folderId": "f",
+                 "login": {"password": "canary-shared"}},
+                {"id": "E", "type": 1, "name": "trashed", "folderId": "f",
+                 "login": {"password": "canary-trash"}, "deletedDate": "2026-01-01"},
+                {"id": "F", "type": 1, "name": "elsewhere", "folderId": "g",
+                 "login": {"password": "canary-elsewhere"}}
+            ]"#,
+            ),
+            Some("f".to_string()),
+            None,
+        );
+        let find = |value: &str| -> Vec<(String, String)> {
+            catalog
+                .find_by_value(&SecretValue::new(value))
+                .into_iter()
+                .map(|h| {
+                    (
+                        h.item,
+                        crate::resolve::bitwarden::item::field_label(&h.field),
+                    )
+                })
+                .collect()
+        };
+        let one = |item: &str, field: &str| vec![(item.to_string(), field.to_string())];
+        // The password beats a custom field holding the same value in the same item.
+        assert_eq!(find("canary-pass"), one("a", "password"));
+        // Infisical's trimming is applied before digesting.
+        assert_eq!(find("  canary-pass \t"), one("a", "password"));
+        assert_eq!(find("canary-user"), one("a", "username"));
+        assert_eq!(find("canary-token"), one("a", "custom field \"token\""));
+        assert_eq!(find("https://two"), one("a", "uri[1]"));
+        assert_eq!(find("canary-note"), one("b", "notes"));
+        assert_eq!(find("canary-shared").len(), 2, "two items: ambiguous");
+        assert!(find("canary-trash").is_empty(), "trashed items are ignored");
+        assert!(find("canary-elsewhere").is_empty(), "outside the folder");
+        assert!(find("canary-absent").is_empty());
+        // References written for each kind of field.
+        let uri = catalog
+            .find_by_value(&SecretValue::new("https://two"))
+            .remove(0)
+            .to_spec();
+        assert_eq!(uri.uri_index, Some(1));
+        let password = catalog
+            .find_by_value(&SecretValue::new("canary-pass"))
+            .remove(0)
+            .to_spec();
+        assert!(password.field.is_none() && password.custom_field.is_none());
+        // Nothing printable holds a value or a digest.
+        let debug = format!("{catalog:?}");
+        assert!(!debug.contains("canary"), "{debug}");
+        // A second catalog draws another key: digests are per run.
+        let other = Catalog::new(Vec::new(), None, None);
+        assert_ne!(
+            catalog.values.digest("canary-pass"),
+            other.values.digest("canary-pass")
+        );
+    }
 
     #[test]
     fn mapping_entries_take_a_uri_index_with_field_uri() {

@@ -9,9 +9,11 @@
 //!    written once, in a document for exactly that set of environments). Everything is sorted; nothing depends on the
 //!    clock.
 //!
-//! Values are never written. Each secret gets a Bitwarden reference from the mapping file, or
-//! from the one item named like it in the given Bitwarden scope, or else a `todo` placeholder
-//! that `validate` reports as `placeholder-source`. The ownership marker is left out of
+//! Secret values are never written. Each secret gets, in this order: a Bitwarden reference from
+//! the mapping file; the source apply recorded in the metadata of a secret it manages
+//! (`generate`, or a non-sensitive literal `value`); a reference to the one Bitwarden field that
+//! holds its value (compared by keyed digest, see [`matching`]); a reference to the one item
+//! named like it; or else a `todo` placeholder that `validate` reports as `placeholder-source`. The ownership marker is left out of
 //! metadata and descriptions, and every project gets `policy.adoption: adopt` (or the chosen
 //! policy), so the first plan against the same Infisical only adopts.
 
@@ -26,14 +28,14 @@ use crate::infisical::api::{InfisicalApi, RemoteProject};
 use crate::infisical::error::ApiError;
 use crate::infisical::observe::{ObserveError, observe_projects};
 use crate::model::document::{
-    API_VERSION, Adoption, BitwardenSpec, EnvironmentSpec, FolderSpec, Metadata, PolicySpec,
-    ProjectDocument, ProjectSpec, SecretSetDocument, SecretSetSpec, SecretSpec,
+    API_VERSION, Adoption, BitwardenSpec, EnvironmentSpec, FolderSpec, GenerateSpec, Metadata,
+    PolicySpec, ProjectDocument, ProjectSpec, SecretSetDocument, SecretSetSpec, SecretSpec,
 };
 use crate::model::span::Located;
-use crate::model::{Address, EnvironmentSlug, FolderPath, ProjectSlug};
+use crate::model::{Address, EnvironmentSlug, FolderPath, GenerateRule, ProjectSlug, SecretValue};
 use crate::plan::{LiveEnvironment, LiveProject, LiveState};
 
-pub use matching::{Catalog, Mapping, MappingEntry, MappingError, NameMatch};
+pub use matching::{Catalog, Mapping, MappingEntry, MappingError, NameMatch, ValueHolder};
 
 /// Why an import failed.
 #[derive(Debug, thiserror::Error)]
@@ -56,8 +58,8 @@ pub enum ImportError {
     /// Reading folders or secrets failed.
     #[error(transparent)]
     Observe(Box<ObserveError>),
-    /// Names that match several Bitwarden items, none chosen.
-    #[error("{} secret(s) match several bitwarden items by name:\n{}", .0.len(), render_ambiguities(.0))]
+    /// Names or values that match several Bitwarden items, none chosen.
+    #[error("{} secret(s) match several bitwarden items:\n{}", .0.len(), render_ambiguities(.0))]
     Ambiguous(Vec<Ambiguity>),
     /// Two generated files would have one path (compared without letter case, as a
     /// case-insensitive file system does). File names are made injective, so this is a bug
@@ -69,27 +71,50 @@ pub enum ImportError {
     FileNameCollision(PathBuf),
 }
 
-/// A secret whose name matches several Bitwarden items.
+/// A secret whose name or value matches several Bitwarden items.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ambiguity {
     /// The secret.
     pub address: Address,
-    /// The item name that matched.
-    pub name: String,
+    /// What matched.
+    pub reason: ChoiceReason,
     /// The candidate item ids, sorted.
     pub candidates: Vec<String>,
+}
+
+/// Why several items are candidates for one secret.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ChoiceReason {
+    /// The items carry this name.
+    Name(String),
+    /// The items hold the secret's value (none of them named like the secret, none alone in
+    /// the Bitwarden folder the secret's neighbours came from).
+    Value,
 }
 
 fn render_ambiguities(list: &[Ambiguity]) -> String {
     list.iter()
         .map(|a| {
-            format!(
-                "  {}: {} items are named `{}`: {}",
-                a.address,
-                a.candidates.len(),
-                a.name,
-                a.candidates.join(", ")
-            )
+            let ids: Vec<String> = a
+                .candidates
+                .iter()
+                .map(|id| crate::escape::visible(id).into_owned())
+                .collect();
+            match &a.reason {
+                ChoiceReason::Name(name) => format!(
+                    "  {}: {} items are named `{}`: {}",
+                    a.address,
+                    a.candidates.len(),
+                    crate::escape::Visible(name),
+                    ids.join(", ")
+                ),
+                ChoiceReason::Value => format!(
+                    "  {}: {} items hold its value: {}",
+                    a.address,
+                    a.candidates.len(),
+                    ids.join(", ")
+                ),
+            }
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -156,6 +181,28 @@ pub async fn read_live(
     Ok((projects, live))
 }
 
+/// Which ways of finding a secret's Bitwarden item are tried (`--match`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MatchMode {
+    /// Only items named like the secret.
+    Name,
+    /// Only fields holding the secret's value.
+    Value,
+    /// The value first, then the name.
+    #[default]
+    Both,
+}
+
+impl MatchMode {
+    fn by_value(self) -> bool {
+        self != MatchMode::Name
+    }
+
+    fn by_name(self) -> bool {
+        self != MatchMode::Value
+    }
+}
+
 /// How to generate.
 #[derive(Debug, Clone)]
 pub struct ImportOptions {
@@ -163,6 +210,8 @@ pub struct ImportOptions {
     pub instance: String,
     /// The adoption policy written into every project (`adopt` or `create-or-adopt`).
     pub adoption: Adoption,
+    /// How secrets are matched with Bitwarden items.
+    pub matching: MatchMode,
 }
 
 /// One file to write, relative to the output directory.
@@ -183,8 +232,15 @@ pub struct ImportReport {
     pub secrets: usize,
     /// Secrets referenced through the mapping file.
     pub mapped: usize,
+    /// Secrets referenced through the one field holding their value.
+    pub matched_by_value: usize,
     /// Secrets referenced through an item found by name.
     pub matched_by_name: usize,
+    /// Secrets written back as `generate` from the rule apply recorded.
+    pub generated: usize,
+    /// Secrets written back as a literal `value` (`sensitive: false`) because apply recorded
+    /// them as non-sensitive literals: listed for review, since the value is in the files.
+    pub literals: Vec<Address>,
     /// Secrets left with a `todo` placeholder.
     pub placeholders: Vec<Address>,
     /// References whose Bitwarden value differs from the live one (the first plan would write
@@ -203,10 +259,15 @@ pub struct Imported {
     pub report: ImportReport,
 }
 
-/// Picks one of several candidate items for a name (a terminal prompt), or `None` to refuse.
+/// Picks one of several candidate items for a secret (a terminal prompt), or `None` to refuse.
 pub trait Chooser {
     /// `candidates` are item ids; returns the chosen one.
-    fn choose(&mut self, address: &Address, name: &str, candidates: &[String]) -> Option<String>;
+    fn choose(
+        &mut self,
+        address: &Address,
+        reason: &ChoiceReason,
+        candidates: &[String],
+    ) -> Option<String>;
 }
 
 /// Never chooses: every ambiguity is an error.
@@ -214,16 +275,38 @@ pub trait Chooser {
 pub struct Refuse;
 
 impl Chooser for Refuse {
-    fn choose(&mut self, _: &Address, _: &str, _: &[String]) -> Option<String> {
+    fn choose(&mut self, _: &Address, _: &ChoiceReason, _: &[String]) -> Option<String> {
         None
     }
 }
 
+/// Where one secret's value comes from, in the generated file.
+#[derive(Debug, Clone)]
+enum Source {
+    Bitwarden(BitwardenSpec),
+    Generate(GenerateRule),
+    Literal(String),
+    Todo(String),
+}
+
+/// What the first pass decided for a secret.
+enum Pending {
+    Decided(Source),
+    /// Several items hold the value, none named like the secret: decided in the second pass
+    /// (same Bitwarden folder as the secret's neighbours, then the chooser).
+    ValueChoice(Vec<ValueHolder>),
+}
+
 /// Turns an observation into files. `projects` are the lookups [`read_live`] returned.
 ///
+/// A secret's source, in order: the mapping file; the source record apply wrote on a secret it
+/// manages (`infisical-gitops/generate` → `generate`, `infisical-gitops/literal` → `value`
+/// with `sensitive: false`); the one Bitwarden field holding its value; the one item named like
+/// it; else a `todo` placeholder.
+///
 /// # Errors
-/// [`ImportError::Ambiguous`] listing every secret whose name matched several items and for
-/// which `chooser` chose none.
+/// [`ImportError::Ambiguous`] listing every secret whose name or value matched several items
+/// and for which `chooser` chose none.
 pub fn generate(
     projects: &[RemoteProject],
     live: &LiveState,
@@ -234,10 +317,7 @@ pub fn generate(
 ) -> Result<Imported, ImportError> {
     let mut report = ImportReport::default();
     let mut files = Vec::new();
-    let mut ambiguities = Vec::new();
-    // One choice per ambiguous name, so a key in three environments is asked once.
-    let mut chosen: BTreeMap<String, Option<String>> = BTreeMap::new();
-    let mut used_mappings = BTreeSet::new();
+    let sources = decide_sources(live, mapping, catalog, chooser, options, &mut report)?;
 
     for (slug, project) in &live.projects {
         let remote = projects.iter().find(|p| p.slug == slug.as_str());
@@ -252,44 +332,10 @@ pub fn generate(
             for ((path, key), secret) in &environment.secrets {
                 let address =
                     Address::Secret(slug.clone(), env_slug.clone(), path.clone(), key.clone());
-                let source = if let Some(entry) = mapping.get(&address) {
-                    used_mappings.insert(address.clone());
-                    report.mapped += 1;
-                    Source::Bitwarden(entry.to_spec())
-                } else {
-                    match catalog.map(|c| c.find(&address)) {
-                        Some(NameMatch::One { item, field }) => {
-                            report.matched_by_name += 1;
-                            Source::Bitwarden(reference(item, field))
-                        }
-                        Some(NameMatch::Ambiguous { name, candidates }) => {
-                            let choice = chosen
-                                .entry(name.clone())
-                                .or_insert_with(|| chooser.choose(&address, &name, &candidates))
-                                .clone();
-                            match choice {
-                                Some(item) => {
-                                    report.matched_by_name += 1;
-                                    let field = catalog.and_then(|c| c.field_for(&item));
-                                    Source::Bitwarden(reference(item, field))
-                                }
-                                None => {
-                                    ambiguities.push(Ambiguity {
-                                        address: address.clone(),
-                                        name,
-                                        candidates,
-                                    });
-                                    Source::Todo(String::new())
-                                }
-                            }
-                        }
-                        Some(NameMatch::None) => Source::Todo(format!(
-                            "fill in a bitwarden reference (no item named `{key}` or `{address}` in {})",
-                            catalog.map(Catalog::scope_label).unwrap_or_default()
-                        )),
-                        None => Source::Todo("fill in a bitwarden reference".to_string()),
-                    }
-                };
+                let source = sources
+                    .get(&address)
+                    .cloned()
+                    .unwrap_or_else(|| Source::Todo("fill in a bitwarden reference".to_string()));
                 let mut spec = SecretSpec {
                     key: Located::unplaced(key.to_string()),
                     comment: (!secret.comment.is_empty())
@@ -316,8 +362,18 @@ pub fn generate(
                         }
                         spec.bitwarden = Some(Located::unplaced(reference));
                     }
+                    Source::Generate(rule) => {
+                        spec.generate = Some(Located::unplaced(GenerateSpec {
+                            length: Some(Located::unplaced(rule.length)),
+                            charset: Some(rule.charset),
+                            backup_to: rule.backup_to,
+                        }));
+                    }
+                    Source::Literal(value) => {
+                        spec.sensitive = Some(Located::unplaced(false));
+                        spec.value = Some(Located::unplaced(value));
+                    }
                     Source::Todo(note) => {
-                        report.placeholders.push(address.clone());
                         spec.todo = Some(Located::unplaced(note));
                     }
                 }
@@ -349,7 +405,142 @@ pub fn generate(
             ));
         }
     }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    refuse_colliding_paths(&files)?;
+    report.placeholders.sort();
+    report.literals.sort();
+    report.differing_values.sort();
+    Ok(Imported { files, report })
+}
+
+/// Every secret's source, counted in `report`. Two passes: the first decides every secret it
+/// can on its own; the second settles values held by several items, preferring the Bitwarden
+/// folder that the other secrets of the same Infisical folder were found in.
+fn decide_sources(
+    live: &LiveState,
+    mapping: &Mapping,
+    catalog: Option<&Catalog>,
+    chooser: &mut dyn Chooser,
+    options: &ImportOptions,
+    report: &mut ImportReport,
+) -> Result<BTreeMap<Address, Source>, ImportError> {
+    let mut ambiguities = Vec::new();
+    // One choice per ambiguous name or candidate set, so a key in three environments is asked
+    // once.
+    let mut chosen: BTreeMap<(ChoiceReason, Vec<String>), Option<String>> = BTreeMap::new();
+    let mut used_mappings = BTreeSet::new();
+    let mut pending: BTreeMap<Address, Pending> = BTreeMap::new();
+
+    for (slug, project) in &live.projects {
+        for (env_slug, environment) in &project.environments {
+            for ((path, key), secret) in &environment.secrets {
+                let address =
+                    Address::Secret(slug.clone(), env_slug.clone(), path.clone(), key.clone());
+                let decision = if let Some(entry) = mapping.get(&address) {
+                    used_mappings.insert(address.clone());
+                    report.mapped += 1;
+                    Pending::Decided(Source::Bitwarden(entry.to_spec()))
+                } else if let Some(source) = recorded_source(&address, secret, catalog, report) {
+                    Pending::Decided(source)
+                } else {
+                    match value_match(&address, secret, catalog, options) {
+                        Some(Pending::Decided(source)) => {
+                            report.matched_by_value += 1;
+                            Pending::Decided(source)
+                        }
+                        Some(other) => other,
+                        None => Pending::Decided(name_match(
+                            &address,
+                            catalog,
+                            options,
+                            chooser,
+                            &mut chosen,
+                            &mut ambiguities,
+                            report,
+                        )),
+                    }
+                };
+                pending.insert(address, decision);
+            }
+        }
+    }
+
+    // The Bitwarden folders each Infisical folder's secrets were found in.
+    let mut neighbours: BTreeMap<(ProjectSlug, FolderPath), BTreeSet<String>> = BTreeMap::new();
+    if let Some(catalog) = catalog {
+        for (address, decision) in &pending {
+            if let (
+                Address::Secret(project, _, path, _),
+                Pending::Decided(Source::Bitwarden(reference)),
+            ) = (address, decision)
+                && let Some(folder) = reference
+                    .item
+                    .as_ref()
+                    .and_then(|item| catalog.folder_of(&item.value))
+            {
+                neighbours
+                    .entry((project.clone(), path.clone()))
+                    .or_default()
+                    .insert(folder.to_string());
+            }
+        }
+    }
+
+    let mut sources = BTreeMap::new();
+    for (address, decision) in pending {
+        let source = match decision {
+            Pending::Decided(source) => source,
+            Pending::ValueChoice(holders) => {
+                let folders = match &address {
+                    Address::Secret(project, _, path, _) => {
+                        neighbours.get(&(project.clone(), path.clone()))
+                    }
+                    _ => None,
+                };
+                let near: Vec<&ValueHolder> = holders
+                    .iter()
+                    .filter(|h| {
+                        h.folder
+                            .as_ref()
+                            .is_some_and(|f| folders.is_some_and(|set| set.contains(f)))
+                    })
+                    .collect();
+                let picked = if let [one] = near.as_slice() {
+                    Some((*one).clone())
+                } else {
+                    let ids: Vec<String> = holders.iter().map(|h| h.item.clone()).collect();
+                    let choice = chosen
+                        .entry((ChoiceReason::Value, ids.clone()))
+                        .or_insert_with(|| chooser.choose(&address, &ChoiceReason::Value, &ids))
+                        .clone();
+                    match choice.and_then(|id| holders.iter().find(|h| h.item == id)) {
+                        Some(holder) => Some(holder.clone()),
+                        None => {
+                            ambiguities.push(Ambiguity {
+                                address: address.clone(),
+                                reason: ChoiceReason::Value,
+                                candidates: ids,
+                            });
+                            None
+                        }
+                    }
+                };
+                match picked {
+                    Some(holder) => {
+                        report.matched_by_value += 1;
+                        Source::Bitwarden(holder.to_spec())
+                    }
+                    None => Source::Todo(String::new()),
+                }
+            }
+        };
+        if matches!(source, Source::Todo(_)) {
+            report.placeholders.push(address.clone());
+        }
+        sources.insert(address, source);
+    }
     if !ambiguities.is_empty() {
+        ambiguities.sort_by(|a, b| a.address.cmp(&b.address));
         return Err(ImportError::Ambiguous(ambiguities));
     }
     for address in mapping.addresses() {
@@ -359,16 +550,153 @@ pub fn generate(
             ));
         }
     }
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    refuse_colliding_paths(&files)?;
-    report.placeholders.sort();
-    report.differing_values.sort();
-    Ok(Imported { files, report })
+    Ok(sources)
 }
 
-enum Source {
-    Bitwarden(BitwardenSpec),
-    Todo(String),
+/// The source apply recorded on a secret it manages: `generate` from
+/// `infisical-gitops/generate` (when the live value fits the rule), `value` from
+/// `infisical-gitops/literal: true` (unless a Bitwarden field in scope holds the value: then it
+/// is a secret, and the value match decides). Records on unmarked secrets are ignored: only a
+/// secret this tool writes carries its records.
+fn recorded_source(
+    address: &Address,
+    secret: &crate::plan::LiveSecret,
+    catalog: Option<&Catalog>,
+    report: &mut ImportReport,
+) -> Option<Source> {
+    use crate::plan::ownership::{GENERATE_KEY, LITERAL_KEY, LITERAL_VALUE, parse_generate_record};
+    if !secret.is_marked() {
+        return None;
+    }
+    if let Some(record) = secret.metadata.get(GENERATE_KEY) {
+        let Some(rule) = parse_generate_record(record) else {
+            report.warnings.push(format!(
+                "{address}: the metadata `{GENERATE_KEY}` is not a rule this tool writes; the secret is matched like an unmanaged one"
+            ));
+            return None;
+        };
+        if let Some(value) = &secret.value
+            && !fits_rule(value, &rule)
+        {
+            report.warnings.push(format!(
+                "{address}: the value does not fit its recorded rule `{}` (changed by hand?); the secret is matched like an unmanaged one",
+                crate::plan::ownership::generate_record(&rule)
+            ));
+            return None;
+        }
+        report.generated += 1;
+        return Some(Source::Generate(rule));
+    }
+    if secret.metadata.get(LITERAL_KEY).map(String::as_str) == Some(LITERAL_VALUE) {
+        let value = secret.value.as_ref()?;
+        if value.is_blank() {
+            return None;
+        }
+        if catalog.is_some_and(|c| c.holds_value(value)) {
+            report.warnings.push(format!(
+                "{address}: recorded as a non-sensitive literal, but a bitwarden field holds its value; it is imported as a reference, not as a literal"
+            ));
+            return None;
+        }
+        report.literals.push(address.clone());
+        return Some(Source::Literal(value.expose().to_string()));
+    }
+    None
+}
+
+/// Whether `value` could have been made by `rule`: its length and alphabet.
+fn fits_rule(value: &SecretValue, rule: &GenerateRule) -> bool {
+    let alphabet = crate::resolve::generate::alphabet(rule.charset);
+    let text = value.expose();
+    text.len() == rule.length as usize && text.bytes().all(|b| alphabet.contains(&b))
+}
+
+/// The value match: `None` when no field holds the value (or value matching is off).
+fn value_match(
+    address: &Address,
+    secret: &crate::plan::LiveSecret,
+    catalog: Option<&Catalog>,
+    options: &ImportOptions,
+) -> Option<Pending> {
+    if !options.matching.by_value() {
+        return None;
+    }
+    let holders = catalog?.find_by_value(secret.value.as_ref()?);
+    match holders.as_slice() {
+        [] => None,
+        [one] => Some(Pending::Decided(Source::Bitwarden(one.to_spec()))),
+        many => {
+            // The most specific: an item named like the secret.
+            let names = Catalog::names_for(address);
+            let named: Vec<&ValueHolder> =
+                many.iter().filter(|h| names.contains(&h.name)).collect();
+            match named.as_slice() {
+                [one] => Some(Pending::Decided(Source::Bitwarden(one.to_spec()))),
+                _ => Some(Pending::ValueChoice(holders)),
+            }
+        }
+    }
+}
+
+/// The name match, then the placeholder.
+fn name_match(
+    address: &Address,
+    catalog: Option<&Catalog>,
+    options: &ImportOptions,
+    chooser: &mut dyn Chooser,
+    chosen: &mut BTreeMap<(ChoiceReason, Vec<String>), Option<String>>,
+    ambiguities: &mut Vec<Ambiguity>,
+    report: &mut ImportReport,
+) -> Source {
+    let key = match address {
+        Address::Secret(_, _, _, key) => key.to_string(),
+        _ => String::new(),
+    };
+    let Some(catalog) = catalog else {
+        return Source::Todo("fill in a bitwarden reference".to_string());
+    };
+    if !options.matching.by_name() {
+        return Source::Todo(format!(
+            "fill in a bitwarden reference (no field in {} holds this value)",
+            catalog.scope_label()
+        ));
+    }
+    match catalog.find(address) {
+        NameMatch::One { item, field } => {
+            report.matched_by_name += 1;
+            Source::Bitwarden(reference(item, field))
+        }
+        NameMatch::Ambiguous { name, candidates } => {
+            let reason = ChoiceReason::Name(name);
+            let choice = chosen
+                .entry((reason.clone(), Vec::new()))
+                .or_insert_with(|| chooser.choose(address, &reason, &candidates))
+                .clone();
+            match choice {
+                Some(item) => {
+                    report.matched_by_name += 1;
+                    let field = catalog.field_for(&item);
+                    Source::Bitwarden(reference(item, field))
+                }
+                None => {
+                    ambiguities.push(Ambiguity {
+                        address: address.clone(),
+                        reason,
+                        candidates,
+                    });
+                    Source::Todo(String::new())
+                }
+            }
+        }
+        NameMatch::None if options.matching.by_value() => Source::Todo(format!(
+            "fill in a bitwarden reference (no field holds this value, and no item is named `{key}` or `{address}` in {})",
+            catalog.scope_label()
+        )),
+        NameMatch::None => Source::Todo(format!(
+            "fill in a bitwarden reference (no item named `{key}` or `{address}` in {})",
+            catalog.scope_label()
+        )),
+    }
 }
 
 fn reference(item: String, field: Option<crate::model::document::BitwardenField>) -> BitwardenSpec {
@@ -407,7 +735,8 @@ fn ordered_environments<'a>(
 fn header(options: &ImportOptions, project: &ProjectSlug) -> String {
     format!(
         "# Imported by `infisical-gitops import` from {}, project `{project}`.\n\
-         # Values are never written here: each secret references Bitwarden or carries a `todo`.\n",
+         # Secret values are never written here: each secret references Bitwarden, is generated,\n\
+         # carries a `todo`, or is a literal that apply recorded as non-sensitive.\n",
         crate::escape::Visible(&options.instance)
     )
 }

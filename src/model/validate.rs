@@ -31,7 +31,7 @@ use super::names::{
     EnvironmentSlug, FolderPath, NameError, ProjectSlug, SecretKey, TagSlug, check_dns1123_label,
     check_dns1123_subdomain, check_printable, check_secret_data_key, printable,
 };
-use super::ownership::{MARKER_LINE, with_marker};
+use super::ownership::{MARKER_LINE, RESERVED_PREFIX, with_marker};
 use super::span::{Located, Origin, Span};
 use super::state::{
     BitwardenFieldRef, BitwardenItem, BitwardenRef, DesiredSecret, DesiredState, Environment,
@@ -834,7 +834,9 @@ impl Checker {
                 }
             }
         }
-        // What the applier writes: the declared pairs and the ownership marker.
+        // What the applier writes: the declared pairs and the ownership marker (the source
+        // record, `infisical-gitops/generate` or `/literal`, is short and always within the
+        // limits: see `ownership::tests`).
         for (metadata_key, metadata_value) in &with_marker(&secret.metadata) {
             if let Some(diagnostic) = metadata_problem(
                 key_origin.clone(),
@@ -1742,6 +1744,14 @@ fn metadata_problem(at: Origin, secret_key: &str, key: &str, value: &str) -> Opt
     };
     if let Err(error) = check_printable(key) {
         return for_key(error.reason, error.help);
+    }
+    if key.starts_with(RESERVED_PREFIX) {
+        return for_key(
+            format!(
+                "keys starting with `{RESERVED_PREFIX}` are written by infisical-gitops itself (the source record)"
+            ),
+            Some("remove it, or choose another key".to_string()),
+        );
     }
     if key.trim() != key {
         return for_key(

@@ -21,7 +21,7 @@ use crate::model::{
 };
 
 use super::live::{LiveEnvironment, LiveProject, LiveState};
-use super::ownership::MARKER_KEY;
+use super::ownership::user_metadata;
 use super::resolved::{Provenance, Resolution, ResolvedState, Unresolved};
 use super::{
     Action, Change, FieldChange, Plan, PlanPolicy, PlanProblem, Reason, UnresolvedSecret,
@@ -376,8 +376,7 @@ impl<'a> ProjectPlanner<'a> {
             Some(resolution) => resolution,
         };
         let comment = secret.comment.trim().to_string();
-        let mut metadata = secret.metadata.clone();
-        metadata.remove(MARKER_KEY);
+        let metadata = user_metadata(&secret.metadata);
         let live = self
             .live_environment(environment)
             .and_then(|e| e.secrets.get(&(path.clone(), key.clone())));

@@ -103,11 +103,10 @@ impl LiveSecret {
         ownership::metadata_is_marked(&self.metadata)
     }
 
-    /// Metadata without the marker: what the repository's `metadata` is compared with.
+    /// Metadata without the marker and the source records (see [`ownership::user_metadata`]):
+    /// what the repository's `metadata` is compared with.
     pub fn user_metadata(&self) -> BTreeMap<String, String> {
-        let mut metadata = self.metadata.clone();
-        metadata.remove(ownership::MARKER_KEY);
-        metadata
+        ownership::user_metadata(&self.metadata)
     }
 }
 

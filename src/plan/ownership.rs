@@ -3,6 +3,7 @@
 //! | object | marker | written when |
 //! |---|---|---|
 //! | secret | metadata `managed-by: infisical-gitops` | created or adopted |
+//! | secret source | metadata `infisical-gitops/generate: <rule>` or `infisical-gitops/literal: true` | every write of the secret |
 //! | project | a last description line `managed-by: infisical-gitops` | created or adopted |
 //! | folder | a last description line `managed-by: infisical-gitops` | created (Infisical's folder routes used here cannot edit a description later) |
 //! | environment | none (environments have no free-text field) | owned through its project |
@@ -19,7 +20,9 @@
 use std::collections::BTreeMap;
 
 pub use crate::model::ownership::{
-    MARKER_KEY, MARKER_LINE, MARKER_VALUE, marked_description, with_marker,
+    GENERATE_KEY, LITERAL_KEY, LITERAL_VALUE, MARKER_KEY, MARKER_LINE, MARKER_VALUE,
+    RESERVED_PREFIX, generate_record, is_reserved_key, marked_description, parse_generate_record,
+    source_record, stored_metadata, user_metadata, with_marker,
 };
 
 /// Whether metadata carries the marker.

@@ -10,8 +10,8 @@ use infisical_gitops::cli::import::{render_dry_run, render_summary};
 use infisical_gitops::cli::validate::{render_text, validate_path};
 use infisical_gitops::dev::{DevServer, DevServerConfig};
 use infisical_gitops::import::{
-    Catalog, Chooser, ImportError, ImportOptions, Imported, Mapping, Refuse, Selection, generate,
-    read_live,
+    Catalog, ChoiceReason, Chooser, ImportError, ImportOptions, Imported, Mapping, MatchMode,
+    Refuse, Selection, generate, read_live,
 };
 use infisical_gitops::infisical::{
     ClientConfig, CreateEnvironment, CreateFolder, CreateProject, Credentials, HttpClient,
@@ -330,6 +330,7 @@ fn options() -> ImportOptions {
     ImportOptions {
         instance: "https://secrets.example.com".into(),
         adoption: Adoption::Adopt,
+        matching: MatchMode::Both,
     }
 }
 
@@ -340,6 +341,17 @@ async fn import(
     mapping: &str,
     chooser: &mut dyn Chooser,
 ) -> Result<Imported, ImportError> {
+    import_with(live, selection, items, mapping, chooser, &options()).await
+}
+
+async fn import_with(
+    live: &Live,
+    selection: Selection,
+    items: Vec<Value>,
+    mapping: &str,
+    chooser: &mut dyn Chooser,
+    options: &ImportOptions,
+) -> Result<Imported, ImportError> {
     let (projects, observed) = read_live(live.api.as_ref(), &selection, 4).await?;
     let (catalog, _) = catalog(items);
     let mapping = Mapping::parse(mapping, "mapping.yaml").unwrap();
@@ -349,7 +361,7 @@ async fn import(
         &mapping,
         Some(&catalog),
         chooser,
-        &options(),
+        options,
     )
 }
 
@@ -520,7 +532,7 @@ async fn all_projects_are_imported_and_unmatched_secrets_get_placeholders() {
 struct PickFirst(usize);
 
 impl Chooser for PickFirst {
-    fn choose(&mut self, _: &Address, _: &str, candidates: &[String]) -> Option<String> {
+    fn choose(&mut self, _: &Address, _: &ChoiceReason, candidates: &[String]) -> Option<String> {
         self.0 += 1;
         candidates.first().cloned()
     }
@@ -537,16 +549,33 @@ async fn an_ambiguous_name_is_an_error_listing_the_candidates_unless_chosen() {
         "",
         "another",
     ));
-    let error = import(&live, payments(), items.clone(), MAPPING, &mut Refuse)
+    // By value, the item holding the value wins over the decoy named alike.
+    let by_value = import(&live, payments(), items.clone(), MAPPING, &mut Refuse)
         .await
-        .unwrap_err();
+        .unwrap();
+    assert_eq!(by_value.report.matched_by_value, 8, "{:?}", by_value.report);
+    // By name only, the two items named `API_KEY` are ambiguous.
+    let by_name = ImportOptions {
+        matching: MatchMode::Name,
+        ..options()
+    };
+    let error = import_with(
+        &live,
+        payments(),
+        items.clone(),
+        MAPPING,
+        &mut Refuse,
+        &by_name,
+    )
+    .await
+    .unwrap_err();
     let message = error.to_string();
     assert_no_value("error", &message);
     insta::assert_snapshot!("ambiguous_error", message);
 
     // A chooser (the terminal prompt) is asked once per name, not once per environment.
     let mut chooser = PickFirst(0);
-    let imported = import(&live, payments(), items, MAPPING, &mut chooser)
+    let imported = import_with(&live, payments(), items, MAPPING, &mut chooser, &by_name)
         .await
         .unwrap();
     assert_eq!(chooser.0, 1);
@@ -672,7 +701,7 @@ async fn the_cli_writes_refuses_to_overwrite_and_prints_a_dry_run() {
         "another",
     ));
     std::fs::write(&export, export_json(items)).unwrap();
-    let (code, _, stderr) = cli(with(&["--dry-run"])).await;
+    let (code, _, stderr) = cli(with(&["--dry-run", "--match", "name"])).await;
     assert_eq!(code, 1);
     assert!(
         stderr.contains("22222222-0000-4000-8000-000000000001"),
@@ -874,5 +903,209 @@ async fn the_cli_never_writes_through_a_planted_symbolic_link() {
         !out.join("secrets").exists(),
         "nothing written before the refusal"
     );
+    live.server.shutdown().await;
+}
+
+/// A repository applied by this tool round-trips through `import` with no mapping file: the
+/// generated secret comes back as `generate` (from its recorded rule), the literal as `value`
+/// with `sensitive: false`, and the Bitwarden secrets — in items with unrelated names — by the
+/// field holding their value. The imported repository validates and plans nothing.
+#[tokio::test]
+async fn an_applied_repository_round_trips_through_import_without_a_mapping() {
+    let server = DevServer::start(DevServerConfig::default()).await.unwrap();
+    let config = ClientConfig::new(
+        server.url(),
+        Credentials::universal_auth("dev-client-id", "dev-client-secret"),
+    );
+    let api = Arc::new(HttpClient::new(config).unwrap());
+    let items = vec![
+        item(
+            DB_ITEM,
+            "unrelated login",
+            FOLDER,
+            "canary-rt-user-71",
+            "canary-rt-pass-93",
+        ),
+        json!({"id": "33333333-0000-4000-8000-000000000001", "type": 2, "name": "a note",
+               "folderId": FOLDER, "notes": "canary-rt-note-5e",
+               "fields": [{"name": "api", "value": "canary-rt-api-c4", "type": 1}]}),
+    ];
+    let repo = tempfile::tempdir().unwrap();
+    let files = [
+        (
+            "projects/round.yaml",
+            "apiVersion: infisical-gitops.io/v1alpha1\nkind: Project\nmetadata:\n  name: round\nspec:\n  environments:\n  - slug: prod\n  folders:\n  - path: /db\n  policy:\n    adoption: create-or-adopt\n",
+        ),
+        (
+            "secrets/round/db.yaml",
+            &format!(
+                "apiVersion: infisical-gitops.io/v1alpha1\nkind: SecretSet\nmetadata:\n  name: round-db\nspec:\n  project: round\n  environments: [prod]\n  path: /db\n  secrets:\n  - key: PASSWORD\n    bitwarden:\n      item: {DB_ITEM}\n  - key: USER\n    bitwarden:\n      item: {DB_ITEM}\n      field: username\n  - key: API\n    bitwarden:\n      item: 33333333-0000-4000-8000-000000000001\n      customField: api\n  - key: NOTE\n    bitwarden:\n      item: 33333333-0000-4000-8000-000000000001\n      field: notes\n  - key: SESSION\n    generate:\n      length: 64\n      charset: hex\n  - key: PORT\n    sensitive: false\n    value: \"5432\"\n"
+            ),
+        ),
+    ];
+    for (path, content) in files {
+        let path = repo.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+    let validation = validate_path(repo.path());
+    let desired = validation
+        .state
+        .clone()
+        .unwrap_or_else(|| panic!("{}", render_text(repo.path(), &validation, false)));
+    let (_, vault) = catalog(items.clone());
+    let resolver = BitwardenResolver::new(PasswordManager::Export(Arc::new(vault)), None);
+    let reconciler = Reconciler::new(
+        api.clone(),
+        Arc::new(SourceResolver::new().with_bitwarden(Arc::new(resolver))),
+    );
+    let run = reconciler.plan(desired, true).await.unwrap();
+    let report = reconciler.apply(&run, None).await.unwrap();
+    assert!(report.is_success(), "{}", report.render_text());
+
+    // The records apply wrote.
+    let (projects, observed) =
+        read_live(api.as_ref(), &Selection::Projects(vec!["round".into()]), 4)
+            .await
+            .unwrap();
+    let prod = &observed.projects.values().next().unwrap().environments;
+    let secrets = &prod.values().next().unwrap().secrets;
+    let metadata = |key: &str| {
+        secrets
+            .iter()
+            .find(|((_, k), _)| k.as_str() == key)
+            .map(|(_, s)| s.metadata.clone())
+            .unwrap()
+    };
+    assert_eq!(
+        metadata("SESSION")
+            .get("infisical-gitops/generate")
+            .map(String::as_str),
+        Some("hex:64")
+    );
+    assert_eq!(
+        metadata("PORT")
+            .get("infisical-gitops/literal")
+            .map(String::as_str),
+        Some("true")
+    );
+    assert!(
+        !metadata("PASSWORD")
+            .keys()
+            .any(|k| k.starts_with("infisical-gitops/"))
+    );
+
+    // Import with no mapping file.
+    let (catalog, vault) = catalog(items);
+    let imported = generate(
+        &projects,
+        &observed,
+        &Mapping::default(),
+        Some(&catalog),
+        &mut Refuse,
+        &options(),
+    )
+    .unwrap();
+    let summary = render_summary(&imported, false);
+    for canary in [
+        "canary-rt-user-71",
+        "canary-rt-pass-93",
+        "canary-rt-note-5e",
+        "canary-rt-api-c4",
+    ] {
+        assert!(!summary.contains(canary));
+        for file in &imported.files {
+            assert!(!file.content.contains(canary), "{}", file.path.display());
+        }
+    }
+    insta::assert_snapshot!("round_trip_summary", summary);
+    let report = &imported.report;
+    assert_eq!(
+        (
+            report.matched_by_value,
+            report.generated,
+            report.literals.len()
+        ),
+        (4, 1, 1),
+        "{report:?}"
+    );
+    assert!(report.placeholders.is_empty());
+    let out = tempfile::tempdir().unwrap();
+    write_out(out.path(), &imported);
+    let validation = validate_path(out.path());
+    let desired = validation
+        .state
+        .clone()
+        .unwrap_or_else(|| panic!("{}", render_text(out.path(), &validation, false)));
+    assert!(validation.diagnostics.is_empty());
+    let resolver = BitwardenResolver::new(PasswordManager::Export(Arc::new(vault)), None);
+    let reconciler = Reconciler::new(
+        api.clone(),
+        Arc::new(SourceResolver::new().with_bitwarden(Arc::new(resolver))),
+    );
+    let again = reconciler.plan(desired, true).await.unwrap();
+    assert!(
+        again.plan.is_empty(),
+        "{}",
+        text::render(&again.plan, Default::default())
+    );
+    server.shutdown().await;
+}
+
+/// Two items holding one value: the one named like the secret wins; with unrelated names, the
+/// non-interactive import fails listing both (never the value), and a chooser is asked once.
+#[tokio::test]
+async fn a_value_held_by_several_items_is_settled_by_name_or_refused() {
+    let live = seeded().await;
+    let mut items = vault_items(false);
+    items.push(item(
+        "22222222-0000-4000-8000-000000000002",
+        "copy of the api key",
+        FOLDER,
+        "",
+        "canary-api-key-0c4e81",
+    ));
+    let named = import(&live, payments(), items.clone(), MAPPING, &mut Refuse)
+        .await
+        .unwrap();
+    let root = named
+        .files
+        .iter()
+        .find(|f| f.path.ends_with("root.yaml"))
+        .unwrap();
+    assert!(
+        root.content
+            .contains("11111111-0000-4000-8000-000000000001")
+    );
+    assert!(
+        !root
+            .content
+            .contains("22222222-0000-4000-8000-000000000002")
+    );
+
+    for id in [
+        "33333333-0000-4000-8000-00000000000a",
+        "33333333-0000-4000-8000-00000000000b",
+    ] {
+        items.push(item(
+            id,
+            "unrelated",
+            FOLDER,
+            "",
+            "canary-session-secret-aa71",
+        ));
+    }
+    let error = import(&live, payments(), items.clone(), MAPPING, &mut Refuse)
+        .await
+        .unwrap_err();
+    let message = error.to_string();
+    assert_no_value("error", &message);
+    insta::assert_snapshot!("ambiguous_value_error", message);
+    let mut chooser = PickFirst(0);
+    let chosen = import(&live, payments(), items, MAPPING, &mut chooser)
+        .await
+        .unwrap();
+    assert_eq!(chooser.0, 1);
+    assert!(chosen.report.placeholders.is_empty());
     live.server.shutdown().await;
 }

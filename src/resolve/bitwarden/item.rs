@@ -307,7 +307,8 @@ pub struct NameScope<'a> {
 }
 
 impl NameScope<'_> {
-    fn contains(&self, item: &Item) -> bool {
+    /// Whether `item` is inside the scope.
+    pub fn contains(&self, item: &Item) -> bool {
         let in_folder = self
             .folder
             .is_none_or(|folder| item.folder_id.as_deref() == Some(folder));

@@ -102,6 +102,12 @@ pub const FORGE_URL: &str = "INFISICAL_GITOPS_FORGE_URL";
 pub const FORGE_PROJECT: &str = "INFISICAL_GITOPS_FORGE_PROJECT";
 /// The forge API token (or `--forge-token-file`).
 pub const FORGE_TOKEN: &str = "INFISICAL_GITOPS_FORGE_TOKEN";
+/// `plan --request`: the merge request `iid` or pull request number to comment on.
+pub const FORGE_REQUEST: &str = "INFISICAL_GITOPS_FORGE_REQUEST";
+/// `plan --head-commit`: the request's head commit, which gets the plan status.
+pub const FORGE_HEAD_COMMIT: &str = "INFISICAL_GITOPS_FORGE_HEAD_COMMIT";
+/// `plan --status-url`: the page a commit status links to (e.g. the CI job).
+pub const STATUS_URL: &str = "INFISICAL_GITOPS_STATUS_URL";
 /// `--author-name`: the author of proposal commits.
 pub const AUTHOR_NAME: &str = "INFISICAL_GITOPS_AUTHOR_NAME";
 /// `--author-email`: the author e-mail of proposal commits.

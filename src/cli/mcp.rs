@@ -197,28 +197,46 @@ impl McpOptions {
         config.branch_prefix = self.branch_prefix.clone();
         config.work_dir = git.work_dir.join("proposals");
         if let Some(kind) = self.forge {
-            let Some(token) = secret(self.forge_token_file.as_ref(), env::FORGE_TOKEN)? else {
-                miette::bail!(
-                    "--forge needs an API token: pass --forge-token-file FILE or set {}",
-                    env::FORGE_TOKEN
-                );
-            };
-            let (kind, default_url) = match kind {
-                ForgeChoice::Gitlab => (ForgeKind::GitLab, "https://gitlab.com"),
-                ForgeChoice::Github => (ForgeKind::GitHub, "https://api.github.com"),
-            };
-            config.forge = Some(ForgeConfig {
+            config.forge = Some(forge_config(
                 kind,
-                api_url: self
-                    .forge_url
-                    .clone()
-                    .unwrap_or_else(|| default_url.to_string()),
-                project: self.forge_project.clone().unwrap_or_default(),
-                token,
-            });
+                self.forge_url.as_deref(),
+                self.forge_project.as_deref(),
+                self.forge_token_file.as_ref(),
+                "--forge",
+            )?);
         }
         Ok(config)
     }
+}
+
+/// A forge's settings from the `--forge-*` flags and the token (file or
+/// `INFISICAL_GITOPS_FORGE_TOKEN`); `flag` names the flag that asked for it in errors.
+///
+/// # Errors
+/// No token, or an unreadable token file.
+pub fn forge_config(
+    kind: ForgeChoice,
+    url: Option<&str>,
+    project: Option<&str>,
+    token_file: Option<&PathBuf>,
+    flag: &str,
+) -> miette::Result<ForgeConfig> {
+    let Some(token) = secret(token_file, env::FORGE_TOKEN)? else {
+        miette::bail!(
+            "{flag} needs an API token: pass --forge-token-file FILE or set {}",
+            env::FORGE_TOKEN
+        );
+    };
+    let (kind, default_url) = match kind {
+        ForgeChoice::Gitlab => (ForgeKind::GitLab, "https://gitlab.com"),
+        ForgeChoice::Github => (ForgeKind::GitHub, "https://api.github.com"),
+    };
+    Ok(ForgeConfig {
+        kind,
+        api_url: url.unwrap_or(default_url).to_string(),
+        project: project.unwrap_or_default().to_string(),
+        token,
+    })
 }
 
 impl Args {

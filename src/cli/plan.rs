@@ -5,6 +5,11 @@
 //! (invalid repository, Infisical unreachable, a plan with errors, or a secret whose value
 //! could not be resolved: the last line then starts `N secrets not resolved, not written.`),
 //! 2 changes present with `--detailed-exitcode` (and every secret resolved).
+//!
+//! `--comment-on gitlab|github --request N [--head-commit SHA]` also writes the Markdown plan
+//! (or the diagnostics) as the one plan comment of merge request / pull request `N` and sets
+//! the `infisical-gitops/plan` status on the head commit (see `docs/merge-requests.md`). The
+//! exit code is the plan's; a forge failure is exit 1.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -13,11 +18,15 @@ use clap::ValueEnum;
 use miette::{IntoDiagnostic, WrapErr};
 
 use super::connection::ConnectionArgs;
+use super::mcp::ForgeChoice;
 use super::validate::{render_text, validate_path};
-use super::{Context, EXIT_CHANGES, EXIT_ERROR, EXIT_OK};
+use super::{Context, EXIT_CHANGES, EXIT_ERROR, EXIT_OK, env};
 use crate::model::DesiredState;
 use crate::plan::Plan;
 use crate::plan::render::{json, markdown, text};
+use crate::propose::review::{
+    self, CommentWrite, CommitId, CommitStatus, Review, StatusContext, StatusState,
+};
 use crate::reconcile::{ReconcileOptions, Reconciler};
 
 /// Arguments of `plan`.
@@ -36,9 +45,152 @@ pub struct Args {
     /// Also write the plan (JSON, no secret values) to this file, for `apply PLANFILE`.
     #[arg(long, value_name = "PLANFILE")]
     pub out: Option<PathBuf>,
+    /// Where the plan is commented on (with --comment-on).
+    #[command(flatten)]
+    pub review: ReviewArgs,
     /// Connection.
     #[command(flatten)]
     pub connection: ConnectionArgs,
+}
+
+/// `plan --comment-on`: the forge, the request and the head commit.
+#[derive(Debug, clap::Args)]
+pub struct ReviewArgs {
+    /// Also write the Markdown plan as the one plan comment of a GitLab merge request or GitHub
+    /// pull request (updated in place), and set the `infisical-gitops/plan` commit status.
+    #[arg(long, value_enum, requires = "request")]
+    pub comment_on: Option<ForgeChoice>,
+    /// The merge request `iid` (GitLab, `$CI_MERGE_REQUEST_IID`) or pull request number.
+    #[arg(long, env = env::FORGE_REQUEST, value_name = "NUMBER", requires = "comment_on")]
+    pub request: Option<u64>,
+    /// The request's head commit (full id): gets `pending`, then `success` or `failed`.
+    /// Without it no status is set.
+    #[arg(long, env = env::FORGE_HEAD_COMMIT, value_name = "SHA", requires = "comment_on")]
+    pub head_commit: Option<String>,
+    /// The page the status links to, e.g. the CI job (`$CI_JOB_URL`).
+    #[arg(long, env = env::STATUS_URL, value_name = "URL", requires = "head_commit")]
+    pub status_url: Option<String>,
+    /// The forge's API URL [default: https://gitlab.com (`/api/v4` is appended) or
+    /// https://api.github.com].
+    #[arg(long, env = env::FORGE_URL, value_name = "URL", requires = "comment_on")]
+    pub forge_url: Option<String>,
+    /// The forge project: `group/repo` (GitLab) or `owner/repo` (GitHub).
+    #[arg(long, env = env::FORGE_PROJECT, value_name = "PATH", requires = "comment_on")]
+    pub forge_project: Option<String>,
+    /// A file holding the forge API token (or set INFISICAL_GITOPS_FORGE_TOKEN).
+    #[arg(long, value_name = "FILE", requires = "comment_on")]
+    pub forge_token_file: Option<PathBuf>,
+}
+
+/// A configured `--comment-on`: the client, the request and the commit.
+struct Commenter {
+    client: std::sync::Arc<dyn Review>,
+    kind: ForgeChoice,
+    request: u64,
+    head: Option<CommitId>,
+    status_url: Option<String>,
+}
+
+impl ReviewArgs {
+    /// The commenter, or `None` without --comment-on. Checked before anything runs.
+    fn commenter(&self) -> miette::Result<Option<Commenter>> {
+        let Some(kind) = self.comment_on else {
+            return Ok(None);
+        };
+        let Some(project) = self.forge_project.as_deref() else {
+            miette::bail!(
+                "--comment-on needs the forge project: pass --forge-project `group/repo` \
+                 (GitLab) or `owner/repo` (GitHub), or set {}",
+                env::FORGE_PROJECT
+            );
+        };
+        let config = super::mcp::forge_config(
+            kind,
+            self.forge_url.as_deref(),
+            Some(project),
+            self.forge_token_file.as_ref(),
+            "--comment-on",
+        )?;
+        let client = review::from_config(&config)
+            .into_diagnostic()
+            .wrap_err("--comment-on")?;
+        let head = self
+            .head_commit
+            .as_deref()
+            .map(CommitId::parse)
+            .transpose()
+            .into_diagnostic()
+            .wrap_err("--head-commit")?;
+        Ok(Some(Commenter {
+            client,
+            kind,
+            request: self.request.unwrap_or_default(),
+            head,
+            status_url: self.status_url.clone(),
+        }))
+    }
+}
+
+impl Commenter {
+    fn request_name(&self) -> String {
+        match self.kind {
+            ForgeChoice::Gitlab => format!("merge request !{}", self.request),
+            ForgeChoice::Github => format!("pull request #{}", self.request),
+        }
+    }
+
+    async fn status(&self, state: StatusState, description: String) -> miette::Result<()> {
+        let Some(head) = &self.head else {
+            return Ok(());
+        };
+        let status = CommitStatus {
+            context: StatusContext::Plan,
+            state,
+            description,
+            target_url: self.status_url.clone(),
+        };
+        self.client
+            .set_status(head, &status)
+            .await
+            .into_diagnostic()
+            .wrap_err_with(|| format!("cannot set the plan status on commit {head}"))
+    }
+
+    /// Writes the comment, then the final status; says so on stderr.
+    async fn publish(
+        &self,
+        markdown: &str,
+        state: StatusState,
+        description: String,
+    ) -> miette::Result<()> {
+        let written = self
+            .client
+            .upsert_plan_comment(self.request, markdown)
+            .await
+            .into_diagnostic()
+            .wrap_err_with(|| {
+                format!("cannot write the plan comment on {}", self.request_name())
+            })?;
+        self.status(state, description.clone()).await?;
+        let verb = match written.write {
+            CommentWrite::Created => "posted",
+            CommentWrite::Updated => "updated",
+        };
+        eprintln!("Plan comment {verb} on {}.", self.request_name());
+        if let Some(head) = &self.head {
+            let state = match state {
+                StatusState::Pending => "pending",
+                StatusState::Success => "success",
+                StatusState::Failed => "failed",
+            };
+            eprintln!(
+                "Status {} on {head}: {state} ({}).",
+                StatusContext::Plan.name(),
+                review::status_description(&description, review::GITHUB_DESCRIPTION_CHARS)
+            );
+        }
+        Ok(())
+    }
 }
 
 /// `--format`.
@@ -95,18 +247,76 @@ pub(crate) fn reconciler(
 
 /// Runs `plan`.
 pub async fn run(args: Args, context: &Context) -> miette::Result<ExitCode> {
-    let desired = match load(&args.path, context) {
-        Ok(desired) => desired,
-        Err(code) => return Ok(code),
+    let commenter = args.review.commenter()?;
+    let validation = validate_path(&args.path);
+    let Some(desired) = validation.state.clone() else {
+        eprint!(
+            "{}",
+            render_text(&args.path, &validation, context.color_stderr)
+        );
+        if let Some(commenter) = &commenter {
+            commenter
+                .publish(
+                    &review::diagnostics_markdown(&validation.diagnostics.0),
+                    StatusState::Failed,
+                    format!(
+                        "the repository does not validate: {} error(s)",
+                        validation.diagnostics.error_count()
+                    ),
+                )
+                .await?;
+        }
+        return Ok(ExitCode::from(EXIT_ERROR));
     };
-    let session = args.connection.open().await?;
-    let result = reconciler(&session, &args.connection)
-        .plan(desired, true)
-        .await;
-    session.close().await;
-    let mut run = result.into_diagnostic()?;
+    if let Some(commenter) = &commenter {
+        commenter
+            .status(
+                StatusState::Pending,
+                "planning against Infisical".to_string(),
+            )
+            .await?;
+    }
+    let planned = match args.connection.open().await {
+        Ok(session) => {
+            let result = reconciler(&session, &args.connection)
+                .plan(desired, true)
+                .await
+                .into_diagnostic();
+            session.close().await;
+            result
+        }
+        Err(error) => Err(error),
+    };
+    let mut run = match planned {
+        Ok(run) => run,
+        Err(error) => {
+            if let Some(commenter) = &commenter {
+                let markdown = format!(
+                    "### infisical-gitops plan\n\n**Cannot plan against Infisical:** {}\n",
+                    crate::escape::markdown::text(&error.to_string())
+                );
+                if let Err(forge) = commenter
+                    .publish(
+                        &markdown,
+                        StatusState::Failed,
+                        "cannot plan against Infisical".to_string(),
+                    )
+                    .await
+                {
+                    eprintln!("{forge:?}");
+                }
+            }
+            return Err(error);
+        }
+    };
     run.plan.source = Some(source_label(&args.path));
     print!("{}", render(&run.plan, args.format, context.color_stdout));
+    if let Some(commenter) = &commenter {
+        let (state, description) = review::plan_status(&run.plan);
+        commenter
+            .publish(&markdown::render(&run.plan), state, description)
+            .await?;
+    }
     if let Some(out) = &args.out {
         std::fs::write(out, json::render(&run.plan))
             .into_diagnostic()

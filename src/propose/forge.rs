@@ -54,6 +54,33 @@ pub enum ForgeError {
         /// The limit.
         limit: crate::net::body::ByteSize,
     },
+    /// The forge has no such project, request or commit, or the token may not see it.
+    #[error(
+        "the forge has no {what} (HTTP 404): check the project, the request number and the commit, \
+         and that the token may read them"
+    )]
+    NotFound {
+        /// What was looked for, e.g. `merge request !17 of infra/secrets`.
+        what: String,
+    },
+    /// The forge refused a review call (a comment or a status) on `what`.
+    #[error("the forge refused the call about {what} (HTTP {status}): {message}")]
+    Refused {
+        /// What the call was about, e.g. `pull request #4 of acme/secrets`.
+        what: String,
+        /// The HTTP status.
+        status: u16,
+        /// The forge's message.
+        message: String,
+    },
+    /// The forge failed (5xx): retry later.
+    #[error("the forge failed (HTTP {status}), retry later: {message}")]
+    Unavailable {
+        /// The HTTP status.
+        status: u16,
+        /// The forge's message.
+        message: String,
+    },
     /// The configuration is unusable.
     #[error("invalid forge configuration: {0}")]
     Config(String),
@@ -84,7 +111,7 @@ const MAX_MESSAGE: usize = 500;
 /// Largest answer read from a forge: 1 MiB (a created pull request is about 25 KB of JSON).
 pub const MAX_ANSWER_BYTES: u64 = 1024 * 1024;
 
-fn http_client() -> Result<reqwest::Client, ForgeError> {
+pub(super) fn http_client() -> Result<reqwest::Client, ForgeError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .user_agent(concat!("infisical-gitops/", env!("CARGO_PKG_VERSION")))
@@ -114,7 +141,7 @@ pub fn from_config(config: &super::ForgeConfig) -> Result<std::sync::Arc<dyn For
     })
 }
 
-fn base_url(api_url: &str) -> Result<String, ForgeError> {
+pub(super) fn base_url(api_url: &str) -> Result<String, ForgeError> {
     let trimmed = api_url.trim_end_matches('/');
     let parsed = reqwest::Url::parse(trimmed)
         .map_err(|error| ForgeError::Config(format!("invalid API URL `{api_url}`: {error}")))?;
@@ -128,7 +155,7 @@ fn base_url(api_url: &str) -> Result<String, ForgeError> {
 
 /// Reads an error body's message: GitLab's `message` (a string, a list, or a map of lists) or
 /// `error`, GitHub's `message` and `errors[].message`. Cut to a bounded length.
-fn error_message(body: &str) -> String {
+pub(super) fn error_message(body: &str) -> String {
     fn flatten(value: &serde_json::Value, out: &mut Vec<String>) {
         match value {
             serde_json::Value::String(s) => out.push(s.clone()),
@@ -177,6 +204,27 @@ fn error_message(body: &str) -> String {
 }
 
 async fn send(request: reqwest::RequestBuilder, url: &str) -> Result<(u16, String), ForgeError> {
+    let answer = exchange(request, url, MAX_ANSWER_BYTES).await?;
+    Ok((answer.status, answer.body))
+}
+
+/// A forge's answer: its status, headers and body (read up to a limit).
+pub(super) struct Answer {
+    /// The HTTP status.
+    pub(super) status: u16,
+    /// The response headers.
+    pub(super) headers: reqwest::header::HeaderMap,
+    /// The body, lossily decoded.
+    pub(super) body: String,
+}
+
+/// Sends `request` and reads at most `limit` bytes of the answer. `url` names the forge in
+/// errors (never a token: tokens travel in headers).
+pub(super) async fn exchange(
+    request: reqwest::RequestBuilder,
+    url: &str,
+    limit: u64,
+) -> Result<Answer, ForgeError> {
     let response = request
         .send()
         .await
@@ -185,7 +233,8 @@ async fn send(request: reqwest::RequestBuilder, url: &str) -> Result<(u16, Strin
             source: source.without_url(),
         })?;
     let status = response.status().as_u16();
-    let body = crate::net::body::read_limited(response, MAX_ANSWER_BYTES)
+    let headers = response.headers().clone();
+    let body = crate::net::body::read_limited(response, limit)
         .await
         .map_err(|error| match error {
             crate::net::body::BodyError::TooLarge(too_large) => ForgeError::TooLarge {
@@ -197,7 +246,11 @@ async fn send(request: reqwest::RequestBuilder, url: &str) -> Result<(u16, Strin
                 source: source.without_url(),
             },
         })?;
-    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    Ok(Answer {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
 }
 
 /// The change request a forge answered it created: its page from the field `url_field` and
@@ -231,10 +284,10 @@ fn unreadable(status: u16, what: &str) -> ForgeError {
 /// GitLab merge requests: `POST {api}/api/v4/projects/{url-encoded path}/merge_requests` with
 /// a `PRIVATE-TOKEN` header.
 pub struct GitLab {
-    http: reqwest::Client,
-    base: String,
-    project: String,
-    token: secrecy::SecretString,
+    pub(super) http: reqwest::Client,
+    pub(super) base: String,
+    pub(super) project: String,
+    pub(super) token: secrecy::SecretString,
 }
 
 impl std::fmt::Debug for GitLab {
@@ -283,7 +336,7 @@ impl GitLab {
 }
 
 /// Percent-encodes everything but unreserved characters (`group/repo` → `group%2Frepo`).
-fn url_encode(value: &str) -> String {
+pub(super) fn url_encode(value: &str) -> String {
     let mut out = String::new();
     for byte in value.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
@@ -336,11 +389,11 @@ impl Forge for GitLab {
 
 /// GitHub pull requests: `POST {api}/repos/{owner}/{repo}/pulls` with a bearer token.
 pub struct GitHub {
-    http: reqwest::Client,
-    base: String,
-    owner: String,
-    repo: String,
-    token: secrecy::SecretString,
+    pub(super) http: reqwest::Client,
+    pub(super) base: String,
+    pub(super) owner: String,
+    pub(super) repo: String,
+    pub(super) token: secrecy::SecretString,
 }
 
 impl std::fmt::Debug for GitHub {

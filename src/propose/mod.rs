@@ -9,6 +9,7 @@
 //! - [`edit`]: the [`Edit`] types and the text-span YAML editor (pure);
 //! - [`workspace`]: git2 work on a per-proposal clone;
 //! - [`forge`]: the [`forge::Forge`] trait, GitLab and GitHub clients;
+//! - [`review`]: the one plan comment per request and commit statuses;
 //! - [`plaintext`]: the one plaintext guard, shared with the MCP server.
 //!
 //! Values are never accepted: a new secret takes a Bitwarden reference or `generate`. A proposal
@@ -17,6 +18,7 @@
 pub mod edit;
 pub mod forge;
 pub mod plaintext;
+pub mod review;
 pub mod workspace;
 
 use std::path::PathBuf;

@@ -8,6 +8,7 @@ mod client_devserver;
 mod client_double;
 mod client_faults;
 mod client_tls;
+mod comment_on;
 mod contract;
 mod daemon;
 mod daemon_git;

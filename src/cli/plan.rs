@@ -178,14 +178,10 @@ impl Commenter {
         };
         eprintln!("Plan comment {verb} on {}.", self.request_name());
         if let Some(head) = &self.head {
-            let state = match state {
-                StatusState::Pending => "pending",
-                StatusState::Success => "success",
-                StatusState::Failed => "failed",
-            };
             eprintln!(
-                "Status {} on {head}: {state} ({}).",
+                "Status {} on {head}: {} ({}).",
                 StatusContext::Plan.name(),
+                state.as_str(),
                 review::status_description(&description, review::GITHUB_DESCRIPTION_CHARS)
             );
         }

@@ -17,13 +17,9 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use secrecy::ExposeSecret;
-
-use super::forge::{
-    Answer, ForgeError, GitHub, GitLab, MAX_ANSWER_BYTES, error_message, exchange, url_encode,
-};
+use super::forge::{Answer, ForgeError, GitHub, GitLab, MAX_ANSWER_BYTES, error_message, exchange};
 use super::{ForgeConfig, ForgeKind};
+use async_trait::async_trait;
 
 /// The hidden first line of the one plan comment per request.
 pub const PLAN_MARKER: &str = "<!-- infisical-gitops:plan -->";
@@ -385,18 +381,6 @@ async fn identity(request: reqwest::RequestBuilder, base: &str, field: &str) -> 
 }
 
 impl GitLab {
-    fn project_url(&self) -> String {
-        format!(
-            "{}/api/v4/projects/{}",
-            self.base,
-            url_encode(&self.project)
-        )
-    }
-
-    fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        request.header("PRIVATE-TOKEN", self.token.expose_secret())
-    }
-
     fn request_name(&self, number: u64) -> String {
         format!(
             "merge request !{number} of {}",
@@ -489,17 +473,6 @@ impl Review for GitLab {
 }
 
 impl GitHub {
-    fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        request
-            .bearer_auth(self.token.expose_secret())
-            .header("Accept", "application/vnd.github+json")
-            .header("X-GitHub-Api-Version", "2022-11-28")
-    }
-
-    fn repository_url(&self) -> String {
-        format!("{}/repos/{}/{}", self.base, self.owner, self.repo)
-    }
-
     fn request_name(&self, number: u64) -> String {
         format!("pull request #{number} of {}/{}", self.owner, self.repo)
     }

@@ -343,7 +343,7 @@ impl GitLab {
 }
 
 /// Percent-encodes everything but unreserved characters (`group/repo` → `group%2Frepo`).
-fn url_encode(value: &str) -> String {
+pub(crate) fn url_encode(value: &str) -> String {
     let mut out = String::new();
     for byte in value.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {

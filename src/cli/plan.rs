@@ -244,8 +244,8 @@ pub(crate) fn reconciler(
 /// Runs `plan`.
 pub async fn run(args: Args, context: &Context) -> miette::Result<ExitCode> {
     let commenter = args.review.commenter()?;
-    let validation = validate_path(&args.path);
-    let Some(desired) = validation.state.clone() else {
+    let mut validation = validate_path(&args.path);
+    let Some(desired) = validation.state.take() else {
         eprint!(
             "{}",
             render_text(&args.path, &validation, context.color_stderr)

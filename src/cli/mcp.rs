@@ -36,6 +36,16 @@ pub enum ForgeChoice {
     Github,
 }
 
+impl ForgeChoice {
+    /// The API URL used without `--forge-url`.
+    pub fn default_api_url(self) -> &'static str {
+        match self {
+            ForgeChoice::Gitlab => "https://gitlab.com",
+            ForgeChoice::Github => "https://api.github.com",
+        }
+    }
+}
+
 /// The MCP endpoint's options, shared by `mcp` and `run --mcp`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct McpOptions {
@@ -227,13 +237,12 @@ pub fn forge_config(
             env::FORGE_TOKEN
         );
     };
-    let (kind, default_url) = match kind {
-        ForgeChoice::Gitlab => (ForgeKind::GitLab, "https://gitlab.com"),
-        ForgeChoice::Github => (ForgeKind::GitHub, "https://api.github.com"),
-    };
     Ok(ForgeConfig {
-        kind,
-        api_url: url.unwrap_or(default_url).to_string(),
+        kind: match kind {
+            ForgeChoice::Gitlab => ForgeKind::GitLab,
+            ForgeChoice::Github => ForgeKind::GitHub,
+        },
+        api_url: url.unwrap_or(kind.default_api_url()).to_string(),
         project: project.unwrap_or_default().to_string(),
         token,
     })

@@ -172,13 +172,12 @@ impl NotifyArgs {
 pub fn commit_link(forge: &McpOptions) -> Option<CommitLink> {
     let kind = forge.forge?;
     let project = forge.forge_project.as_deref()?;
-    let (kind, default_url) = match kind {
-        ForgeChoice::Gitlab => (ForgeWeb::GitLab, "https://gitlab.com"),
-        ForgeChoice::Github => (ForgeWeb::GitHub, "https://api.github.com"),
-    };
     CommitLink::new(
-        kind,
-        forge.forge_url.as_deref().unwrap_or(default_url),
+        match kind {
+            ForgeChoice::Gitlab => ForgeWeb::GitLab,
+            ForgeChoice::Github => ForgeWeb::GitHub,
+        },
+        forge.forge_url.as_deref().unwrap_or(kind.default_api_url()),
         project,
     )
 }

@@ -178,14 +178,10 @@ impl Commenter {
         };
         eprintln!("Plan comment {verb} on {}.", self.request_name());
         if let Some(head) = &self.head {
-            let state = match state {
-                StatusState::Pending => "pending",
-                StatusState::Success => "success",
-                StatusState::Failed => "failed",
-            };
             eprintln!(
-                "Status {} on {head}: {state} ({}).",
+                "Status {} on {head}: {} ({}).",
                 StatusContext::Plan.name(),
+                state.as_str(),
                 review::status_description(&description, review::GITHUB_DESCRIPTION_CHARS)
             );
         }
@@ -248,8 +244,8 @@ pub(crate) fn reconciler(
 /// Runs `plan`.
 pub async fn run(args: Args, context: &Context) -> miette::Result<ExitCode> {
     let commenter = args.review.commenter()?;
-    let validation = validate_path(&args.path);
-    let Some(desired) = validation.state.clone() else {
+    let mut validation = validate_path(&args.path);
+    let Some(desired) = validation.state.take() else {
         eprint!(
             "{}",
             render_text(&args.path, &validation, context.color_stderr)

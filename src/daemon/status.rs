@@ -149,7 +149,8 @@ impl LookupObserver for AdapterMetrics {
     }
 }
 
-fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+/// Writes the `# HELP` and `# TYPE` lines of the family `infisical_gitops_{name}`.
+pub(crate) fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP infisical_gitops_{name} {help}");
     let _ = writeln!(out, "# TYPE infisical_gitops_{name} {kind}");
 }

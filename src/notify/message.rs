@@ -178,7 +178,7 @@ impl CommitLink {
             .trim_matches('/')
             .split('/')
             .filter(|s| !s.is_empty())
-            .map(encode_segment)
+            .map(crate::propose::forge::url_encode)
             .collect::<Vec<_>>()
             .join("/");
         if project.is_empty() {
@@ -202,19 +202,6 @@ impl CommitLink {
             ForgeWeb::GitHub => format!("{}/{}/commit/{revision}", self.base, self.project),
         })
     }
-}
-
-/// A path segment with everything but unreserved characters percent-encoded.
-fn encode_segment(segment: &str) -> String {
-    let mut out = String::with_capacity(segment.len());
-    for byte in segment.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 /// A URL with the characters that end or split a link in chat formats percent-encoded.

@@ -36,6 +36,7 @@ pub use detect::{Detector, Event, Severity};
 pub use message::{CommitLink, ForgeWeb, Notification};
 
 use crate::daemon::ReconcileRecord;
+use crate::daemon::status::family;
 
 /// Messages waiting per webhook; more are dropped (and counted).
 pub const QUEUE: usize = 16;
@@ -279,13 +280,11 @@ impl NotifyMetrics {
 
     /// Appends the Prometheus families (the headers even when nothing was counted).
     pub fn render(metrics: Option<&Self>, out: &mut String) {
-        let _ = writeln!(
+        family(
             out,
-            "# HELP infisical_gitops_notification_events_total State changes announced (before rate limiting), by event."
-        );
-        let _ = writeln!(
-            out,
-            "# TYPE infisical_gitops_notification_events_total counter"
+            "notification_events_total",
+            "counter",
+            "State changes announced (before rate limiting), by event.",
         );
         if let Some(metrics) = metrics {
             let events = metrics
@@ -299,11 +298,12 @@ impl NotifyMetrics {
                 );
             }
         }
-        let _ = writeln!(
+        family(
             out,
-            "# HELP infisical_gitops_notifications_total Notifications per webhook, by format and result (sent, failed, dropped when the queue is full, rate-limited)."
+            "notifications_total",
+            "counter",
+            "Notifications per webhook, by format and result (sent, failed, dropped when the queue is full, rate-limited).",
         );
-        let _ = writeln!(out, "# TYPE infisical_gitops_notifications_total counter");
         if let Some(metrics) = metrics {
             let results = metrics
                 .results

@@ -326,17 +326,24 @@ impl GitLab {
         })
     }
 
-    fn endpoint(&self) -> String {
+    /// `{api}/api/v4/projects/{url-encoded path}`.
+    pub(super) fn project_url(&self) -> String {
         format!(
-            "{}/api/v4/projects/{}/merge_requests",
+            "{}/api/v4/projects/{}",
             self.base,
             url_encode(&self.project)
         )
     }
+
+    /// `request` with the `PRIVATE-TOKEN` header.
+    pub(super) fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        use secrecy::ExposeSecret;
+        request.header("PRIVATE-TOKEN", self.token.expose_secret())
+    }
 }
 
 /// Percent-encodes everything but unreserved characters (`group/repo` → `group%2Frepo`).
-pub(super) fn url_encode(value: &str) -> String {
+pub(crate) fn url_encode(value: &str) -> String {
     let mut out = String::new();
     for byte in value.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
@@ -357,8 +364,7 @@ impl Forge for GitLab {
         title: &str,
         description: &str,
     ) -> Result<ChangeRequest, ForgeError> {
-        use secrecy::ExposeSecret;
-        let url = self.endpoint();
+        let url = format!("{}/merge_requests", self.project_url());
         let body = serde_json::json!({
             "source_branch": source_branch,
             "target_branch": target_branch,
@@ -366,11 +372,7 @@ impl Forge for GitLab {
             "description": description,
             "remove_source_branch": true,
         });
-        let request = self
-            .http
-            .post(&url)
-            .header("PRIVATE-TOKEN", self.token.expose_secret())
-            .json(&body);
+        let request = self.authorized(self.http.post(&url).json(&body));
         let (status, text) = send(request, &self.base).await?;
         match status {
             200 | 201 => created(status, &text, "web_url", "iid"),
@@ -442,6 +444,20 @@ impl GitHub {
             token,
         })
     }
+
+    /// `{api}/repos/{owner}/{repo}`.
+    pub(super) fn repository_url(&self) -> String {
+        format!("{}/repos/{}/{}", self.base, self.owner, self.repo)
+    }
+
+    /// `request` with the bearer token and the API version headers.
+    pub(super) fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        use secrecy::ExposeSecret;
+        request
+            .bearer_auth(self.token.expose_secret())
+            .header("Accept", "application/vnd.github+json")
+            .header("X-GitHub-Api-Version", "2022-11-28")
+    }
 }
 
 #[async_trait]
@@ -453,8 +469,7 @@ impl Forge for GitHub {
         title: &str,
         description: &str,
     ) -> Result<ChangeRequest, ForgeError> {
-        use secrecy::ExposeSecret;
-        let url = format!("{}/repos/{}/{}/pulls", self.base, self.owner, self.repo);
+        let url = format!("{}/pulls", self.repository_url());
         let body = serde_json::json!({
             "title": title,
             "head": source_branch,
@@ -462,13 +477,7 @@ impl Forge for GitHub {
             "body": description,
             "maintainer_can_modify": true,
         });
-        let request = self
-            .http
-            .post(&url)
-            .bearer_auth(self.token.expose_secret())
-            .header("Accept", "application/vnd.github+json")
-            .header("X-GitHub-Api-Version", "2022-11-28")
-            .json(&body);
+        let request = self.authorized(self.http.post(&url).json(&body));
         let (status, text) = send(request, &self.base).await?;
         match status {
             200 | 201 => created(status, &text, "html_url", "number"),

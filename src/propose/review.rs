@@ -17,13 +17,9 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use secrecy::ExposeSecret;
-
-use super::forge::{
-    Answer, ForgeError, GitHub, GitLab, MAX_ANSWER_BYTES, error_message, exchange, url_encode,
-};
+use super::forge::{Answer, ForgeError, GitHub, GitLab, MAX_ANSWER_BYTES, error_message, exchange};
 use super::{ForgeConfig, ForgeKind};
+use async_trait::async_trait;
 
 /// The hidden first line of the one plan comment per request.
 pub const PLAN_MARKER: &str = "<!-- infisical-gitops:plan -->";
@@ -68,6 +64,17 @@ pub enum StatusState {
     Success,
     /// Invalid, unresolved, refused or failed.
     Failed,
+}
+
+impl StatusState {
+    /// `pending`, `success` or `failed` (GitHub spells the last `failure`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Success => "success",
+            Self::Failed => "failed",
+        }
+    }
 }
 
 /// A commit status to set.
@@ -211,17 +218,37 @@ pub fn status_description(text: &str, limit: usize) -> String {
     cut
 }
 
-fn target_url(status: &CommitStatus) -> Result<Option<&str>, ForgeError> {
-    match status.target_url.as_deref() {
-        None => Ok(None),
-        Some(url) => match reqwest::Url::parse(url) {
-            Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => Ok(Some(url)),
-            _ => Err(ForgeError::Config(format!(
-                "the status link `{}` must be an http:// or https:// URL",
-                crate::escape::visible(url)
-            ))),
-        },
+/// A status's JSON body: the context under `name_field` (GitLab `name`, GitHub `context`), the
+/// failed state spelled `failed_state`, the description cut to `limit`, the checked link.
+fn status_body(
+    status: &CommitStatus,
+    name_field: &str,
+    failed_state: &str,
+    limit: usize,
+) -> Result<serde_json::Value, ForgeError> {
+    let state = match status.state {
+        StatusState::Failed => failed_state,
+        state => state.as_str(),
+    };
+    let mut body = serde_json::json!({
+        "state": state,
+        name_field: status.context.name(),
+        "description": status_description(&status.description, limit),
+    });
+    if let Some(url) = status.target_url.as_deref() {
+        match reqwest::Url::parse(url) {
+            Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {
+                body["target_url"] = url.into();
+            }
+            _ => {
+                return Err(ForgeError::Config(format!(
+                    "the status link `{}` must be an http:// or https:// URL",
+                    crate::escape::visible(url)
+                )));
+            }
+        }
     }
+    Ok(body)
 }
 
 /// The error for a failed answer: 401/403 refused token, 404 `what` not found, 5xx
@@ -308,6 +335,37 @@ fn created_id(answer: &Answer, what: impl FnOnce() -> String) -> Result<u64, For
         })
 }
 
+/// Updates the marked comment `existing` with `update`, or posts one with `create` when there
+/// is none, or when the marked one is someone else's and cannot be edited (403/404).
+async fn upsert(
+    base: &str,
+    existing: Option<u64>,
+    update: impl FnOnce(u64) -> reqwest::RequestBuilder,
+    create: impl FnOnce() -> reqwest::RequestBuilder,
+    what: impl FnOnce() -> String,
+) -> Result<PlanComment, ForgeError> {
+    if let Some(id) = existing {
+        let answer = exchange(update(id), base, MAX_ANSWER_BYTES).await?;
+        if success(answer.status) {
+            return Ok(PlanComment {
+                id,
+                write: CommentWrite::Updated,
+            });
+        }
+        if !matches!(answer.status, 403 | 404) {
+            return Err(failure(&answer, what));
+        }
+    }
+    let answer = exchange(create(), base, MAX_ANSWER_BYTES).await?;
+    if !success(answer.status) {
+        return Err(failure(&answer, what));
+    }
+    Ok(PlanComment {
+        id: created_id(&answer, what)?,
+        write: CommentWrite::Created,
+    })
+}
+
 /// The token's user name, from `GET url`'s `field`; `None` when the token may not read it (a
 /// CI job token): then any marked comment is taken.
 async fn identity(request: reqwest::RequestBuilder, base: &str, field: &str) -> Option<String> {
@@ -323,18 +381,6 @@ async fn identity(request: reqwest::RequestBuilder, base: &str, field: &str) -> 
 }
 
 impl GitLab {
-    fn project_url(&self) -> String {
-        format!(
-            "{}/api/v4/projects/{}",
-            self.base,
-            url_encode(&self.project)
-        )
-    }
-
-    fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        request.header("PRIVATE-TOKEN", self.token.expose_secret())
-    }
-
     fn request_name(&self, number: u64) -> String {
         format!(
             "merge request !{number} of {}",
@@ -392,45 +438,18 @@ impl Review for GitLab {
     ) -> Result<PlanComment, ForgeError> {
         let body = serde_json::json!({ "body": comment_body(markdown) });
         let notes = format!("{}/merge_requests/{number}/notes", self.project_url());
-        if let Some(id) = self.find_plan_note(number).await? {
-            let request = self.authorized(self.http.put(format!("{notes}/{id}")).json(&body));
-            let answer = exchange(request, &self.base, MAX_ANSWER_BYTES).await?;
-            if success(answer.status) {
-                return Ok(PlanComment {
-                    id,
-                    write: CommentWrite::Updated,
-                });
-            }
-            // Someone else's note carrying the marker cannot be edited: write our own.
-            if !matches!(answer.status, 403 | 404) {
-                return Err(failure(&answer, || self.request_name(number)));
-            }
-        }
-        let request = self.authorized(self.http.post(&notes).json(&body));
-        let answer = exchange(request, &self.base, MAX_ANSWER_BYTES).await?;
-        if !success(answer.status) {
-            return Err(failure(&answer, || self.request_name(number)));
-        }
-        Ok(PlanComment {
-            id: created_id(&answer, || self.request_name(number))?,
-            write: CommentWrite::Created,
-        })
+        upsert(
+            &self.base,
+            self.find_plan_note(number).await?,
+            |id| self.authorized(self.http.put(format!("{notes}/{id}")).json(&body)),
+            || self.authorized(self.http.post(&notes).json(&body)),
+            || self.request_name(number),
+        )
+        .await
     }
 
     async fn set_status(&self, commit: &CommitId, status: &CommitStatus) -> Result<(), ForgeError> {
-        let state = match status.state {
-            StatusState::Pending => "pending",
-            StatusState::Success => "success",
-            StatusState::Failed => "failed",
-        };
-        let mut body = serde_json::json!({
-            "state": state,
-            "name": status.context.name(),
-            "description": status_description(&status.description, GITLAB_DESCRIPTION_CHARS),
-        });
-        if let Some(url) = target_url(status)? {
-            body["target_url"] = url.into();
-        }
+        let body = status_body(status, "name", "failed", GITLAB_DESCRIPTION_CHARS)?;
         let url = format!("{}/statuses/{commit}", self.project_url());
         let answer = exchange(
             self.authorized(self.http.post(&url).json(&body)),
@@ -454,17 +473,6 @@ impl Review for GitLab {
 }
 
 impl GitHub {
-    fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        request
-            .bearer_auth(self.token.expose_secret())
-            .header("Accept", "application/vnd.github+json")
-            .header("X-GitHub-Api-Version", "2022-11-28")
-    }
-
-    fn repository_url(&self) -> String {
-        format!("{}/repos/{}/{}", self.base, self.owner, self.repo)
-    }
-
     fn request_name(&self, number: u64) -> String {
         format!("pull request #{number} of {}/{}", self.owner, self.repo)
     }
@@ -541,55 +549,31 @@ impl Review for GitHub {
         markdown: &str,
     ) -> Result<PlanComment, ForgeError> {
         let body = serde_json::json!({ "body": comment_body(markdown) });
-        if let Some(id) = self.find_plan_comment(number).await? {
-            let url = format!("{}/issues/comments/{id}", self.repository_url());
-            let answer = exchange(
-                self.authorized(self.http.patch(&url).json(&body)),
-                &self.base,
-                MAX_ANSWER_BYTES,
-            )
-            .await?;
-            if success(answer.status) {
-                return Ok(PlanComment {
-                    id,
-                    write: CommentWrite::Updated,
-                });
-            }
-            // Someone else's comment carrying the marker cannot be edited: write our own.
-            if !matches!(answer.status, 403 | 404) {
-                return Err(failure(&answer, || self.request_name(number)));
-            }
-        }
-        let url = format!("{}/issues/{number}/comments", self.repository_url());
-        let answer = exchange(
-            self.authorized(self.http.post(&url).json(&body)),
+        let repository = self.repository_url();
+        upsert(
             &self.base,
-            MAX_ANSWER_BYTES,
+            self.find_plan_comment(number).await?,
+            |id| {
+                self.authorized(
+                    self.http
+                        .patch(format!("{repository}/issues/comments/{id}"))
+                        .json(&body),
+                )
+            },
+            || {
+                self.authorized(
+                    self.http
+                        .post(format!("{repository}/issues/{number}/comments"))
+                        .json(&body),
+                )
+            },
+            || self.request_name(number),
         )
-        .await?;
-        if !success(answer.status) {
-            return Err(failure(&answer, || self.request_name(number)));
-        }
-        Ok(PlanComment {
-            id: created_id(&answer, || self.request_name(number))?,
-            write: CommentWrite::Created,
-        })
+        .await
     }
 
     async fn set_status(&self, commit: &CommitId, status: &CommitStatus) -> Result<(), ForgeError> {
-        let state = match status.state {
-            StatusState::Pending => "pending",
-            StatusState::Success => "success",
-            StatusState::Failed => "failure",
-        };
-        let mut body = serde_json::json!({
-            "state": state,
-            "context": status.context.name(),
-            "description": status_description(&status.description, GITHUB_DESCRIPTION_CHARS),
-        });
-        if let Some(url) = target_url(status)? {
-            body["target_url"] = url.into();
-        }
+        let body = status_body(status, "context", "failure", GITHUB_DESCRIPTION_CHARS)?;
         let url = format!("{}/statuses/{commit}", self.repository_url());
         let answer = exchange(
             self.authorized(self.http.post(&url).json(&body)),

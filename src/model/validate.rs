@@ -1728,12 +1728,13 @@ fn metadata_problem(at: Origin, secret_key: &str, key: &str, value: &str) -> Opt
             format!("secret `{secret_key}` has an empty metadata key"),
         ));
     }
-    let for_key = |reason: String, help: Option<String>| {
+    // `subject` is `metadata key` or `value of metadata key`.
+    let problem = |subject: &str, reason: String, help: Option<String>| {
         let diagnostic = Diagnostic::error(
             "invalid-metadata",
             at.clone(),
             format!(
-                "invalid metadata key `{}` of secret `{secret_key}`: {reason}",
+                "invalid {subject} `{}` of secret `{secret_key}`: {reason}",
                 abbreviated(key)
             ),
         );
@@ -1742,6 +1743,7 @@ fn metadata_problem(at: Origin, secret_key: &str, key: &str, value: &str) -> Opt
             None => diagnostic,
         })
     };
+    let for_key = |reason, help| problem("metadata key", reason, help);
     if let Err(error) = check_printable(key) {
         return for_key(error.reason, error.help);
     }
@@ -1769,20 +1771,7 @@ fn metadata_problem(at: Origin, secret_key: &str, key: &str, value: &str) -> Opt
             None,
         );
     }
-    let for_value = |reason: String, help: Option<String>| {
-        let diagnostic = Diagnostic::error(
-            "invalid-metadata",
-            at.clone(),
-            format!(
-                "invalid value of metadata key `{}` of secret `{secret_key}`: {reason}",
-                abbreviated(key)
-            ),
-        );
-        Some(match help {
-            Some(help) => diagnostic.with_help(help),
-            None => diagnostic,
-        })
-    };
+    let for_value = |reason, help| problem("value of metadata key", reason, help);
     if let Err(error) = check_printable(value) {
         return for_value(error.reason, error.help);
     }

@@ -9,27 +9,15 @@
 //! `cargo bench --bench folders` runs the full size; under `cargo test` (no `--bench`
 //! argument) it runs a smoke size. The baseline is in docs/benchmarks.md.
 
-use std::alloc::System;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use infisical_gitops::infisical::wire::{FolderWire, folders_with_paths};
 
-/// The system allocator, counting the bytes live in this process.
-#[global_allocator]
-static ALLOCATOR: cap::Cap<System> = cap::Cap::new(System, usize::MAX);
+#[path = "support/peak_heap.rs"]
+mod peak_heap;
 
-/// The highest live heap seen since the last reset.
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-fn start_peak_sampler() {
-    std::thread::spawn(|| {
-        loop {
-            PEAK.fetch_max(ALLOCATOR.allocated(), Ordering::Relaxed);
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    });
-}
+use peak_heap::{ALLOCATOR, PEAK, start_peak_sampler};
 
 fn folder(id: String, name: String, parent: Option<String>) -> FolderWire {
     FolderWire {

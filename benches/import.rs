@@ -5,9 +5,8 @@
 //! heap. `cargo bench --bench import` runs the full size; under `cargo test` a smoke size.
 //! The baseline is in docs/benchmarks.md.
 
-use std::alloc::System;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use infisical_gitops::import::{Catalog, ImportOptions, Mapping, MatchMode, Refuse, generate};
@@ -16,18 +15,10 @@ use infisical_gitops::model::{EnvironmentSlug, FolderPath, ProjectSlug, SecretKe
 use infisical_gitops::plan::{LiveEnvironment, LiveProject, LiveSecret, LiveState};
 use infisical_gitops::resolve::bitwarden::item::Item;
 
-#[global_allocator]
-static ALLOCATOR: cap::Cap<System> = cap::Cap::new(System, usize::MAX);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
+#[path = "support/peak_heap.rs"]
+mod peak_heap;
 
-fn start_peak_sampler() {
-    std::thread::spawn(|| {
-        loop {
-            PEAK.fetch_max(ALLOCATOR.allocated(), Ordering::Relaxed);
-            std::thread::sleep(Duration::from_millis(1));
-        }
-    });
-}
+use peak_heap::{ALLOCATOR, PEAK, start_peak_sampler};
 
 fn items(count: usize) -> Vec<Item> {
     let json: Vec<serde_json::Value> = (0..count)

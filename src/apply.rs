@@ -650,8 +650,9 @@ impl<'a> ProjectRun<'a> {
                 FieldChange::Metadata { after, .. } => {
                     write.metadata = Some(stored_metadata(after, source).into_iter().collect());
                 }
-                FieldChange::Marker { .. } => {}
-                FieldChange::Name { .. }
+                // The marker is written with every secret write, below.
+                FieldChange::Marker { .. }
+                | FieldChange::Name { .. }
                 | FieldChange::Description { .. }
                 | FieldChange::Position { .. } => {}
             }

@@ -13,6 +13,7 @@ use miette::{IntoDiagnostic, WrapErr};
 
 use super::connection::ConnectionArgs;
 use super::{Context, EXIT_ERROR, EXIT_OK, env};
+use crate::daemon::error_chain;
 use crate::escape;
 use crate::files;
 use crate::import::{
@@ -267,18 +268,6 @@ fn write_files(args: &Args, imported: &Imported) -> Result<(), String> {
             .map_err(|error| format!("error: {}", error_chain(&error)))?;
     }
     Ok(())
-}
-
-/// An error and its causes on one line: `outer: inner: root`.
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut out = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    out
 }
 
 /// `--dry-run` output: each file's path and content.

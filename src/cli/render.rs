@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::ops::Range;
 
-use crate::escape;
+use crate::escape::{self, REDACTED};
 use crate::source::yaml::literal_value_ranges;
 
 use crate::model::diagnostics::{Diagnostic, Diagnostics, Severity};
@@ -303,8 +303,6 @@ fn shown_line(line: &str, literals: &[Range<usize>], column: usize) -> (String, 
     )
 }
 
-const REDACTED: &str = "<redacted>";
-
 /// A `value:` line shows `<redacted>` instead of the literal: it may be a secret written into
 /// Git by mistake, and diagnostics end up in CI logs.
 fn redact_literal(line: &str) -> String {
@@ -316,7 +314,7 @@ fn redact_literal(line: &str) -> String {
         && !value.trim().is_empty()
     {
         let value_start = line.len() - value.trim_start().len();
-        return format!("{}<redacted>", &line[..value_start]);
+        return format!("{}{REDACTED}", &line[..value_start]);
     }
     line.to_string()
 }

@@ -317,7 +317,7 @@ pub fn generate(
 ) -> Result<Imported, ImportError> {
     let mut report = ImportReport::default();
     let mut files = Vec::new();
-    let sources = decide_sources(live, mapping, catalog, chooser, options, &mut report)?;
+    let mut sources = decide_sources(live, mapping, catalog, chooser, options, &mut report)?;
 
     for (slug, project) in &live.projects {
         let remote = projects.iter().find(|p| p.slug == slug.as_str());
@@ -333,8 +333,7 @@ pub fn generate(
                 let address =
                     Address::Secret(slug.clone(), env_slug.clone(), path.clone(), key.clone());
                 let source = sources
-                    .get(&address)
-                    .cloned()
+                    .remove(&address)
                     .unwrap_or_else(|| Source::Todo("fill in a bitwarden reference".to_string()));
                 let mut spec = SecretSpec {
                     key: Located::unplaced(key.to_string()),

@@ -156,7 +156,7 @@ fn name_diagnostic(
     let diagnostic = Diagnostic::error(
         code,
         origin,
-        format!("invalid {what} `{}`: {}", printable(value), error.reason),
+        format!("invalid {what} `{value}`: {}", error.reason),
     );
     match error.help {
         Some(help) => diagnostic.with_help(help),
@@ -774,10 +774,7 @@ impl Checker {
                             key_origin.clone(),
                             format!(
                                 "secret `{}` is defined twice in `{}/{}:{}`",
-                                printable(&secret.key.value),
-                                spec.project.value,
-                                environment,
-                                spec.path.value
+                                secret.key.value, spec.project.value, environment, spec.path.value
                             ),
                         )
                         .with_related(first, "first defined here"),
@@ -872,7 +869,7 @@ impl Checker {
                     Diagnostic::error(
                         "missing-source",
                         key_origin.clone(),
-                        format!("secret `{}` has no value source", printable(&secret.key.value)),
+                        format!("secret `{}` has no value source", secret.key.value),
                     )
                     .with_help("add exactly one of `bitwarden`, `bitwardenSecretsManager`, `generate` or `value`"),
                 );
@@ -887,7 +884,7 @@ impl Checker {
                             loaded.origin(*span),
                             format!(
                                 "secret `{}` has several value sources: `{other}` and `{first}`",
-                                printable(&secret.key.value)
+                                secret.key.value
                             ),
                         )
                         .with_related(loaded.origin(*first_span), format!("`{first}` is set here"))
@@ -918,7 +915,7 @@ impl Checker {
 
     /// Checks the one value source of `secret`.
     fn source(&mut self, loaded: &LoadedDocument, secret: &SecretSpec) -> Option<SecretSource> {
-        let key = &*printable(&secret.key.value);
+        let key = &secret.key.value;
         if let Some(todo) = &secret.todo {
             let note = todo.value.trim();
             let message = if note.is_empty() {
@@ -1720,7 +1717,6 @@ fn abbreviated(value: &str) -> String {
 /// empty, unprintable, padded (Infisical trims both sides, so the pair would drift on every
 /// plan) or too long key or value (422, and the whole batch of secrets fails with it).
 fn metadata_problem(at: Origin, secret_key: &str, key: &str, value: &str) -> Option<Diagnostic> {
-    let secret_key = printable(secret_key);
     if key.trim().is_empty() {
         return Some(Diagnostic::error(
             "invalid-metadata",
@@ -1728,12 +1724,13 @@ fn metadata_problem(at: Origin, secret_key: &str, key: &str, value: &str) -> Opt
             format!("secret `{secret_key}` has an empty metadata key"),
         ));
     }
-    let for_key = |reason: String, help: Option<String>| {
+    // `subject` is `metadata key` or `value of metadata key`.
+    let problem = |subject: &str, reason: String, help: Option<String>| {
         let diagnostic = Diagnostic::error(
             "invalid-metadata",
             at.clone(),
             format!(
-                "invalid metadata key `{}` of secret `{secret_key}`: {reason}",
+                "invalid {subject} `{}` of secret `{secret_key}`: {reason}",
                 abbreviated(key)
             ),
         );
@@ -1742,6 +1739,7 @@ fn metadata_problem(at: Origin, secret_key: &str, key: &str, value: &str) -> Opt
             None => diagnostic,
         })
     };
+    let for_key = |reason, help| problem("metadata key", reason, help);
     if let Err(error) = check_printable(key) {
         return for_key(error.reason, error.help);
     }
@@ -1769,20 +1767,7 @@ fn metadata_problem(at: Origin, secret_key: &str, key: &str, value: &str) -> Opt
             None,
         );
     }
-    let for_value = |reason: String, help: Option<String>| {
-        let diagnostic = Diagnostic::error(
-            "invalid-metadata",
-            at.clone(),
-            format!(
-                "invalid value of metadata key `{}` of secret `{secret_key}`: {reason}",
-                abbreviated(key)
-            ),
-        );
-        Some(match help {
-            Some(help) => diagnostic.with_help(help),
-            None => diagnostic,
-        })
-    };
+    let for_value = |reason, help| problem("value of metadata key", reason, help);
     if let Err(error) = check_printable(value) {
         return for_value(error.reason, error.help);
     }

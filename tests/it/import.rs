@@ -143,6 +143,19 @@ struct Live {
     api: Arc<HttpClient>,
 }
 
+impl Live {
+    /// An empty dev server and a client logged in to it.
+    async fn start() -> Self {
+        let server = DevServer::start(DevServerConfig::default()).await.unwrap();
+        let config = ClientConfig::new(
+            server.url(),
+            Credentials::universal_auth("dev-client-id", "dev-client-secret"),
+        );
+        let api = Arc::new(HttpClient::new(config).unwrap());
+        Self { server, api }
+    }
+}
+
 fn write(
     key: &str,
     value: &str,
@@ -167,12 +180,7 @@ fn write(
 /// A realistic hand-made Infisical, built through the HTTP API: a project with three
 /// environments, nested folders, tags, comments and metadata, and a second project.
 async fn seeded() -> Live {
-    let server = DevServer::start(DevServerConfig::default()).await.unwrap();
-    let config = ClientConfig::new(
-        server.url(),
-        Credentials::universal_auth("dev-client-id", "dev-client-secret"),
-    );
-    let api = Arc::new(HttpClient::new(config).unwrap());
+    let Live { server, api } = Live::start().await;
     let project = api
         .create_project(&CreateProject {
             name: "Payments API".into(),
@@ -714,12 +722,7 @@ async fn the_cli_writes_refuses_to_overwrite_and_prints_a_dry_run() {
 /// a case-insensitive file system, and every secret reaches the repository.
 #[tokio::test]
 async fn folder_file_names_are_injective() {
-    let server = DevServer::start(DevServerConfig::default()).await.unwrap();
-    let config = ClientConfig::new(
-        server.url(),
-        Credentials::universal_auth("dev-client-id", "dev-client-secret"),
-    );
-    let api = HttpClient::new(config).unwrap();
+    let Live { server, api } = Live::start().await;
     let project = api
         .create_project(&CreateProject {
             name: "Root folders".into(),
@@ -765,7 +768,7 @@ async fn folder_file_names_are_injective() {
             .unwrap();
     }
     let selection = Selection::Projects(vec!["roots".into()]);
-    let (projects, observed) = read_live(&api, &selection, 4).await.unwrap();
+    let (projects, observed) = read_live(api.as_ref(), &selection, 4).await.unwrap();
     let imported = generate(
         &projects,
         &observed,
@@ -912,12 +915,7 @@ async fn the_cli_never_writes_through_a_planted_symbolic_link() {
 /// field holding their value. The imported repository validates and plans nothing.
 #[tokio::test]
 async fn an_applied_repository_round_trips_through_import_without_a_mapping() {
-    let server = DevServer::start(DevServerConfig::default()).await.unwrap();
-    let config = ClientConfig::new(
-        server.url(),
-        Credentials::universal_auth("dev-client-id", "dev-client-secret"),
-    );
-    let api = Arc::new(HttpClient::new(config).unwrap());
+    let Live { server, api } = Live::start().await;
     let items = vec![
         item(
             DB_ITEM,

@@ -491,36 +491,16 @@ async fn a_locked_vault_makes_plan_and_apply_exit_1_with_one_headline() {
     );
 }
 
-const BACKUP_REPOSITORY: &str = "apiVersion: infisical-gitops.io/v1alpha1
-kind: Project
-metadata:
-  name: backup-check
-spec:
-  environments:
-    - slug: prod
----
-apiVersion: infisical-gitops.io/v1alpha1
-kind: SecretSet
-metadata:
-  name: backup-check
-spec:
-  project: backup-check
-  environments: [prod]
-  path: /
-  secrets:
-    - key: ENCRYPTION_KEY
-      generate:
-        length: 64
-        charset: hex
-        backupTo: bitwarden
-";
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_to_bitwarden_without_a_writable_vault_is_a_plan_error() {
     let vault = LockedVault::start().await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("projects")).unwrap();
-    std::fs::write(dir.path().join("projects/backup.yaml"), BACKUP_REPOSITORY).unwrap();
+    std::fs::write(
+        dir.path().join("projects/backup.yaml"),
+        crate::bitwarden::BACKUP_REPOSITORY,
+    )
+    .unwrap();
     let export = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/bitwarden-export.json");
     let (repository, export) = (dir.path().to_str().unwrap(), export.to_str().unwrap());
 

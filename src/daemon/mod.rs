@@ -543,11 +543,11 @@ fn unresolved_errors(plan: &crate::plan::Plan) -> Vec<String> {
     };
     let groups = plan.unresolved_groups();
     let mut errors = Vec::new();
-    let mut causes: Vec<String> = groups
+    // One group per cause and code (see `unresolved_groups`): each cause is named once.
+    let causes: Vec<String> = groups
         .iter()
         .filter_map(|g| g.cause.map(|cause| format!("{cause} [{}]", g.code)))
         .collect();
-    causes.dedup();
     if causes.is_empty() {
         errors.push(headline);
     } else {

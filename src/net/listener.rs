@@ -225,14 +225,15 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let Some(slot) = connections.admit(PeerKey::of(peer.ip())) else {
+        let key = PeerKey::of(peer.ip());
+        let Some(slot) = connections.admit(key) else {
             refuse_busy(&stream);
             drop(stream);
             refused_since_log += 1;
             let now = tokio::time::Instant::now();
             if last_refusal_log.is_none_or(|at| now.duration_since(at) >= REFUSAL_LOG_INTERVAL) {
                 tracing::warn!(
-                    peer = %PeerKey::of(peer.ip()),
+                    peer = %key,
                     refused = refused_since_log,
                     max_connections = limits.max_connections,
                     max_connections_per_ip = limits.max_connections_per_ip,

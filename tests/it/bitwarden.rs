@@ -939,7 +939,8 @@ async fn a_failed_lookup_stops_only_the_secrets_that_depend_on_it() {
     );
 }
 
-const BACKUP_REPOSITORY: &str = "apiVersion: infisical-gitops.io/v1alpha1
+/// A project with one generated secret backed up to Bitwarden.
+pub(crate) const BACKUP_REPOSITORY: &str = "apiVersion: infisical-gitops.io/v1alpha1
 kind: Project
 metadata:
   name: backup-check

@@ -537,19 +537,10 @@ async fn the_daemon_drops_a_slowloris_connection_within_the_default_timeout() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let health = format!("http://{listen}/healthz");
-    let mut up = false;
-    for _ in 0..200 {
-        if reqwest::get(&health)
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(up, "the daemon listens");
+    assert!(
+        crate::support::healthy(&listen, 200).await,
+        "the daemon listens"
+    );
     let mut stream = TcpStream::connect(&listen).await.unwrap();
     stream
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")

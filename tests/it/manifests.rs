@@ -1343,35 +1343,29 @@ fn binary() -> Command {
     Command::new(env!("CARGO_BIN_EXE_infisical-gitops"))
 }
 
-#[test]
-fn the_binary_prints_the_example_manifests_and_its_out_directory_is_idempotent() {
-    let output = binary()
-        .arg("manifests")
-        .arg(example())
-        .output()
-        .expect("run the binary");
+/// Runs `command`, asserts that it succeeded (showing its errors), and returns its output.
+fn succeeded(command: &mut Command) -> String {
+    let output = command.output().expect("run the binary");
     assert!(
         output.status.success(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert_eq!(
-        String::from_utf8(output.stdout).expect("utf-8"),
-        yaml(&emit(&example_state(), None))
-    );
+    String::from_utf8(output.stdout).expect("utf-8")
+}
+
+#[test]
+fn the_binary_prints_the_example_manifests_and_its_out_directory_is_idempotent() {
+    let stdout = succeeded(binary().arg("manifests").arg(example()));
+    assert_eq!(stdout, yaml(&emit(&example_state(), None)));
 
     let dir = tempfile::tempdir().expect("tempdir");
     let run = |api: &str| {
-        let output = binary()
-            .args(["manifests", "--operator-api", api, "--out"])
-            .arg(dir.path())
-            .arg(example())
-            .output()
-            .expect("run the binary");
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
+        succeeded(
+            binary()
+                .args(["manifests", "--operator-api", api, "--out"])
+                .arg(dir.path())
+                .arg(example()),
         );
         read_dir_sorted(dir.path())
     };
@@ -1561,17 +1555,7 @@ fn a_file_name_with_newlines_cannot_inject_objects_into_the_stream_or_the_files(
     let expected = emit(&example_state(), None);
     let expected_kinds: Vec<String> = expected.iter().map(|m| m.kind().to_string()).collect();
 
-    let output = binary()
-        .arg("manifests")
-        .arg(&repository)
-        .output()
-        .expect("run the binary");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let stdout = String::from_utf8(output.stdout).expect("utf-8");
+    let stdout = succeeded(binary().arg("manifests").arg(&repository));
     assert_eq!(kinds_of(&stdout), expected_kinds);
     assert!(!stdout.contains("\nkind: ClusterRoleBinding"), "{stdout}");
     // The path is still named, on one line, and the annotation keeps it exactly.
@@ -1589,17 +1573,12 @@ fn a_file_name_with_newlines_cannot_inject_objects_into_the_stream_or_the_files(
     assert!(annotations.contains(path.as_str()), "{annotations:?}");
 
     let out = dir.path().join("out");
-    let output = binary()
-        .arg("manifests")
-        .arg("--out")
-        .arg(&out)
-        .arg(&repository)
-        .output()
-        .expect("run the binary");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    succeeded(
+        binary()
+            .arg("manifests")
+            .arg("--out")
+            .arg(&out)
+            .arg(&repository),
     );
     for entry in std::fs::read_dir(&out).expect("out dir") {
         let entry = entry.expect("entry");

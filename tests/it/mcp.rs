@@ -1137,19 +1137,10 @@ async fn run_serves_mcp_on_the_daemon_listener() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let health = format!("http://{listen}/healthz");
-    let mut up = false;
-    for _ in 0..100 {
-        if reqwest::get(&health)
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(up, "the daemon listens");
+    assert!(
+        crate::support::healthy(&listen, 100).await,
+        "the daemon listens"
+    );
     let transport = StreamableHttpClientTransport::from_config(
         StreamableHttpClientTransportConfig::with_uri(format!("http://{listen}/mcp"))
             .auth_header(TOKEN),

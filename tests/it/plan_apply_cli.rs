@@ -26,6 +26,8 @@ fn run(args: &[&str], envs: &[(&str, &str)]) -> Output {
         .env_remove("INFISICAL_UNIVERSAL_AUTH_CLIENT_ID")
         .env_remove("INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET")
         .env_remove("INFISICAL_TOKEN")
+        .env_remove("BWS_ACCESS_TOKEN")
+        .env_remove("INFISICAL_GITOPS_BITWARDEN_EXPORT")
         .env("NO_COLOR", "1")
         .stdin(std::process::Stdio::null());
     for (name, value) in envs {
@@ -321,46 +323,35 @@ impl LockedVault {
         }
     }
 
-    /// Runs the binary (off the runtime, which serves both doubles meanwhile).
-    async fn run(&self, args: &[&str]) -> Output {
-        let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-        all.extend([
-            "--api-url".to_string(),
-            self.server.url(),
-            "--bitwarden-url".to_string(),
-            self.double.url(),
-        ]);
-        let envs = [
-            (
-                "INFISICAL_UNIVERSAL_AUTH_CLIENT_ID".to_string(),
-                self.client_id.clone(),
-            ),
-            (
-                "INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET".to_string(),
-                self.client_secret.clone(),
-            ),
-        ];
+    /// Runs the binary on the dev server, logged in (off the runtime, which serves both
+    /// doubles meanwhile).
+    async fn run_logged_in(&self, args: &[&str]) -> Output {
+        let url = self.server.url();
+        let all: Vec<String> = [args, &["--api-url", &url]]
+            .concat()
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        let (id, secret) = (self.client_id.clone(), self.client_secret.clone());
         tokio::task::spawn_blocking(move || {
-            let mut command = Command::new(env!("CARGO_BIN_EXE_infisical-gitops"));
-            command
-                .args(&all)
-                .env_remove("INFISICAL_TOKEN")
-                .env_remove("BWS_ACCESS_TOKEN")
-                .env_remove("INFISICAL_GITOPS_BITWARDEN_EXPORT")
-                .env("NO_COLOR", "1")
-                .stdin(std::process::Stdio::null());
-            for (name, value) in envs {
-                command.env(name, value);
-            }
-            let output = command.output().expect("binary runs");
-            Output {
-                code: output.status.code().unwrap_or(-1),
-                stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-                stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            }
+            let all: Vec<&str> = all.iter().map(String::as_str).collect();
+            run(
+                &all,
+                &[
+                    ("INFISICAL_UNIVERSAL_AUTH_CLIENT_ID", &id),
+                    ("INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET", &secret),
+                ],
+            )
         })
         .await
         .unwrap()
+    }
+
+    /// Runs the binary on the dev server and the `bw serve` double.
+    async fn run(&self, args: &[&str]) -> Output {
+        let url = self.double.url();
+        self.run_logged_in(&[args, &["--bitwarden-url", &url]].concat())
+            .await
     }
 }
 
@@ -491,67 +482,29 @@ async fn a_locked_vault_makes_plan_and_apply_exit_1_with_one_headline() {
     );
 }
 
-const BACKUP_REPOSITORY: &str = "apiVersion: infisical-gitops.io/v1alpha1
-kind: Project
-metadata:
-  name: backup-check
-spec:
-  environments:
-    - slug: prod
----
-apiVersion: infisical-gitops.io/v1alpha1
-kind: SecretSet
-metadata:
-  name: backup-check
-spec:
-  project: backup-check
-  environments: [prod]
-  path: /
-  secrets:
-    - key: ENCRYPTION_KEY
-      generate:
-        length: 64
-        charset: hex
-        backupTo: bitwarden
-";
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_to_bitwarden_without_a_writable_vault_is_a_plan_error() {
     let vault = LockedVault::start().await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("projects")).unwrap();
-    std::fs::write(dir.path().join("projects/backup.yaml"), BACKUP_REPOSITORY).unwrap();
+    std::fs::write(
+        dir.path().join("projects/backup.yaml"),
+        crate::bitwarden::BACKUP_REPOSITORY,
+    )
+    .unwrap();
     let export = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/bitwarden-export.json");
     let (repository, export) = (dir.path().to_str().unwrap(), export.to_str().unwrap());
 
     // Only an export file: nothing can hold the backup. `--bitwarden-url` is not given here.
-    let output = tokio::task::spawn_blocking({
-        let (repository, export) = (repository.to_string(), export.to_string());
-        let (url, id, secret) = (
-            vault.server.url(),
-            vault.client_id.clone(),
-            vault.client_secret.clone(),
-        );
-        move || {
-            run(
-                &[
-                    "apply",
-                    &repository,
-                    "--auto-approve",
-                    "--api-url",
-                    &url,
-                    "--bitwarden-export",
-                    &export,
-                ],
-                &[
-                    ("INFISICAL_UNIVERSAL_AUTH_CLIENT_ID", &id),
-                    ("INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET", &secret),
-                ],
-            )
-        }
-    })
-    .await
-    .unwrap();
+    let output = vault
+        .run_logged_in(&[
+            "apply",
+            repository,
+            "--auto-approve",
+            "--bitwarden-export",
+            export,
+        ])
+        .await;
     assert_eq!(output.code, 1, "{}\n{}", output.stdout, output.stderr);
     insta::assert_snapshot!("backup_without_a_writable_vault", output.stdout);
     // Refused before any write: the project was not created either.

@@ -26,6 +26,22 @@ pub(crate) fn changed_lines(diff: &str) -> Vec<&str> {
         .collect()
 }
 
+/// Whether `GET http://{listen}/healthz` answers with success within `attempts` tries 100 ms
+/// apart (a daemon started as a child process is up).
+pub(crate) async fn healthy(listen: &str, attempts: usize) -> bool {
+    let health = format!("http://{listen}/healthz");
+    for _ in 0..attempts {
+        if reqwest::get(&health)
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    false
+}
+
 pub(crate) mod git_http {
     //! Smart HTTP for Git: `git http-backend` run as CGI behind a small axum handler on
     //! 127.0.0.1, optionally behind basic auth.

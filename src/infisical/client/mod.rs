@@ -872,7 +872,6 @@ impl InfisicalApi for HttpClient {
     }
 
     async fn create_folder(&self, request: &CreateFolder) -> Result<RemoteFolder, ApiError> {
-        refuse_long_folder_description("POST", "/api/v2/folders", request.description.as_deref())?;
         let parent = wire::normalize_path(&request.parent_path);
         let call = Call::new(
             Method::POST,
@@ -886,6 +885,7 @@ impl InfisicalApi for HttpClient {
             path: &parent,
             description: request.description.as_deref(),
         })?;
+        refuse_long_folder_description(&call, request.description.as_deref())?;
         self.execute_create(
             &call,
             |raw| {
@@ -904,11 +904,6 @@ impl InfisicalApi for HttpClient {
     }
 
     async fn update_folder(&self, request: &UpdateFolder) -> Result<RemoteFolder, ApiError> {
-        refuse_long_folder_description(
-            "PATCH",
-            "/api/v2/folders/{folderId}",
-            request.description.as_deref(),
-        )?;
         let parent = wire::normalize_path(&request.parent_path);
         let call = Call::new(
             Method::PATCH,
@@ -922,6 +917,7 @@ impl InfisicalApi for HttpClient {
             path: &parent,
             description: request.description.as_deref(),
         })?;
+        refuse_long_folder_description(&call, request.description.as_deref())?;
         let folder = self.get::<wire::FolderEnvelope>(call).await?.folder;
         Ok(RemoteFolder {
             path: wire::join_path(&parent, &folder.name),
@@ -1104,11 +1100,7 @@ impl InfisicalApi for HttpClient {
 /// a bare 500 "Something went wrong" (reference §12), which looks transient but no retry fixes.
 /// `validate` refuses such a description; this guard keeps any other caller from sending one
 /// (and from retrying it): the call fails at once with a 422-like error, nothing is sent.
-fn refuse_long_folder_description(
-    method: &str,
-    route: &str,
-    description: Option<&str>,
-) -> Result<(), ApiError> {
+fn refuse_long_folder_description(call: &Call, description: Option<&str>) -> Result<(), ApiError> {
     let Some(description) = description else {
         return Ok(());
     };
@@ -1121,12 +1113,7 @@ fn refuse_long_folder_description(
         "description: must be at most {limit} characters (it has {length}); not sent, Infisical answers 500 beyond its {limit}-character column"
     );
     Err(ApiError::Validation {
-        context: ErrorContext {
-            method: method.to_string(),
-            path: route.to_string(),
-            request_id: None,
-            message: issue.clone(),
-        },
+        context: call.context(None, issue.clone()),
         issues: vec![issue],
     })
 }

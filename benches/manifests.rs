@@ -20,13 +20,14 @@ fn state(syncs: usize) -> DesiredState {
     for i in 0..syncs {
         let name = format!("sync-{i:05}");
         let spec = KubernetesSyncSpec {
-            source: SyncSourceSpec {
+            source: Some(SyncSourceSpec {
                 project: "applications".to_string().into(),
                 environment: "prod".to_string().into(),
                 path: format!("/app-{i}").into(),
                 recursive: i % 2 == 0,
-            },
-            target: SyncTargetSpec {
+                ..SyncSourceSpec::default()
+            }),
+            target: Some(SyncTargetSpec {
                 namespace: format!("team-{}", i % 20).into(),
                 name: format!("{name}-env").into(),
                 labels: [("app.kubernetes.io/name".to_string(), name.clone())].into(),
@@ -35,7 +36,7 @@ fn state(syncs: usize) -> DesiredState {
                     data: [("URL".to_string(), "{{ .HOST.Value }}".to_string())].into(),
                 }),
                 ..SyncTargetSpec::default()
-            },
+            }),
             auth: Some(SyncAuthSpec {
                 universal_auth: Some(UniversalAuthSpec {
                     credentials_ref: SecretRefSpec {
@@ -44,6 +45,7 @@ fn state(syncs: usize) -> DesiredState {
                     },
                 }),
                 kubernetes_auth: None,
+                ..SyncAuthSpec::default()
             }),
             host_api: Some("https://infisical.example.com/api".to_string().into()),
             resync_interval: Some("5m".to_string().into()),

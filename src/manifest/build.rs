@@ -1,22 +1,26 @@
 //! `KubernetesSync` → operator objects.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use sha2::{Digest, Sha256};
+
 use crate::model::document::{
-    CreationPolicy, KubernetesAuthSpec, OperatorApi, SyncAuthSpec, SyncTargetKind,
+    CaRefSpec, CreationPolicy, OperatorApi, SyncAuthSpec, SyncSourceSpec, SyncTargetKind,
+    SyncTargetSpec,
 };
 use crate::model::{DesiredState, KubernetesSync, Origin};
 
-use super::object::{Manifest, Object, ObjectMeta, Spec};
+use super::object::{Manifest, Object, ObjectMeta, ObjectRef, Spec};
 use super::operator::{
-    Authentication, CaRef, ConnectionTls, InfisicalAuthSpec, InfisicalConnectionSpec,
-    InfisicalSecretSpec, InfisicalStaticSecretSpec, KubeSecretReference, KubernetesAuth,
-    KubernetesAuthRefs, ManagedKubeConfigMapConfig, ManagedKubeSecretConfig, NamespacedName,
-    SecretKeyReference, SecretTemplate, SecretsScope, StaticSecretSource, StaticSecretTarget,
-    StaticSecretTemplate, SyncConfig, SyncOptions, TargetMetadata, TlsConfig, UniversalAuthRefs,
+    Authentication, AzureRefs, CaRef, ConnectionTls, GcpIamRefs, IdentityRefs, InfisicalAuthSpec,
+    InfisicalConnectionSpec, InfisicalSecretSpec, InfisicalStaticSecretSpec, KubeSecretReference,
+    KubernetesAuth, KubernetesAuthRefs, LdapRefs, ManagedKubeConfigMapConfig,
+    ManagedKubeSecretConfig, NamespacedName, SecretKeyReference, SecretTemplate, SecretsScope,
+    StaticSecretSource, StaticSecretTarget, StaticSecretTemplate, SyncConfig, SyncOptions,
+    TargetMetadata, TlsConfig, UniversalAuthRefs,
 };
-use super::{MANAGED_BY_LABEL, MANAGED_BY_VALUE, SOURCE_ANNOTATION, SYNC_LABEL};
+use super::{MANAGED_BY_LABEL, MANAGED_BY_VALUE, SOURCE_ANNOTATION, SYNC_LABEL, SYNCS_ANNOTATION};
 
 /// `syncOptions.refreshInterval` when a `v1beta1` sync sets no resync interval (the `v1beta1`
 /// API requires one; five minutes is the `v1alpha1` operator's own default).
@@ -39,8 +43,8 @@ pub struct Options {
 pub enum Problem {
     /// Neither the sync nor `KubernetesDefaults` says how the operator logs in.
     NoAuthentication,
-    /// Both universal and Kubernetes auth are set.
-    TwoAuthentications,
+    /// Several authentication methods are set.
+    SeveralAuthentications(Vec<&'static str>),
     /// `v1beta1` reads the identity id from a Secret.
     MissingIdentityIdRef,
     /// `v1beta1` templates replace the data; they cannot also include everything.
@@ -54,6 +58,26 @@ pub enum Problem {
         /// Namespace of the written object.
         target: String,
     },
+    /// Both the single form and the list form of a field are set.
+    MixedForms {
+        /// `source` or `target`.
+        single: &'static str,
+        /// `sources` or `targets`.
+        list: &'static str,
+    },
+    /// Neither form of a field is set.
+    Missing {
+        /// `source` or `target`.
+        single: &'static str,
+        /// `sources` or `targets`.
+        list: &'static str,
+    },
+    /// Targets in several namespaces and no `spec.namespace` for the operator objects.
+    AmbiguousNamespace,
+    /// A feature only the `v1beta1` operator API has.
+    NeedsV1beta1(&'static str),
+    /// Two different shared objects hash to the same name (never seen; reported, not guessed).
+    NameCollision(String),
     /// Not `<number><s|m|h|d|w>`, or under five seconds.
     InvalidResyncInterval(String),
     /// Not an `http(s)://` URL.
@@ -75,8 +99,10 @@ impl fmt::Display for Problem {
             Problem::NoAuthentication => f.write_str(
                 "no operator authentication: set spec.auth here or in KubernetesDefaults",
             ),
-            Problem::TwoAuthentications => f.write_str(
-                "spec.auth sets both universalAuth and kubernetesAuth: keep exactly one",
+            Problem::SeveralAuthentications(methods) => write!(
+                f,
+                "spec.auth sets several methods ({}): keep exactly one",
+                methods.join(", ")
             ),
             Problem::MissingIdentityIdRef => f.write_str(
                 "the v1beta1 InfisicalAuth reads the machine identity id from a Secret: \
@@ -94,6 +120,25 @@ impl fmt::Display for Problem {
                 "target.creationPolicy Owner needs the operator resource in the target's \
                  namespace {target:?}, but spec.namespace is {namespace:?} (owner references \
                  cannot cross namespaces): drop spec.namespace or use Orphan"
+            ),
+            Problem::MixedForms { single, list } => write!(
+                f,
+                "spec.{single} and spec.{list} are both set: use one form (move {single} into {list})"
+            ),
+            Problem::Missing { single, list } => {
+                write!(f, "spec.{single} (or spec.{list}) is missing")
+            }
+            Problem::AmbiguousNamespace => f.write_str(
+                "the targets are in several namespaces: set spec.namespace for the operator objects",
+            ),
+            Problem::NeedsV1beta1(field) => write!(
+                f,
+                "{field} needs operatorApi v1beta1 (the deprecated v1alpha1 InfisicalSecret cannot \
+                 express it): remove operatorApi v1alpha1"
+            ),
+            Problem::NameCollision(name) => write!(
+                f,
+                "two different shared operator objects would both be named {name:?}"
             ),
             Problem::InvalidResyncInterval(value) => write!(
                 f,
@@ -143,27 +188,104 @@ impl fmt::Display for ManifestErrors {
     }
 }
 
-/// Every operator object the desired state asks for: for each `KubernetesSync` in name order,
-/// one `InfisicalSecret` (`v1alpha1`), or an `InfisicalConnection`, an `InfisicalAuth` and an
-/// `InfisicalStaticSecret` (`v1beta1`), all named after the sync, in the sync's namespace,
-/// with the ownership labels. All problems are reported at once.
+/// A shared object being collected: its spec and the syncs that use it.
+struct SharedObject {
+    spec: Spec,
+    syncs: BTreeSet<String>,
+}
+
+/// Every operator object the desired state asks for, all problems at once.
+///
+/// Order: the shared `InfisicalConnection`s, then the shared `InfisicalAuth`s (each by
+/// namespace and name: referenced objects first), then for each `KubernetesSync` in name order
+/// its `InfisicalStaticSecret` (`v1beta1`) or `InfisicalSecret` (`v1alpha1`).
 pub fn manifests(state: &DesiredState, options: &Options) -> Result<Vec<Manifest>, ManifestErrors> {
-    let mut out = Vec::new();
+    let mut own = Vec::new();
+    let mut shared: BTreeMap<ObjectRef, SharedObject> = BTreeMap::new();
     let mut errors = Vec::new();
     for sync in state.kubernetes_syncs.values() {
+        let mut fail = |problem| ManifestError {
+            sync: sync.name.clone(),
+            origin: sync.origin.clone(),
+            problem,
+        };
         match sync_manifests(sync, options) {
-            Ok(objects) => out.extend(objects),
-            Err(problems) => errors.extend(problems.into_iter().map(|problem| ManifestError {
-                sync: sync.name.clone(),
-                origin: sync.origin.clone(),
-                problem,
-            })),
+            Ok(emitted) => {
+                for spec in emitted.shared {
+                    let object = ObjectRef {
+                        kind: spec.kind(),
+                        namespace: emitted.namespace.clone(),
+                        name: shared_name(&spec),
+                    };
+                    let entry = shared
+                        .entry(object.clone())
+                        .or_insert_with(|| SharedObject {
+                            spec: spec.clone(),
+                            syncs: BTreeSet::new(),
+                        });
+                    if entry.spec != spec {
+                        errors.push(fail(Problem::NameCollision(object.name)));
+                        continue;
+                    }
+                    entry.syncs.insert(sync.name.clone());
+                }
+                own.push(emitted.own);
+            }
+            Err(problems) => errors.extend(problems.into_iter().map(&mut fail)),
         }
     }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(ManifestErrors(errors))
+    if !errors.is_empty() {
+        return Err(ManifestErrors(errors));
+    }
+    let mut out: Vec<Manifest> = shared
+        .into_iter()
+        .map(|(object, entry)| shared_manifest(object, entry))
+        .collect();
+    out.sort_by_key(|m| {
+        (
+            m.kind(),
+            m.object.metadata.namespace.clone(),
+            m.object.metadata.name.clone(),
+        )
+    });
+    out.extend(own);
+    Ok(out)
+}
+
+fn shared_manifest(object: ObjectRef, entry: SharedObject) -> Manifest {
+    let syncs: Vec<String> = entry.syncs.into_iter().collect();
+    let kind = object.kind;
+    Manifest {
+        sync: syncs.join(", "),
+        shared: true,
+        source_file: None,
+        object: Object {
+            api_version: kind.api_version(),
+            kind: kind.name(),
+            metadata: ObjectMeta {
+                name: object.name,
+                namespace: object.namespace,
+                labels: BTreeMap::from([(
+                    MANAGED_BY_LABEL.to_string(),
+                    MANAGED_BY_VALUE.to_string(),
+                )]),
+                annotations: BTreeMap::from([(SYNCS_ANNOTATION.to_string(), syncs.join(","))]),
+            },
+            spec: entry.spec,
+        },
+    }
+}
+
+/// The name of a shared object: `infisical-connection-<hash>` or `infisical-<method>-<hash>`,
+/// the hash being the first 10 hex digits of the SHA-256 of its spec as JSON (fields in their
+/// fixed order). Same settings, same name; other settings, another object.
+pub fn shared_name(spec: &Spec) -> String {
+    let json = serde_json::to_vec(spec).unwrap_or_default();
+    let digest = Sha256::digest(&json);
+    let hash = &hex::encode(digest)[..10];
+    match spec {
+        Spec::InfisicalAuth(auth) => format!("infisical-{}-{hash}", auth.method),
+        _ => format!("infisical-connection-{hash}"),
     }
 }
 
@@ -175,20 +297,51 @@ pub fn operator_api(sync: &KubernetesSync, options: &Options) -> OperatorApi {
         .unwrap_or_default()
 }
 
-/// The namespace of a sync's operator objects: `spec.namespace`, else the target's.
+/// The namespace of a sync's operator objects: `spec.namespace`, else the first target's.
 pub fn object_namespace(sync: &KubernetesSync) -> &str {
-    sync.spec
-        .namespace
-        .as_deref()
-        .map_or(sync.spec.target.namespace.as_str(), String::as_str)
+    sync.spec.namespace.as_deref().map_or_else(
+        || {
+            sync.spec
+                .first_target()
+                .map_or("", |t| t.namespace.as_str())
+        },
+        String::as_str,
+    )
 }
 
-enum Method<'a> {
-    Universal(&'a crate::model::document::UniversalAuthSpec),
-    Kubernetes(&'a KubernetesAuthSpec),
+/// What one sync emits: its own object and the specs of the objects it may share.
+struct Emitted {
+    namespace: String,
+    shared: Vec<Spec>,
+    own: Manifest,
 }
 
-fn sync_manifests(sync: &KubernetesSync, options: &Options) -> Result<Vec<Manifest>, Vec<Problem>> {
+fn one_form<'a, T>(
+    problems: &mut Vec<Problem>,
+    single: (&'static str, Option<&'a T>),
+    list: (&'static str, &'a [T]),
+) -> Vec<&'a T> {
+    match (single.1, list.1.is_empty()) {
+        (Some(_), false) => {
+            problems.push(Problem::MixedForms {
+                single: single.0,
+                list: list.0,
+            });
+            Vec::new()
+        }
+        (Some(one), true) => vec![one],
+        (None, false) => list.1.iter().collect(),
+        (None, true) => {
+            problems.push(Problem::Missing {
+                single: single.0,
+                list: list.0,
+            });
+            Vec::new()
+        }
+    }
+}
+
+fn sync_manifests(sync: &KubernetesSync, options: &Options) -> Result<Emitted, Vec<Problem>> {
     let spec = &sync.spec;
     let api = operator_api(sync, options);
     let namespace = object_namespace(sync);
@@ -202,27 +355,57 @@ fn sync_manifests(sync: &KubernetesSync, options: &Options) -> Result<Vec<Manife
             reason: "is longer than 63 characters, the limit of the label that names it",
         });
     }
-    check_label(&mut problems, "namespace", namespace);
-    check_label(&mut problems, "target.namespace", &spec.target.namespace);
-    check_subdomain(&mut problems, "target.name", &spec.target.name);
-    let method = match spec.auth.as_ref() {
-        Some(SyncAuthSpec {
-            universal_auth: Some(_),
-            kubernetes_auth: Some(_),
-        }) => {
-            problems.push(Problem::TwoAuthentications);
+    let sources = one_form(
+        &mut problems,
+        ("source", spec.source.as_ref()),
+        ("sources", &spec.sources),
+    );
+    let targets = one_form(
+        &mut problems,
+        ("target", spec.target.as_ref()),
+        ("targets", &spec.targets),
+    );
+    if spec.namespace.is_none() && targets.iter().any(|t| t.namespace.as_str() != namespace) {
+        problems.push(Problem::AmbiguousNamespace);
+    } else if !targets.is_empty() || spec.namespace.is_some() {
+        check_label(&mut problems, "namespace", namespace);
+    }
+    for target in &targets {
+        check_label(&mut problems, "target.namespace", &target.namespace);
+        check_subdomain(&mut problems, "target.name", &target.name);
+        let target_kind = target.kind.unwrap_or_default();
+        if target_kind == SyncTargetKind::ConfigMap && target.secret_type.is_some() {
+            problems.push(Problem::SecretTypeOnConfigMap);
+        }
+        if target.creation_policy == Some(CreationPolicy::Owner)
+            && namespace != target.namespace.as_str()
+        {
+            problems.push(Problem::OwnerAcrossNamespaces {
+                namespace: namespace.to_string(),
+                target: target.namespace.value.clone(),
+            });
+        }
+        if api == OperatorApi::V1beta1
+            && let Some(template) = &target.template
+            && template.include_all_secrets
+            && !template.data.is_empty()
+        {
+            problems.push(Problem::IncludeAllWithTemplateData);
+        }
+    }
+    let methods = spec
+        .auth
+        .as_ref()
+        .map(SyncAuthSpec::methods)
+        .unwrap_or_default();
+    let auth = match methods.len() {
+        0 => {
+            problems.push(Problem::NoAuthentication);
             None
         }
-        Some(SyncAuthSpec {
-            universal_auth: Some(universal),
-            ..
-        }) => Some(Method::Universal(universal)),
-        Some(SyncAuthSpec {
-            kubernetes_auth: Some(kubernetes),
-            ..
-        }) => Some(Method::Kubernetes(kubernetes)),
+        1 => spec.auth.as_ref(),
         _ => {
-            problems.push(Problem::NoAuthentication);
+            problems.push(Problem::SeveralAuthentications(methods.clone()));
             None
         }
     };
@@ -236,74 +419,95 @@ fn sync_manifests(sync: &KubernetesSync, options: &Options) -> Result<Vec<Manife
     {
         problems.push(Problem::InvalidHostApi(host.clone()));
     }
-    let target_kind = spec.target.kind.unwrap_or_default();
-    if target_kind == SyncTargetKind::ConfigMap && spec.target.secret_type.is_some() {
-        problems.push(Problem::SecretTypeOnConfigMap);
-    }
-    if spec.target.creation_policy == Some(CreationPolicy::Owner)
-        && namespace != spec.target.namespace.as_str()
-    {
-        problems.push(Problem::OwnerAcrossNamespaces {
-            namespace: namespace.to_string(),
-            target: spec.target.namespace.value.clone(),
-        });
-    }
-    if api == OperatorApi::V1beta1 {
-        if let Some(Method::Kubernetes(kubernetes)) = &method
-            && kubernetes.identity_id_ref.is_none()
-        {
-            problems.push(Problem::MissingIdentityIdRef);
+    match api {
+        OperatorApi::V1beta1 => {
+            if let Some(kubernetes) = auth.and_then(|a| a.kubernetes_auth.as_ref())
+                && kubernetes.identity_id_ref.is_none()
+            {
+                problems.push(Problem::MissingIdentityIdRef);
+            }
         }
-        if let Some(template) = &spec.target.template
-            && template.include_all_secrets
-            && !template.data.is_empty()
-        {
-            problems.push(Problem::IncludeAllWithTemplateData);
+        OperatorApi::V1alpha1 => {
+            if sources.len() > 1 {
+                problems.push(Problem::NeedsV1beta1("spec.sources with several sources"));
+            }
+            if sources.iter().any(|s| !s.tag_slugs.is_empty()) {
+                problems.push(Problem::NeedsV1beta1("source.tagSlugs"));
+            }
+            if let Some(method) = methods.first()
+                && !matches!(*method, "universal" | "kubernetes")
+                && methods.len() == 1
+            {
+                problems.push(Problem::NeedsV1beta1(match *method {
+                    "aws-iam" => "auth.awsIamAuth",
+                    "azure" => "auth.azureAuth",
+                    "gcp-id-token" => "auth.gcpIdTokenAuth",
+                    "gcp-iam" => "auth.gcpIamAuth",
+                    _ => "auth.ldapAuth",
+                }));
+            }
         }
     }
-    let Some(method) = method.filter(|_| problems.is_empty()) else {
+    let Some(auth) = auth.filter(|_| problems.is_empty()) else {
         return Err(problems);
     };
 
-    let metadata = || ObjectMeta {
-        name: sync.name.clone(),
-        namespace: namespace.to_string(),
-        labels: BTreeMap::from([
-            (MANAGED_BY_LABEL.to_string(), MANAGED_BY_VALUE.to_string()),
-            (SYNC_LABEL.to_string(), sync.name.clone()),
-        ]),
-        annotations: if sync.origin.file.is_empty() {
-            BTreeMap::new()
-        } else {
-            BTreeMap::from([(SOURCE_ANNOTATION.to_string(), sync.origin.file.to_string())])
-        },
-    };
-    let manifest = |spec: Spec| {
+    let object = |spec: Spec| {
         let kind = spec.kind();
         Manifest {
             sync: sync.name.clone(),
+            shared: false,
             source_file: (!sync.origin.file.is_empty()).then(|| sync.origin.file.to_string()),
             object: Object {
                 api_version: kind.api_version(),
                 kind: kind.name(),
-                metadata: metadata(),
+                metadata: ObjectMeta {
+                    name: sync.name.clone(),
+                    namespace: namespace.to_string(),
+                    labels: BTreeMap::from([
+                        (MANAGED_BY_LABEL.to_string(), MANAGED_BY_VALUE.to_string()),
+                        (SYNC_LABEL.to_string(), sync.name.clone()),
+                    ]),
+                    annotations: if sync.origin.file.is_empty() {
+                        BTreeMap::new()
+                    } else {
+                        BTreeMap::from([(
+                            SOURCE_ANNOTATION.to_string(),
+                            sync.origin.file.to_string(),
+                        )])
+                    },
+                },
                 spec,
             },
         }
     };
 
     Ok(match api {
-        OperatorApi::V1alpha1 => vec![manifest(Spec::InfisicalSecret(v1alpha1(sync, &method)))],
+        OperatorApi::V1alpha1 => Emitted {
+            namespace: namespace.to_string(),
+            shared: Vec::new(),
+            own: object(Spec::InfisicalSecret(v1alpha1(
+                sync, sources[0], &targets, auth,
+            ))),
+        },
         OperatorApi::V1beta1 => {
-            let own = NamespacedName {
-                name: sync.name.clone(),
+            let connection = Spec::InfisicalConnection(connection(sync));
+            let connection_ref = NamespacedName {
+                name: shared_name(&connection),
                 namespace: namespace.to_string(),
             };
-            vec![
-                manifest(Spec::InfisicalConnection(connection(sync))),
-                manifest(Spec::InfisicalAuth(auth(&method, own.clone()))),
-                manifest(Spec::InfisicalStaticSecret(static_secret(sync, own))),
-            ]
+            let auth = Spec::InfisicalAuth(auth_spec(auth, connection_ref));
+            let auth_ref = NamespacedName {
+                name: shared_name(&auth),
+                namespace: namespace.to_string(),
+            };
+            Emitted {
+                namespace: namespace.to_string(),
+                shared: vec![connection, auth],
+                own: object(Spec::InfisicalStaticSecret(static_secret(
+                    sync, &sources, &targets, auth_ref,
+                ))),
+            }
         }
     })
 }
@@ -315,30 +519,28 @@ fn creation_policy(policy: Option<CreationPolicy>) -> &'static str {
     }
 }
 
-fn target_metadata(sync: &KubernetesSync) -> TargetMetadata {
+fn target_metadata(target: &SyncTargetSpec) -> TargetMetadata {
     TargetMetadata {
-        labels: sync.spec.target.labels.clone(),
-        annotations: sync.spec.target.annotations.clone(),
+        labels: target.labels.clone(),
+        annotations: target.annotations.clone(),
     }
 }
 
-fn v1alpha1(sync: &KubernetesSync, method: &Method<'_>) -> InfisicalSecretSpec {
+fn v1alpha1(
+    sync: &KubernetesSync,
+    source: &SyncSourceSpec,
+    targets: &[&SyncTargetSpec],
+    auth: &SyncAuthSpec,
+) -> InfisicalSecretSpec {
     let spec = &sync.spec;
     let scope = SecretsScope {
-        project_slug: spec.source.project.value.clone(),
-        env_slug: spec.source.environment.value.clone(),
-        secrets_path: spec.source.path.value.clone(),
-        recursive: spec.source.recursive,
+        project_slug: source.project.value.clone(),
+        env_slug: source.environment.value.clone(),
+        secrets_path: source.path.value.clone(),
+        recursive: source.recursive,
     };
-    let authentication = match method {
-        Method::Universal(universal) => Authentication::UniversalAuth {
-            credentials_ref: KubeSecretReference {
-                secret_name: universal.credentials_ref.name.clone(),
-                secret_namespace: universal.credentials_ref.namespace.clone(),
-            },
-            secrets_scope: scope,
-        },
-        Method::Kubernetes(kubernetes) => Authentication::KubernetesAuth(KubernetesAuth {
+    let authentication = match (&auth.universal_auth, &auth.kubernetes_auth) {
+        (_, Some(kubernetes)) => Authentication::KubernetesAuth(KubernetesAuth {
             identity_id: kubernetes.identity_id.clone(),
             service_account_ref: NamespacedName {
                 name: kubernetes.service_account_ref.name.clone(),
@@ -348,53 +550,62 @@ fn v1alpha1(sync: &KubernetesSync, method: &Method<'_>) -> InfisicalSecretSpec {
             service_account_token_audiences: kubernetes.service_account_token_audiences.clone(),
             secrets_scope: scope,
         }),
+        // Checked before: exactly one method, universal or Kubernetes.
+        (universal, None) => Authentication::UniversalAuth {
+            credentials_ref: KubeSecretReference {
+                secret_name: universal
+                    .as_ref()
+                    .map(|u| u.credentials_ref.name.clone())
+                    .unwrap_or_default(),
+                secret_namespace: universal
+                    .as_ref()
+                    .map(|u| u.credentials_ref.namespace.clone())
+                    .unwrap_or_default(),
+            },
+            secrets_scope: scope,
+        },
     };
     let sync_config =
         (spec.resync_interval.is_some() || spec.instant_updates.is_some()).then(|| SyncConfig {
             resync_interval: spec.resync_interval.as_ref().map(|i| i.value.clone()),
             instant_updates: spec.instant_updates,
         });
-    // No template, or one without data, means every fetched secret as is.
-    let template = SecretTemplate {
-        include_all_secrets: spec
-            .target
-            .template
-            .as_ref()
-            .is_none_or(|t| t.include_all_secrets || t.data.is_empty()),
-        data: spec
-            .target
-            .template
-            .as_ref()
-            .map(|t| t.data.clone())
-            .unwrap_or_default(),
-        metadata: target_metadata(sync),
-    };
-    let policy = creation_policy(spec.target.creation_policy);
-    let (secrets, config_maps) = match spec.target.kind.unwrap_or_default() {
-        SyncTargetKind::Secret => (
-            vec![ManagedKubeSecretConfig {
-                secret_name: spec.target.name.value.clone(),
-                secret_namespace: spec.target.namespace.value.clone(),
-                secret_type: spec
-                    .target
+    let mut secrets = Vec::new();
+    let mut config_maps = Vec::new();
+    for target in targets {
+        // No template, or one without data, means every fetched secret as is.
+        let template = SecretTemplate {
+            include_all_secrets: target
+                .template
+                .as_ref()
+                .is_none_or(|t| t.include_all_secrets || t.data.is_empty()),
+            data: target
+                .template
+                .as_ref()
+                .map(|t| t.data.clone())
+                .unwrap_or_default(),
+            metadata: target_metadata(target),
+        };
+        let policy = creation_policy(target.creation_policy);
+        match target.kind.unwrap_or_default() {
+            SyncTargetKind::Secret => secrets.push(ManagedKubeSecretConfig {
+                secret_name: target.name.value.clone(),
+                secret_namespace: target.namespace.value.clone(),
+                secret_type: target
                     .secret_type
                     .clone()
                     .unwrap_or_else(|| "Opaque".to_string()),
                 creation_policy: policy,
                 template,
-            }],
-            Vec::new(),
-        ),
-        SyncTargetKind::ConfigMap => (
-            Vec::new(),
-            vec![ManagedKubeConfigMapConfig {
-                config_map_name: spec.target.name.value.clone(),
-                config_map_namespace: spec.target.namespace.value.clone(),
+            }),
+            SyncTargetKind::ConfigMap => config_maps.push(ManagedKubeConfigMapConfig {
+                config_map_name: target.name.value.clone(),
+                config_map_namespace: target.namespace.value.clone(),
                 creation_policy: policy,
                 template,
-            }],
-        ),
-    };
+            }),
+        }
+    }
     InfisicalSecretSpec {
         host_api: spec.host_api.as_ref().map(|h| h.value.clone()),
         sync_config,
@@ -422,70 +633,94 @@ fn connection(sync: &KubernetesSync) -> InfisicalConnectionSpec {
     InfisicalConnectionSpec {
         address: sync.spec.host_api.as_deref().map(|h| connection_address(h)),
         tls: sync.spec.tls.as_ref().map(|tls| ConnectionTls {
-            ca_certificate: SecretKeyReference {
-                name: tls.ca_ref.name.clone(),
-                namespace: tls.ca_ref.namespace.clone(),
-                key: tls.ca_ref.key.clone(),
-            },
+            ca_certificate: key_ref(&tls.ca_ref),
         }),
     }
 }
 
-fn auth(method: &Method<'_>, connection: NamespacedName) -> InfisicalAuthSpec {
-    match method {
-        Method::Universal(universal) => {
-            let key = |key: &str| SecretKeyReference {
-                name: universal.credentials_ref.name.clone(),
-                namespace: universal.credentials_ref.namespace.clone(),
-                key: key.to_string(),
-            };
-            InfisicalAuthSpec {
-                infisical_connection_ref: connection,
-                method: "universal",
-                universal: Some(UniversalAuthRefs {
-                    client_id_ref: key(CLIENT_ID_KEY),
-                    client_secret_ref: key(CLIENT_SECRET_KEY),
-                }),
-                kubernetes: None,
-            }
-        }
-        Method::Kubernetes(kubernetes) => InfisicalAuthSpec {
-            infisical_connection_ref: connection,
-            method: "kubernetes",
-            universal: None,
-            kubernetes: kubernetes
-                .identity_id_ref
-                .as_ref()
-                .map(|id| KubernetesAuthRefs {
-                    identity_id_ref: SecretKeyReference {
-                        name: id.name.clone(),
-                        namespace: id.namespace.clone(),
-                        key: id.key.clone(),
-                    },
-                    service_account_ref: NamespacedName {
-                        name: kubernetes.service_account_ref.name.clone(),
-                        namespace: kubernetes.service_account_ref.namespace.clone(),
-                    },
-                    service_account_token_audiences: kubernetes
-                        .service_account_token_audiences
-                        .clone(),
-                }),
-        },
+fn key_ref(reference: &CaRefSpec) -> SecretKeyReference {
+    SecretKeyReference {
+        name: reference.name.clone(),
+        namespace: reference.namespace.clone(),
+        key: reference.key.clone(),
     }
 }
 
-fn static_secret(sync: &KubernetesSync, auth: NamespacedName) -> InfisicalStaticSecretSpec {
-    let spec = &sync.spec;
-    let target_kind = spec.target.kind.unwrap_or_default();
-    let template = spec
-        .target
-        .template
-        .as_ref()
-        .filter(|t| !t.data.is_empty())
-        .map(|t| StaticSecretTemplate {
-            engine_version: "v1",
-            data: t.data.clone(),
+fn auth_spec(auth: &SyncAuthSpec, connection: NamespacedName) -> InfisicalAuthSpec {
+    let mut spec = InfisicalAuthSpec {
+        infisical_connection_ref: connection,
+        method: "universal",
+        universal: None,
+        kubernetes: None,
+        aws_iam: None,
+        azure: None,
+        gcp_id_token: None,
+        gcp_iam: None,
+        ldap: None,
+    };
+    if let Some(universal) = &auth.universal_auth {
+        let key = |key: &str| SecretKeyReference {
+            name: universal.credentials_ref.name.clone(),
+            namespace: universal.credentials_ref.namespace.clone(),
+            key: key.to_string(),
+        };
+        spec.universal = Some(UniversalAuthRefs {
+            client_id_ref: key(CLIENT_ID_KEY),
+            client_secret_ref: key(CLIENT_SECRET_KEY),
         });
+    } else if let Some(kubernetes) = &auth.kubernetes_auth {
+        spec.method = "kubernetes";
+        spec.kubernetes = kubernetes
+            .identity_id_ref
+            .as_ref()
+            .map(|id| KubernetesAuthRefs {
+                identity_id_ref: key_ref(id),
+                service_account_ref: NamespacedName {
+                    name: kubernetes.service_account_ref.name.clone(),
+                    namespace: kubernetes.service_account_ref.namespace.clone(),
+                },
+                service_account_token_audiences: kubernetes.service_account_token_audiences.clone(),
+            });
+    } else if let Some(aws) = &auth.aws_iam_auth {
+        spec.method = "aws-iam";
+        spec.aws_iam = Some(IdentityRefs {
+            identity_id_ref: key_ref(&aws.identity_id_ref),
+        });
+    } else if let Some(azure) = &auth.azure_auth {
+        spec.method = "azure";
+        spec.azure = Some(AzureRefs {
+            identity_id_ref: key_ref(&azure.identity_id_ref),
+            resource: azure.resource.clone(),
+        });
+    } else if let Some(gcp) = &auth.gcp_id_token_auth {
+        spec.method = "gcp-id-token";
+        spec.gcp_id_token = Some(IdentityRefs {
+            identity_id_ref: key_ref(&gcp.identity_id_ref),
+        });
+    } else if let Some(gcp) = &auth.gcp_iam_auth {
+        spec.method = "gcp-iam";
+        spec.gcp_iam = Some(GcpIamRefs {
+            identity_id_ref: key_ref(&gcp.identity_id_ref),
+            service_account_key_file_path: gcp.service_account_key_file_path.clone(),
+        });
+    } else if let Some(ldap) = &auth.ldap_auth {
+        spec.method = "ldap";
+        spec.ldap = Some(LdapRefs {
+            identity_id_ref: key_ref(&ldap.identity_id_ref),
+            username_ref: key_ref(&ldap.username_ref),
+            password_ref: key_ref(&ldap.password_ref),
+        });
+    }
+    spec
+}
+
+fn static_secret(
+    sync: &KubernetesSync,
+    sources: &[&SyncSourceSpec],
+    targets: &[&SyncTargetSpec],
+    auth: NamespacedName,
+) -> InfisicalStaticSecretSpec {
+    let spec = &sync.spec;
     InfisicalStaticSecretSpec {
         infisical_auth_ref: auth,
         sync_options: SyncOptions {
@@ -495,32 +730,49 @@ fn static_secret(sync: &KubernetesSync, auth: NamespacedName) -> InfisicalStatic
                 .map_or_else(|| DEFAULT_REFRESH_INTERVAL.to_string(), |i| i.value.clone()),
             instant_updates: spec.instant_updates,
         },
-        sources: vec![StaticSecretSource {
-            project_slug: spec.source.project.value.clone(),
-            environment_slug: spec.source.environment.value.clone(),
-            secret_path: spec.source.path.value.clone(),
-            recursive: spec.source.recursive,
-        }],
-        targets: vec![StaticSecretTarget {
-            name: spec.target.name.value.clone(),
-            namespace: spec.target.namespace.value.clone(),
-            kind: match target_kind {
-                SyncTargetKind::Secret => "Secret",
-                SyncTargetKind::ConfigMap => "ConfigMap",
-            },
-            secret_type: match target_kind {
-                SyncTargetKind::Secret => Some(
-                    spec.target
-                        .secret_type
-                        .clone()
-                        .unwrap_or_else(|| "Opaque".to_string()),
-                ),
-                SyncTargetKind::ConfigMap => None,
-            },
-            creation_policy: creation_policy(spec.target.creation_policy),
-            template,
-            metadata: target_metadata(sync),
-        }],
+        sources: sources
+            .iter()
+            .map(|source| StaticSecretSource {
+                project_slug: source.project.value.clone(),
+                environment_slug: source.environment.value.clone(),
+                secret_path: source.path.value.clone(),
+                recursive: source.recursive,
+                tag_slugs: source.tag_slugs.clone(),
+            })
+            .collect(),
+        targets: targets
+            .iter()
+            .map(|target| {
+                let target_kind = target.kind.unwrap_or_default();
+                StaticSecretTarget {
+                    name: target.name.value.clone(),
+                    namespace: target.namespace.value.clone(),
+                    kind: match target_kind {
+                        SyncTargetKind::Secret => "Secret",
+                        SyncTargetKind::ConfigMap => "ConfigMap",
+                    },
+                    secret_type: match target_kind {
+                        SyncTargetKind::Secret => Some(
+                            target
+                                .secret_type
+                                .clone()
+                                .unwrap_or_else(|| "Opaque".to_string()),
+                        ),
+                        SyncTargetKind::ConfigMap => None,
+                    },
+                    creation_policy: creation_policy(target.creation_policy),
+                    template: target
+                        .template
+                        .as_ref()
+                        .filter(|t| !t.data.is_empty())
+                        .map(|t| StaticSecretTemplate {
+                            engine_version: "v1",
+                            data: t.data.clone(),
+                        }),
+                    metadata: target_metadata(target),
+                }
+            })
+            .collect(),
     }
 }
 

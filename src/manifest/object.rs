@@ -169,8 +169,11 @@ impl Spec {
 /// object, fields in a fixed order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Manifest {
-    /// The `KubernetesSync` it was emitted for.
+    /// The `KubernetesSync` it was emitted for; for a shared `InfisicalConnection` or
+    /// `InfisicalAuth`, every sync that uses it, comma-separated.
     pub sync: String,
+    /// Whether several syncs may use it (a shared `InfisicalConnection` or `InfisicalAuth`).
+    pub shared: bool,
     /// The repository file that declares that sync (relative path), if known.
     pub source_file: Option<String>,
     /// The object.

@@ -228,7 +228,7 @@ pub struct ConnectionTls {
 pub struct InfisicalAuthSpec {
     /// The connection.
     pub infisical_connection_ref: NamespacedName,
-    /// `universal` or `kubernetes`.
+    /// `universal`, `kubernetes`, `aws-iam`, `azure`, `gcp-id-token`, `gcp-iam` or `ldap`.
     pub method: &'static str,
     /// Universal auth credentials.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -236,6 +236,62 @@ pub struct InfisicalAuthSpec {
     /// Kubernetes auth settings.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kubernetes: Option<KubernetesAuthRefs>,
+    /// AWS IAM auth.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws_iam: Option<IdentityRefs>,
+    /// Azure auth.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub azure: Option<AzureRefs>,
+    /// GCP ID token auth.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gcp_id_token: Option<IdentityRefs>,
+    /// GCP IAM auth.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gcp_iam: Option<GcpIamRefs>,
+    /// LDAP auth.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ldap: Option<LdapRefs>,
+}
+
+/// `spec.awsIam` / `spec.gcpIdToken` of an `InfisicalAuth`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentityRefs {
+    /// Where the machine identity id is.
+    pub identity_id_ref: SecretKeyReference,
+}
+
+/// `spec.azure` of an `InfisicalAuth`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AzureRefs {
+    /// Where the machine identity id is.
+    pub identity_id_ref: SecretKeyReference,
+    /// The Azure resource.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+}
+
+/// `spec.gcpIam` of an `InfisicalAuth`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GcpIamRefs {
+    /// Where the machine identity id is.
+    pub identity_id_ref: SecretKeyReference,
+    /// The key file's path in the operator's pod.
+    pub service_account_key_file_path: String,
+}
+
+/// `spec.ldap` of an `InfisicalAuth`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LdapRefs {
+    /// Where the machine identity id is.
+    pub identity_id_ref: SecretKeyReference,
+    /// Where the username is.
+    pub username_ref: SecretKeyReference,
+    /// Where the password is.
+    pub password_ref: SecretKeyReference,
 }
 
 /// `spec.universal` of an `InfisicalAuth`.
@@ -298,6 +354,9 @@ pub struct StaticSecretSource {
     pub secret_path: String,
     /// Include sub-folders.
     pub recursive: bool,
+    /// Only secrets with one of these tags.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tag_slugs: Vec<String>,
 }
 
 /// One of `spec.targets`.

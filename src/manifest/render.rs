@@ -54,6 +54,9 @@ pub fn to_yaml_stream(manifests: &[Manifest]) -> Result<String, RenderError> {
 /// can end the comment and start YAML of its own.
 fn provenance(manifest: &Manifest) -> String {
     let sync = Visible(&manifest.sync);
+    if manifest.shared {
+        return format!("# shared by KubernetesSync {sync}\n");
+    }
     match &manifest.source_file {
         Some(file) => format!("# KubernetesSync {sync} ({})\n", Visible(file)),
         None => format!("# KubernetesSync {sync}\n"),

@@ -339,59 +339,68 @@ pub fn list_secrets(state: &DesiredState, args: &SecretArgs) -> Result<Value, Re
     }))
 }
 
-/// Whether a sync's scope includes a secret at `address`, and whether its template reads the
-/// key (a template without `includeAllSecrets` sends only the keys it names).
-fn sync_covers(sync: &KubernetesSync, address: &Address, key: &str) -> Option<Value> {
-    let source = &sync.spec.source;
-    if address.project().as_str() != source.project.as_str()
-        || address.environment().map(|e| e.as_str()) != Some(source.environment.as_str())
-    {
-        return None;
-    }
-    let folder = address.folder()?;
-    let scope = FolderPath::new(source.path.as_str()).ok()?;
-    let inside = if source.recursive {
-        folder.starts_with(&scope)
-    } else {
-        folder == &scope
-    };
-    if !inside {
-        return None;
-    }
-    let target = &sync.spec.target;
-    let (as_keys, sent) = match &target.template {
-        Some(template) if !template.data.is_empty() => {
-            let needle = format!(".{key}.");
-            let keys: Vec<&String> = template
-                .data
-                .iter()
-                .filter(|(_, text)| text.contains(&needle))
-                .map(|(output, _)| output)
-                .collect();
-            let sent = template.include_all_secrets || !keys.is_empty();
-            (keys.into_iter().cloned().collect::<Vec<_>>(), sent)
+/// Whether a sync's scope includes a secret at `address` (one entry per target that receives
+/// it), and whether each target's template reads the key (a template without
+/// `includeAllSecrets` sends only the keys it names).
+fn sync_covers(sync: &KubernetesSync, address: &Address, key: &str) -> Vec<Value> {
+    let covered = sync.spec.all_sources().any(|source| {
+        if address.project().as_str() != source.project.as_str()
+            || address.environment().map(|e| e.as_str()) != Some(source.environment.as_str())
+        {
+            return false;
         }
-        _ => (vec![key.to_string()], true),
-    };
-    let kind = match target.kind.unwrap_or_default() {
-        SyncTargetKind::Secret => "Secret",
-        SyncTargetKind::ConfigMap => "ConfigMap",
-    };
+        let (Some(folder), Ok(scope)) = (address.folder(), FolderPath::new(source.path.as_str()))
+        else {
+            return false;
+        };
+        if source.recursive {
+            folder.starts_with(&scope)
+        } else {
+            folder == &scope
+        }
+    });
+    if !covered {
+        return Vec::new();
+    }
     let operator_api = match sync.spec.operator_api.unwrap_or_default() {
         OperatorApi::V1alpha1 => "v1alpha1",
         OperatorApi::V1beta1 => "v1beta1",
     };
-    Some(json!({
-        "name": sync.name,
-        "sent": sent,
-        "namespace": target.namespace.as_str(),
-        "kind": kind,
-        "targetName": target.name.as_str(),
-        "asKeys": as_keys,
-        "operatorApi": operator_api,
-        "operatorResourceNamespace": sync.spec.namespace.as_ref().map(|n| n.as_str()).unwrap_or(target.namespace.as_str()),
-        "declaredIn": origin(&sync.origin),
-    }))
+    let resource_namespace = crate::manifest::build::object_namespace(sync);
+    sync.spec
+        .all_targets()
+        .map(|target| {
+            let (as_keys, sent) = match &target.template {
+                Some(template) if !template.data.is_empty() => {
+                    let needle = format!(".{key}.");
+                    let keys: Vec<&String> = template
+                        .data
+                        .iter()
+                        .filter(|(_, text)| text.contains(&needle))
+                        .map(|(output, _)| output)
+                        .collect();
+                    let sent = template.include_all_secrets || !keys.is_empty();
+                    (keys.into_iter().cloned().collect::<Vec<_>>(), sent)
+                }
+                _ => (vec![key.to_string()], true),
+            };
+            let kind = match target.kind.unwrap_or_default() {
+                SyncTargetKind::Secret => "Secret",
+                SyncTargetKind::ConfigMap => "ConfigMap",
+            };
+            json!({
+                "name": sync.name,
+                "sent": sent,
+                "namespace": target.namespace.as_str(),
+                "kind": kind,
+                "targetName": target.name.as_str(),
+                "asKeys": as_keys,
+                "operatorApi": operator_api,
+                "operatorResourceNamespace": resource_namespace,
+                "declaredIn": origin(&sync.origin),
+            })
+        })
+        .collect()
 }
 
 /// `explain_secret`.
@@ -409,7 +418,7 @@ pub fn explain_secret(state: &DesiredState, args: &ExplainArgs) -> Result<Value,
         let syncs: Vec<Value> = state
             .kubernetes_syncs
             .values()
-            .filter_map(|sync| sync_covers(sync, address, &args.key))
+            .flat_map(|sync| sync_covers(sync, address, &args.key))
             .collect();
         let (environment, folder) = match address {
             Address::Secret(_, environment, folder, _) => (environment.as_str(), folder.as_str()),

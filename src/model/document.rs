@@ -447,10 +447,18 @@ pub enum BackupTarget {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct KubernetesSyncSpec {
-    /// The Infisical scope to read.
-    pub source: SyncSourceSpec,
-    /// The Kubernetes Secret to write.
-    pub target: SyncTargetSpec,
+    /// The Infisical scope to read (or `sources`, several scopes, `v1beta1` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SyncSourceSpec>,
+    /// Several Infisical scopes, read in order (`v1beta1` only; instead of `source`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<SyncSourceSpec>,
+    /// The Kubernetes Secret to write (or `targets`, several objects).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<SyncTargetSpec>,
+    /// Several Kubernetes Secrets or ConfigMaps to write (instead of `target`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<SyncTargetSpec>,
     /// Namespace of the operator resource itself. Defaults to the target namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<Located<String>>,
@@ -466,7 +474,7 @@ pub struct KubernetesSyncSpec {
     /// How often the operator re-reads Infisical, e.g. `60s`, `5m` (at least 5 s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resync_interval: Option<Located<String>>,
-    /// Which operator API to emit. Defaults to `KubernetesDefaults`, else `v1alpha1`.
+    /// Which operator API to emit. Defaults to `KubernetesDefaults`, else `v1beta1`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator_api: Option<OperatorApi>,
     /// Subscribe to Infisical project events for near-real-time updates (operator
@@ -496,7 +504,7 @@ pub struct KubernetesDefaultsSpec {
     /// Default resync interval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resync_interval: Option<Located<String>>,
-    /// Default operator API.
+    /// Default operator API (`v1beta1` when unset; `v1alpha1` is deprecated).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator_api: Option<OperatorApi>,
     /// Default for instant updates.
@@ -522,6 +530,9 @@ pub struct SyncSourceSpec {
     /// Include sub-folders.
     #[serde(default, deserialize_with = "strict_bool::required")]
     pub recursive: bool,
+    /// Only secrets carrying one of these tag slugs (`v1beta1` only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tag_slugs: Vec<String>,
 }
 
 /// The Kubernetes side of a sync.
@@ -594,6 +605,62 @@ pub struct SyncAuthSpec {
     /// Kubernetes auth with a service account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kubernetes_auth: Option<KubernetesAuthSpec>,
+    /// AWS IAM auth (`v1beta1` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws_iam_auth: Option<IdentityAuthSpec>,
+    /// Azure managed identity auth (`v1beta1` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azure_auth: Option<AzureAuthSpec>,
+    /// GCP ID token auth (`v1beta1` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gcp_id_token_auth: Option<IdentityAuthSpec>,
+    /// GCP IAM auth with a service account key file (`v1beta1` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gcp_iam_auth: Option<GcpIamAuthSpec>,
+    /// LDAP auth with a username and password held in Secrets (`v1beta1` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ldap_auth: Option<LdapAuthSpec>,
+}
+
+/// An auth method that needs only the machine identity id (AWS IAM, GCP ID token).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct IdentityAuthSpec {
+    /// The Secret key that holds the machine identity id.
+    pub identity_id_ref: CaRefSpec,
+}
+
+/// Azure auth.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AzureAuthSpec {
+    /// The Secret key that holds the machine identity id.
+    pub identity_id_ref: CaRefSpec,
+    /// The Azure resource the token is requested for (the operator's default when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+}
+
+/// GCP IAM auth.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GcpIamAuthSpec {
+    /// The Secret key that holds the machine identity id.
+    pub identity_id_ref: CaRefSpec,
+    /// Path of the service account key file inside the operator's pod (a path, not a key).
+    pub service_account_key_file_path: String,
+}
+
+/// LDAP auth. The credentials stay in Kubernetes Secrets; they are never written inline.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LdapAuthSpec {
+    /// The Secret key that holds the machine identity id.
+    pub identity_id_ref: CaRefSpec,
+    /// The Secret key that holds the LDAP username.
+    pub username_ref: CaRefSpec,
+    /// The Secret key that holds the LDAP password.
+    pub password_ref: CaRefSpec,
 }
 
 /// Universal auth credentials reference.
@@ -662,11 +729,48 @@ pub struct CaRefSpec {
 /// Operator API versions we can emit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 pub enum OperatorApi {
-    /// `InfisicalSecret` (`secrets.infisical.com/v1alpha1`), what most clusters run today.
-    #[default]
+    /// `InfisicalSecret` (`secrets.infisical.com/v1alpha1`): deprecated by Infisical.
     #[serde(rename = "v1alpha1")]
     V1alpha1,
-    /// `InfisicalStaticSecret` + `InfisicalAuth` + `InfisicalConnection` (`v1beta1`).
+    /// `InfisicalStaticSecret` + `InfisicalAuth` + `InfisicalConnection` (`v1beta1`), the
+    /// default.
+    #[default]
     #[serde(rename = "v1beta1")]
     V1beta1,
+}
+
+impl KubernetesSyncSpec {
+    /// Every source, whichever form declares them (`source` or `sources`).
+    pub fn all_sources(&self) -> impl Iterator<Item = &SyncSourceSpec> {
+        self.source.iter().chain(self.sources.iter())
+    }
+
+    /// Every target, whichever form declares them (`target` or `targets`).
+    pub fn all_targets(&self) -> impl Iterator<Item = &SyncTargetSpec> {
+        self.target.iter().chain(self.targets.iter())
+    }
+
+    /// The first target, which names the namespace of the operator objects when
+    /// `namespace` is unset.
+    pub fn first_target(&self) -> Option<&SyncTargetSpec> {
+        self.all_targets().next()
+    }
+}
+
+impl SyncAuthSpec {
+    /// The operator names (`InfisicalAuth.spec.method`) of the methods set, in a fixed order.
+    pub fn methods(&self) -> Vec<&'static str> {
+        [
+            ("universal", self.universal_auth.is_some()),
+            ("kubernetes", self.kubernetes_auth.is_some()),
+            ("aws-iam", self.aws_iam_auth.is_some()),
+            ("azure", self.azure_auth.is_some()),
+            ("gcp-id-token", self.gcp_id_token_auth.is_some()),
+            ("gcp-iam", self.gcp_iam_auth.is_some()),
+            ("ldap", self.ldap_auth.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect()
+    }
 }

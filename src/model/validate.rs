@@ -22,9 +22,10 @@ use std::sync::Arc;
 use super::address::Address;
 use super::diagnostics::{Diagnostic, Diagnostics};
 use super::document::{
-    BitwardenField, BitwardenSpec, CreationPolicy, Document, GenerateSpec,
+    BitwardenField, BitwardenSpec, CaRefSpec, CreationPolicy, Document, GenerateSpec,
     KubernetesDefaultsDocument, KubernetesSyncDocument, KubernetesSyncSpec, Metadata, OperatorApi,
-    ProjectDocument, SecretSetDocument, SecretSpec, SyncAuthSpec, SyncTargetKind,
+    ProjectDocument, SecretSetDocument, SecretSpec, SyncAuthSpec, SyncSourceSpec, SyncTargetKind,
+    SyncTargetSpec,
 };
 use super::limits::{self, infisical_length, longest_description, stored_description_length};
 use super::names::{
@@ -1231,60 +1232,112 @@ impl Checker {
                 &tls.ca_ref.namespace,
             );
         }
+        if spec.operator_api == Some(OperatorApi::V1alpha1) {
+            self.deprecated_operator_api(origin.clone(), "KubernetesDefaults");
+        }
         self.defaults = Some((origin, document.clone()));
     }
 
     fn auth(&mut self, auth: &SyncAuthSpec, at: &Origin, owner: &str) {
-        match (&auth.universal_auth, &auth.kubernetes_auth) {
-            (Some(_), Some(_)) => self.error(
+        let methods = auth.methods();
+        if methods.len() > 1 {
+            self.error(
                 Diagnostic::error(
                     "auth-method",
                     at.clone(),
-                    format!("{owner} sets both `universalAuth` and `kubernetesAuth`"),
+                    format!(
+                        "{owner} sets several authentication methods ({})",
+                        methods.join(", ")
+                    ),
                 )
                 .with_help("keep exactly one authentication method"),
-            ),
-            (None, None) => self.error(
+            );
+            return;
+        }
+        if methods.is_empty() {
+            self.error(
                 Diagnostic::error(
                     "auth-method",
                     at.clone(),
                     format!("`auth` of {owner} sets no method"),
                 )
-                .with_help("set `universalAuth` or `kubernetesAuth`"),
-            ),
-            (Some(universal), None) => {
-                let r = &universal.credentials_ref;
-                self.kubernetes_ref(
-                    at,
-                    "auth.universalAuth.credentialsRef",
-                    &r.name,
-                    &r.namespace,
-                );
+                .with_help("set one of `universalAuth`, `kubernetesAuth`, `awsIamAuth`, `azureAuth`, `gcpIdTokenAuth`, `gcpIamAuth`, `ldapAuth`"),
+            );
+            return;
+        }
+        if let Some(universal) = &auth.universal_auth {
+            let r = &universal.credentials_ref;
+            self.kubernetes_ref(
+                at,
+                "auth.universalAuth.credentialsRef",
+                &r.name,
+                &r.namespace,
+            );
+        }
+        if let Some(kubernetes) = &auth.kubernetes_auth {
+            if kubernetes.identity_id.trim().is_empty() {
+                self.error(Diagnostic::error(
+                    "auth-method",
+                    at.clone(),
+                    format!("`auth.kubernetesAuth.identityId` of {owner} is empty"),
+                ));
             }
-            (None, Some(kubernetes)) => {
-                if kubernetes.identity_id.trim().is_empty() {
-                    self.error(Diagnostic::error(
+            let r = &kubernetes.service_account_ref;
+            self.kubernetes_ref(
+                at,
+                "auth.kubernetesAuth.serviceAccountRef",
+                &r.name,
+                &r.namespace,
+            );
+            if let Some(r) = &kubernetes.identity_id_ref {
+                self.kubernetes_key_ref(at, "auth.kubernetesAuth.identityIdRef", r);
+            }
+        }
+        let mut key_refs: Vec<(&str, &CaRefSpec)> = Vec::new();
+        if let Some(a) = &auth.aws_iam_auth {
+            key_refs.push(("auth.awsIamAuth.identityIdRef", &a.identity_id_ref));
+        }
+        if let Some(a) = &auth.azure_auth {
+            key_refs.push(("auth.azureAuth.identityIdRef", &a.identity_id_ref));
+        }
+        if let Some(a) = &auth.gcp_id_token_auth {
+            key_refs.push(("auth.gcpIdTokenAuth.identityIdRef", &a.identity_id_ref));
+        }
+        if let Some(a) = &auth.gcp_iam_auth {
+            key_refs.push(("auth.gcpIamAuth.identityIdRef", &a.identity_id_ref));
+            if !a.service_account_key_file_path.starts_with('/') {
+                self.error(
+                    Diagnostic::error(
                         "auth-method",
                         at.clone(),
-                        format!("`auth.kubernetesAuth.identityId` of {owner} is empty"),
-                    ));
-                }
-                let r = &kubernetes.service_account_ref;
-                self.kubernetes_ref(
-                    at,
-                    "auth.kubernetesAuth.serviceAccountRef",
-                    &r.name,
-                    &r.namespace,
+                        format!("`auth.gcpIamAuth.serviceAccountKeyFilePath` of {owner} is not an absolute path"),
+                    )
+                    .with_help("the path of the key file inside the operator's pod, e.g. `/etc/gcp/key.json` (never the key itself)"),
                 );
-                if let Some(r) = &kubernetes.identity_id_ref {
-                    self.kubernetes_ref(
-                        at,
-                        "auth.kubernetesAuth.identityIdRef",
-                        &r.name,
-                        &r.namespace,
-                    );
-                }
             }
+        }
+        if let Some(a) = &auth.ldap_auth {
+            key_refs.push(("auth.ldapAuth.identityIdRef", &a.identity_id_ref));
+            key_refs.push(("auth.ldapAuth.usernameRef", &a.username_ref));
+            key_refs.push(("auth.ldapAuth.passwordRef", &a.password_ref));
+        }
+        for (field, reference) in key_refs {
+            self.kubernetes_key_ref(at, field, reference);
+        }
+    }
+
+    /// A `{name, namespace, key}` reference to a key of a Secret.
+    fn kubernetes_key_ref(&mut self, at: &Origin, field: &str, reference: &CaRefSpec) {
+        self.kubernetes_ref(at, field, &reference.name, &reference.namespace);
+        if check_secret_data_key(&reference.key).is_err() {
+            self.error(
+                Diagnostic::error(
+                    "invalid-kubernetes-name",
+                    at.clone(),
+                    format!("`{field}.key` is not a Secret key"),
+                )
+                .with_help("letters, digits, `-`, `_` and `.`"),
+            );
         }
     }
 
@@ -1352,8 +1405,132 @@ impl Checker {
         let spec = &document.spec;
         let errors_before = self.diagnostics.error_count();
 
-        // Source scope.
-        let source = &spec.source;
+        // Sources: one form or the other, at least one.
+        self.one_form(
+            &origin,
+            name,
+            ("source", spec.source.is_some()),
+            ("sources", !spec.sources.is_empty()),
+        );
+        for source in spec.all_sources() {
+            self.sync_source(loaded, &origin, source);
+        }
+
+        let source_ok = self.diagnostics.error_count() == errors_before;
+
+        // Targets.
+        self.one_form(
+            &origin,
+            name,
+            ("target", spec.target.is_some()),
+            ("targets", !spec.targets.is_empty()),
+        );
+        for target in spec.all_targets() {
+            self.sync_target(loaded, &origin, name, target);
+        }
+        if let Some(namespace) = &spec.namespace
+            && let Err(error) = check_dns1123_label(namespace)
+        {
+            self.error(name_diagnostic(
+                "invalid-kubernetes-name",
+                loaded.origin(namespace.span),
+                "namespace",
+                namespace,
+                error,
+            ));
+        }
+        if spec.namespace.is_none() {
+            let namespaces: BTreeSet<&str> =
+                spec.all_targets().map(|t| t.namespace.as_str()).collect();
+            if namespaces.len() > 1 {
+                self.error(
+                    Diagnostic::error(
+                        "ambiguous-namespace",
+                        origin.clone(),
+                        format!(
+                            "KubernetesSync `{name}` writes into several namespaces ({}) and sets no `spec.namespace`",
+                            namespaces.into_iter().collect::<Vec<_>>().join(", ")
+                        ),
+                    )
+                    .with_help("set `spec.namespace`: the namespace of the operator objects"),
+                );
+            }
+        }
+
+        // Own settings.
+        if let Some(auth) = &spec.auth {
+            self.auth(auth, &origin, &format!("KubernetesSync `{name}`"));
+        }
+        if let Some(interval) = &spec.resync_interval {
+            self.resync_interval(loaded.origin(interval.span), interval);
+        }
+        if let Some(host) = &spec.host_api {
+            self.host_api(loaded.origin(host.span), host);
+        }
+        if let Some(tls) = &spec.tls {
+            self.kubernetes_ref(
+                &origin,
+                "tls.caRef",
+                &tls.ca_ref.name,
+                &tls.ca_ref.namespace,
+            );
+        }
+        if spec.operator_api == Some(OperatorApi::V1alpha1) {
+            self.deprecated_operator_api(origin.clone(), &format!("KubernetesSync `{name}`"));
+        }
+        self.kubernetes_sync_rest(loaded, document, origin, source_ok);
+    }
+
+    /// `source` and `sources` (or `target` and `targets`): exactly one of them.
+    fn one_form(&mut self, origin: &Origin, name: &str, single: (&str, bool), list: (&str, bool)) {
+        match (single.1, list.1) {
+            (true, true) => self.error(
+                Diagnostic::error(
+                    "sync-form",
+                    origin.clone(),
+                    format!(
+                        "KubernetesSync `{name}` sets both `spec.{}` and `spec.{}`",
+                        single.0, list.0
+                    ),
+                )
+                .with_help(format!(
+                    "use one form: move `{}` into the `{}` list",
+                    single.0, list.0
+                )),
+            ),
+            (false, false) => self.error(
+                Diagnostic::error(
+                    if single.0 == "source" {
+                        "missing-source"
+                    } else {
+                        "missing-target"
+                    },
+                    origin.clone(),
+                    format!(
+                        "KubernetesSync `{name}` has no `spec.{}` (or `spec.{}`)",
+                        single.0, list.0
+                    ),
+                )
+                .with_help(format!("set `{}`, or a `{}` list", single.0, list.0)),
+            ),
+            _ => {}
+        }
+    }
+
+    fn deprecated_operator_api(&mut self, at: Origin, owner: &str) {
+        self.diagnostics.push(
+            Diagnostic::warning(
+                "deprecated-operator-api",
+                at,
+                format!("{owner} sets `operatorApi: v1alpha1`: Infisical deprecated the v1alpha1 `InfisicalSecret`"),
+            )
+            .with_help(
+                "remove `operatorApi` (v1beta1 is the default) and apply once with `manifests --apply --prune`; Kubernetes auth then needs `identityIdRef` (docs/operator.md)",
+            ),
+        );
+    }
+
+    fn sync_source(&mut self, loaded: &LoadedDocument, origin: &Origin, source: &SyncSourceSpec) {
         if self.lookup_project(&source.project, loaded.origin(source.project.span))
             && self.check_environment(
                 &source.project,
@@ -1382,11 +1559,28 @@ impl Checker {
                 )),
             }
         }
+        for tag in &source.tag_slugs {
+            if check_dns1123_label(tag).is_err() {
+                self.error(
+                    Diagnostic::error(
+                        "invalid-tag-slug",
+                        origin.clone(),
+                        format!("tag slug `{}` is not a slug", crate::escape::Visible(tag)),
+                    )
+                    .with_help("lowercase letters, digits and `-`"),
+                );
+            }
+        }
+    }
 
-        let source_ok = self.diagnostics.error_count() == errors_before;
-
-        // Target.
-        let target = &spec.target;
+    fn sync_target(
+        &mut self,
+        loaded: &LoadedDocument,
+        origin: &Origin,
+        name: &str,
+        target: &SyncTargetSpec,
+    ) {
+        let origin = origin.clone();
         if let Err(error) = check_dns1123_label(&target.namespace) {
             self.error(name_diagnostic(
                 "invalid-kubernetes-name",
@@ -1402,17 +1596,6 @@ impl Checker {
                 loaded.origin(target.name.span),
                 "Secret name",
                 &target.name,
-                error,
-            ));
-        }
-        if let Some(namespace) = &spec.namespace
-            && let Err(error) = check_dns1123_label(namespace)
-        {
-            self.error(name_diagnostic(
-                "invalid-kubernetes-name",
-                loaded.origin(namespace.span),
-                "namespace",
-                namespace,
                 error,
             ));
         }
@@ -1476,26 +1659,17 @@ impl Checker {
                 }
             }
         }
+    }
 
-        // Own settings.
-        if let Some(auth) = &spec.auth {
-            self.auth(auth, &origin, &format!("KubernetesSync `{name}`"));
-        }
-        if let Some(interval) = &spec.resync_interval {
-            self.resync_interval(loaded.origin(interval.span), interval);
-        }
-        if let Some(host) = &spec.host_api {
-            self.host_api(loaded.origin(host.span), host);
-        }
-        if let Some(tls) = &spec.tls {
-            self.kubernetes_ref(
-                &origin,
-                "tls.caRef",
-                &tls.ca_ref.name,
-                &tls.ca_ref.namespace,
-            );
-        }
-
+    fn kubernetes_sync_rest(
+        &mut self,
+        loaded: &LoadedDocument,
+        document: &KubernetesSyncDocument,
+        origin: Origin,
+        source_ok: bool,
+    ) {
+        let name = &document.metadata.name;
+        let spec = &document.spec;
         // Merge the defaults.
         let mut merged: KubernetesSyncSpec = spec.clone();
         if let Some((_, defaults)) = &self.defaults {
@@ -1555,48 +1729,36 @@ impl Checker {
         origin: &Origin,
     ) {
         let name = &document.metadata.name;
-        let target = &merged.target;
-        if target.kind == Some(SyncTargetKind::ConfigMap) && target.secret_type.is_some() {
-            self.error(
-                Diagnostic::error(
-                    "configmap-target",
-                    loaded.origin(target.name.span),
-                    format!("KubernetesSync `{name}` sets `target.type` on a ConfigMap target"),
-                )
-                .with_help("remove `type`: only Secrets have a type"),
-            );
-        }
-        if target.creation_policy == Some(CreationPolicy::Owner)
-            && let Some(namespace) = &merged.namespace
-            && namespace.value != target.namespace.value
-        {
-            self.error(
-                Diagnostic::error(
-                    "owner-across-namespaces",
-                    loaded.origin(namespace.span),
-                    format!(
-                        "KubernetesSync `{name}` uses `creationPolicy: Owner`, but its resource lives in `{}` and the Secret in `{}`",
-                        namespace.value, target.namespace.value
-                    ),
-                )
-                .with_help("Kubernetes owner references do not cross namespaces: use `Orphan`, or one namespace"),
-            );
-        }
-        if merged.operator_api == Some(OperatorApi::V1beta1) {
-            if let Some(auth) = &merged.auth
-                && let Some(kubernetes) = &auth.kubernetes_auth
-                && kubernetes.identity_id_ref.is_none()
+        let api = merged.operator_api.unwrap_or_default();
+        for target in merged.all_targets() {
+            if target.kind == Some(SyncTargetKind::ConfigMap) && target.secret_type.is_some() {
+                self.error(
+                    Diagnostic::error(
+                        "configmap-target",
+                        loaded.origin(target.name.span),
+                        format!("KubernetesSync `{name}` sets `target.type` on a ConfigMap target"),
+                    )
+                    .with_help("remove `type`: only Secrets have a type"),
+                );
+            }
+            if target.creation_policy == Some(CreationPolicy::Owner)
+                && let Some(namespace) = &merged.namespace
+                && namespace.value != target.namespace.value
             {
                 self.error(
                     Diagnostic::error(
-                        "missing-identity-id-ref",
-                        origin.clone(),
-                        format!("KubernetesSync `{name}` uses `kubernetesAuth` with `operatorApi: v1beta1` but no `identityIdRef`"),
+                        "owner-across-namespaces",
+                        loaded.origin(namespace.span),
+                        format!(
+                            "KubernetesSync `{name}` uses `creationPolicy: Owner`, but its resource lives in `{}` and the Secret in `{}`",
+                            namespace.value, target.namespace.value
+                        ),
                     )
-                    .with_help("the v1beta1 `InfisicalAuth` reads the identity id from a Secret: add `auth.kubernetesAuth.identityIdRef {name, namespace, key}`"),
+                    .with_help("Kubernetes owner references do not cross namespaces: use `Orphan`, or one namespace"),
                 );
             }
-            if let Some(template) = &target.template
+            if api == OperatorApi::V1beta1
+                && let Some(template) = &target.template
                 && template.include_all_secrets
                 && !template.data.is_empty()
             {
@@ -1604,10 +1766,64 @@ impl Checker {
                     Diagnostic::error(
                         "template-include-all",
                         origin.clone(),
-                        format!("KubernetesSync `{name}` sets both `template.includeAllSecrets` and `template.data` with `operatorApi: v1beta1`"),
+                        format!("KubernetesSync `{name}` sets both `template.includeAllSecrets` and `template.data` with operator API v1beta1 (the default)"),
                     )
-                    .with_help("v1beta1 templates replace the fetched secrets: list every key in `data`, or use `operatorApi: v1alpha1`"),
+                    .with_help("v1beta1 templates replace the fetched secrets: list every key in `data`, or keep the deprecated `operatorApi: v1alpha1`"),
                 );
+            }
+        }
+        match api {
+            OperatorApi::V1beta1 => {
+                if let Some(auth) = &merged.auth
+                    && auth.methods().len() == 1
+                    && let Some(kubernetes) = &auth.kubernetes_auth
+                    && kubernetes.identity_id_ref.is_none()
+                {
+                    let inherited = document.spec.auth.is_none();
+                    self.error(
+                        Diagnostic::error(
+                            "missing-identity-id-ref",
+                            origin.clone(),
+                            format!(
+                                "KubernetesSync `{name}` uses `{}auth.kubernetesAuth` with operator API v1beta1 (the default since operatorApi stopped defaulting to v1alpha1) but no `identityIdRef`",
+                                if inherited { "KubernetesDefaults " } else { "spec." }
+                            ),
+                        )
+                        .with_help("the v1beta1 `InfisicalAuth` reads the identity id from a Secret: put the id in a Secret and add `auth.kubernetesAuth.identityIdRef {name, namespace, key}`, or keep the deprecated `operatorApi: v1alpha1` for now"),
+                    );
+                }
+            }
+            OperatorApi::V1alpha1 => {
+                let mut needs = Vec::new();
+                if merged.all_sources().count() > 1 {
+                    needs.push("`sources` with several sources".to_string());
+                }
+                if merged.all_sources().any(|s| !s.tag_slugs.is_empty()) {
+                    needs.push("`tagSlugs`".to_string());
+                }
+                if let Some(auth) = &merged.auth {
+                    for (method, field) in [
+                        ("aws-iam", "awsIamAuth"),
+                        ("azure", "azureAuth"),
+                        ("gcp-id-token", "gcpIdTokenAuth"),
+                        ("gcp-iam", "gcpIamAuth"),
+                        ("ldap", "ldapAuth"),
+                    ] {
+                        if auth.methods().contains(&method) {
+                            needs.push(format!("`auth.{field}`"));
+                        }
+                    }
+                }
+                for feature in needs {
+                    self.error(
+                        Diagnostic::error(
+                            "needs-v1beta1",
+                            origin.clone(),
+                            format!("KubernetesSync `{name}` uses {feature}, which the deprecated v1alpha1 `InfisicalSecret` cannot express"),
+                        )
+                        .with_help("remove `operatorApi: v1alpha1` (here or in KubernetesDefaults): v1beta1 is the default"),
+                    );
+                }
             }
         }
     }
@@ -1621,46 +1837,50 @@ impl Checker {
             if !self.sync_sources_ok.contains(&sync.name) {
                 continue;
             }
-            let source = &sync.spec.source;
-            let (Ok(project), Ok(environment), Ok(path)) = (
-                ProjectSlug::new(source.project.value.clone()),
-                EnvironmentSlug::new(source.environment.value.clone()),
-                FolderPath::new(source.path.value.clone()),
-            ) else {
-                continue;
-            };
-            let any = self
-                .secrets
-                .keys()
-                .any(|address| in_scope(address, &project, &environment, &path, source.recursive));
-            if sync.spec.target.kind == Some(SyncTargetKind::ConfigMap)
-                && let Some((address, secret)) = self.secrets.iter().find(|(address, secret)| {
+            for source in sync.spec.all_sources() {
+                let (Ok(project), Ok(environment), Ok(path)) = (
+                    ProjectSlug::new(source.project.value.clone()),
+                    EnvironmentSlug::new(source.environment.value.clone()),
+                    FolderPath::new(source.path.value.clone()),
+                ) else {
+                    continue;
+                };
+                let any = self.secrets.keys().any(|address| {
                     in_scope(address, &project, &environment, &path, source.recursive)
-                        && !matches!(secret.source, SecretSource::Literal(_))
-                })
-            {
-                errors.push(
-                    Diagnostic::error(
-                        "sensitive-in-configmap",
+                });
+                if sync
+                    .spec
+                    .all_targets()
+                    .any(|t| t.kind == Some(SyncTargetKind::ConfigMap))
+                    && let Some((address, secret)) =
+                        self.secrets.iter().find(|(address, secret)| {
+                            in_scope(address, &project, &environment, &path, source.recursive)
+                                && !matches!(secret.source, SecretSource::Literal(_))
+                        })
+                {
+                    errors.push(
+                        Diagnostic::error(
+                            "sensitive-in-configmap",
+                            sync.origin.clone(),
+                            format!(
+                                "KubernetesSync `{}` writes a ConfigMap, but its scope holds the sensitive secret `{address}`",
+                                sync.name
+                            ),
+                        )
+                        .with_related(secret.origin.clone(), "the sensitive secret")
+                        .with_help("ConfigMaps are plain text: use `target.kind: Secret`, or narrow the scope to `sensitive: false` literals"),
+                    );
+                }
+                if !any {
+                    warnings.push(Diagnostic::warning(
+                        "empty-sync",
                         sync.origin.clone(),
                         format!(
-                            "KubernetesSync `{}` writes a ConfigMap, but its scope holds the sensitive secret `{address}`",
-                            sync.name
+                            "KubernetesSync `{}` reads `{}/{}:{}`, where this repository declares no secret",
+                            sync.name, source.project.value, source.environment.value, source.path.value
                         ),
-                    )
-                    .with_related(secret.origin.clone(), "the sensitive secret")
-                    .with_help("ConfigMaps are plain text: use `target.kind: Secret`, or narrow the scope to `sensitive: false` literals"),
-                );
-            }
-            if !any {
-                warnings.push(Diagnostic::warning(
-                    "empty-sync",
-                    sync.origin.clone(),
-                    format!(
-                        "KubernetesSync `{}` reads `{}/{}:{}`, where this repository declares no secret",
-                        sync.name, source.project.value, source.environment.value, source.path.value
-                    ),
-                ));
+                    ));
+                }
             }
         }
         self.diagnostics.0.extend(warnings);

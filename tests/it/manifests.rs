@@ -44,17 +44,18 @@ fn sync(name: &str) -> SyncBuilder {
     SyncBuilder(KubernetesSync {
         name: name.to_string(),
         spec: KubernetesSyncSpec {
-            source: SyncSourceSpec {
+            source: Some(SyncSourceSpec {
                 project: "billing".to_string().into(),
                 environment: "prod".to_string().into(),
                 path: "/".to_string().into(),
                 recursive: false,
-            },
-            target: SyncTargetSpec {
+                ..SyncSourceSpec::default()
+            }),
+            target: Some(SyncTargetSpec {
                 namespace: "platform".to_string().into(),
                 name: format!("{name}-env").into(),
                 ..SyncTargetSpec::default()
-            },
+            }),
             auth: Some(SyncAuthSpec {
                 universal_auth: Some(UniversalAuthSpec {
                     credentials_ref: SecretRefSpec {
@@ -63,7 +64,10 @@ fn sync(name: &str) -> SyncBuilder {
                     },
                 }),
                 kubernetes_auth: None,
+                ..SyncAuthSpec::default()
             }),
+            // Most tests pin the deprecated API's single object; v1beta1 is the default.
+            operator_api: Some(OperatorApi::V1alpha1),
             ..KubernetesSyncSpec::default()
         },
         origin: Origin::new(format!("syncs/{name}.yaml"), Span::new(1, 1)),
@@ -98,8 +102,8 @@ impl SyncBuilder {
         self
     }
     fn path(mut self, path: &str, recursive: bool) -> Self {
-        self.0.spec.source.path = path.to_string().into();
-        self.0.spec.source.recursive = recursive;
+        self.0.spec.source.as_mut().expect("source").path = path.to_string().into();
+        self.0.spec.source.as_mut().expect("source").recursive = recursive;
         self
     }
     fn namespace(mut self, namespace: &str) -> Self {
@@ -107,27 +111,35 @@ impl SyncBuilder {
         self
     }
     fn secret_type(mut self, secret_type: &str) -> Self {
-        self.0.spec.target.secret_type = Some(secret_type.to_string());
+        self.0.spec.target.as_mut().expect("target").secret_type = Some(secret_type.to_string());
         self
     }
     fn owner(mut self) -> Self {
-        self.0.spec.target.creation_policy = Some(CreationPolicy::Owner);
+        self.0.spec.target.as_mut().expect("target").creation_policy = Some(CreationPolicy::Owner);
         self
     }
     fn label(mut self, key: &str, value: &str) -> Self {
-        self.0.spec.target.labels.insert(key.into(), value.into());
+        self.0
+            .spec
+            .target
+            .as_mut()
+            .expect("target")
+            .labels
+            .insert(key.into(), value.into());
         self
     }
     fn annotation(mut self, key: &str, value: &str) -> Self {
         self.0
             .spec
             .target
+            .as_mut()
+            .expect("target")
             .annotations
             .insert(key.into(), value.into());
         self
     }
     fn template(mut self, include_all_secrets: bool, data: &[(&str, &str)]) -> Self {
-        self.0.spec.target.template = Some(SyncTemplateSpec {
+        self.0.spec.target.as_mut().expect("target").template = Some(SyncTemplateSpec {
             include_all_secrets,
             data: data
                 .iter()
@@ -137,7 +149,7 @@ impl SyncBuilder {
         self
     }
     fn config_map(mut self) -> Self {
-        self.0.spec.target.kind = Some(SyncTargetKind::ConfigMap);
+        self.0.spec.target.as_mut().expect("target").kind = Some(SyncTargetKind::ConfigMap);
         self
     }
     fn kubernetes_auth(mut self, with_ref: bool) -> Self {
@@ -157,6 +169,7 @@ impl SyncBuilder {
                 auto_create_service_account_token: Some(true),
                 service_account_token_audiences: vec!["infisical".to_string()],
             }),
+            ..SyncAuthSpec::default()
         });
         self
     }
@@ -473,9 +486,9 @@ fn the_operator_api_comes_from_the_sync_unless_the_command_line_forces_one() {
     assert_eq!(
         kinds(None),
         [
+            "InfisicalConnection platform/infisical-connection-44136fa355",
+            "InfisicalAuth platform/infisical-universal-4b0ba93d59",
             "InfisicalSecret platform/alpha",
-            "InfisicalConnection platform/beta",
-            "InfisicalAuth platform/beta",
             "InfisicalStaticSecret platform/beta",
         ]
     );
@@ -494,6 +507,15 @@ fn every_object_carries_the_ownership_labels() {
         for manifest in emit(&showcase(), Some(api)) {
             let labels = &manifest.object.metadata.labels;
             assert_eq!(labels[manifest::MANAGED_BY_LABEL], "infisical-gitops");
+            if manifest.shared {
+                // Shared connections and auths list their syncs instead.
+                assert!(!labels.contains_key(manifest::SYNC_LABEL));
+                assert_eq!(
+                    manifest.object.metadata.annotations[manifest::SYNCS_ANNOTATION],
+                    manifest.sync.replace(", ", ",")
+                );
+                continue;
+            }
             assert_eq!(labels[manifest::SYNC_LABEL], manifest.sync);
             assert_eq!(
                 manifest.object.metadata.annotations[manifest::SOURCE_ANNOTATION],
@@ -902,9 +924,9 @@ async fn apply_then_reapply_is_unchanged_and_prune_deletes_only_our_leftovers() 
     assert_eq!(
         outcomes(&first),
         [
+            "InfisicalConnection platform/infisical-connection-44136fa355 created",
+            "InfisicalAuth platform/infisical-universal-4b0ba93d59 created",
             "InfisicalSecret platform/a created",
-            "InfisicalConnection platform/b created",
-            "InfisicalAuth platform/b created",
             "InfisicalStaticSecret platform/b created",
             "InfisicalSecret platform/gone pruned",
         ]
@@ -1503,7 +1525,7 @@ async fn a_missing_crd_is_explained() {
     server.await.expect("mock server");
     assert_eq!(
         report.errors[0].to_string(),
-        "kubernetes refused to apply InfisicalConnection platform/a: 404 NotFound: the server could \
+        "kubernetes refused to apply InfisicalConnection platform/infisical-connection-44136fa355: 404 NotFound: the server could \
          not find the requested resource (is the Infisical operator installed, with the CRD of \
          InfisicalConnection (v1beta1 kinds need operator 0.11 or later)?)"
     );

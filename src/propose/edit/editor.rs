@@ -861,7 +861,7 @@ impl Repo {
                 let ok = self.documents.iter().any(|loaded| {
                     matches!(&loaded.document, Document::KubernetesSync(sync)
                         if sync.metadata.name.value == e.name
-                            && sync.spec.target.name.value == e.secret_name)
+                            && sync.spec.all_targets().any(|t| t.name.value == e.secret_name))
                 });
                 if !ok {
                     return failed(format!("adding KubernetesSync `{}`", e.name));
@@ -1572,7 +1572,10 @@ impl Repo {
         let mut sync_files: Vec<(String, usize, bool)> = Vec::new();
         for loaded in &self.documents {
             if let Document::KubernetesSync(sync) = &loaded.document {
-                let same = sync.spec.source.project.value == add.project;
+                let same = sync
+                    .spec
+                    .all_sources()
+                    .any(|s| s.project.value == add.project);
                 match sync_files
                     .iter_mut()
                     .find(|(f, _, _)| f.as_str() == &*loaded.file)

@@ -1614,3 +1614,250 @@ fn a_file_name_with_newlines_cannot_inject_objects_into_the_stream_or_the_files(
         assert_ne!(kinds[0], "ClusterRoleBinding", "{name}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// v1beta1: shared objects, every auth method, several sources and targets
+
+fn key(name: &str, key: &str) -> CaRefSpec {
+    CaRefSpec {
+        name: name.to_string(),
+        namespace: "platform".to_string(),
+        key: key.to_string(),
+    }
+}
+
+impl SyncBuilder {
+    fn beta(self) -> Self {
+        self.api(OperatorApi::V1beta1)
+    }
+    fn with_auth(mut self, auth: SyncAuthSpec) -> Self {
+        self.0.spec.auth = Some(auth);
+        self
+    }
+}
+
+/// One sync per auth method of the v1beta1 `InfisicalAuth` CRD.
+fn every_auth_method() -> Vec<SyncBuilder> {
+    use infisical_gitops::model::document::{
+        AzureAuthSpec, GcpIamAuthSpec, IdentityAuthSpec, LdapAuthSpec,
+    };
+    let identity = || key("infisical-identity", "identityId");
+    vec![
+        sync("universal").beta(),
+        sync("kubernetes").beta().kubernetes_auth(true),
+        sync("aws-iam").beta().with_auth(SyncAuthSpec {
+            aws_iam_auth: Some(IdentityAuthSpec {
+                identity_id_ref: identity(),
+            }),
+            ..SyncAuthSpec::default()
+        }),
+        sync("azure").beta().with_auth(SyncAuthSpec {
+            azure_auth: Some(AzureAuthSpec {
+                identity_id_ref: identity(),
+                resource: Some("https://management.azure.com/".to_string()),
+            }),
+            ..SyncAuthSpec::default()
+        }),
+        sync("gcp-id-token").beta().with_auth(SyncAuthSpec {
+            gcp_id_token_auth: Some(IdentityAuthSpec {
+                identity_id_ref: identity(),
+            }),
+            ..SyncAuthSpec::default()
+        }),
+        sync("gcp-iam").beta().with_auth(SyncAuthSpec {
+            gcp_iam_auth: Some(GcpIamAuthSpec {
+                identity_id_ref: identity(),
+                service_account_key_file_path: "/etc/gcp/key.json".to_string(),
+            }),
+            ..SyncAuthSpec::default()
+        }),
+        sync("ldap").beta().with_auth(SyncAuthSpec {
+            ldap_auth: Some(LdapAuthSpec {
+                identity_id_ref: identity(),
+                username_ref: key("infisical-ldap", "username"),
+                password_ref: key("infisical-ldap", "password"),
+            }),
+            ..SyncAuthSpec::default()
+        }),
+    ]
+}
+
+#[test]
+fn every_v1beta1_auth_method_validates_against_the_crd() {
+    let manifests = emit(&state(every_auth_method()), None);
+    Schemas::load().assert_valid(&manifests);
+    let methods: BTreeSet<String> = manifests
+        .iter()
+        .filter(|m| m.kind() == Kind::InfisicalAuth)
+        .map(|m| m.to_json()["spec"]["method"].as_str().unwrap().to_string())
+        .collect();
+    // The CRD's enum, every value.
+    let crd =
+        std::fs::read_to_string("tests/fixtures/crds/secrets.infisical.com_infisicalauths.yaml")
+            .expect("crd");
+    for method in &methods {
+        assert!(crd.contains(&format!("- {method}\n")), "{method}");
+    }
+    assert_eq!(methods.len(), 7);
+    let auths: Vec<Manifest> = manifests
+        .into_iter()
+        .filter(|m| m.kind() == Kind::InfisicalAuth)
+        .collect();
+    insta::assert_snapshot!(yaml(&auths));
+}
+
+#[test]
+fn syncs_with_the_same_settings_share_one_connection_and_one_auth() {
+    let other_credentials = SyncAuthSpec {
+        universal_auth: Some(UniversalAuthSpec {
+            credentials_ref: SecretRefSpec {
+                name: "other-credentials".to_string(),
+                namespace: "platform".to_string(),
+            },
+        }),
+        ..SyncAuthSpec::default()
+    };
+    let manifests = emit(
+        &state([
+            sync("a").beta(),
+            sync("b").beta(),
+            sync("c").beta().with_auth(other_credentials),
+            sync("d").beta().namespace("elsewhere"),
+        ]),
+        None,
+    );
+    Schemas::load().assert_valid(&manifests);
+    let summary: Vec<String> = manifests
+        .iter()
+        .map(|m| {
+            let users = m
+                .object
+                .metadata
+                .annotations
+                .get(manifest::SYNCS_ANNOTATION)
+                .cloned()
+                .unwrap_or_default();
+            format!("{} [{users}]", m.object_ref())
+        })
+        .collect();
+    insta::assert_snapshot!(summary.join("\n"));
+    // Same settings, same name, whatever else changes.
+    let again = emit(&state([sync("z").beta()]), None);
+    assert_eq!(
+        again[0].object.metadata.name,
+        manifests[0].object.metadata.name
+    );
+    // The static secrets point at the shared objects.
+    let a = manifests
+        .iter()
+        .find(|m| m.sync == "a" && !m.shared)
+        .unwrap();
+    let auth_name = a.to_json()["spec"]["infisicalAuthRef"]["name"].clone();
+    assert!(
+        manifests
+            .iter()
+            .any(|m| m.kind() == Kind::InfisicalAuth && json!(m.object.metadata.name) == auth_name)
+    );
+}
+
+#[tokio::test]
+async fn a_shared_object_is_pruned_only_when_no_sync_uses_it_any_more() {
+    let options = ApplyOptions {
+        dry_run: false,
+        prune: true,
+    };
+    let both = emit(&state([sync("a").beta(), sync("b").beta()]), None);
+    let fake = FakeCluster::default();
+    let first = cluster::apply(&fake, &both, options).await;
+    assert!(first.errors.is_empty());
+    // b goes: its static secret is pruned, the objects a still uses stay.
+    let only_a = emit(&state([sync("a").beta()]), None);
+    let second = cluster::apply(&fake, &only_a, options).await;
+    assert!(second.errors.is_empty());
+    let pruned: Vec<String> = outcomes(&second)
+        .into_iter()
+        .filter(|o| o.ends_with("pruned"))
+        .collect();
+    assert_eq!(pruned, ["InfisicalStaticSecret platform/b pruned"]);
+    // a moves to other credentials: the old auth has no user left and goes; the connection
+    // is still used and stays.
+    let moved = emit(
+        &state([sync("a").beta().with_auth(SyncAuthSpec {
+            universal_auth: Some(UniversalAuthSpec {
+                credentials_ref: SecretRefSpec {
+                    name: "other-credentials".to_string(),
+                    namespace: "platform".to_string(),
+                },
+            }),
+            ..SyncAuthSpec::default()
+        })]),
+        None,
+    );
+    let third = cluster::apply(&fake, &moved, options).await;
+    let pruned: Vec<String> = outcomes(&third)
+        .into_iter()
+        .filter(|o| o.ends_with("pruned"))
+        .collect();
+    assert_eq!(pruned.len(), 1, "{pruned:?}");
+    assert!(pruned[0].starts_with("InfisicalAuth platform/infisical-universal-"));
+}
+
+#[test]
+fn several_sources_and_targets_become_one_static_secret() {
+    let mut builder = sync("multi").beta();
+    let spec = &mut builder.0.spec;
+    let first = spec.source.take().expect("source");
+    spec.sources = vec![
+        first.clone(),
+        SyncSourceSpec {
+            path: "/shared".to_string().into(),
+            tag_slugs: vec!["database".to_string()],
+            ..first
+        },
+    ];
+    let target = spec.target.take().expect("target");
+    spec.targets = vec![
+        target.clone(),
+        SyncTargetSpec {
+            name: "multi-config".to_string().into(),
+            kind: Some(SyncTargetKind::ConfigMap),
+            ..target
+        },
+    ];
+    let manifests = emit(&state([builder]), None);
+    Schemas::load().assert_valid(&manifests);
+    let static_secret = manifests.last().expect("static secret").to_json();
+    assert_eq!(
+        static_secret["spec"]["sources"].as_array().unwrap().len(),
+        2
+    );
+    assert_eq!(
+        static_secret["spec"]["sources"][1]["tagSlugs"],
+        json!(["database"])
+    );
+    assert_eq!(
+        static_secret["spec"]["targets"].as_array().unwrap().len(),
+        2
+    );
+    assert_eq!(static_secret["spec"]["targets"][1]["kind"], "ConfigMap");
+}
+
+#[test]
+fn v1alpha1_refuses_what_only_v1beta1_expresses_and_mixed_forms_are_refused() {
+    let mut two_sources = sync("two-sources");
+    let source = two_sources.0.spec.source.clone().expect("source");
+    two_sources.0.spec.source = None;
+    two_sources.0.spec.sources = vec![source.clone(), source.clone()];
+    let mut tagged = sync("tagged");
+    tagged.0.spec.source.as_mut().unwrap().tag_slugs = vec!["db".to_string()];
+    let mut mixed = sync("mixed").beta();
+    mixed.0.spec.sources = vec![source];
+    let mut syncs: Vec<SyncBuilder> = every_auth_method()
+        .into_iter()
+        .skip(2)
+        .map(|s| s.api(OperatorApi::V1alpha1))
+        .collect();
+    syncs.extend([two_sources, tagged, mixed]);
+    let errors = manifest::manifests(&state(syncs), &Options::default()).expect_err("refused");
+    insta::assert_snapshot!(errors.to_string());
+}

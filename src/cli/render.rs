@@ -174,6 +174,7 @@ fn render_one(out: &mut String, diagnostic: &Diagnostic, sources: &mut Sources<'
         style,
         width,
         diagnostic.severity,
+        diagnostic.code == "unknown-field",
     );
     let pad = " ".repeat(width);
     if let Some(help) = &diagnostic.help {
@@ -199,6 +200,7 @@ fn render_one(out: &mut String, diagnostic: &Diagnostic, sources: &mut Sources<'
             style,
             width,
             Severity::Warning,
+            false,
         );
     }
 }
@@ -218,6 +220,7 @@ fn snippet(
     style: Style,
     width: usize,
     severity: Severity,
+    hide_value: bool,
 ) {
     let pad = " ".repeat(width);
     let location = if origin.span.line == 0 {
@@ -235,6 +238,11 @@ fn snippet(
     let column = usize::try_from(origin.span.column.max(1)).unwrap_or(1) - 1;
     let (line, column) = shown_line(line.trim_end(), &literals, column);
     let line = redact_literal(&line);
+    let line = if hide_value {
+        redact_field_value(&line, column)
+    } else {
+        line
+    };
     let (line, column) = window(&line, column);
     let line = line.as_str();
     let prefix: String = line
@@ -317,6 +325,66 @@ fn redact_literal(line: &str) -> String {
         return format!("{}{REDACTED}", &line[..value_start]);
     }
     line.to_string()
+}
+
+/// The value of the field whose name starts at `column` shows as `<redacted>`: an unknown
+/// field (`valu: hunter2`, a misspelt `value`) may hold a secret the loader never treated as
+/// one. In a flow mapping (`{key: A, valu: x}`) the value ends at the next `,` or closing
+/// bracket of its level, which stay; elsewhere at the end of the line.
+fn redact_field_value(line: &str, column: usize) -> String {
+    let chars: Vec<char> = line.chars().collect();
+    let Some(colon) = (column..chars.len())
+        .find(|&i| chars[i] == ':' && chars.get(i + 1).is_none_or(|c| *c == ' ' || *c == '\t'))
+    else {
+        return line.to_string();
+    };
+    let mut start = colon + 1;
+    while start < chars.len() && (chars[start] == ' ' || chars[start] == '\t') {
+        start += 1;
+    }
+    if start >= chars.len() {
+        return line.to_string();
+    }
+    // Inside a flow collection if an opening bracket before the field is still open.
+    let mut depth = 0i32;
+    let mut quote: Option<char> = None;
+    for &c in &chars[..column.min(chars.len())] {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '{' | '[') => depth += 1,
+            (None, '}' | ']') => depth -= 1,
+            _ => {}
+        }
+    }
+    let mut end = chars.len();
+    if depth > 0 {
+        let mut level = 0i32;
+        let mut quote: Option<char> = None;
+        for (i, &c) in chars.iter().enumerate().skip(start) {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '"' | '\'') => quote = Some(c),
+                (None, '{' | '[') => level += 1,
+                (None, '}' | ']') if level == 0 => {
+                    end = i;
+                    break;
+                }
+                (None, '}' | ']') => level -= 1,
+                (None, ',') if level == 0 => {
+                    end = i;
+                    break;
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut out: String = chars[..start].iter().collect();
+    out.push_str(REDACTED);
+    out.extend(&chars[end..]);
+    out
 }
 
 /// Long lines are cut to a window around `column`, marked with `…`.
@@ -422,6 +490,30 @@ mod tests {
         assert_eq!(&shown[column..=column], "b");
         let (shown, _) = shown_line("        pem-line", &[Range { start: 0, end: 16 }], 8);
         assert_eq!(shown, "        <redacted>");
+    }
+
+    #[test]
+    fn unknown_field_values_are_redacted_flow_mappings_keep_their_braces() {
+        let line = "    - {key: A, valu: CANARY-1, comment: x}";
+        let column = line.find("valu").unwrap();
+        assert_eq!(
+            redact_field_value(line, column),
+            "    - {key: A, valu: <redacted>, comment: x}"
+        );
+        let line = "    - {key: A, valu: \"CANARY, 2}\"}";
+        let column = line.find("valu").unwrap();
+        assert_eq!(
+            redact_field_value(line, column),
+            "    - {key: A, valu: <redacted>}"
+        );
+        let line = "  meta: {a: {b: CANARY}}";
+        let column = line.find("{a").unwrap() + 1;
+        assert_eq!(redact_field_value(line, column), "  meta: {a: <redacted>}");
+        assert_eq!(
+            redact_field_value("      valeu: CANARY-3", 6),
+            "      valeu: <redacted>"
+        );
+        assert_eq!(redact_field_value("  enviroments:", 2), "  enviroments:");
     }
 
     #[test]

@@ -1312,8 +1312,8 @@ async fn apply_and_prune_end_to_end_against_kmock() {
     assert_eq!(
         names,
         [
-            "infisicalauths/platform/web",
-            "infisicalconnections/platform/web",
+            "infisicalauths/platform/infisical-universal-1ba3fa792c",
+            "infisicalconnections/platform/infisical-connection-8a11c29df2",
             "infisicalsecrets/platform/billing",
             "infisicalsecrets/platform/hand-made",
             "infisicalstaticsecrets/platform/web",
@@ -1321,9 +1321,13 @@ async fn apply_and_prune_end_to_end_against_kmock() {
     );
     // kmock merges the patch into the stored object (no field ownership): our fields arrived.
     let billing = &objects["infisicalsecrets/platform/billing"];
+    let declared = manifests
+        .iter()
+        .find(|m| m.kind() == Kind::InfisicalSecret)
+        .expect("billing");
     assert_eq!(
         billing["spec"]["authentication"],
-        manifests[0].to_json()["spec"]["authentication"]
+        declared.to_json()["spec"]["authentication"]
     );
     assert_eq!(
         billing["metadata"]["labels"][manifest::SYNC_LABEL],

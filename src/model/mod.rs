@@ -4,6 +4,7 @@
 //! - [`names`]: newtype names with Infisical's rules;
 //! - [`limits`]: Infisical's length limits on descriptions and metadata;
 //! - [`ownership`]: the text of the ownership marker the applier writes;
+//! - [`reference`]: Infisical secret references (`${KEY}`, `${env.path.KEY}`) in literal values;
 //! - [`address`]: `project/env:/path#KEY` addresses;
 //! - [`state`]: the checked [`DesiredState`];
 //! - [`template`]: the rule that a sync's template entries read secrets, not constants;
@@ -16,6 +17,7 @@ pub mod document;
 pub mod limits;
 pub mod names;
 pub mod ownership;
+pub mod reference;
 pub mod schema;
 pub mod span;
 pub mod state;

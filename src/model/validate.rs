@@ -10,7 +10,10 @@
 //!    must be declared;
 //! 4. value sources: exactly one per secret, and no `todo` placeholder; a literal only with `sensitive: false`; Bitwarden
 //!    references well formed; generated lengths within bounds;
-//! 5. Kubernetes: authentication present after merging `KubernetesDefaults`, resync intervals in
+//! 5. secret references in literal values (`${KEY}`, `${env.path.KEY}`,
+//!    `${@project.env.path.KEY}`) must name a declared secret, else the warning
+//!    `unresolved-reference`;
+//! 6. Kubernetes: authentication present after merging `KubernetesDefaults`, resync intervals in
 //!    the operator's format, at most one `KubernetesDefaults`.
 //!
 //! Validation never stops at the first problem: a bad name is reported and the name is still
@@ -33,6 +36,7 @@ use super::names::{
     check_dns1123_subdomain, check_printable, check_secret_data_key, printable,
 };
 use super::ownership::{MARKER_LINE, RESERVED_PREFIX, with_marker};
+use super::reference::{MAX_REFERENCES_PER_VALUE, references};
 use super::span::{Located, Origin, Span};
 use super::state::{
     BitwardenFieldRef, BitwardenItem, BitwardenRef, DesiredSecret, DesiredState, Environment,
@@ -1883,6 +1887,7 @@ impl Checker {
                 }
             }
         }
+        warnings.extend(self.reference_warnings());
         self.diagnostics.0.extend(warnings);
         self.diagnostics.0.extend(errors);
         self.diagnostics.sort();
@@ -1903,6 +1908,98 @@ impl Checker {
         (Some(state), self.diagnostics)
     }
 }
+
+impl Checker {
+    /// Warnings for references in literal values that name no secret this repository declares.
+    /// Infisical would leave such a reference unexpanded (or expand it from an object outside
+    /// the repository's control), so they are reported; they never block.
+    fn reference_warnings(&self) -> Vec<Diagnostic> {
+        let mut warnings = Vec::new();
+        for (address, secret) in &self.secrets {
+            let (SecretSource::Literal(value), Address::Secret(project, environment, path, _)) =
+                (&secret.source, address)
+            else {
+                continue;
+            };
+            let found = references(value);
+            if found.len() > MAX_REFERENCES_PER_VALUE {
+                warnings.push(
+                    Diagnostic::warning(
+                        "too-many-references",
+                        secret.origin.clone(),
+                        format!(
+                            "the `value` of secret `{address}` holds {} references; only the first {MAX_REFERENCES_PER_VALUE} are checked",
+                            found.len()
+                        ),
+                    )
+                    .with_help("split the value, or reference fewer secrets"),
+                );
+            }
+            for reference in found.into_iter().take(MAX_REFERENCES_PER_VALUE) {
+                let reference = match reference {
+                    Ok(reference) => reference,
+                    Err(inner) => {
+                        warnings.push(
+                            Diagnostic::warning(
+                                "unresolved-reference",
+                                secret.origin.clone(),
+                                format!(
+                                    "the `value` of secret `{address}` holds the reference `${{{}}}`, which names no secret",
+                                    abbreviated(&inner)
+                                ),
+                            )
+                            .with_help(REFERENCE_FORMS),
+                        );
+                        continue;
+                    }
+                };
+                let target = (
+                    reference.project.as_deref().unwrap_or(project.as_str()),
+                    reference
+                        .environment
+                        .as_deref()
+                        .unwrap_or(environment.as_str()),
+                    reference.path.as_deref().unwrap_or(path.as_str()),
+                    reference.key.as_str(),
+                );
+                if self.declares_secret(target) {
+                    continue;
+                }
+                let (target_project, target_environment, target_path, key) = target;
+                warnings.push(
+                    Diagnostic::warning(
+                        "unresolved-reference",
+                        secret.origin.clone(),
+                        format!(
+                            "the `value` of secret `{address}` references `${{{}}}`, but this repository declares no secret `{}` in `{target_project}/{target_environment}:{target_path}`",
+                            abbreviated(&reference.raw),
+                            abbreviated(key),
+                        ),
+                    )
+                    .with_help(
+                        "declare that secret in a SecretSet, or correct the reference; Infisical leaves a reference it cannot resolve unexpanded",
+                    ),
+                );
+            }
+        }
+        warnings
+    }
+
+    fn declares_secret(&self, (project, environment, path, key): (&str, &str, &str, &str)) -> bool {
+        let (Ok(project), Ok(environment), Ok(path), Ok(key)) = (
+            ProjectSlug::new(project),
+            EnvironmentSlug::new(environment),
+            FolderPath::new(path),
+            SecretKey::new(key),
+        ) else {
+            return false;
+        };
+        self.secrets
+            .contains_key(&Address::Secret(project, environment, path, key))
+    }
+}
+
+const REFERENCE_FORMS: &str = "write `${KEY}` (same folder), `${env.KEY}` (root of `env`), `${env.folder.sub.KEY}` or `${@project.env.folder.KEY}`";
 
 /// Whether a secret address lies in a sync's scope.
 fn in_scope(
@@ -2172,6 +2269,66 @@ spec:
         assert_eq!(parse_resync_interval("10 s"), None);
         assert_eq!(parse_resync_interval("-5s"), None);
         assert_eq!(parse_resync_interval(""), None);
+    }
+
+    #[test]
+    fn references_in_literals_resolve_against_declared_secrets_only() {
+        let secrets = "apiVersion: infisical-gitops.io/v1alpha1
+kind: SecretSet
+metadata: {name: refs}
+spec:
+  project: platform
+  environments: [prod]
+  secrets:
+    - {key: DB_HOST, sensitive: false, value: db.internal}
+    - {key: LOCAL, sensitive: false, value: '${DB_HOST}:5432'}
+    - {key: ROOT, sensitive: false, value: '${prod.DB_HOST}'}
+    - {key: MISSING, sensitive: false, value: '${prod.apps.web.NOPE} ${ not a reference }'}
+    - {key: CROSS, sensitive: false, value: '${@other.prod.KEY}'}
+    - {key: BAD, sensitive: false, value: '${@other.KEY}'}
+";
+        let (state, diagnostics) = check(&documents(&[PROJECT, secrets]));
+        assert!(state.is_some(), "references never block: {diagnostics:?}");
+        let found: Vec<(&str, &str)> = diagnostics
+            .iter()
+            .map(|d| (d.code, d.message.as_str()))
+            .collect();
+        assert_eq!(found.len(), 3, "{found:#?}");
+        assert!(
+            found
+                .iter()
+                .all(|(code, _)| *code == "unresolved-reference")
+        );
+        for expected in [
+            "`${@other.KEY}`, which names no secret",
+            "no secret `KEY` in `other/prod:/`",
+            "no secret `NOPE` in `platform/prod:/apps/web`",
+        ] {
+            assert!(
+                found.iter().any(|(_, m)| m.contains(expected)),
+                "{expected}: {found:#?}"
+            );
+        }
+    }
+
+    #[test]
+    fn references_per_value_are_bounded() {
+        let many = "${A}".repeat(MAX_REFERENCES_PER_VALUE + 5);
+        let secrets = format!(
+            "apiVersion: infisical-gitops.io/v1alpha1
+kind: SecretSet
+metadata: {{name: refs}}
+spec:
+  project: platform
+  environments: [prod]
+  secrets:
+    - {{key: A, sensitive: false, value: a}}
+    - {{key: MANY, sensitive: false, value: '{many}'}}
+"
+        );
+        let (_, diagnostics) = check(&documents(&[PROJECT, &secrets]));
+        let codes: Vec<&str> = diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["too-many-references"]);
     }
 
     #[test]

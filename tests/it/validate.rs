@@ -334,3 +334,54 @@ fn literal_values_in_every_style_stay_out_of_every_command() {
         }
     }
 }
+
+/// A secret reference in a literal value that names no declared secret is a warning naming the
+/// file, the secret and the fix; the text around the reference is never printed.
+#[test]
+fn an_unresolved_reference_is_a_warning_that_never_shows_the_rest_of_the_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::write(
+        repo.join("project.yaml"),
+        "apiVersion: infisical-gitops.io/v1alpha1
+kind: Project
+metadata: {name: shop-api}
+spec:
+  environments: [{slug: prod}]
+  folders: [{path: /api}]
+",
+    )
+    .unwrap();
+    std::fs::write(
+        repo.join("secrets.yaml"),
+        "apiVersion: infisical-gitops.io/v1alpha1
+kind: SecretSet
+metadata: {name: api}
+spec:
+  project: shop-api
+  environments: [prod]
+  path: /api
+  secrets:
+    - key: DATABASE_ADDRESS
+      sensitive: false
+      value: \"canary-${prod.DB_HOST}:5432\"
+    - key: PUBLIC_HOST
+      sensitive: false
+      value: shop.example.com
+    - key: PUBLIC_URL
+      sensitive: false
+      value: \"https://${PUBLIC_HOST}/canary\"
+",
+    )
+    .unwrap();
+    let validation = validate_path(&repo);
+    let text = render_text(&repo, &validation, false);
+    assert!(
+        validation.state.is_some(),
+        "a reference never blocks: {text}"
+    );
+    assert!(!text.contains("canary"), "{text}");
+    assert!(!render_json(&validation).contains("canary"));
+    insta::assert_snapshot!("unresolved_reference", text);
+}

@@ -258,6 +258,14 @@ pub async fn run(args: Args, _context: &Context) -> miette::Result<ExitCode> {
     if let Some(notifier) = &notifier {
         state.set_notifier(notifier.clone());
     }
+    if !args.once
+        && let Some(review) = apply_review(&args.mcp_options)?
+    {
+        state.set_apply_statuses(crate::daemon::forge_status::ApplyStatuses::start(
+            review,
+            Arc::default(),
+        ));
+    }
     if args.once {
         let result = daemon.run_once(Trigger::Startup).await;
         if let Some(record) = state.last() {
@@ -381,6 +389,31 @@ pub async fn run(args: Args, _context: &Context) -> miette::Result<ExitCode> {
     let _ = server.await;
     session.close().await;
     Ok(ExitCode::from(EXIT_OK))
+}
+
+/// The review client that sets apply statuses: `--forge` with `--forge-project` and a token
+/// (`--forge-token-file` or the environment); `None` without a token, so `--forge` alone
+/// still only links commits in notifications.
+fn apply_review(
+    options: &super::mcp::McpOptions,
+) -> miette::Result<Option<Arc<dyn crate::propose::review::Review>>> {
+    let Some(kind) = options.forge else {
+        return Ok(None);
+    };
+    if secret(options.forge_token_file.as_ref(), env::FORGE_TOKEN)?.is_none() {
+        return Ok(None);
+    }
+    let config = super::mcp::forge_config(
+        kind,
+        options.forge_url.as_deref(),
+        options.forge_project.as_deref(),
+        options.forge_token_file.as_ref(),
+        "--forge",
+    )?;
+    crate::propose::review::from_config(&config)
+        .map(Some)
+        .into_diagnostic()
+        .wrap_err("--forge")
 }
 
 /// How long queued notifications may take to go out when `run` stops.

@@ -18,6 +18,7 @@
 //!
 //! Time comes from `tokio::time`, so tests drive it with paused time.
 
+pub mod forge_status;
 pub mod http;
 pub mod lease;
 pub mod schedule;

@@ -287,6 +287,7 @@ pub struct DaemonState {
     leader: AtomicBool,
     adapters: std::sync::Arc<AdapterMetrics>,
     notifier: std::sync::OnceLock<crate::notify::Notifier>,
+    apply_statuses: std::sync::OnceLock<super::forge_status::ApplyStatuses>,
 }
 
 /// `/status`.
@@ -324,6 +325,7 @@ impl DaemonState {
             leader: AtomicBool::new(false),
             adapters,
             notifier: std::sync::OnceLock::new(),
+            apply_statuses: std::sync::OnceLock::new(),
         }
     }
 
@@ -331,6 +333,12 @@ impl DaemonState {
     /// was set already.
     pub fn set_notifier(&self, notifier: crate::notify::Notifier) -> bool {
         self.notifier.set(notifier).is_ok()
+    }
+
+    /// Sets the apply status of the records from now on on the forge; `false` when set
+    /// already.
+    pub fn set_apply_statuses(&self, statuses: super::forge_status::ApplyStatuses) -> bool {
+        self.apply_statuses.set(statuses).is_ok()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -370,6 +378,9 @@ impl DaemonState {
     pub(super) fn record(&self, record: ReconcileRecord) {
         if let Some(notifier) = self.notifier.get() {
             notifier.observe(&record, &self.source);
+        }
+        if let Some(statuses) = self.apply_statuses.get() {
+            statuses.observe(&record);
         }
         let mut inner = self.lock();
         let seconds = record.duration.as_secs_f64();
@@ -588,6 +599,9 @@ impl DaemonState {
             self.notifier.get().map(crate::notify::Notifier::metrics),
             &mut out,
         );
+        if let Some(statuses) = self.apply_statuses.get() {
+            statuses.calls().render(&mut out);
+        }
         out
     }
 }

@@ -3,6 +3,7 @@
 
 mod apply;
 mod apply_faults;
+mod apply_status;
 mod bitwarden;
 mod client_devserver;
 mod client_double;

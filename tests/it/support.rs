@@ -207,12 +207,23 @@ pub(crate) mod daemon {
 
     impl Running {
         pub(crate) fn start(reconciler: Reconciler, source: Arc<GitSource>) -> Self {
+            Self::start_with(reconciler, source, |_| {})
+        }
+
+        /// As [`Running::start`], with `configure` run on the state before the first
+        /// reconcile.
+        pub(crate) fn start_with(
+            reconciler: Reconciler,
+            source: Arc<GitSource>,
+            configure: impl FnOnce(&DaemonState),
+        ) -> Self {
             let config = DaemonConfig {
                 interval: Duration::from_secs(3600),
                 drift_interval: Duration::from_secs(3600),
                 ..DaemonConfig::default()
             };
             let (daemon, state) = Daemon::new(reconciler, Arc::new(GitRemote(source)), config);
+            configure(&state);
             let (shutdown_tx, shutdown) = watch::channel(false);
             let (leader_tx, leader) = watch::channel(true);
             let task = tokio::spawn(daemon.run(Controls {

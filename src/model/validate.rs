@@ -28,7 +28,7 @@ use super::document::{
     BitwardenField, BitwardenSpec, CaRefSpec, CreationPolicy, Document, GenerateSpec,
     KubernetesDefaultsDocument, KubernetesSyncDocument, KubernetesSyncSpec, Metadata, OperatorApi,
     ProjectDocument, SecretSetDocument, SecretSpec, SyncAuthSpec, SyncSourceSpec, SyncTargetKind,
-    SyncTargetSpec,
+    SyncTargetSpec, SyncTlsSpec,
 };
 use super::limits::{self, infisical_length, longest_description, stored_description_length};
 use super::names::{
@@ -132,6 +132,15 @@ impl ProjectEntry {
                 .get(path)
                 .is_some_and(|envs| envs.contains(environment))
     }
+}
+
+/// The connection settings a KubernetesSync shares with KubernetesDefaults.
+struct ConnectionSettings<'a> {
+    auth: Option<&'a SyncAuthSpec>,
+    resync_interval: Option<&'a Located<String>>,
+    host_api: Option<&'a Located<String>>,
+    tls: Option<&'a SyncTlsSpec>,
+    operator_api: Option<OperatorApi>,
 }
 
 #[derive(Debug, Default)]
@@ -1219,27 +1228,44 @@ impl Checker {
             return;
         }
         let spec = &document.spec;
-        if let Some(auth) = &spec.auth {
-            self.auth(auth, &origin, "KubernetesDefaults");
+        self.connection_settings(
+            loaded,
+            &origin,
+            "KubernetesDefaults",
+            ConnectionSettings {
+                auth: spec.auth.as_ref(),
+                resync_interval: spec.resync_interval.as_ref(),
+                host_api: spec.host_api.as_ref(),
+                tls: spec.tls.as_ref(),
+                operator_api: spec.operator_api,
+            },
+        );
+        self.defaults = Some((origin, document.clone()));
+    }
+
+    /// The connection settings a KubernetesSync and KubernetesDefaults share.
+    fn connection_settings(
+        &mut self,
+        loaded: &LoadedDocument,
+        origin: &Origin,
+        owner: &str,
+        settings: ConnectionSettings<'_>,
+    ) {
+        if let Some(auth) = settings.auth {
+            self.auth(auth, origin, owner);
         }
-        if let Some(interval) = &spec.resync_interval {
+        if let Some(interval) = settings.resync_interval {
             self.resync_interval(loaded.origin(interval.span), interval);
         }
-        if let Some(host) = &spec.host_api {
+        if let Some(host) = settings.host_api {
             self.host_api(loaded.origin(host.span), host);
         }
-        if let Some(tls) = &spec.tls {
-            self.kubernetes_ref(
-                &origin,
-                "tls.caRef",
-                &tls.ca_ref.name,
-                &tls.ca_ref.namespace,
-            );
+        if let Some(tls) = settings.tls {
+            self.kubernetes_ref(origin, "tls.caRef", &tls.ca_ref.name, &tls.ca_ref.namespace);
         }
-        if spec.operator_api == Some(OperatorApi::V1alpha1) {
-            self.deprecated_operator_api(origin.clone(), "KubernetesDefaults");
+        if settings.operator_api == Some(OperatorApi::V1alpha1) {
+            self.deprecated_operator_api(origin.clone(), owner);
         }
-        self.defaults = Some((origin, document.clone()));
     }
 
     fn auth(&mut self, auth: &SyncAuthSpec, at: &Origin, owner: &str) {
@@ -1462,26 +1488,18 @@ impl Checker {
         }
 
         // Own settings.
-        if let Some(auth) = &spec.auth {
-            self.auth(auth, &origin, &format!("KubernetesSync `{name}`"));
-        }
-        if let Some(interval) = &spec.resync_interval {
-            self.resync_interval(loaded.origin(interval.span), interval);
-        }
-        if let Some(host) = &spec.host_api {
-            self.host_api(loaded.origin(host.span), host);
-        }
-        if let Some(tls) = &spec.tls {
-            self.kubernetes_ref(
-                &origin,
-                "tls.caRef",
-                &tls.ca_ref.name,
-                &tls.ca_ref.namespace,
-            );
-        }
-        if spec.operator_api == Some(OperatorApi::V1alpha1) {
-            self.deprecated_operator_api(origin.clone(), &format!("KubernetesSync `{name}`"));
-        }
+        self.connection_settings(
+            loaded,
+            &origin,
+            &format!("KubernetesSync `{name}`"),
+            ConnectionSettings {
+                auth: spec.auth.as_ref(),
+                resync_interval: spec.resync_interval.as_ref(),
+                host_api: spec.host_api.as_ref(),
+                tls: spec.tls.as_ref(),
+                operator_api: spec.operator_api,
+            },
+        );
         self.kubernetes_sync_rest(loaded, document, origin, source_ok);
     }
 

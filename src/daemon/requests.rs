@@ -41,6 +41,11 @@ use crate::source::git::{GitConfig, GitReference, GitSource};
 pub const QUEUE: usize = 32;
 /// Most plans at once that `--max-concurrent-plans` may ask for.
 pub const MAX_CONCURRENT_PLANS: usize = 16;
+/// Waits before fetching a request's head again when it is not the event's commit yet.
+pub const STALE_RETRIES: [std::time::Duration; 2] = [
+    std::time::Duration::from_millis(500),
+    std::time::Duration::from_millis(1500),
+];
 /// Longest branch name, action or project path read from an event.
 pub const MAX_FIELD_CHARS: usize = 255;
 
@@ -463,7 +468,7 @@ impl RequestPlans {
             return self.forge_failed("status", event, &error);
         }
         shared.calls.count("status", "success");
-        let fetched = self.fetch(event, slot).await;
+        let fetched = self.fetch(event, slot, &job.cancelled).await;
         if cancelled() {
             return Ended::Superseded;
         }
@@ -475,6 +480,16 @@ impl RequestPlans {
                     head = %crate::escape::visible(&found),
                     "request plan skipped: the request's head moved on since the event"
                 );
+                // Not left pending: a newer push's event plans the new head.
+                if let Err(error) = target
+                    .status(
+                        crate::propose::review::StatusState::Failed,
+                        "not planned: the request's head moved on; its newer commit is planned",
+                    )
+                    .await
+                {
+                    return self.forge_failed("status", event, &error);
+                }
                 return Ended::Stale;
             }
             Fetched::Failed(message) => {
@@ -574,26 +589,43 @@ impl RequestPlans {
     }
 
     /// Fetches the tracked branch (the baseline) and the request's head into slot `slot`.
-    async fn fetch(&self, event: &RequestEvent, slot: usize) -> Fetched {
+    async fn fetch(
+        &self,
+        event: &RequestEvent,
+        slot: usize,
+        cancelled: &Arc<AtomicBool>,
+    ) -> Fetched {
         let config = &self.0.config;
         let mut git = config.git.clone();
         git.work_dir = slot_dir(&config.git.work_dir, slot);
         git.reference = GitReference::Branch(config.tracked_branch.clone());
         let head_ref = event.head_ref();
         let expected = event.head.clone();
+        let cancelled = cancelled.clone();
         let joined = tokio::task::spawn_blocking(move || {
             let baseline = GitSource::new(git.clone())
                 .fetch()
                 .ok()
                 .and_then(|checkout| load(&checkout.path).ok());
             git.reference = GitReference::Ref(head_ref);
-            let checkout = match GitSource::new(git).fetch() {
-                Ok(checkout) => checkout,
-                Err(error) => return Fetched::Failed(super::error_chain(&error)),
+            let source = GitSource::new(git);
+            // The forge may update the request's ref a moment after sending the event: a head
+            // that is not the event's commit yet is fetched again, twice at most.
+            let mut attempt = 0;
+            let checkout = loop {
+                let checkout = match source.fetch() {
+                    Ok(checkout) => checkout,
+                    Err(error) => return Fetched::Failed(super::error_chain(&error)),
+                };
+                if checkout.revision.eq_ignore_ascii_case(expected.as_str()) {
+                    break checkout;
+                }
+                if attempt == STALE_RETRIES.len() || cancelled.load(Ordering::SeqCst) {
+                    return Fetched::Stale(checkout.revision);
+                }
+                std::thread::sleep(STALE_RETRIES[attempt]);
+                attempt += 1;
             };
-            if !checkout.revision.eq_ignore_ascii_case(expected.as_str()) {
-                return Fetched::Stale(checkout.revision);
-            }
             match load(&checkout.path) {
                 Ok(desired) => Fetched::Valid { desired, baseline },
                 Err(diagnostics) => Fetched::Invalid(diagnostics),

@@ -628,3 +628,40 @@ async fn unsigned_and_hostile_request_hooks_are_refused() {
     assert_eq!(setup.plans.count("other-branch"), 1);
     setup.stop().await;
 }
+
+/// The forge sends the event a moment before it updates the request's ref: the head is
+/// fetched again until it is the event's commit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ref_updated_after_the_event_is_fetched_again() {
+    let setup = Setup::start(Kind::GitLab, Options::default()).await;
+    setup.double.lock().open(9, 0);
+    let older = setup.push_request(9, "a", false);
+    let newer = setup.push_request(9, "b", false);
+    let head_ref = "refs/merge-requests/9/head";
+    git(
+        &setup.remote.work,
+        &[
+            "push",
+            "--quiet",
+            "--force",
+            "origin",
+            &format!("{older}:{head_ref}"),
+        ],
+    );
+    assert_eq!(setup.event(9, "update", &newer, false).await, 202);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    git(
+        &setup.remote.work,
+        &[
+            "push",
+            "--quiet",
+            "--force",
+            "origin",
+            &format!("{newer}:{head_ref}"),
+        ],
+    );
+    setup.comment_for(9, &newer).await;
+    assert_eq!(setup.final_statuses(&newer).await[1].state, "success");
+    assert_eq!(setup.plans.count("stale"), 0);
+    setup.stop().await;
+}

@@ -11,7 +11,9 @@ use std::time::Duration;
 use infisical_gitops::daemon::Trigger;
 use infisical_gitops::daemon::forge_status::ForgeCalls;
 use infisical_gitops::daemon::http::{WebhookSecrets, github_signature, router};
-use infisical_gitops::daemon::requests::{RequestPlans, RequestPlansConfig};
+use infisical_gitops::daemon::requests::{
+    QUEUE, RequestAction, RequestEvent, RequestPlans, RequestPlansConfig,
+};
 use infisical_gitops::propose::{ForgeKind, review};
 use infisical_gitops::reconcile::Reconciler;
 use infisical_gitops::source::git::{GitReference, GitSource};
@@ -664,4 +666,87 @@ async fn a_ref_updated_after_the_event_is_fetched_again() {
     assert_eq!(setup.final_statuses(&newer).await[1].state, "success");
     assert_eq!(setup.plans.count("stale"), 0);
     setup.stop().await;
+}
+
+/// A forge whose calls never answer: the plans it holds stay running.
+#[derive(Debug, Default)]
+struct StuckForge;
+
+#[async_trait::async_trait]
+impl review::Review for StuckForge {
+    async fn upsert_plan_comment(
+        &self,
+        _number: u64,
+        _markdown: &str,
+    ) -> Result<review::PlanComment, infisical_gitops::propose::forge::ForgeError> {
+        std::future::pending().await
+    }
+
+    async fn set_status(
+        &self,
+        _commit: &review::CommitId,
+        _status: &review::CommitStatus,
+    ) -> Result<(), infisical_gitops::propose::forge::ForgeError> {
+        std::future::pending().await
+    }
+}
+
+fn event(number: u64, action: RequestAction, branch: &str) -> RequestEvent {
+    RequestEvent {
+        forge: ForgeKind::GitLab,
+        number,
+        action,
+        head: review::CommitId::parse(&format!("{number:040x}")).unwrap(),
+        target_branch: branch.to_string(),
+        fork: false,
+    }
+}
+
+/// The queue: one plan per request at a time, a newer push supersedes, a close cancels, the
+/// oldest is dropped past the bound, other branches and forges are ignored.
+#[tokio::test]
+async fn the_queue_supersedes_cancels_and_drops_the_oldest() {
+    let remote = Remote::new();
+    let reconciler = Reconciler::new(
+        Arc::new(infisical_gitops::infisical::memory::MemoryInfisical::new()),
+        Arc::new(infisical_gitops::resolve::SourceResolver::new()),
+    );
+    let plans = RequestPlans::start(
+        RequestPlansConfig {
+            forge: ForgeKind::GitLab,
+            git: remote.config(remote.file_url(), GitReference::Branch("main".into()), ""),
+            tracked_branch: "main".into(),
+            allow_forks: false,
+            max_concurrent: 1,
+        },
+        reconciler,
+        Arc::new(StuckForge),
+        Arc::new(ForgeCalls::default()),
+    );
+    // Request 1 runs (stuck on its pending status); request 2 waits.
+    assert!(plans.submit(event(1, RequestAction::Plan, "main")));
+    assert!(plans.submit(event(2, RequestAction::Plan, "main")));
+    tokio::task::yield_now().await;
+    assert_eq!(plans.in_flight(), (1, 1));
+    // A newer push to 2 replaces its queued plan; closing 2 removes it.
+    assert!(plans.submit(event(2, RequestAction::Plan, "main")));
+    assert_eq!(plans.count("superseded"), 1);
+    assert!(plans.submit(event(2, RequestAction::Close, "main")));
+    assert_eq!(plans.count("cancelled"), 1);
+    assert_eq!(plans.in_flight(), (0, 1));
+    // A newer push to the running 1 waits for it (one plan per request at a time).
+    assert!(plans.submit(event(1, RequestAction::Plan, "main")));
+    assert_eq!(plans.in_flight(), (1, 1));
+    // Other branches and forges are ignored.
+    assert!(!plans.submit(event(3, RequestAction::Plan, "release")));
+    let mut github = event(4, RequestAction::Plan, "main");
+    github.forge = ForgeKind::GitHub;
+    assert!(!plans.submit(github));
+    assert_eq!(plans.count("other-branch"), 1);
+    // Past the bound the oldest waiting plan is dropped.
+    for number in 100..100 + QUEUE as u64 {
+        assert!(plans.submit(event(number, RequestAction::Plan, "main")));
+    }
+    assert_eq!(plans.count("dropped"), 1);
+    assert_eq!(plans.in_flight(), (QUEUE, 1));
 }

@@ -750,3 +750,115 @@ async fn the_queue_supersedes_cancels_and_drops_the_oldest() {
     assert_eq!(plans.count("dropped"), 1);
     assert_eq!(plans.in_flight(), (QUEUE, 1));
 }
+
+/// `run --forge github …` through the binary: a signed `pull_request` event gets the plan
+/// comment and statuses; a fork is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_plans_pull_requests_through_the_binary() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let remote = Remote::new();
+    remote.push("", "info");
+    git(&remote.work, &["checkout", "--quiet", "-b", "feature"]);
+    write_repo(&remote.work, "debug", "correct");
+    git(&remote.work, &["commit", "--quiet", "-am", "debug"]);
+    git(
+        &remote.work,
+        &["push", "--quiet", "origin", "HEAD:refs/pull/12/head"],
+    );
+    let head = git(&remote.work, &["rev-parse", "HEAD"]);
+    let double = ForgeDouble::start(Kind::GitHub).await;
+    double.lock().open(12, 2);
+    double.lock().commits.insert(head.clone());
+    let token = remote.root.join("forge-token");
+    std::fs::write(&token, FORGE_TOKEN).unwrap();
+    let secret = remote.root.join("hook-secret");
+    std::fs::write(&secret, HOOK_SECRET).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut daemon = tokio::process::Command::new(env!("CARGO_BIN_EXE_infisical-gitops"))
+        .args(["run", "--dev", "--listen", &listen, "--git-url"])
+        .arg(remote.file_url())
+        .arg("--work-dir")
+        .arg(remote.root.join("run"))
+        .args(["--forge", "github", "--forge-project", "acme/secrets"])
+        .args(["--forge-url", &double.url, "--forge-token-file"])
+        .arg(&token)
+        .arg("--github-secret-file")
+        .arg(&secret)
+        .args(["--max-concurrent-plans", "1"])
+        .env_remove("INFISICAL_API_URL")
+        .env_remove("INFISICAL_GITOPS_GIT_URL")
+        .env_remove("INFISICAL_GITOPS_FORGE_TOKEN")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    assert!(
+        crate::support::healthy(&listen, 100).await,
+        "the daemon listens"
+    );
+    let http = reqwest::Client::new();
+    let send = |fork: bool| {
+        let body = serde_json::to_vec(&serde_json::json!({"action": "opened", "number": 12,
+            "pull_request": {"number": 12,
+                "head": {"sha": head, "repo": {"full_name": if fork { "mallory/secrets" } else { "acme/secrets" }}},
+                "base": {"ref": "main", "repo": {"full_name": "acme/secrets"}}}}))
+        .unwrap();
+        http.post(format!("http://{listen}/hooks/github"))
+            .header("x-github-event", "pull_request")
+            .header("x-hub-signature-256", github_signature(HOOK_SECRET, &body))
+            .body(body)
+            .send()
+    };
+    assert_eq!(send(true).await.unwrap().status().as_u16(), 202);
+    let mut refused = false;
+    for _ in 0..400 {
+        refused = double
+            .lock()
+            .plan_comments(12)
+            .iter()
+            .any(|c| c.body.contains("comes from a fork"));
+        if refused {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(refused, "{:?}", double.lock().requests);
+    assert_eq!(send(false).await.unwrap().status().as_u16(), 202);
+    let mut comment = String::new();
+    for _ in 0..400 {
+        if let Some(found) = double.lock().plan_comments(12).iter().find(|c| {
+            c.body.contains(&head) && c.body.contains("### infisical-gitops plan\n\n**Plan")
+        }) {
+            comment = found.body.clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(comment.contains("LOG_LEVEL"), "{comment}");
+    assert_eq!(double.lock().plan_comments(12).len(), 1);
+    let states: Vec<String> = double
+        .lock()
+        .statuses
+        .iter()
+        .filter(|s| s.sha == head)
+        .map(|s| s.state.clone())
+        .collect();
+    assert_eq!(states, ["failure", "pending", "success"], "{states:?}");
+    let metrics = reqwest::get(format!("http://{listen}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("infisical_gitops_request_plans_total{result=\"refused-fork\"} 1"),
+        "{metrics}"
+    );
+    daemon.kill().await.unwrap();
+}

@@ -504,8 +504,11 @@ impl RequestPlans {
             }
             Fetched::Invalid(diagnostics) => Verdict::invalid(&diagnostics),
             Fetched::Valid { desired, baseline } => {
-                match request_plan::plan(&shared.reconciler, desired, baseline, event.noun()).await
-                {
+                let planned =
+                    request_plan::plan(&shared.reconciler, desired, baseline, event.noun()).await;
+                // Nothing resolved for a request stays cached for the next reconcile.
+                shared.reconciler.forget_cached_values().await;
+                match planned {
                     Ok((_, verdict)) => verdict,
                     Err(error) => {
                         let message = super::error_chain(&error);

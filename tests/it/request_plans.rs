@@ -145,6 +145,24 @@ impl Setup {
     /// valued `flag` (and a broken file when `broken`), and pushes it to the request's head
     /// reference; the commit id.
     pub(crate) fn push_request(&self, number: u64, flag: &str, broken: bool) -> String {
+        let extra: &[(&str, &str)] = if broken {
+            &[(
+                "secrets/broken.yaml",
+                "apiVersion: infisical-gitops.io/v1alpha1\nkind: SecretSet\nspec: [\n",
+            )]
+        } else {
+            &[]
+        };
+        self.push_request_with(number, flag, extra)
+    }
+
+    /// As [`Setup::push_request`], with `extra` files (path, text) instead of a broken one.
+    pub(crate) fn push_request_with(
+        &self,
+        number: u64,
+        flag: &str,
+        extra: &[(&str, &str)],
+    ) -> String {
         let work = &self.remote.work;
         let branch = format!("request-{number}");
         let exists = Command::exists(work, &branch);
@@ -159,14 +177,11 @@ impl Setup {
             "    - key: FEATURE_FLAG\n      sensitive: false\n      value: {flag}\n"
         ));
         std::fs::write(&demo, text).unwrap();
-        if broken {
-            std::fs::write(
-                work.join("secrets/broken.yaml"),
-                "apiVersion: infisical-gitops.io/v1alpha1\nkind: SecretSet\nspec: [\n",
-            )
-            .unwrap();
-        } else {
-            let _ = std::fs::remove_file(work.join("secrets/broken.yaml"));
+        for stale in ["secrets/broken.yaml", "secrets/vault.yaml"] {
+            let _ = std::fs::remove_file(work.join(stale));
+        }
+        for (path, text) in extra {
+            std::fs::write(work.join(path), text).unwrap();
         }
         git(work, &["add", "-A"]);
         git(
@@ -461,6 +476,32 @@ async fn a_pull_request_with_invalid_yaml_gets_the_diagnostics_and_a_failed_stat
     insta::assert_snapshot!(
         "request_plan_github_invalid",
         stable(&comment, &[&good, &broken])
+    );
+
+    // A Bitwarden reference the daemon cannot resolve: named in the comment, status failed.
+    let vault = "apiVersion: infisical-gitops.io/v1alpha1
+kind: SecretSet
+metadata:
+  name: vault
+spec:
+  project: demo-app
+  environments: [prod]
+  path: /
+  secrets:
+    - key: DB_PASSWORD
+      bitwarden:
+        item: 6b1f0c3e-2a7d-4c59-9e48-1d3a5f7b9c01
+";
+    let unresolved = setup.push_request_with(8, "debug", &[("secrets/vault.yaml", vault)]);
+    assert_eq!(setup.event(8, "synchronize", &unresolved, false).await, 202);
+    let comment = setup.comment_for(8, &unresolved).await;
+    let statuses = setup.final_statuses(&unresolved).await;
+    assert_eq!(statuses[1].state, "failure", "{statuses:?}");
+    assert_eq!(statuses[1].description, "1 secret value(s) not resolved");
+    assert!(comment.contains("DB_PASSWORD"), "{comment}");
+    insta::assert_snapshot!(
+        "request_plan_github_unresolved",
+        stable(&comment, &[&unresolved])
     );
     setup.assert_clean("");
     setup.stop().await;

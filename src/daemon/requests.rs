@@ -67,7 +67,7 @@ pub struct RequestEvent {
     pub number: u64,
     /// Plan or close.
     pub action: RequestAction,
-    /// The head commit the event names.
+    /// The head commit the event names (for a close without one: all zeros).
     pub head: CommitId,
     /// The branch the request would merge into.
     pub target_branch: String,
@@ -133,6 +133,22 @@ fn commit(value: &serde_json::Value, name: &'static str) -> Result<CommitId, Eve
     CommitId::parse(hex).map_err(|_| EventError::Field(name))
 }
 
+/// The head commit: required to plan; a close without a usable one names the null commit
+/// (it only cancels).
+fn head_of(
+    action: RequestAction,
+    value: &serde_json::Value,
+    name: &'static str,
+) -> Result<CommitId, EventError> {
+    match (action, commit(value, name)) {
+        (_, Ok(head)) => Ok(head),
+        (RequestAction::Close, Err(_)) => {
+            CommitId::parse(&"0".repeat(40)).map_err(|_| EventError::Field(name))
+        }
+        (RequestAction::Plan, Err(error)) => Err(error),
+    }
+}
+
 fn object(body: &[u8]) -> Result<serde_json::Value, EventError> {
     match serde_json::from_slice::<serde_json::Value>(body) {
         Ok(value @ serde_json::Value::Object(_)) => Ok(value),
@@ -166,7 +182,8 @@ pub fn gitlab_event(body: &[u8]) -> Result<Option<RequestEvent>, EventError> {
         forge: ForgeKind::GitLab,
         number: positive(&attributes["iid"], "object_attributes.iid")?,
         action,
-        head: commit(
+        head: head_of(
+            action,
             &attributes["last_commit"]["id"],
             "object_attributes.last_commit.id",
         )?,
@@ -202,7 +219,7 @@ pub fn github_event(body: &[u8]) -> Result<Option<RequestEvent>, EventError> {
         forge: ForgeKind::GitHub,
         number: positive(&request["number"], "pull_request.number")?,
         action,
-        head: commit(&request["head"]["sha"], "pull_request.head.sha")?,
+        head: head_of(action, &request["head"]["sha"], "pull_request.head.sha")?,
         target_branch: text(&request["base"]["ref"], "pull_request.base.ref")?.to_string(),
         fork: head_repo.is_none_or(|head| !head.eq_ignore_ascii_case(base_repo)),
     }))
@@ -360,7 +377,9 @@ impl RequestPlans {
             RequestAction::Plan => "superseded",
             RequestAction::Close => "cancelled",
         };
-        *inner.results.entry(label).or_default() += superseded;
+        if superseded > 0 {
+            *inner.results.entry(label).or_default() += superseded;
+        }
         if let Some(running) = inner.running.get(&event.number) {
             running.store(true, Ordering::SeqCst);
         }
@@ -749,6 +768,18 @@ mod tests {
         );
         let close = gitlab_event(&gitlab("merge", false, 1)).unwrap().unwrap();
         assert_eq!(close.action, RequestAction::Close);
+        // A close needs no commit; a plan does.
+        let no_commit = |action: &str| {
+            let mut json: serde_json::Value =
+                serde_json::from_slice(&gitlab(action, false, 1)).unwrap();
+            json["object_attributes"]["last_commit"] = serde_json::Value::Null;
+            gitlab_event(&serde_json::to_vec(&json).unwrap())
+        };
+        assert_eq!(
+            no_commit("close").unwrap().unwrap().action,
+            RequestAction::Close
+        );
+        assert!(matches!(no_commit("open"), Err(EventError::Field(_))));
         assert!(
             gitlab_event(&gitlab("reopen", false, 2))
                 .unwrap()

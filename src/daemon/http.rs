@@ -217,8 +217,10 @@ fn request_event(
     }
 }
 
-/// Only a merge request event's body is read; the token is in a header.
-async fn gitlab(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+/// The token is in a header: the body is read only after it matched, and only for a merge
+/// request event.
+async fn gitlab(State(state): State<AppState>, request: axum::extract::Request) -> Response {
+    let headers = request.headers().clone();
     let Some(expected) = &state.secrets.gitlab_token else {
         return StatusCode::NOT_FOUND.into_response();
     };
@@ -232,6 +234,15 @@ async fn gitlab(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
     if bool::from(a.ct_eq(&b)) {
         let event = headers.get("x-gitlab-event").map(|v| v.as_bytes());
         if event == Some(b"Merge Request Hook".as_slice()) {
+            let Ok(body) = axum::body::to_bytes(request.into_body(), WEBHOOK_BODY_LIMIT).await
+            else {
+                state.daemon.webhook_delivery("gitlab", "invalid");
+                return (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "the body is too large or unreadable\n",
+                )
+                    .into_response();
+            };
             return request_event(&state, "gitlab", super::requests::gitlab_event(&body));
         }
         accepted(&state, "gitlab")

@@ -665,6 +665,14 @@ async fn unsigned_and_hostile_request_hooks_are_refused() {
         202
     );
     assert_eq!(setup.post("github", "ping", b"{}", true).await, 202);
+    // Past 1 MiB a merge request event is refused without being parsed.
+    let large = [b" ".repeat(1024 * 1024), b"{}".to_vec()].concat();
+    assert_eq!(
+        setup
+            .post("gitlab", "Merge Request Hook", &large, true)
+            .await,
+        413
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(setup.double.lock().plan_comments(6).is_empty());
     assert!(setup.double.lock().statuses.is_empty());

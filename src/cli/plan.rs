@@ -24,9 +24,8 @@ use super::{Context, EXIT_CHANGES, EXIT_ERROR, EXIT_OK, env};
 use crate::model::DesiredState;
 use crate::plan::Plan;
 use crate::plan::render::{json, markdown, text};
-use crate::propose::review::{
-    self, CommentWrite, CommitId, CommitStatus, Review, StatusContext, StatusState,
-};
+use crate::propose::request_plan::{RequestReview, Verdict};
+use crate::propose::review::{self, CommentWrite, CommitId, StatusContext};
 use crate::reconcile::{ReconcileOptions, Reconciler};
 
 /// Arguments of `plan`.
@@ -84,11 +83,8 @@ pub struct ReviewArgs {
 
 /// A configured `--comment-on`: the client, the request and the commit.
 struct Commenter {
-    client: std::sync::Arc<dyn Review>,
+    target: RequestReview,
     kind: ForgeChoice,
-    request: u64,
-    head: Option<CommitId>,
-    status_url: Option<String>,
 }
 
 impl ReviewArgs {
@@ -122,11 +118,13 @@ impl ReviewArgs {
             .into_diagnostic()
             .wrap_err("--head-commit")?;
         Ok(Some(Commenter {
-            client,
+            target: RequestReview {
+                review: client,
+                number: self.request.unwrap_or_default(),
+                head,
+                status_url: self.status_url.clone(),
+            },
             kind,
-            request: self.request.unwrap_or_default(),
-            head,
-            status_url: self.status_url.clone(),
         }))
     }
 }
@@ -134,55 +132,47 @@ impl ReviewArgs {
 impl Commenter {
     fn request_name(&self) -> String {
         match self.kind {
-            ForgeChoice::Gitlab => format!("merge request !{}", self.request),
-            ForgeChoice::Github => format!("pull request #{}", self.request),
+            ForgeChoice::Gitlab => format!("merge request !{}", self.target.number),
+            ForgeChoice::Github => format!("pull request #{}", self.target.number),
         }
     }
 
-    async fn status(&self, state: StatusState, description: String) -> miette::Result<()> {
-        let Some(head) = &self.head else {
-            return Ok(());
-        };
-        let status = CommitStatus {
-            context: StatusContext::Plan,
-            state,
-            description,
-            target_url: self.status_url.clone(),
-        };
-        self.client
-            .set_status(head, &status)
-            .await
-            .into_diagnostic()
-            .wrap_err_with(|| format!("cannot set the plan status on commit {head}"))
-    }
-
-    /// Writes the comment, then the final status; says so on stderr.
-    async fn publish(
-        &self,
-        markdown: &str,
-        state: StatusState,
-        description: String,
-    ) -> miette::Result<()> {
-        let written = self
-            .client
-            .upsert_plan_comment(self.request, markdown)
+    async fn pending(&self) -> miette::Result<()> {
+        self.target
+            .pending()
             .await
             .into_diagnostic()
             .wrap_err_with(|| {
-                format!("cannot write the plan comment on {}", self.request_name())
-            })?;
-        self.status(state, description.clone()).await?;
-        let verb = match written.write {
+                format!(
+                    "cannot set the plan status on commit {}",
+                    self.target
+                        .head
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default()
+                )
+            })
+    }
+
+    /// Writes the comment, then the final status; says so on stderr.
+    async fn publish(&self, verdict: &Verdict) -> miette::Result<()> {
+        let written = self
+            .target
+            .publish(verdict)
+            .await
+            .into_diagnostic()
+            .wrap_err_with(|| format!("cannot publish the plan on {}", self.request_name()))?;
+        let verb = match written {
             CommentWrite::Created => "posted",
             CommentWrite::Updated => "updated",
         };
         eprintln!("Plan comment {verb} on {}.", self.request_name());
-        if let Some(head) = &self.head {
+        if let Some(head) = &self.target.head {
             eprintln!(
                 "Status {} on {head}: {} ({}).",
                 StatusContext::Plan.name(),
-                state.as_str(),
-                review::status_description(&description, review::GITHUB_DESCRIPTION_CHARS)
+                verdict.state.as_str(),
+                review::status_description(&verdict.description, review::GITHUB_DESCRIPTION_CHARS)
             );
         }
         Ok(())
@@ -252,25 +242,13 @@ pub async fn run(args: Args, context: &Context) -> miette::Result<ExitCode> {
         );
         if let Some(commenter) = &commenter {
             commenter
-                .publish(
-                    &review::diagnostics_markdown(&validation.diagnostics.0),
-                    StatusState::Failed,
-                    format!(
-                        "the repository does not validate: {} error(s)",
-                        validation.diagnostics.error_count()
-                    ),
-                )
+                .publish(&Verdict::invalid(&validation.diagnostics.0))
                 .await?;
         }
         return Ok(ExitCode::from(EXIT_ERROR));
     };
     if let Some(commenter) = &commenter {
-        commenter
-            .status(
-                StatusState::Pending,
-                "planning against Infisical".to_string(),
-            )
-            .await?;
+        commenter.pending().await?;
     }
     let planned = match args.connection.open().await {
         Ok(session) => {
@@ -286,21 +264,12 @@ pub async fn run(args: Args, context: &Context) -> miette::Result<ExitCode> {
     let mut run = match planned {
         Ok(run) => run,
         Err(error) => {
-            if let Some(commenter) = &commenter {
-                let markdown = format!(
-                    "### infisical-gitops plan\n\n**Cannot plan against Infisical:** {}\n",
-                    crate::escape::markdown::text(&error.to_string())
-                );
-                if let Err(forge) = commenter
-                    .publish(
-                        &markdown,
-                        StatusState::Failed,
-                        "cannot plan against Infisical".to_string(),
-                    )
+            if let Some(commenter) = &commenter
+                && let Err(forge) = commenter
+                    .publish(&Verdict::unplannable(&error.to_string()))
                     .await
-                {
-                    eprintln!("{forge:?}");
-                }
+            {
+                eprintln!("{forge:?}");
             }
             return Err(error);
         }
@@ -308,9 +277,8 @@ pub async fn run(args: Args, context: &Context) -> miette::Result<ExitCode> {
     run.plan.source = Some(source_label(&args.path));
     print!("{}", render(&run.plan, args.format, context.color_stdout));
     if let Some(commenter) = &commenter {
-        let (state, description) = review::plan_status(&run.plan);
         commenter
-            .publish(&markdown::render(&run.plan), state, description)
+            .publish(&Verdict::planned(&run.plan, None, "request"))
             .await?;
     }
     if let Some(out) = &args.out {

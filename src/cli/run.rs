@@ -104,6 +104,13 @@ pub struct Args {
     /// A file holding the GitHub webhook secret (or set the environment variable).
     #[arg(long, value_name = "FILE")]
     pub github_secret_file: Option<PathBuf>,
+    /// Plan merge/pull requests from forks too (with --forge and its token). Off by default:
+    /// a fork's request gets a "not planned" comment and a failed status instead.
+    #[arg(long)]
+    pub allow_fork_plans: bool,
+    /// Request plans at once (1–16); a newer push to a request supersedes its older plan.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub max_concurrent_plans: u16,
     /// Reconcile only while holding a Kubernetes Lease (for more than one replica).
     #[arg(long)]
     pub leader_elect: bool,
@@ -232,7 +239,7 @@ pub async fn run(args: Args, _context: &Context) -> miette::Result<ExitCode> {
     let mcp = match mcp_security {
         Some(security) => {
             // The MCP server keeps its own clones next to the daemon's, never inside it.
-            let git = git.map(|mut config| {
+            let git = git.clone().map(|mut config| {
                 let name = config
                     .work_dir
                     .file_name()
@@ -252,6 +259,7 @@ pub async fn run(args: Args, _context: &Context) -> miette::Result<ExitCode> {
         }
         None => None,
     };
+    let request_reconciler = reconciler.clone();
     let (mut daemon, state) =
         Daemon::with_metrics(reconciler, source, args.daemon_config(), metrics);
     let notifier = args.notify.notifier(notify_targets, &args.mcp_options)?;
@@ -261,10 +269,25 @@ pub async fn run(args: Args, _context: &Context) -> miette::Result<ExitCode> {
     if !args.once
         && let Some(review) = apply_review(&args.mcp_options)?
     {
+        let calls = Arc::new(crate::daemon::forge_status::ForgeCalls::default());
         state.set_apply_statuses(crate::daemon::forge_status::ApplyStatuses::start(
-            review,
-            Arc::default(),
+            review.clone(),
+            calls.clone(),
         ));
+        if let Some(config) = request_plans_config(&args, git.as_ref()) {
+            tracing::info!(
+                branch = %config.tracked_branch,
+                max_concurrent = config.max_concurrent,
+                allow_forks = config.allow_forks,
+                "planning merge/pull requests that target the tracked branch on their webhook events"
+            );
+            state.set_request_plans(crate::daemon::requests::RequestPlans::start(
+                config,
+                request_reconciler.clone(),
+                review,
+                calls,
+            ));
+        }
     }
     if args.once {
         let result = daemon.run_once(Trigger::Startup).await;
@@ -414,6 +437,37 @@ fn apply_review(
         .map(Some)
         .into_diagnostic()
         .wrap_err("--forge")
+}
+
+/// The request plans' settings: a Git remote that follows a branch, with `--forge` (whose
+/// token `apply_review` found); `None` otherwise.
+fn request_plans_config(
+    args: &Args,
+    git: Option<&GitConfig>,
+) -> Option<crate::daemon::requests::RequestPlansConfig> {
+    let kind = args.mcp_options.forge?;
+    let git = git?;
+    let GitReference::Branch(branch) = &git.reference else {
+        tracing::warn!("request plans are off: they need a tracked branch, not a tag or commit");
+        return None;
+    };
+    let mut git = git.clone();
+    let name = git
+        .work_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "checkout".into());
+    git.work_dir = git.work_dir.with_file_name(format!("{name}-requests"));
+    Some(crate::daemon::requests::RequestPlansConfig {
+        forge: match kind {
+            super::mcp::ForgeChoice::Gitlab => crate::propose::ForgeKind::GitLab,
+            super::mcp::ForgeChoice::Github => crate::propose::ForgeKind::GitHub,
+        },
+        tracked_branch: branch.clone(),
+        git,
+        allow_forks: args.allow_fork_plans,
+        max_concurrent: usize::from(args.max_concurrent_plans),
+    })
 }
 
 /// How long queued notifications may take to go out when `run` stops.

@@ -9,8 +9,12 @@
 //! | `GET /metrics` | Prometheus text format |
 //! | `GET /status` | JSON: source, leader, revisions, the last reconciles |
 //!
-//! A webhook only triggers a fetch: nothing in its body is read or trusted (the GitLab route
-//! does not read it at all). Bodies above [`WEBHOOK_BODY_LIMIT`] are refused with 413. A
+//! A push (or any other) event only triggers a fetch: nothing in its body is read or trusted.
+//! A merge/pull request event (`X-Gitlab-Event: Merge Request Hook`, `X-GitHub-Event:
+//! pull_request`), once authenticated the same way, goes to the request plans
+//! ([`super::requests`]): its body is parsed as hostile JSON (bounded fields, a full commit
+//! id, a positive number; 400 otherwise), ignored actions answer 202. Bodies above
+//! [`WEBHOOK_BODY_LIMIT`] are refused with 413. A
 //! webhook secret must have at least [`MIN_WEBHOOK_SECRET_LENGTH`] characters
 //! ([`check_webhook_secret`]; `run` refuses to start otherwise). Other routes (e.g. `/mcp`) are
 //! merged in through `extra`. The listener's timeouts and connection caps are
@@ -177,8 +181,46 @@ fn unauthorized(state: &AppState, provider: &'static str) -> Response {
     (StatusCode::UNAUTHORIZED, "unauthorized\n").into_response()
 }
 
-/// The body is never read: the token is in a header, and nothing in the body is used.
-async fn gitlab(State(state): State<AppState>, headers: HeaderMap) -> Response {
+/// A merge/pull request event: parsed, then handed to the request plans.
+fn request_event(
+    state: &AppState,
+    provider: &'static str,
+    parsed: Result<Option<super::requests::RequestEvent>, super::requests::EventError>,
+) -> Response {
+    let Some(plans) = state.daemon.request_plans() else {
+        state.daemon.webhook_delivery(provider, "ignored");
+        tracing::debug!(
+            provider,
+            "request event ignored: request plans need --forge with a token"
+        );
+        return (StatusCode::ACCEPTED, "ignored: request plans are off\n").into_response();
+    };
+    match parsed {
+        Err(error) => {
+            state.daemon.webhook_delivery(provider, "invalid");
+            tracing::warn!(provider, error = %error, "request event refused");
+            (StatusCode::BAD_REQUEST, format!("{error}\n")).into_response()
+        }
+        Ok(None) => {
+            state.daemon.webhook_delivery(provider, "ignored");
+            (StatusCode::ACCEPTED, "ignored\n").into_response()
+        }
+        Ok(Some(event)) => {
+            if plans.submit(event) {
+                state.daemon.webhook_delivery(provider, "accepted");
+                (StatusCode::ACCEPTED, "accepted\n").into_response()
+            } else {
+                state.daemon.webhook_delivery(provider, "ignored");
+                (StatusCode::ACCEPTED, "ignored\n").into_response()
+            }
+        }
+    }
+}
+
+/// The token is in a header: the body is read only after it matched, and only for a merge
+/// request event.
+async fn gitlab(State(state): State<AppState>, request: axum::extract::Request) -> Response {
+    let headers = request.headers().clone();
     let Some(expected) = &state.secrets.gitlab_token else {
         return StatusCode::NOT_FOUND.into_response();
     };
@@ -190,6 +232,19 @@ async fn gitlab(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let a = Sha256::digest(given);
     let b = Sha256::digest(expected.expose_secret().as_bytes());
     if bool::from(a.ct_eq(&b)) {
+        let event = headers.get("x-gitlab-event").map(|v| v.as_bytes());
+        if event == Some(b"Merge Request Hook".as_slice()) {
+            let Ok(body) = axum::body::to_bytes(request.into_body(), WEBHOOK_BODY_LIMIT).await
+            else {
+                state.daemon.webhook_delivery("gitlab", "invalid");
+                return (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "the body is too large or unreadable\n",
+                )
+                    .into_response();
+            };
+            return request_event(&state, "gitlab", super::requests::gitlab_event(&body));
+        }
         accepted(&state, "gitlab")
     } else {
         unauthorized(&state, "gitlab")
@@ -214,6 +269,10 @@ async fn github(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
     mac.update(&body);
     // `verify_slice` compares in constant time.
     if mac.verify_slice(&signature).is_ok() {
+        let event = headers.get("x-github-event").map(|v| v.as_bytes());
+        if event == Some(b"pull_request".as_slice()) {
+            return request_event(&state, "github", super::requests::github_event(&body));
+        }
         accepted(&state, "github")
     } else {
         unauthorized(&state, "github")

@@ -21,6 +21,7 @@
 pub mod forge_status;
 pub mod http;
 pub mod lease;
+pub mod requests;
 pub mod schedule;
 pub mod sources;
 pub mod status;

@@ -288,6 +288,7 @@ pub struct DaemonState {
     adapters: std::sync::Arc<AdapterMetrics>,
     notifier: std::sync::OnceLock<crate::notify::Notifier>,
     apply_statuses: std::sync::OnceLock<super::forge_status::ApplyStatuses>,
+    request_plans: std::sync::OnceLock<super::requests::RequestPlans>,
 }
 
 /// `/status`.
@@ -326,6 +327,7 @@ impl DaemonState {
             adapters,
             notifier: std::sync::OnceLock::new(),
             apply_statuses: std::sync::OnceLock::new(),
+            request_plans: std::sync::OnceLock::new(),
         }
     }
 
@@ -339,6 +341,17 @@ impl DaemonState {
     /// already.
     pub fn set_apply_statuses(&self, statuses: super::forge_status::ApplyStatuses) -> bool {
         self.apply_statuses.set(statuses).is_ok()
+    }
+
+    /// Plans the merge/pull requests whose events arrive from now on; `false` when set
+    /// already.
+    pub fn set_request_plans(&self, plans: super::requests::RequestPlans) -> bool {
+        self.request_plans.set(plans).is_ok()
+    }
+
+    /// The request plans, when configured.
+    pub fn request_plans(&self) -> Option<&super::requests::RequestPlans> {
+        self.request_plans.get()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -601,6 +614,11 @@ impl DaemonState {
         );
         if let Some(statuses) = self.apply_statuses.get() {
             statuses.calls().render(&mut out);
+        } else if let Some(plans) = self.request_plans.get() {
+            plans.calls().render(&mut out);
+        }
+        if let Some(plans) = self.request_plans.get() {
+            plans.render(&mut out);
         }
         out
     }

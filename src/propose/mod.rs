@@ -18,6 +18,7 @@
 pub mod edit;
 pub mod forge;
 pub mod plaintext;
+pub mod request_plan;
 pub mod review;
 pub mod workspace;
 
@@ -407,7 +408,7 @@ impl Proposer {
                     None => None,
                 };
                 let mut summary = PlanSummary::of(&plan);
-                let (introduced, section) = proposal_section(&plan, baseline.as_ref());
+                let (introduced, section) = proposal_section(&plan, baseline.as_ref(), "proposal");
                 summary.introduced = introduced;
                 (
                     Some(summary),
@@ -588,12 +589,13 @@ async fn plan_baseline(
     plan(reconciler, desired).await
 }
 
-/// The changes this proposal brings (those not in the tracked branch's own plan), as a
-/// Markdown section that goes before the full plan; and their count. Without a baseline every
-/// change is counted and no section is written.
-fn proposal_section(
+/// The changes this proposal (or merge request: `noun`) brings, those not in the tracked
+/// branch's own plan, as a Markdown section that goes before the full plan; and their count.
+/// Without a baseline every change is counted and no section is written.
+pub(crate) fn proposal_section(
     plan: &crate::plan::Plan,
     baseline: Option<&crate::plan::Plan>,
+    noun: &str,
 ) -> (usize, String) {
     use std::fmt::Write;
     let Some(baseline) = baseline else {
@@ -604,7 +606,7 @@ fn proposal_section(
         .iter()
         .filter(|change| !baseline.changes.contains(change))
         .collect();
-    let mut out = String::from("### What this proposal changes in Infisical\n\n");
+    let mut out = format!("### What this {noun} changes in Infisical\n\n");
     if introduced.is_empty() {
         out.push_str("Nothing by itself (the repository changes, Infisical would not).\n");
     }
@@ -626,7 +628,7 @@ fn proposal_section(
         let _ = writeln!(
             out,
             "\nThe plan below also holds {others} change(s) that the tracked branch already \
-             plans without this proposal (drift between the repository and Infisical); the next \
+             plans without this {noun} (drift between the repository and Infisical); the next \
              reconcile applies them either way."
         );
     }

@@ -28,6 +28,9 @@ pub enum GitReference {
     Tag(String),
     /// A pinned commit (full or abbreviated hex).
     Commit(String),
+    /// A full reference name on the remote, e.g. a merge request's
+    /// `refs/merge-requests/7/head` (GitLab) or a pull request's `refs/pull/7/head` (GitHub).
+    Ref(String),
 }
 
 impl std::fmt::Display for GitReference {
@@ -36,6 +39,7 @@ impl std::fmt::Display for GitReference {
             GitReference::Branch(b) => write!(f, "branch {b}"),
             GitReference::Tag(t) => write!(f, "tag {t}"),
             GitReference::Commit(c) => write!(f, "commit {c}"),
+            GitReference::Ref(r) => write!(f, "reference {r}"),
         }
     }
 }
@@ -262,6 +266,7 @@ impl GitSource {
             GitReference::Branch(b) => format!("+refs/heads/{b}:{FETCH_HEAD_REF}"),
             GitReference::Tag(t) => format!("+refs/tags/{t}:{FETCH_HEAD_REF}"),
             GitReference::Commit(c) => format!("+{c}:{FETCH_HEAD_REF}"),
+            GitReference::Ref(r) => format!("+{r}:{FETCH_HEAD_REF}"),
         };
         let known_hosts = match &config.known_hosts {
             Some(path) => {

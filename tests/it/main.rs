@@ -32,6 +32,7 @@ mod plan;
 mod plan_apply_cli;
 mod plan_properties;
 mod propose;
+mod request_plans;
 mod review;
 mod roundtrip;
 mod schema;

@@ -600,8 +600,16 @@ async fn an_ambiguous_name_is_an_error_listing_the_candidates_unless_chosen() {
 }
 
 fn run_cli(args: &[&str], url: &str) -> (i32, String, String) {
+    run_cli_with(args, url, &[])
+}
+
+fn run_cli_with(args: &[&str], url: &str, envs: &[(&str, &str)]) -> (i32, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_infisical-gitops"))
         .args(args)
+        .env_remove("BWS_ACCESS_TOKEN")
+        .env_remove("INFISICAL_GITOPS_BITWARDEN_EXPORT")
+        .env_remove("INFISICAL_GITOPS_BITWARDEN_URL")
+        .envs(envs.iter().copied())
         .env("INFISICAL_API_URL", url)
         .env("INFISICAL_UNIVERSAL_AUTH_CLIENT_ID", "dev-client-id")
         .env(
@@ -1106,4 +1114,191 @@ async fn a_value_held_by_several_items_is_settled_by_name_or_refused() {
     assert_eq!(chooser.0, 1);
     assert!(chosen.report.placeholders.is_empty());
     live.server.shutdown().await;
+}
+
+/// Every string in a JSON document (recursively).
+fn json_strings(value: &Value, into: &mut Vec<String>) {
+    match value {
+        Value::String(text) => into.push(text.clone()),
+        Value::Array(list) => list.iter().for_each(|v| json_strings(v, into)),
+        Value::Object(map) => map.values().for_each(|v| json_strings(v, into)),
+        _ => {}
+    }
+}
+
+/// Every regular file under `dir`, with its text.
+fn files_under(dir: &Path) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let text = std::fs::read_to_string(&path).unwrap();
+                found.push((path.display().to_string(), text));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The example repository (`examples/desired-state`), applied to the dev server over HTTP with
+/// the bundled Bitwarden export (as `apply --dev` does) and Secrets Manager through a fake `bws`,
+/// then imported with the same export and no mapping file: the imported repository validates
+/// clean and plans no change. The literal URLs that Bitwarden items also hold as URIs stay
+/// literals (apply recorded them), the generated secrets stay generated, the Secrets Manager
+/// secrets are found by value, and no value of the vault, of Secrets Manager or of a generated
+/// secret appears in any file, output or log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_round_trips_through_apply_and_import_without_a_mapping() {
+    use crate::bitwarden::{GOOD_TOKEN, SM_CANARY, SM_CANARY_2, SM_ID, SM_ID_2, fake_bws};
+    let Live { server, api } = Live::start().await;
+    let url = server.url();
+    let work = tempfile::tempdir().unwrap();
+    let bws = fake_bws(work.path());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let example = root.join("examples/desired-state");
+    let export = root.join("examples/bitwarden-export.json");
+    let out = work.path().join("imported");
+    let bitwarden: Vec<String> = vec![
+        "--bitwarden-export".into(),
+        export.display().to_string(),
+        "--bws-path".into(),
+        bws.display().to_string(),
+    ];
+    let cli = |args: Vec<String>| {
+        let url = url.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+                run_cli_with(
+                    &refs,
+                    &url,
+                    &[
+                        ("BWS_ACCESS_TOKEN", GOOD_TOKEN),
+                        ("INFISICAL_GITOPS_LOG", "debug"),
+                    ],
+                )
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let with = |head: &[&str]| -> Vec<String> {
+        head.iter()
+            .map(ToString::to_string)
+            .chain(bitwarden.iter().cloned())
+            .collect()
+    };
+    let mut outputs = Vec::new();
+
+    let (code, stdout, stderr) = cli(with(&[
+        "apply",
+        "--auto-approve",
+        example.to_str().unwrap(),
+    ]))
+    .await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("Apply complete: 54 done, 0 failed"),
+        "{stdout}"
+    );
+    outputs.push(("apply", stdout, stderr));
+
+    let (code, stdout, stderr) =
+        cli(with(&["import", "--all", "--out", out.to_str().unwrap()])).await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stderr.contains("0 placeholder(s)"), "{stderr}");
+    outputs.push(("import", stdout, stderr));
+
+    let (code, stdout, stderr) = cli(vec!["validate".into(), out.display().to_string()]).await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(!stdout.contains("warning"), "{stdout}");
+    outputs.push(("validate", stdout, stderr));
+
+    let (code, stdout, stderr) = cli(with(&[
+        "plan",
+        out.to_str().unwrap(),
+        "--detailed-exitcode",
+    ]))
+    .await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(
+        stdout.trim(),
+        "No changes. Infisical matches the repository.",
+        "{stderr}"
+    );
+    outputs.push(("plan", stdout, stderr));
+
+    // The sources written back.
+    let mcp = std::fs::read_to_string(out.join("secrets/mcp-servers/gitlab.yaml")).unwrap();
+    assert!(
+        mcp.contains("value: https://gitlab.example.internal"),
+        "{mcp}"
+    );
+    let unifi = std::fs::read_to_string(out.join("secrets/mcp-servers/unifi.yaml")).unwrap();
+    assert!(
+        unifi.contains("value: https://unifi.example.internal"),
+        "{unifi}"
+    );
+    let api_keys =
+        std::fs::read_to_string(out.join("secrets/k3s-infrastructure/api-keys.yaml")).unwrap();
+    assert!(
+        api_keys.contains(&format!("bitwardenSecretsManager:\n      secret: {SM_ID}")),
+        "{api_keys}"
+    );
+    let app = std::fs::read_to_string(out.join("secrets/applications/app-name-1.yaml")).unwrap();
+    assert!(app.contains(SM_ID_2), "{app}");
+
+    // No value anywhere: every string of the export that is not a literal of the example, the
+    // Secrets Manager values, and every live value that the example does not spell out.
+    let example_text: String = files_under(&example)
+        .into_iter()
+        .map(|(_, text)| text)
+        .collect();
+    let mut canaries = Vec::new();
+    json_strings(
+        &serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap(),
+        &mut canaries,
+    );
+    canaries.retain(|text| text.contains("fake") || text.contains("BEGIN"));
+    canaries.push(SM_CANARY.to_string());
+    canaries.push(SM_CANARY_2.to_string());
+    let (_, observed) = read_live(api.as_ref(), &Selection::All, 4).await.unwrap();
+    let mut generated = 0;
+    for project in observed.projects.values() {
+        for environment in project.environments.values() {
+            for secret in environment.secrets.values() {
+                let value = secret.value.as_ref().unwrap().expose().to_string();
+                if !example_text.contains(&value) {
+                    if secret.metadata.contains_key("infisical-gitops/generate") {
+                        generated += 1;
+                    }
+                    canaries.push(value);
+                }
+            }
+        }
+    }
+    assert_eq!(generated, 8, "the generated values are scanned for too");
+    let mut scanned = files_under(&out);
+    scanned.extend(outputs.into_iter().flat_map(|(what, stdout, stderr)| {
+        [
+            (format!("{what} stdout"), stdout),
+            (format!("{what} stderr"), stderr),
+        ]
+    }));
+    scanned.push((
+        "bws argv.log".into(),
+        std::fs::read_to_string(work.path().join("argv.log")).unwrap(),
+    ));
+    assert!(scanned.len() > 10);
+    for (what, text) in &scanned {
+        for canary in &canaries {
+            assert!(!text.contains(canary.as_str()), "{what} contains a value");
+        }
+    }
+    server.shutdown().await;
 }

@@ -1302,3 +1302,205 @@ async fn the_example_round_trips_through_apply_and_import_without_a_mapping() {
     }
     server.shutdown().await;
 }
+
+/// Import through `bw serve` (one status request, one listing): a vault that answers the status
+/// as unlocked and locks before the listing (as on its timeout) fails the import with the
+/// locked-vault error, writes nothing and shows no value; once unlocked, the same command
+/// imports with two requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vault_locked_mid_run_fails_the_import_and_writes_nothing() {
+    use infisical_gitops::resolve::bitwarden::double::BwServeDouble;
+    let live = seeded().await;
+    let url = live.server.url();
+    let double = BwServeDouble::with_export(&export_json(vault_items(true)))
+        .await
+        .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let mapping = work.path().join("mapping.yaml");
+    std::fs::write(&mapping, MAPPING).unwrap();
+    let out = work.path().join("repo");
+    let args: Vec<String> = [
+        "import",
+        "--project",
+        "payments",
+        "--out",
+        out.to_str().unwrap(),
+        "--mapping",
+        mapping.to_str().unwrap(),
+        "--bitwarden-url",
+        &double.url(),
+        "--bitwarden-folder",
+        FOLDER,
+    ]
+    .iter()
+    .map(ToString::to_string)
+    .collect();
+    let cli = || {
+        let (url, args) = (url.clone(), args.clone());
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+                run_cli_with(&refs, &url, &[("INFISICAL_GITOPS_LOG", "debug")])
+            })
+            .await
+            .unwrap()
+        }
+    };
+
+    double.state.lock_after(1);
+    let (code, stdout, stderr) = cli().await;
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stderr.contains("locked"), "{stderr}");
+    assert!(!out.exists(), "nothing is written");
+    assert_no_value("stdout", &stdout);
+    assert_no_value("stderr", &stderr);
+    assert_eq!(
+        (double.state.requests(), double.state.lists()),
+        (2, 0),
+        "the status, then a listing refused as locked (not counted as served)"
+    );
+
+    double.state.lock_after(0);
+    double.state.set_locked(false);
+    let (code, stdout, stderr) = cli().await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stderr.contains("0 placeholder(s)"), "{stderr}");
+    assert_eq!((double.state.requests(), double.state.lists()), (4, 1));
+    assert_no_value("stdout", &stdout);
+    assert_no_value("stderr", &stderr);
+    for (path, text) in files_under(&out) {
+        assert_no_value(&path, &text);
+    }
+    live.server.shutdown().await;
+}
+
+/// The recorded source comes before value matching, and sensitive fields before the others: a
+/// literal that two items hold as a URI stays a literal (no ambiguity); a literal that a
+/// password holds becomes a reference, with a warning; an unmarked value held by a Secrets
+/// Manager secret and, as a username, by an item is the Secrets Manager secret.
+#[tokio::test]
+async fn recorded_literals_beat_uris_and_sensitive_fields_beat_the_rest() {
+    use infisical_gitops::model::ownership::{
+        LITERAL_KEY, LITERAL_VALUE, MARKER_KEY, MARKER_VALUE,
+    };
+    use infisical_gitops::resolve::bitwarden::item::Sensitive;
+    use infisical_gitops::resolve::bitwarden::secrets_manager::ListedSecret;
+    let live = Live::start().await;
+    let project = live
+        .api
+        .create_project(&CreateProject {
+            name: "literals".into(),
+            slug: "literals".into(),
+            description: None,
+            create_default_environments: false,
+        })
+        .await
+        .unwrap();
+    live.api
+        .create_environment(
+            &project.id,
+            &CreateEnvironment {
+                name: "prod".into(),
+                slug: "prod".into(),
+                position: Some(1),
+            },
+        )
+        .await
+        .unwrap();
+    let literal = [(MARKER_KEY, MARKER_VALUE), (LITERAL_KEY, LITERAL_VALUE)];
+    live.api
+        .create_secrets(
+            &SecretScope {
+                project_id: project.id.clone(),
+                environment: "prod".into(),
+                path: "/".into(),
+            },
+            &[
+                write("URL", "https://dup.example.internal", "", &[], &literal),
+                write(
+                    "NOT_A_LITERAL",
+                    "canary-lit-password-71c",
+                    "",
+                    &[],
+                    &literal,
+                ),
+                write("FROM_SM", "canary-lit-sm-9e2", "", &[], &[]),
+            ],
+        )
+        .await
+        .unwrap();
+    let uri_item = |id: &str, username: &str| {
+        json!({"id": id, "type": 1, "name": id, "folderId": FOLDER,
+               "login": {"username": username, "password": null,
+                         "uris": [{"uri": "https://dup.example.internal"}]}})
+    };
+    let (catalog, _) = catalog(vec![
+        uri_item("44444444-0000-4000-8000-000000000001", "canary-lit-sm-9e2"),
+        uri_item("44444444-0000-4000-8000-000000000002", "someone"),
+        item(
+            "44444444-0000-4000-8000-000000000003",
+            "a login",
+            FOLDER,
+            "",
+            "canary-lit-password-71c",
+        ),
+    ]);
+    let catalog = catalog.with_secrets_manager(vec![ListedSecret {
+        id: "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c99".into(),
+        key: "SOMETHING_ELSE".into(),
+        project_id: None,
+        value: Sensitive(SecretValue::new("canary-lit-sm-9e2")),
+    }]);
+    let (projects, observed) = read_live(
+        live.api.as_ref(),
+        &Selection::Projects(vec!["literals".into()]),
+        4,
+    )
+    .await
+    .unwrap();
+    let imported = generate(
+        &projects,
+        &observed,
+        &Mapping::default(),
+        Some(&catalog),
+        &mut Refuse,
+        &options(),
+    )
+    .unwrap();
+    let root = &imported
+        .files
+        .iter()
+        .find(|f| f.path.ends_with("root.yaml"))
+        .unwrap()
+        .content;
+    assert!(
+        root.contains("- key: URL\n    sensitive: false\n    value: https://dup.example.internal"),
+        "{root}"
+    );
+    assert!(
+        root.contains(
+            "- key: NOT_A_LITERAL\n    bitwarden:\n      item: 44444444-0000-4000-8000-000000000003"
+        ),
+        "{root}"
+    );
+    assert!(
+        root.contains(
+            "- key: FROM_SM\n    bitwardenSecretsManager:\n      secret: 9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c99"
+        ),
+        "{root}"
+    );
+    assert!(!root.contains("canary-lit"), "{root}");
+    let report = &imported.report;
+    assert_eq!(report.literals.len(), 1);
+    assert_eq!(report.matched_by_value, 2);
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w
+                .starts_with("literals/prod:/#NOT_A_LITERAL: recorded as a non-sensitive literal")),
+        "{:?}",
+        report.warnings
+    );
+    live.server.shutdown().await;
+}

@@ -11,10 +11,11 @@
 //!
 //! Secret values are never written. Each secret gets, in this order: a Bitwarden reference from
 //! the mapping file; the source apply recorded in the metadata of a secret it manages
-//! (`generate`, or a non-sensitive literal `value`); a reference to the one Bitwarden field that
-//! holds its value (compared by keyed digest, see [`matching`]); a reference to the one item
-//! named like it; or else a `todo` placeholder that `validate` reports as `placeholder-source`. The ownership marker is left out of
-//! metadata and descriptions, and every project gets `policy.adoption: adopt` (or the chosen
+//! (`generate`, or a non-sensitive literal `value`); a reference to the one Bitwarden field (or
+//! Secrets Manager secret) that holds its value (compared by keyed digest, sensitive fields
+//! first, see [`matching`]); a reference to the one item named like it; or else a `todo`
+//! placeholder that `validate` reports as `placeholder-source`. The ownership marker is left out
+//! of metadata and descriptions, and every project gets `policy.adoption: adopt` (or the chosen
 //! policy), so the first plan against the same Infisical only adopts.
 
 pub mod matching;
@@ -233,7 +234,7 @@ pub struct ImportReport {
     pub secrets: usize,
     /// Secrets referenced through the mapping file.
     pub mapped: usize,
-    /// Secrets referenced through the one field holding their value.
+    /// Secrets referenced through the one field (or Secrets Manager secret) holding their value.
     pub matched_by_value: usize,
     /// Secrets referenced through an item found by name.
     pub matched_by_name: usize,
@@ -304,8 +305,9 @@ enum Pending {
 ///
 /// A secret's source, in order: the mapping file; the source record apply wrote on a secret it
 /// manages (`infisical-gitops/generate` → `generate`, `infisical-gitops/literal` → `value`
-/// with `sensitive: false`); the one Bitwarden field holding its value; the one item named like
-/// it; else a `todo` placeholder.
+/// with `sensitive: false`, unless a sensitive field holds the value); the one Bitwarden field
+/// or Secrets Manager secret holding its value; the one item named like it; else a `todo`
+/// placeholder.
 ///
 /// # Errors
 /// [`ImportError::Ambiguous`] listing every secret whose name or value matched several items

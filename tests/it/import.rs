@@ -1509,3 +1509,79 @@ async fn recorded_literals_beat_uris_and_sensitive_fields_beat_the_rest() {
     );
     live.server.shutdown().await;
 }
+
+/// The same round trip through the embedded dev server only: `apply --dev` and `import --dev`
+/// share a `--dev-state` file, `import --dev` reads the bundled export by default, and
+/// `--bws-project` narrows the Secrets Manager listing; the result validates clean and
+/// `plan --dev` has no change.
+#[test]
+fn the_example_round_trips_under_dev_with_the_bundled_export() {
+    use crate::bitwarden::{GOOD_TOKEN, SM_CANARY, SM_CANARY_2, SM_PROJECT, fake_bws};
+    let work = tempfile::tempdir().unwrap();
+    let bws = fake_bws(work.path());
+    let state = work.path().join("dev-state.json");
+    let out = work.path().join("imported");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/desired-state");
+    let run = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_infisical-gitops"))
+            .args(args)
+            .args(["--dev", "--dev-state", state.to_str().unwrap()])
+            .args(["--bws-path", bws.to_str().unwrap()])
+            .env_remove("INFISICAL_API_URL")
+            .env_remove("INFISICAL_UNIVERSAL_AUTH_CLIENT_ID")
+            .env_remove("INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET")
+            .env_remove("INFISICAL_TOKEN")
+            .env_remove("INFISICAL_GITOPS_BITWARDEN_EXPORT")
+            .env_remove("INFISICAL_GITOPS_BITWARDEN_URL")
+            .env("BWS_ACCESS_TOKEN", GOOD_TOKEN)
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        );
+        for text in [&stdout, &stderr] {
+            for canary in [SM_CANARY, SM_CANARY_2, "do-not-use"] {
+                assert!(!text.contains(canary), "{args:?} printed a value");
+            }
+        }
+        (output.status.code().unwrap_or(-1), stdout, stderr)
+    };
+    let (code, stdout, stderr) = run(&["apply", "--auto-approve", example.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let (code, stdout, stderr) = run(&[
+        "import",
+        "--all",
+        "--bws-project",
+        SM_PROJECT,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stderr.contains("21 matched by value"), "{stderr}");
+    assert!(stderr.contains("0 placeholder(s)"), "{stderr}");
+    let (code, stdout, stderr) = run(&["plan", out.to_str().unwrap(), "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(
+        stdout.trim(),
+        "No changes. Infisical matches the repository."
+    );
+    let validation = validate_path(&out);
+    assert!(
+        validation.state.is_some() && validation.diagnostics.is_empty(),
+        "{}",
+        render_text(&out, &validation, false)
+    );
+    for (path, text) in files_under(&out) {
+        for canary in [SM_CANARY, SM_CANARY_2, "do-not-use"] {
+            assert!(!text.contains(canary), "{path} contains a value");
+        }
+    }
+    let argv = std::fs::read_to_string(work.path().join("argv.log")).unwrap();
+    assert!(
+        argv.contains(&format!("secret list {SM_PROJECT} --output json")),
+        "{argv}"
+    );
+}

@@ -1,8 +1,10 @@
 //! `infisical-gitops import (--project SLUG… | --all) [--out DIR] [--dry-run] [--force]
 //! [--mapping FILE] [--bitwarden-url URL | --bitwarden-export FILE] [--bitwarden-folder ID]
-//! [--bitwarden-collection ID] [--adoption adopt|create-or-adopt] [--match name|value|both]`:
-//! write a desired-state repository from the live Infisical. Secret values are never written,
-//! only the literals apply recorded as non-sensitive (see `docs/import.md`).
+//! [--bitwarden-collection ID] [--bws-project ID] [--adoption adopt|create-or-adopt]
+//! [--match name|value|both]`: write a desired-state repository from the live Infisical. Secret
+//! values are never written, only the literals apply recorded as non-sensitive (see
+//! `docs/import.md`). With `BWS_ACCESS_TOKEN` set, Secrets Manager secrets are matched by value
+//! too (`bws secret list`).
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -23,7 +25,9 @@ use crate::import::{
 use crate::infisical::observe::DEFAULT_CONCURRENCY;
 use crate::model::Address;
 use crate::model::document::Adoption;
-use crate::resolve::bitwarden::{ExportVault, ServeClient};
+use crate::resolve::bitwarden::resolver::EMBEDDED_SAMPLE_EXPORT;
+use crate::resolve::bitwarden::secrets_manager::{self, ListedSecret};
+use crate::resolve::bitwarden::{BwsCli, ExportVault, ServeClient};
 
 /// Arguments of `import`.
 #[derive(Debug, clap::Args)]
@@ -54,6 +58,10 @@ pub struct Args {
     /// Only items in this Bitwarden collection (id) match by name.
     #[arg(long, value_name = "ID")]
     pub bitwarden_collection: Option<String>,
+    /// With `BWS_ACCESS_TOKEN` set: match only the Secrets Manager secrets of this project (id)
+    /// instead of every secret the token can read.
+    #[arg(long, value_name = "ID")]
+    pub bws_project: Option<String>,
     /// The adoption policy written into each project.
     #[arg(long, value_enum, default_value_t = AdoptionArg::Adopt)]
     pub adoption: AdoptionArg,
@@ -122,10 +130,42 @@ impl Chooser for Prompt {
     }
 }
 
+/// The Secrets Manager secrets to match against: `bws secret list` when `BWS_ACCESS_TOKEN` is
+/// set, else none.
+async fn secrets_manager(args: &Args) -> miette::Result<Option<Vec<ListedSecret>>> {
+    let token = env::read(env::BWS_ACCESS_TOKEN).filter(|t| !t.trim().is_empty());
+    let Some(token) = token else {
+        if args.bws_project.is_some() {
+            miette::bail!("--bws-project needs BWS_ACCESS_TOKEN");
+        }
+        return Ok(None);
+    };
+    let program = args
+        .connection
+        .bitwarden
+        .bws_path
+        .clone()
+        .unwrap_or_else(|| secrets_manager::DEFAULT_PROGRAM.into());
+    let cli = BwsCli::new(program, Some(secrecy::SecretString::from(token)));
+    let secrets = cli
+        .list_secrets(args.bws_project.as_deref())
+        .await
+        .into_diagnostic()
+        .wrap_err("cannot list the bitwarden secrets manager secrets")?;
+    Ok(Some(secrets))
+}
+
 async fn catalog(args: &Args) -> miette::Result<Option<Catalog>> {
     let bitwarden = &args.connection.bitwarden;
+    let secrets = secrets_manager(args).await?;
     let items = if let Some(path) = &bitwarden.bitwarden_export {
         ExportVault::load(path).into_diagnostic()?.items().to_vec()
+    } else if args.connection.dev && bitwarden.bitwarden_url.is_none() {
+        // As `plan --dev` and `apply --dev`: the bundled sample export.
+        ExportVault::parse(EMBEDDED_SAMPLE_EXPORT, "examples/bitwarden-export.json")
+            .into_diagnostic()?
+            .items()
+            .to_vec()
     } else if let Some(url) = &bitwarden.bitwarden_url {
         let client = ServeClient::new(url)
             .into_diagnostic()
@@ -145,13 +185,18 @@ async fn catalog(args: &Args) -> miette::Result<Option<Catalog>> {
                 "--bitwarden-folder and --bitwarden-collection need --bitwarden-url or --bitwarden-export"
             );
         }
-        return Ok(None);
+        return Ok(secrets
+            .map(|secrets| Catalog::new(Vec::new(), None, None).with_secrets_manager(secrets)));
     };
-    Ok(Some(Catalog::new(
+    let catalog = Catalog::new(
         items,
         args.bitwarden_folder.clone(),
         args.bitwarden_collection.clone(),
-    )))
+    );
+    Ok(Some(match secrets {
+        Some(secrets) => catalog.with_secrets_manager(secrets),
+        None => catalog,
+    }))
 }
 
 fn instance_label(connection: &ConnectionArgs) -> String {

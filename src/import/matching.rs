@@ -4,8 +4,12 @@
 //!
 //! **Values are matched by keyed digest.** When a catalog is made, it draws a random 256-bit key
 //! (kept in memory only, zeroized on drop) and stores, for every candidate field of every item in
-//! scope (password, each custom field, notes, username, each URI), the HMAC-SHA256 of the value
-//! normalised the way Infisical stores it ([`normalize_value`]). A live value is looked up by its
+//! scope (password, each custom field, notes, username, each URI) and every Secrets Manager
+//! secret listed ([`Catalog::with_secrets_manager`]), the HMAC-SHA256 of the value normalised the
+//! way Infisical stores it ([`normalize_value`]), with whether the field is *sensitive*
+//! (password, notes, hidden custom field, Secrets Manager value) or not (username, URI, visible
+//! custom field). When several fields hold a value, a sensitive one always wins over a
+//! non-sensitive one. A live value is looked up by its
 //! own digest under the same key. Nothing returns a value or a digest: lookups return item ids and
 //! field references, [`Catalog::same_value`] only a verdict. The key dies with the catalog, so a
 //! digest is worthless outside the run even if it were leaked, and none is ever written.
@@ -205,6 +209,8 @@ pub struct Catalog {
     by_id: BTreeMap<String, usize>,
     /// Keyed digests of every candidate field in scope.
     values: ValueIndex,
+    /// Secrets Manager secrets (ids, keys and projects; values only digested).
+    secrets: Vec<SecretsManagerEntry>,
 }
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
@@ -219,13 +225,36 @@ impl std::fmt::Debug for ValueDigest {
     }
 }
 
-/// One field that holds a value: the item (by index) and the field, with its rank (lower is
-/// preferred when several fields of one item hold the value).
+/// What holds a value: an item of the catalog, or a Secrets Manager secret (by index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Owner {
+    Item(usize),
+    Secret(usize),
+}
+
+/// One field that holds a value: its owner and the field, with its rank (lower is preferred when
+/// several fields of one item hold the value) and whether the field is sensitive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Holder {
-    item: usize,
+    owner: Owner,
     rank: usize,
+    sensitive: bool,
     field: BitwardenFieldRef,
+}
+
+impl Holder {
+    /// Lower is preferred: sensitive fields first, then the item's own order.
+    fn preference(&self) -> (bool, usize) {
+        (!self.sensitive, self.rank)
+    }
+}
+
+/// A Secrets Manager secret the catalog matches against (its value only digested).
+#[derive(Debug, Clone)]
+struct SecretsManagerEntry {
+    id: String,
+    key: String,
+    project: Option<String>,
 }
 
 /// The digest of every candidate field, under a random key drawn when the index is made.
@@ -261,7 +290,7 @@ impl ValueIndex {
             if item.deleted_date.is_some() || !scope.contains(item) {
                 continue;
             }
-            for (rank, field) in candidate_fields(item).into_iter().enumerate() {
+            for (rank, (field, sensitive)) in candidate_fields(item).into_iter().enumerate() {
                 // The same rules as resolving the reference later: a field that would not
                 // resolve (empty, linked, duplicated) is not a candidate.
                 let Ok(value) = item.field(&field) else {
@@ -269,14 +298,30 @@ impl ValueIndex {
                 };
                 let digest = index.digest(value.expose());
                 index.holders.entry(digest).or_default().push(Holder {
-                    item: position,
+                    owner: Owner::Item(position),
                     rank,
+                    sensitive,
                     field,
                 });
                 index.fields += 1;
             }
         }
         index
+    }
+
+    /// Adds a Secrets Manager secret's value (sensitive) as held by `Owner::Secret(position)`.
+    fn add_secret(&mut self, position: usize, value: &SecretValue) {
+        let digest = self.digest(value.expose());
+        self.holders.entry(digest).or_default().push(Holder {
+            owner: Owner::Secret(position),
+            rank: 0,
+            sensitive: true,
+            field: BitwardenFieldRef::Builtin {
+                field: BitwardenField::Password,
+                uri_index: 0,
+            },
+        });
+        self.fields += 1;
     }
 
     /// The keyed digest of `raw` as Infisical would store it.
@@ -289,54 +334,62 @@ impl ValueIndex {
     }
 }
 
-/// The fields of an item that may hold a secret's value, most specific first: the password,
-/// each custom field, the notes, the username, each URI. TOTP seeds are left out (a reference to
-/// `totp` reads the current code, not the seed).
-fn candidate_fields(item: &Item) -> Vec<BitwardenFieldRef> {
+/// The fields of an item that may hold a secret's value, most specific first, each with whether
+/// it is sensitive: the password (yes), each custom field (when hidden), the notes (yes), the
+/// username (no), each URI (no). TOTP seeds are left out (a reference to `totp` reads the
+/// current code, not the seed).
+fn candidate_fields(item: &Item) -> Vec<(BitwardenFieldRef, bool)> {
     let builtin = |field, uri_index| BitwardenFieldRef::Builtin { field, uri_index };
-    let mut fields = vec![builtin(BitwardenField::Password, 0)];
-    let mut names: Vec<&str> = Vec::new();
+    let mut fields = vec![(builtin(BitwardenField::Password, 0), true)];
+    let mut names: Vec<(&str, bool)> = Vec::new();
     for field in &item.fields {
         if let Some(name) = field.name.as_deref()
             && field.kind != field_type::LINKED
-            && !names.contains(&name)
+            && !names.iter().any(|(n, _)| *n == name)
         {
-            names.push(name);
+            names.push((name, field.kind == field_type::HIDDEN));
         }
     }
     fields.extend(
         names
             .into_iter()
-            .map(|name| BitwardenFieldRef::Custom(name.to_string())),
+            .map(|(name, hidden)| (BitwardenFieldRef::Custom(name.to_string()), hidden)),
     );
-    fields.push(builtin(BitwardenField::Notes, 0));
-    fields.push(builtin(BitwardenField::Username, 0));
+    fields.push((builtin(BitwardenField::Notes, 0), true));
+    fields.push((builtin(BitwardenField::Username, 0), false));
     let uris = item.login.as_ref().map_or(0, |login| login.uris.len());
     for index in 0..uris {
-        fields.push(builtin(
-            BitwardenField::Uri,
-            u32::try_from(index).unwrap_or(u32::MAX),
+        fields.push((
+            builtin(
+                BitwardenField::Uri,
+                u32::try_from(index).unwrap_or(u32::MAX),
+            ),
+            false,
         ));
     }
     fields
 }
 
-/// An item that holds a secret's value, and the field to reference.
+/// An item (or Secrets Manager secret) that holds a secret's value, and the field to reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValueHolder {
-    /// The item id, lowercase.
+    /// The item id, lowercase; for a Secrets Manager secret, the secret id.
     pub item: String,
-    /// The item's name (foreign text: escape before showing it).
+    /// The item's name, or the Secrets Manager secret's key (foreign text: escape before
+    /// showing it).
     pub name: String,
-    /// The item's Bitwarden folder id.
+    /// The item's Bitwarden folder id (for a Secrets Manager secret, its project id).
     pub folder: Option<String>,
-    /// The field (the most specific one when several fields of the item hold the value).
+    /// The field (the most specific one when several fields of the item hold the value;
+    /// unused for a Secrets Manager secret).
     pub field: BitwardenFieldRef,
+    /// Whether this is a Secrets Manager secret rather than a Password Manager item.
+    pub secrets_manager: bool,
 }
 
 impl ValueHolder {
-    /// The reference as written into a `SecretSet`: `field` omitted for the password,
-    /// `uriIndex` omitted for the first URI.
+    /// The reference as written into a `SecretSet` (for a Password Manager item): `field`
+    /// omitted for the password, `uriIndex` omitted for the first URI.
     pub fn to_spec(&self) -> BitwardenSpec {
         let (field, custom_field, uri_index) = match &self.field {
             BitwardenFieldRef::Builtin {
@@ -407,7 +460,31 @@ impl Catalog {
             collection,
             by_id,
             values,
+            secrets: Vec::new(),
         }
+    }
+
+    /// Adds the Secrets Manager secrets `bws secret list` returned: each one's value is
+    /// digested (sensitive) and the value itself dropped.
+    pub fn with_secrets_manager(
+        mut self,
+        secrets: Vec<crate::resolve::bitwarden::secrets_manager::ListedSecret>,
+    ) -> Self {
+        for secret in secrets {
+            let position = self.secrets.len();
+            self.values.add_secret(position, &secret.value.0);
+            self.secrets.push(SecretsManagerEntry {
+                id: secret.id.to_ascii_lowercase(),
+                key: secret.key,
+                project: secret.project_id,
+            });
+        }
+        self
+    }
+
+    /// How many Secrets Manager secrets the catalog holds.
+    pub fn secrets_manager_secrets(&self) -> usize {
+        self.secrets.len()
     }
 
     /// How many fields the value index holds (for the summary and benchmarks).
@@ -415,29 +492,48 @@ impl Catalog {
         self.values.fields
     }
 
-    /// The items in scope that hold `live` in one of their fields (after Infisical's
-    /// normalisation), one entry per item with its most specific field, sorted by item id.
+    /// The items in scope (and Secrets Manager secrets) that hold `live` in one of their fields
+    /// (after Infisical's normalisation), one entry per item with its most specific field,
+    /// sorted by item id. When a sensitive field (password, notes, hidden custom field, Secrets
+    /// Manager value) holds the value, items holding it only in a non-sensitive field (username,
+    /// URI, visible custom field) are left out: a value that is a password somewhere is a
+    /// password.
     pub fn find_by_value(&self, live: &SecretValue) -> Vec<ValueHolder> {
         let digest = self.values.digest(live.expose());
         let Some(holders) = self.values.holders.get(&digest) else {
             return Vec::new();
         };
-        let mut best: BTreeMap<usize, &Holder> = BTreeMap::new();
+        let mut best: BTreeMap<Owner, &Holder> = BTreeMap::new();
         for holder in holders {
-            let entry = best.entry(holder.item).or_insert(holder);
-            if holder.rank < entry.rank {
+            let entry = best.entry(holder.owner).or_insert(holder);
+            if holder.preference() < entry.preference() {
                 *entry = holder;
             }
         }
+        let any_sensitive = best.values().any(|holder| holder.sensitive);
         let mut found: Vec<ValueHolder> = best
             .into_values()
-            .map(|holder| {
-                let item = &self.items[holder.item];
-                ValueHolder {
-                    item: item.id.to_ascii_lowercase(),
-                    name: item.name.clone(),
-                    folder: item.folder_id.clone(),
-                    field: holder.field.clone(),
+            .filter(|holder| holder.sensitive || !any_sensitive)
+            .map(|holder| match holder.owner {
+                Owner::Item(index) => {
+                    let item = &self.items[index];
+                    ValueHolder {
+                        item: item.id.to_ascii_lowercase(),
+                        name: item.name.clone(),
+                        folder: item.folder_id.clone(),
+                        field: holder.field.clone(),
+                        secrets_manager: false,
+                    }
+                }
+                Owner::Secret(index) => {
+                    let secret = &self.secrets[index];
+                    ValueHolder {
+                        item: secret.id.clone(),
+                        name: secret.key.clone(),
+                        folder: secret.project.clone(),
+                        field: holder.field.clone(),
+                        secrets_manager: true,
+                    }
                 }
             })
             .collect();
@@ -445,11 +541,13 @@ impl Catalog {
         found
     }
 
-    /// Whether any field in scope holds `live`.
-    pub fn holds_value(&self, live: &SecretValue) -> bool {
+    /// Whether a sensitive field in scope (password, notes, hidden custom field, Secrets
+    /// Manager value) holds `live`.
+    pub fn holds_sensitive_value(&self, live: &SecretValue) -> bool {
         self.values
             .holders
-            .contains_key(&self.values.digest(live.expose()))
+            .get(&self.values.digest(live.expose()))
+            .is_some_and(|holders| holders.iter().any(|holder| holder.sensitive))
     }
 
     /// The Bitwarden folder of an item, by id.
@@ -656,6 +754,72 @@ mod tests {
             catalog.values.digest("canary-pass"),
             other.values.digest("canary-pass")
         );
+    }
+
+    #[test]
+    fn a_sensitive_field_wins_over_a_uri_or_a_username() {
+        use crate::resolve::bitwarden::item::Sensitive;
+        use crate::resolve::bitwarden::secrets_manager::ListedSecret;
+        let catalog = Catalog::new(
+            items(
+                r#"[
+                {"id": "A", "type": 1, "name": "a",
+                 "login": {"username": "canary-shared-1", "uris": [{"uri": "https://shared"}]}},
+                {"id": "B", "type": 1, "name": "b", "login": {"password": "canary-shared-1"}},
+                {"id": "C", "type": 1, "name": "c", "login": {"uris": [{"uri": "https://shared"}]}},
+                {"id": "D", "type": 2, "name": "d",
+                 "fields": [{"name": "visible", "value": "canary-v-1", "type": 0}]},
+                {"id": "E", "type": 2, "name": "e",
+                 "fields": [{"name": "hidden", "value": "canary-v-1", "type": 1}]},
+                {"id": "F", "type": 1, "name": "f", "login": {"uris": [{"uri": "https://sm"}]}}
+            ]"#,
+            ),
+            None,
+            None,
+        )
+        .with_secrets_manager(vec![ListedSecret {
+            id: "9A8B7C6D-5E4F-4A3B-8C2D-1E0F9A8B7C01".to_string(),
+            key: "SMTP_RELAY_PASSWORD".to_string(),
+            project_id: Some("p".to_string()),
+            value: Sensitive(SecretValue::new("https://sm")),
+        }]);
+        let find = |value: &str| -> Vec<(String, String, bool)> {
+            catalog
+                .find_by_value(&SecretValue::new(value))
+                .into_iter()
+                .map(|h| {
+                    (
+                        h.item,
+                        crate::resolve::bitwarden::item::field_label(&h.field),
+                        h.secrets_manager,
+                    )
+                })
+                .collect()
+        };
+        // A password beats another item's username.
+        assert_eq!(
+            find("canary-shared-1"),
+            [("b".into(), "password".into(), false)]
+        );
+        // Only URIs hold it: both are candidates (and none is sensitive).
+        assert_eq!(find("https://shared").len(), 2);
+        assert!(!catalog.holds_sensitive_value(&SecretValue::new("https://shared")));
+        assert!(catalog.holds_sensitive_value(&SecretValue::new("canary-shared-1")));
+        // A hidden custom field beats a visible one.
+        assert_eq!(
+            find("canary-v-1"),
+            [("e".into(), "custom field \"hidden\"".into(), false)]
+        );
+        // A Secrets Manager value beats a URI; its id is written lowercase.
+        assert_eq!(
+            find("https://sm"),
+            [(
+                "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c01".into(),
+                "password".into(),
+                true
+            )]
+        );
+        assert_eq!(catalog.secrets_manager_secrets(), 1);
     }
 
     #[test]

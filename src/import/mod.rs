@@ -11,10 +11,11 @@
 //!
 //! Secret values are never written. Each secret gets, in this order: a Bitwarden reference from
 //! the mapping file; the source apply recorded in the metadata of a secret it manages
-//! (`generate`, or a non-sensitive literal `value`); a reference to the one Bitwarden field that
-//! holds its value (compared by keyed digest, see [`matching`]); a reference to the one item
-//! named like it; or else a `todo` placeholder that `validate` reports as `placeholder-source`. The ownership marker is left out of
-//! metadata and descriptions, and every project gets `policy.adoption: adopt` (or the chosen
+//! (`generate`, or a non-sensitive literal `value`); a reference to the one Bitwarden field (or
+//! Secrets Manager secret) that holds its value (compared by keyed digest, sensitive fields
+//! first, see [`matching`]); a reference to the one item named like it; or else a `todo`
+//! placeholder that `validate` reports as `placeholder-source`. The ownership marker is left out
+//! of metadata and descriptions, and every project gets `policy.adoption: adopt` (or the chosen
 //! policy), so the first plan against the same Infisical only adopts.
 
 pub mod matching;
@@ -28,8 +29,9 @@ use crate::infisical::api::{InfisicalApi, RemoteProject};
 use crate::infisical::error::ApiError;
 use crate::infisical::observe::{ObserveError, observe_projects};
 use crate::model::document::{
-    API_VERSION, Adoption, BitwardenSpec, EnvironmentSpec, FolderSpec, GenerateSpec, Metadata,
-    PolicySpec, ProjectDocument, ProjectSpec, SecretSetDocument, SecretSetSpec, SecretSpec,
+    API_VERSION, Adoption, BitwardenSecretsManagerSpec, BitwardenSpec, EnvironmentSpec, FolderSpec,
+    GenerateSpec, Metadata, PolicySpec, ProjectDocument, ProjectSpec, SecretSetDocument,
+    SecretSetSpec, SecretSpec,
 };
 use crate::model::span::Located;
 use crate::model::{Address, EnvironmentSlug, FolderPath, GenerateRule, ProjectSlug, SecretValue};
@@ -232,7 +234,7 @@ pub struct ImportReport {
     pub secrets: usize,
     /// Secrets referenced through the mapping file.
     pub mapped: usize,
-    /// Secrets referenced through the one field holding their value.
+    /// Secrets referenced through the one field (or Secrets Manager secret) holding their value.
     pub matched_by_value: usize,
     /// Secrets referenced through an item found by name.
     pub matched_by_name: usize,
@@ -284,6 +286,8 @@ impl Chooser for Refuse {
 #[derive(Debug, Clone)]
 enum Source {
     Bitwarden(BitwardenSpec),
+    /// A Bitwarden Secrets Manager secret, by id.
+    SecretsManager(String),
     Generate(GenerateRule),
     Literal(String),
     Todo(String),
@@ -301,8 +305,9 @@ enum Pending {
 ///
 /// A secret's source, in order: the mapping file; the source record apply wrote on a secret it
 /// manages (`infisical-gitops/generate` → `generate`, `infisical-gitops/literal` → `value`
-/// with `sensitive: false`); the one Bitwarden field holding its value; the one item named like
-/// it; else a `todo` placeholder.
+/// with `sensitive: false`, unless a sensitive field holds the value); the one Bitwarden field
+/// or Secrets Manager secret holding its value; the one item named like it; else a `todo`
+/// placeholder.
 ///
 /// # Errors
 /// [`ImportError::Ambiguous`] listing every secret whose name or value matched several items
@@ -360,6 +365,12 @@ pub fn generate(
                             report.differing_values.push(address.clone());
                         }
                         spec.bitwarden = Some(Located::unplaced(reference));
+                    }
+                    Source::SecretsManager(secret_id) => {
+                        spec.bitwarden_secrets_manager =
+                            Some(Located::unplaced(BitwardenSecretsManagerSpec {
+                                secret: Located::unplaced(secret_id),
+                            }));
                     }
                     Source::Generate(rule) => {
                         spec.generate = Some(Located::unplaced(GenerateSpec {
@@ -527,7 +538,7 @@ fn decide_sources(
                 match picked {
                     Some(holder) => {
                         report.matched_by_value += 1;
-                        Source::Bitwarden(holder.to_spec())
+                        holder_source(&holder)
                     }
                     None => Source::Todo(String::new()),
                 }
@@ -554,9 +565,11 @@ fn decide_sources(
 
 /// The source apply recorded on a secret it manages: `generate` from
 /// `infisical-gitops/generate` (when the live value fits the rule), `value` from
-/// `infisical-gitops/literal: true` (unless a Bitwarden field in scope holds the value: then it
-/// is a secret, and the value match decides). Records on unmarked secrets are ignored: only a
-/// secret this tool writes carries its records.
+/// `infisical-gitops/literal: true` (unless a *sensitive* Bitwarden field in scope holds the
+/// value, a password, notes, hidden custom field or Secrets Manager value: then it is a secret,
+/// and the value match decides; a URI or username holding it does not count, so a literal URL
+/// stays a literal). The recorded source comes before value matching. Records on unmarked
+/// secrets are ignored: only a secret this tool writes carries its records.
 fn recorded_source(
     address: &Address,
     secret: &crate::plan::LiveSecret,
@@ -591,9 +604,9 @@ fn recorded_source(
         if value.is_blank() {
             return None;
         }
-        if catalog.is_some_and(|c| c.holds_value(value)) {
+        if catalog.is_some_and(|c| c.holds_sensitive_value(value)) {
             report.warnings.push(format!(
-                "{address}: recorded as a non-sensitive literal, but a bitwarden field holds its value; it is imported as a reference, not as a literal"
+                "{address}: recorded as a non-sensitive literal, but a sensitive bitwarden field holds its value; it is imported as a reference, not as a literal"
             ));
             return None;
         }
@@ -623,17 +636,26 @@ fn value_match(
     let holders = catalog?.find_by_value(secret.value.as_ref()?);
     match holders.as_slice() {
         [] => None,
-        [one] => Some(Pending::Decided(Source::Bitwarden(one.to_spec()))),
+        [one] => Some(Pending::Decided(holder_source(one))),
         many => {
-            // The most specific: an item named like the secret.
+            // The most specific: an item (or Secrets Manager secret) named like the secret.
             let names = Catalog::names_for(address);
             let named: Vec<&ValueHolder> =
                 many.iter().filter(|h| names.contains(&h.name)).collect();
             match named.as_slice() {
-                [one] => Some(Pending::Decided(Source::Bitwarden(one.to_spec()))),
+                [one] => Some(Pending::Decided(holder_source(one))),
                 _ => Some(Pending::ValueChoice(holders)),
             }
         }
+    }
+}
+
+/// The source written for a value holder: a Secrets Manager reference or a Password Manager one.
+fn holder_source(holder: &ValueHolder) -> Source {
+    if holder.secrets_manager {
+        Source::SecretsManager(holder.item.clone())
+    } else {
+        Source::Bitwarden(holder.to_spec())
     }
 }
 

@@ -503,13 +503,17 @@ fn encrypted_export_is_refused() {
 // ---------------------------------------------------------------------------------------------
 // Secrets Manager through a fake `bws`.
 
-const SM_ID: &str = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c01";
-const SM_ID_2: &str = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c02";
-const SM_CANARY: &str = "canary-sm-value-5f1d";
-const GOOD_TOKEN: &str = "0.machine-account.canary-token-8c2e:c2VjcmV0";
+pub(crate) const SM_ID: &str = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c01";
+pub(crate) const SM_ID_2: &str = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c02";
+pub(crate) const SM_CANARY: &str = "canary-sm-value-5f1d";
+pub(crate) const SM_PROJECT: &str = "5e4f3a2b-1c0d-4e9f-8a7b-6c5d4e3f2a1b";
+pub(crate) const SM_CANARY_2: &str = "fake-stripe-api-key-do-not-use";
+pub(crate) const GOOD_TOKEN: &str = "0.machine-account.canary-token-8c2e:c2VjcmV0";
 
-/// A fake `bws`: answers like the real one for a known token and id; records its arguments.
-fn fake_bws(dir: &Path) -> PathBuf {
+/// A fake `bws`: answers like the real one for a known token and id (`secret get ID`), lists
+/// both secrets (`secret list [PROJECT]`, an unknown project fails like the real one); records
+/// its arguments.
+pub(crate) fn fake_bws(dir: &Path) -> PathBuf {
     let path = dir.join("bws");
     let script = format!(
         r#"#!/bin/sh
@@ -519,10 +523,19 @@ case "$BWS_ACCESS_TOKEN" in
   slow) sleep 5 ;;
   *) printf 'Error: \n   0: Access token is not in a valid format: Doesn'"'"'t contain a decryption key\n\nLocation:\n   crates/bws/src/main.rs:67\n' >&2; exit 1 ;;
 esac
+if [ "$2" = "list" ]; then
+  case "$3" in
+    --output|"{SM_PROJECT}") ;;
+    *) printf 'Error: \n   0: Received error message from server: [404 Not Found] {{"message":"Resource not found.","validationErrors":null}}\n' >&2; exit 1 ;;
+  esac
+  printf '[{{"object":"secret","id":"{SM_ID}","organizationId":"o","projectId":"{SM_PROJECT}","key":"SMTP_RELAY_PASSWORD","value":"{SM_CANARY}","note":"","creationDate":"2026-01-01T00:00:00Z","revisionDate":"2026-01-01T00:00:00Z"}},\n'
+  printf ' {{"object":"secret","id":"{SM_ID_2}","organizationId":"o","projectId":"{SM_PROJECT}","key":"STRIPE_API_KEY","value":"{SM_CANARY_2}","note":"","creationDate":"2026-01-01T00:00:00Z","revisionDate":"2026-01-01T00:00:00Z"}}]\n'
+  exit 0
+fi
 if [ "$3" = "{SM_ID}" ]; then
   printf '{{"object":"secret","id":"{SM_ID}","organizationId":"o","projectId":"p","key":"SMTP_RELAY_PASSWORD","value":"{SM_CANARY}","note":"","creationDate":"2026-01-01T00:00:00Z","revisionDate":"2026-01-01T00:00:00Z"}}\n'
 elif [ "$3" = "{SM_ID_2}" ]; then
-  printf '{{"object":"secret","id":"{SM_ID_2}","organizationId":"o","projectId":"p","key":"STRIPE_API_KEY","value":"fake-stripe-api-key-do-not-use","note":"","creationDate":"2026-01-01T00:00:00Z","revisionDate":"2026-01-01T00:00:00Z"}}\n'
+  printf '{{"object":"secret","id":"{SM_ID_2}","organizationId":"o","projectId":"p","key":"STRIPE_API_KEY","value":"{SM_CANARY_2}","note":"","creationDate":"2026-01-01T00:00:00Z","revisionDate":"2026-01-01T00:00:00Z"}}\n'
 else
   printf 'Error: \n   0: Received error message from server: [404 Not Found] {{"message":"Resource not found.","validationErrors":null}}\n' >&2
   exit 1
@@ -621,6 +634,63 @@ async fn secrets_manager_through_bws() {
         argv.contains(&format!("secret get {SM_ID} --output json")),
         "{argv}"
     );
+    assert!(!argv.contains("canary-token"), "{argv}");
+}
+
+/// `import` lists Secrets Manager secrets: all of them, or one project's; an unknown project,
+/// a bad token and a slow `bws` fail with the same codes as a lookup, and nothing printable
+/// holds a value.
+#[tokio::test]
+async fn secrets_manager_listing_through_bws() {
+    let dir = tempfile::tempdir().unwrap();
+    let bws = fake_bws(dir.path());
+    let token = |t: &str| Some(SecretString::from(t.to_string()));
+    let cli = BwsCli::new(&bws, token(GOOD_TOKEN));
+
+    let all = cli.list_secrets(None).await.unwrap();
+    let ids: Vec<&str> = all.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, [SM_ID, SM_ID_2]);
+    assert_eq!(all[0].key, "SMTP_RELAY_PASSWORD");
+    assert_eq!(all[0].value.0.expose(), SM_CANARY);
+    assert!(!format!("{all:?}").contains(SM_CANARY));
+    let project = cli.list_secrets(Some(SM_PROJECT)).await.unwrap();
+    assert_eq!(project.len(), 2);
+
+    let err = cli
+        .list_secrets(Some("9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7cff"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "not-found");
+    let err = cli.list_secrets(Some("--help")).await.unwrap_err();
+    assert_eq!(
+        err.code(),
+        "not-found",
+        "a project is a UUID, never an option"
+    );
+    let err = BwsCli::new(&bws, token("0.bad"))
+        .list_secrets(None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "token-invalid");
+    let err = BwsCli::new(&bws, None)
+        .list_secrets(None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "not-configured");
+    let err = BwsCli::new(&bws, token("slow"))
+        .with_timeout(Duration::from_millis(300))
+        .list_secrets(None)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("did not answer within"), "{err}");
+
+    let argv = std::fs::read_to_string(dir.path().join("argv.log")).unwrap();
+    assert!(argv.contains("secret list --output json"), "{argv}");
+    assert!(
+        argv.contains(&format!("secret list {SM_PROJECT} --output json")),
+        "{argv}"
+    );
+    assert!(!argv.contains("--help"), "{argv}");
     assert!(!argv.contains("canary-token"), "{argv}");
 }
 

@@ -600,8 +600,16 @@ async fn an_ambiguous_name_is_an_error_listing_the_candidates_unless_chosen() {
 }
 
 fn run_cli(args: &[&str], url: &str) -> (i32, String, String) {
+    run_cli_with(args, url, &[])
+}
+
+fn run_cli_with(args: &[&str], url: &str, envs: &[(&str, &str)]) -> (i32, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_infisical-gitops"))
         .args(args)
+        .env_remove("BWS_ACCESS_TOKEN")
+        .env_remove("INFISICAL_GITOPS_BITWARDEN_EXPORT")
+        .env_remove("INFISICAL_GITOPS_BITWARDEN_URL")
+        .envs(envs.iter().copied())
         .env("INFISICAL_API_URL", url)
         .env("INFISICAL_UNIVERSAL_AUTH_CLIENT_ID", "dev-client-id")
         .env(
@@ -1106,4 +1114,474 @@ async fn a_value_held_by_several_items_is_settled_by_name_or_refused() {
     assert_eq!(chooser.0, 1);
     assert!(chosen.report.placeholders.is_empty());
     live.server.shutdown().await;
+}
+
+/// Every string in a JSON document (recursively).
+fn json_strings(value: &Value, into: &mut Vec<String>) {
+    match value {
+        Value::String(text) => into.push(text.clone()),
+        Value::Array(list) => list.iter().for_each(|v| json_strings(v, into)),
+        Value::Object(map) => map.values().for_each(|v| json_strings(v, into)),
+        _ => {}
+    }
+}
+
+/// Every regular file under `dir`, with its text.
+fn files_under(dir: &Path) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let text = std::fs::read_to_string(&path).unwrap();
+                found.push((path.display().to_string(), text));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The example repository (`examples/desired-state`), applied to the dev server over HTTP with
+/// the bundled Bitwarden export (as `apply --dev` does) and Secrets Manager through a fake `bws`,
+/// then imported with the same export and no mapping file: the imported repository validates
+/// clean and plans no change. The literal URLs that Bitwarden items also hold as URIs stay
+/// literals (apply recorded them), the generated secrets stay generated, the Secrets Manager
+/// secrets are found by value, and no value of the vault, of Secrets Manager or of a generated
+/// secret appears in any file, output or log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_round_trips_through_apply_and_import_without_a_mapping() {
+    use crate::bitwarden::{GOOD_TOKEN, SM_CANARY, SM_CANARY_2, SM_ID, SM_ID_2, fake_bws};
+    let Live { server, api } = Live::start().await;
+    let url = server.url();
+    let work = tempfile::tempdir().unwrap();
+    let bws = fake_bws(work.path());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let example = root.join("examples/desired-state");
+    let export = root.join("examples/bitwarden-export.json");
+    let out = work.path().join("imported");
+    let bitwarden: Vec<String> = vec![
+        "--bitwarden-export".into(),
+        export.display().to_string(),
+        "--bws-path".into(),
+        bws.display().to_string(),
+    ];
+    let cli = |args: Vec<String>| {
+        let url = url.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+                run_cli_with(
+                    &refs,
+                    &url,
+                    &[
+                        ("BWS_ACCESS_TOKEN", GOOD_TOKEN),
+                        ("INFISICAL_GITOPS_LOG", "debug"),
+                    ],
+                )
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let with = |head: &[&str]| -> Vec<String> {
+        head.iter()
+            .map(ToString::to_string)
+            .chain(bitwarden.iter().cloned())
+            .collect()
+    };
+    let mut outputs = Vec::new();
+
+    let (code, stdout, stderr) = cli(with(&[
+        "apply",
+        "--auto-approve",
+        example.to_str().unwrap(),
+    ]))
+    .await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("Apply complete: 54 done, 0 failed"),
+        "{stdout}"
+    );
+    outputs.push(("apply", stdout, stderr));
+
+    let (code, stdout, stderr) =
+        cli(with(&["import", "--all", "--out", out.to_str().unwrap()])).await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains(
+            "3 project(s), 38 secret(s) (0 from the mapping file, 21 matched by value, 0 matched by name, 8 generated, 9 literal(s), 0 placeholder(s))"
+        ),
+        "{stderr}"
+    );
+    outputs.push(("import", stdout, stderr));
+
+    let (code, stdout, stderr) = cli(vec!["validate".into(), out.display().to_string()]).await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(!stdout.contains("warning"), "{stdout}");
+    outputs.push(("validate", stdout, stderr));
+
+    let (code, stdout, stderr) = cli(with(&[
+        "plan",
+        out.to_str().unwrap(),
+        "--detailed-exitcode",
+    ]))
+    .await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(
+        stdout.trim(),
+        "No changes. Infisical matches the repository.",
+        "{stderr}"
+    );
+    outputs.push(("plan", stdout, stderr));
+
+    // The sources written back.
+    let mcp = std::fs::read_to_string(out.join("secrets/mcp-servers/gitlab.yaml")).unwrap();
+    assert!(
+        mcp.contains("value: https://gitlab.example.internal"),
+        "{mcp}"
+    );
+    let unifi = std::fs::read_to_string(out.join("secrets/mcp-servers/unifi.yaml")).unwrap();
+    assert!(
+        unifi.contains("value: https://unifi.example.internal"),
+        "{unifi}"
+    );
+    let api_keys =
+        std::fs::read_to_string(out.join("secrets/k3s-infrastructure/api-keys.yaml")).unwrap();
+    assert!(
+        api_keys.contains(&format!("bitwardenSecretsManager:\n      secret: {SM_ID}")),
+        "{api_keys}"
+    );
+    let app = std::fs::read_to_string(out.join("secrets/applications/app-name-1.yaml")).unwrap();
+    assert!(app.contains(SM_ID_2), "{app}");
+
+    // No value anywhere: every string of the export that is not a literal of the example, the
+    // Secrets Manager values, and every live value that the example does not spell out.
+    let example_text: String = files_under(&example)
+        .into_iter()
+        .map(|(_, text)| text)
+        .collect();
+    let mut canaries = Vec::new();
+    json_strings(
+        &serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap(),
+        &mut canaries,
+    );
+    canaries.retain(|text| text.contains("fake") || text.contains("BEGIN"));
+    canaries.push(SM_CANARY.to_string());
+    canaries.push(SM_CANARY_2.to_string());
+    let (_, observed) = read_live(api.as_ref(), &Selection::All, 4).await.unwrap();
+    let mut generated = 0;
+    for project in observed.projects.values() {
+        for environment in project.environments.values() {
+            for secret in environment.secrets.values() {
+                let value = secret.value.as_ref().unwrap().expose().to_string();
+                if !example_text.contains(&value) {
+                    if secret.metadata.contains_key("infisical-gitops/generate") {
+                        generated += 1;
+                    }
+                    canaries.push(value);
+                }
+            }
+        }
+    }
+    assert_eq!(generated, 8, "the generated values are scanned for too");
+    let mut scanned = files_under(&out);
+    scanned.extend(outputs.into_iter().flat_map(|(what, stdout, stderr)| {
+        [
+            (format!("{what} stdout"), stdout),
+            (format!("{what} stderr"), stderr),
+        ]
+    }));
+    scanned.push((
+        "bws argv.log".into(),
+        std::fs::read_to_string(work.path().join("argv.log")).unwrap(),
+    ));
+    assert!(scanned.len() > 10);
+    for (what, text) in &scanned {
+        for canary in &canaries {
+            assert!(!text.contains(canary.as_str()), "{what} contains a value");
+        }
+    }
+    server.shutdown().await;
+}
+
+/// Import through `bw serve` (one status request, one listing): a vault that answers the status
+/// as unlocked and locks before the listing (as on its timeout) fails the import with the
+/// locked-vault error, writes nothing and shows no value; once unlocked, the same command
+/// imports with two requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vault_locked_mid_run_fails_the_import_and_writes_nothing() {
+    use infisical_gitops::resolve::bitwarden::double::BwServeDouble;
+    let live = seeded().await;
+    let url = live.server.url();
+    let double = BwServeDouble::with_export(&export_json(vault_items(true)))
+        .await
+        .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let mapping = work.path().join("mapping.yaml");
+    std::fs::write(&mapping, MAPPING).unwrap();
+    let out = work.path().join("repo");
+    let args: Vec<String> = [
+        "import",
+        "--project",
+        "payments",
+        "--out",
+        out.to_str().unwrap(),
+        "--mapping",
+        mapping.to_str().unwrap(),
+        "--bitwarden-url",
+        &double.url(),
+        "--bitwarden-folder",
+        FOLDER,
+    ]
+    .iter()
+    .map(ToString::to_string)
+    .collect();
+    let cli = || {
+        let (url, args) = (url.clone(), args.clone());
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+                run_cli_with(&refs, &url, &[("INFISICAL_GITOPS_LOG", "debug")])
+            })
+            .await
+            .unwrap()
+        }
+    };
+
+    double.state.lock_after(1);
+    let (code, stdout, stderr) = cli().await;
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stderr.contains("locked"), "{stderr}");
+    assert!(!out.exists(), "nothing is written");
+    assert_no_value("stdout", &stdout);
+    assert_no_value("stderr", &stderr);
+    assert_eq!(
+        (double.state.requests(), double.state.lists()),
+        (2, 0),
+        "the status, then a listing refused as locked (not counted as served)"
+    );
+
+    double.state.lock_after(0);
+    double.state.set_locked(false);
+    let (code, stdout, stderr) = cli().await;
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stderr.contains("0 placeholder(s)"), "{stderr}");
+    assert_eq!((double.state.requests(), double.state.lists()), (4, 1));
+    assert_no_value("stdout", &stdout);
+    assert_no_value("stderr", &stderr);
+    for (path, text) in files_under(&out) {
+        assert_no_value(&path, &text);
+    }
+    live.server.shutdown().await;
+}
+
+/// The recorded source comes before value matching, and sensitive fields before the others: a
+/// literal that two items hold as a URI stays a literal (no ambiguity); a literal that a
+/// password holds becomes a reference, with a warning; an unmarked value held by a Secrets
+/// Manager secret and, as a username, by an item is the Secrets Manager secret.
+#[tokio::test]
+async fn recorded_literals_beat_uris_and_sensitive_fields_beat_the_rest() {
+    use infisical_gitops::model::ownership::{
+        LITERAL_KEY, LITERAL_VALUE, MARKER_KEY, MARKER_VALUE,
+    };
+    use infisical_gitops::resolve::bitwarden::item::Sensitive;
+    use infisical_gitops::resolve::bitwarden::secrets_manager::ListedSecret;
+    let live = Live::start().await;
+    let project = live
+        .api
+        .create_project(&CreateProject {
+            name: "literals".into(),
+            slug: "literals".into(),
+            description: None,
+            create_default_environments: false,
+        })
+        .await
+        .unwrap();
+    live.api
+        .create_environment(
+            &project.id,
+            &CreateEnvironment {
+                name: "prod".into(),
+                slug: "prod".into(),
+                position: Some(1),
+            },
+        )
+        .await
+        .unwrap();
+    let literal = [(MARKER_KEY, MARKER_VALUE), (LITERAL_KEY, LITERAL_VALUE)];
+    live.api
+        .create_secrets(
+            &SecretScope {
+                project_id: project.id.clone(),
+                environment: "prod".into(),
+                path: "/".into(),
+            },
+            &[
+                write("URL", "https://dup.example.internal", "", &[], &literal),
+                write(
+                    "NOT_A_LITERAL",
+                    "canary-lit-password-71c",
+                    "",
+                    &[],
+                    &literal,
+                ),
+                write("FROM_SM", "canary-lit-sm-9e2", "", &[], &[]),
+            ],
+        )
+        .await
+        .unwrap();
+    let uri_item = |id: &str, username: &str| {
+        json!({"id": id, "type": 1, "name": id, "folderId": FOLDER,
+               "login": {"username": username, "password": null,
+                         "uris": [{"uri": "https://dup.example.internal"}]}})
+    };
+    let (catalog, _) = catalog(vec![
+        uri_item("44444444-0000-4000-8000-000000000001", "canary-lit-sm-9e2"),
+        uri_item("44444444-0000-4000-8000-000000000002", "someone"),
+        item(
+            "44444444-0000-4000-8000-000000000003",
+            "a login",
+            FOLDER,
+            "",
+            "canary-lit-password-71c",
+        ),
+    ]);
+    let catalog = catalog.with_secrets_manager(vec![ListedSecret {
+        id: "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c99".into(),
+        key: "SOMETHING_ELSE".into(),
+        project_id: None,
+        value: Sensitive(SecretValue::new("canary-lit-sm-9e2")),
+    }]);
+    let (projects, observed) = read_live(
+        live.api.as_ref(),
+        &Selection::Projects(vec!["literals".into()]),
+        4,
+    )
+    .await
+    .unwrap();
+    let imported = generate(
+        &projects,
+        &observed,
+        &Mapping::default(),
+        Some(&catalog),
+        &mut Refuse,
+        &options(),
+    )
+    .unwrap();
+    let root = &imported
+        .files
+        .iter()
+        .find(|f| f.path.ends_with("root.yaml"))
+        .unwrap()
+        .content;
+    assert!(
+        root.contains("- key: URL\n    sensitive: false\n    value: https://dup.example.internal"),
+        "{root}"
+    );
+    assert!(
+        root.contains(
+            "- key: NOT_A_LITERAL\n    bitwarden:\n      item: 44444444-0000-4000-8000-000000000003"
+        ),
+        "{root}"
+    );
+    assert!(
+        root.contains(
+            "- key: FROM_SM\n    bitwardenSecretsManager:\n      secret: 9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c99"
+        ),
+        "{root}"
+    );
+    assert!(!root.contains("canary-lit"), "{root}");
+    let report = &imported.report;
+    assert_eq!(report.literals.len(), 1);
+    assert_eq!(report.matched_by_value, 2);
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w
+                .starts_with("literals/prod:/#NOT_A_LITERAL: recorded as a non-sensitive literal")),
+        "{:?}",
+        report.warnings
+    );
+    live.server.shutdown().await;
+}
+
+/// The same round trip through the embedded dev server only: `apply --dev` and `import --dev`
+/// share a `--dev-state` file, `import --dev` reads the bundled export by default, and
+/// `--bws-project` narrows the Secrets Manager listing; the result validates clean and
+/// `plan --dev` has no change.
+#[test]
+fn the_example_round_trips_under_dev_with_the_bundled_export() {
+    use crate::bitwarden::{GOOD_TOKEN, SM_CANARY, SM_CANARY_2, SM_PROJECT, fake_bws};
+    let work = tempfile::tempdir().unwrap();
+    let bws = fake_bws(work.path());
+    let state = work.path().join("dev-state.json");
+    let out = work.path().join("imported");
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/desired-state");
+    let run = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_infisical-gitops"))
+            .args(args)
+            .args(["--dev", "--dev-state", state.to_str().unwrap()])
+            .args(["--bws-path", bws.to_str().unwrap()])
+            .env_remove("INFISICAL_API_URL")
+            .env_remove("INFISICAL_UNIVERSAL_AUTH_CLIENT_ID")
+            .env_remove("INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET")
+            .env_remove("INFISICAL_TOKEN")
+            .env_remove("INFISICAL_GITOPS_BITWARDEN_EXPORT")
+            .env_remove("INFISICAL_GITOPS_BITWARDEN_URL")
+            .env("BWS_ACCESS_TOKEN", GOOD_TOKEN)
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        );
+        for text in [&stdout, &stderr] {
+            for canary in [SM_CANARY, SM_CANARY_2, "do-not-use"] {
+                assert!(!text.contains(canary), "{args:?} printed a value");
+            }
+        }
+        (output.status.code().unwrap_or(-1), stdout, stderr)
+    };
+    let (code, stdout, stderr) = run(&["apply", "--auto-approve", example.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let (code, stdout, stderr) = run(&[
+        "import",
+        "--all",
+        "--bws-project",
+        SM_PROJECT,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stderr.contains("21 matched by value"), "{stderr}");
+    assert!(stderr.contains("0 placeholder(s)"), "{stderr}");
+    let (code, stdout, stderr) = run(&["plan", out.to_str().unwrap(), "--detailed-exitcode"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(
+        stdout.trim(),
+        "No changes. Infisical matches the repository."
+    );
+    let validation = validate_path(&out);
+    assert!(
+        validation.state.is_some() && validation.diagnostics.is_empty(),
+        "{}",
+        render_text(&out, &validation, false)
+    );
+    for (path, text) in files_under(&out) {
+        for canary in [SM_CANARY, SM_CANARY_2, "do-not-use"] {
+            assert!(!text.contains(canary), "{path} contains a value");
+        }
+    }
+    let argv = std::fs::read_to_string(work.path().join("argv.log")).unwrap();
+    assert!(
+        argv.contains(&format!("secret list {SM_PROJECT} --output json")),
+        "{argv}"
+    );
 }

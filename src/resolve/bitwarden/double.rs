@@ -39,6 +39,8 @@ pub struct DoubleState {
     logged_out: AtomicBool,
     fail_creates: AtomicBool,
     latency_ms: AtomicUsize,
+    /// When non-zero: the vault locks once this many requests have been served.
+    lock_after: AtomicUsize,
     port: AtomicUsize,
     requests: AtomicUsize,
     item_gets: AtomicUsize,
@@ -52,6 +54,17 @@ impl DoubleState {
     /// Locks or unlocks the vault.
     pub fn set_locked(&self, locked: bool) {
         self.locked.store(locked, Ordering::SeqCst);
+    }
+
+    /// Locks the vault after `requests` more requests have been served (the vault locking
+    /// mid-run, e.g. on its timeout); `0` turns it off.
+    pub fn lock_after(&self, requests: usize) {
+        let threshold = if requests == 0 {
+            0
+        } else {
+            self.requests.load(Ordering::SeqCst) + requests
+        };
+        self.lock_after.store(threshold, Ordering::SeqCst);
     }
 
     /// Logs out (every vault route answers "You are not logged in.").
@@ -206,7 +219,11 @@ fn router(state: Shared) -> Router {
 /// `rejectIfHostNotAllowed` and `rejectIfOriginPresent` of the CLI's `serve` command; Koa
 /// answers a bare 403 with the text `Forbidden`.
 async fn origin_protection(State(state): State<Shared>, request: Request, next: Next) -> Response {
-    state.requests.fetch_add(1, Ordering::SeqCst);
+    let served = state.requests.fetch_add(1, Ordering::SeqCst);
+    let lock_after = state.lock_after.load(Ordering::SeqCst);
+    if lock_after != 0 && served >= lock_after {
+        state.locked.store(true, Ordering::SeqCst);
+    }
     let latency = state.latency_ms.load(Ordering::SeqCst);
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency as u64)).await;

@@ -5,9 +5,11 @@
 //! binary. `bws` is Bitwarden's own client for the same API; calling it keeps the decryption
 //! flow in Bitwarden's code and our binary licence-clean.
 //!
-//! `bws secret get <id> --output json` with the access token in `BWS_ACCESS_TOKEN` (never on the
-//! command line), stdin closed, a time limit, and the process killed if we stop waiting. Output
-//! parsing and error classification are pure functions ([`parse_secret`], [`classify_failure`]).
+//! `bws secret get <id> --output json` (one value) and `bws secret list [project] --output json`
+//! (every secret the token can read, for `import`), with the access token in `BWS_ACCESS_TOKEN`
+//! (never on the command line), stdin closed, a time limit, bounded output, and the process
+//! killed if we stop waiting. Output parsing and error classification are pure functions
+//! ([`parse_secret`], [`parse_secret_list`], [`classify_failure`]).
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -31,6 +33,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// are far smaller). More fails the lookup and the process is killed.
 pub const MAX_STDOUT_BYTES: u64 = 1024 * 1024;
 
+/// Largest standard output read from `bws secret list`: 64 MiB (every secret of the token's
+/// projects, values included). More fails the listing and the process is killed.
+pub const MAX_LIST_STDOUT_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Largest standard error kept from `bws` (for its error message).
 pub const MAX_STDERR_BYTES: u64 = 64 * 1024;
 
@@ -49,6 +55,23 @@ struct BwsSecret {
     #[serde(default)]
     id: Option<String>,
     value: Sensitive,
+}
+
+/// One secret of `bws secret list --output json`: its id, key, project and value (redacted in
+/// `Debug`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListedSecret {
+    /// The secret id (a UUID).
+    pub id: String,
+    /// The secret's key (its name in Secrets Manager).
+    #[serde(default)]
+    pub key: String,
+    /// The project it belongs to.
+    #[serde(default)]
+    pub project_id: Option<String>,
+    /// The value.
+    pub value: Sensitive,
 }
 
 impl BwsCli {
@@ -81,20 +104,64 @@ impl BwsCli {
 
     /// Reads one secret's value.
     pub async fn secret(&self, id: &str) -> Result<SecretValue, BitwardenError> {
-        let token = self
-            .token
-            .as_ref()
-            .filter(|t| !t.expose_secret().trim().is_empty())
-            .ok_or(BitwardenError::SecretsManagerTokenMissing)?;
         // Ids are UUIDs; anything else could be read by `bws` as an option.
         if uuid::Uuid::parse_str(id).is_err() {
+            self.token()?;
             return Err(BitwardenError::SecretNotFound { id: id.to_string() });
         }
+        let stdout = self.run(&["get", id], MAX_STDOUT_BYTES, id).await?;
+        parse_secret(&stdout, id, &self.program_name())
+    }
+
+    /// Every secret the token can read (`bws secret list`), or those of one project.
+    ///
+    /// # Errors
+    /// No token, `bws` missing or failing, more than [`MAX_LIST_STDOUT_BYTES`] of output, the
+    /// time limit, or output that is not a list of secrets.
+    pub async fn list_secrets(
+        &self,
+        project: Option<&str>,
+    ) -> Result<Vec<ListedSecret>, BitwardenError> {
+        let mut args = vec!["list"];
+        if let Some(project) = project {
+            if uuid::Uuid::parse_str(project).is_err() {
+                self.token()?;
+                return Err(BitwardenError::SecretNotFound {
+                    id: project.to_string(),
+                });
+            }
+            args.push(project);
+        }
+        let stdout = self
+            .run(
+                &args,
+                MAX_LIST_STDOUT_BYTES,
+                project.unwrap_or("secret list"),
+            )
+            .await?;
+        parse_secret_list(&stdout, &self.program_name())
+    }
+
+    fn token(&self) -> Result<&SecretString, BitwardenError> {
+        self.token
+            .as_ref()
+            .filter(|t| !t.expose_secret().trim().is_empty())
+            .ok_or(BitwardenError::SecretsManagerTokenMissing)
+    }
+
+    /// Runs `bws secret <args…> --output json --color no`; returns its standard output (at most
+    /// `limit` bytes, zeroized on drop). `subject` names what was asked for in a "not found".
+    async fn run(
+        &self,
+        args: &[&str],
+        limit: u64,
+        subject: &str,
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>, BitwardenError> {
+        let token = self.token()?;
         let mut command = tokio::process::Command::new(&self.program);
         command
             .arg("secret")
-            .arg("get")
-            .arg(id)
+            .args(args)
             .arg("--output")
             .arg("json")
             .arg("--color")
@@ -115,43 +182,40 @@ impl BwsCli {
                 program: self.program_name(),
                 source: std::sync::Arc::new(source),
             })?;
-        let mut stdout = Vec::new();
+        let mut stdout = zeroize::Zeroizing::new(Vec::new());
         let mut stderr = Vec::new();
         // The child is killed when this future is dropped (time limit, output too large).
-        let output = tokio::time::timeout(
+        let status = tokio::time::timeout(
             self.timeout,
-            self.bounded_output(child, &mut stdout, &mut stderr),
+            self.bounded_output(child, limit, &mut stdout, &mut stderr),
         )
         .await
         .map_err(|_| BitwardenError::BwsTimeout {
             program: self.program_name(),
             seconds: self.timeout.as_secs(),
         })
-        .and_then(|finished| finished);
-        let result = output.and_then(|status| {
-            if status.success() {
-                parse_secret(&stdout, id, &self.program_name())
-            } else {
-                let status = status
-                    .code()
-                    .map_or_else(|| "signal".to_string(), |c| c.to_string());
-                Err(classify_failure(
-                    &String::from_utf8_lossy(&stderr),
-                    id,
-                    &self.program_name(),
-                    status,
-                ))
-            }
-        });
-        zeroize::Zeroize::zeroize(&mut stdout);
-        result
+        .and_then(|finished| finished)?;
+        if status.success() {
+            Ok(stdout)
+        } else {
+            let status = status
+                .code()
+                .map_or_else(|| "signal".to_string(), |c| c.to_string());
+            Err(classify_failure(
+                &String::from_utf8_lossy(&stderr),
+                subject,
+                &self.program_name(),
+                status,
+            ))
+        }
     }
 
-    /// Reads at most [`MAX_STDOUT_BYTES`] of standard output and [`MAX_STDERR_BYTES`] of
-    /// standard error (the rest of the error output is discarded), then waits for the exit.
+    /// Reads at most `limit` bytes of standard output and [`MAX_STDERR_BYTES`] of standard
+    /// error (the rest of the error output is discarded), then waits for the exit.
     async fn bounded_output(
         &self,
         mut child: tokio::process::Child,
+        limit: u64,
         stdout: &mut Vec<u8>,
         stderr: &mut Vec<u8>,
     ) -> Result<std::process::ExitStatus, BitwardenError> {
@@ -165,14 +229,14 @@ impl BwsCli {
         };
         let read_stdout = async {
             (&mut out)
-                .take(MAX_STDOUT_BYTES + 1)
+                .take(limit + 1)
                 .read_to_end(stdout)
                 .await
                 .map_err(io)?;
-            if stdout.len() as u64 > MAX_STDOUT_BYTES {
+            if stdout.len() as u64 > limit {
                 return Err(BitwardenError::BwsOutputTooLarge {
                     program: self.program_name(),
-                    limit: ByteSize(MAX_STDOUT_BYTES),
+                    limit: ByteSize(limit),
                 });
             }
             Ok(())
@@ -214,6 +278,22 @@ pub fn parse_secret(stdout: &[u8], id: &str, program: &str) -> Result<SecretValu
         return Err(BitwardenError::SecretEmpty { id: id.to_string() });
     }
     Ok(value)
+}
+
+/// Parses `bws secret list --output json`: a JSON array of secrets. Secrets with an empty value
+/// are kept out (nothing could match them).
+pub fn parse_secret_list(
+    stdout: &[u8],
+    program: &str,
+) -> Result<Vec<ListedSecret>, BitwardenError> {
+    let secrets: Vec<ListedSecret> =
+        serde_json::from_slice(stdout).map_err(|_| BitwardenError::BwsOutput {
+            program: program.to_string(),
+        })?;
+    Ok(secrets
+        .into_iter()
+        .filter(|secret| !secret.value.0.is_blank())
+        .collect())
 }
 
 /// The message `bws` printed: the line after `0:` in its error report, else the first
@@ -276,6 +356,27 @@ mod tests {
         assert_eq!(value.expose(), "canary-smtp");
         assert!(matches!(
             parse_secret(b"not json", ID, "bws"),
+            Err(BitwardenError::BwsOutput { .. })
+        ));
+    }
+
+    #[test]
+    fn parses_a_bws_listing() {
+        let out = format!(
+            r#"[{{"object": "secret", "id": "{ID}", "organizationId": "o", "projectId": "p",
+            "key": "SMTP", "value": "canary-smtp", "note": "", "creationDate": "2026-01-01T00:00:00Z",
+            "revisionDate": "2026-01-01T00:00:00Z"}},
+            {{"object": "secret", "id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7cff", "key": "EMPTY",
+            "value": "  "}}]"#
+        );
+        let list = parse_secret_list(out.as_bytes(), "bws").expect("parses");
+        assert_eq!(list.len(), 1, "an empty value is left out");
+        assert_eq!((list[0].id.as_str(), list[0].key.as_str()), (ID, "SMTP"));
+        assert_eq!(list[0].project_id.as_deref(), Some("p"));
+        assert_eq!(list[0].value.0.expose(), "canary-smtp");
+        assert!(!format!("{list:?}").contains("canary"));
+        assert!(matches!(
+            parse_secret_list(b"{}", "bws"),
             Err(BitwardenError::BwsOutput { .. })
         ));
     }

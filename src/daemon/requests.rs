@@ -489,7 +489,7 @@ impl RequestPlans {
         shared.calls.count("status", "success");
         let fetched = self.fetch(event, slot, &job.cancelled).await;
         if cancelled() {
-            return Ended::Superseded;
+            return self.superseded(&target, event).await;
         }
         let verdict = match fetched {
             Fetched::Stale(found) => {
@@ -538,7 +538,7 @@ impl RequestPlans {
             }
         };
         if cancelled() {
-            return Ended::Superseded;
+            return self.superseded(&target, event).await;
         }
         let mut verdict = verdict;
         let _ = write!(
@@ -563,6 +563,24 @@ impl RequestPlans {
                 }
             }
             Err(ended) => ended,
+        }
+    }
+
+    /// A plan stopped after its `pending` status: the commit is not left pending (a newer push
+    /// plans its own head; a closed request needs no plan).
+    async fn superseded(&self, target: &RequestReview, event: &RequestEvent) -> Ended {
+        match target
+            .status(
+                crate::propose::review::StatusState::Failed,
+                "not planned: superseded by a newer push, or the request was closed",
+            )
+            .await
+        {
+            Ok(()) => {
+                self.0.calls.count("status", "success");
+                Ended::Superseded
+            }
+            Err(error) => self.forge_failed("status", event, &error),
         }
     }
 

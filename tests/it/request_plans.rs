@@ -588,6 +588,16 @@ async fn concurrent_requests_and_superseded_pushes() {
     );
     assert_eq!(setup.double.lock().plan_comments(1).len(), 1);
     assert_eq!(setup.plans.in_flight(), (0, 0));
+    // No commit is left `pending`: a superseded plan's commit ends `failed`.
+    let statuses = setup.double.lock().statuses.clone();
+    let mut last_state = std::collections::BTreeMap::new();
+    for status in &statuses {
+        last_state.insert(status.sha.clone(), status.state.clone());
+    }
+    assert!(
+        last_state.values().all(|state| state != "pending"),
+        "{statuses:?}"
+    );
     setup.stop().await;
 }
 

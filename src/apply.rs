@@ -432,6 +432,13 @@ impl<'a> ProjectRun<'a> {
                 (Address::Folder(..), _) => folders.push((index, change)),
                 (Address::Secret(..), Action::Delete) => secret_deletes.push((index, change)),
                 (Address::Secret(..), _) => secrets.push((index, change)),
+                (Address::Import(..), _) => self.record(
+                    index,
+                    change,
+                    Status::Skipped {
+                        reason: "secret imports are not applied yet".to_string(),
+                    },
+                ),
             }
         }
         // Environments in display order, so that each position exists when it is used.

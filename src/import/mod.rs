@@ -943,6 +943,7 @@ fn secret_set_file(
                     .collect(),
                 path: Located::unplaced(path.to_string()),
                 secrets: secrets.into_iter().map(Located::unplaced).collect(),
+                imports: None,
             },
         };
         documents.push(to_yaml(&document));

@@ -162,6 +162,7 @@ fn apply_change(
                 }
             }
         }
+        (Address::Import(..), _) => {}
     }
 }
 

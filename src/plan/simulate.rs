@@ -85,6 +85,7 @@ fn apply_change(
                             observed: true,
                             folders: Default::default(),
                             secrets: Default::default(),
+                            imports: Default::default(),
                         },
                     );
                 }

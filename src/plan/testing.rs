@@ -296,6 +296,7 @@ impl LiveBuilder {
                     observed: true,
                     folders: BTreeMap::new(),
                     secrets: BTreeMap::new(),
+                    imports: BTreeMap::new(),
                 },
             );
         }

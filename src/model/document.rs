@@ -268,9 +268,9 @@ pub struct SecretSetSpec {
     /// The secrets.
     #[serde(default)]
     pub secrets: Vec<Located<SecretSpec>>,
-    /// Secret imports into this folder (in each of `environments`), highest priority last as
-    /// Infisical orders them: the list order is the import position. Each names a folder of
-    /// the same project whose secrets Infisical shows here. Absent: the folder's imports are not
+    /// Secret imports into this folder (in each of `environments`); the list order is the
+    /// import position (1, 2, …). Each names a folder of the same project whose secrets
+    /// Infisical shows here. Absent: the folder's imports are not
     /// managed; `[]`: it has none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub imports: Option<Vec<Located<ImportSpec>>>,

@@ -43,6 +43,7 @@ fn live(secrets: usize, items: usize) -> LiveState {
         observed: true,
         folders: BTreeMap::new(),
         secrets: BTreeMap::new(),
+        imports: BTreeMap::new(),
     };
     let kinds = ["pass-{}-x9", "user-{}", "token-{}", "https://b{}"];
     for s in 0..secrets {

@@ -327,6 +327,15 @@ fn is_under(address: &Address, ancestor: &Address) -> bool {
         (Address::Folder(p, e, f), Address::Secret(p2, e2, f2, _)) => {
             p == p2 && e == e2 && f2.starts_with(f)
         }
+        // An import needs both its folder and the folder it imports.
+        (
+            Address::Folder(p, e, f),
+            Address::Import(p2, e2, f2, source_environment, source_path),
+        ) => {
+            p == p2
+                && ((e == e2 && f2.starts_with(f))
+                    || (e == source_environment && source_path.starts_with(f)))
+        }
         _ => false,
     }
 }
@@ -422,6 +431,8 @@ impl<'a> ProjectRun<'a> {
         let mut secret_deletes = Vec::new();
         let mut folder_deletes = Vec::new();
         let mut other_deletes = Vec::new();
+        let mut imports = Vec::new();
+        let mut import_deletes = Vec::new();
         for (index, change) in changes {
             match (&change.address, change.action) {
                 (Address::Project(_), Action::Delete) => other_deletes.push((index, change)),
@@ -432,6 +443,8 @@ impl<'a> ProjectRun<'a> {
                 (Address::Folder(..), _) => folders.push((index, change)),
                 (Address::Secret(..), Action::Delete) => secret_deletes.push((index, change)),
                 (Address::Secret(..), _) => secrets.push((index, change)),
+                (Address::Import(..), Action::Delete) => import_deletes.push((index, change)),
+                (Address::Import(..), _) => imports.push((index, change)),
             }
         }
         // Environments in display order, so that each position exists when it is used.
@@ -443,6 +456,13 @@ impl<'a> ProjectRun<'a> {
             self.create_folder(index, change).await;
         }
         self.write_secrets(secrets).await;
+        // In plan order: the imports of one folder by their target position.
+        for (index, change) in imports {
+            self.apply_import(index, change).await;
+        }
+        for (index, change) in import_deletes {
+            self.delete_import(index, change).await;
+        }
         self.delete_secrets(secret_deletes).await;
         for (index, change) in folder_deletes {
             self.delete_folder(index, change).await;
@@ -873,6 +893,146 @@ impl<'a> ProjectRun<'a> {
             Ok(()) => self.record(index, change, Status::Done),
             Err(err) => self.fail(index, change, &err),
         }
+    }
+
+    /// The scope of an import's folder, and the imported environment and path.
+    fn import_scope(&self, address: &Address) -> Option<(SecretScope, String, String)> {
+        let Address::Import(_, environment, path, source_environment, source_path) = address else {
+            return None;
+        };
+        Some((
+            SecretScope {
+                project_id: self.project_id.clone()?,
+                environment: environment.to_string(),
+                path: path.to_string(),
+            },
+            source_environment.to_string(),
+            source_path.to_string(),
+        ))
+    }
+
+    /// The observed imports of `address`'s source in its folder, in position order.
+    fn live_imports(&self, address: &Address) -> Vec<String> {
+        let Address::Import(project, environment, path, source_environment, source_path) = address
+        else {
+            return Vec::new();
+        };
+        let source = (source_environment.clone(), source_path.clone());
+        self.live
+            .projects
+            .get(project)
+            .and_then(|p| p.environments.get(environment))
+            .and_then(|e| e.imports.get(path))
+            .map(|imports| {
+                imports
+                    .iter()
+                    .filter(|i| i.manageable_source() == Some(&source))
+                    .map(|i| i.id.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Creates an import (Infisical appends it) and moves it to its planned position, or moves
+    /// an existing one. A create or move that did not happen leaves the later imports of its
+    /// folder skipped: their positions count on it.
+    async fn apply_import(&mut self, index: usize, change: &Change) {
+        if self.skip_if_blocked(index, change) {
+            return;
+        }
+        let Address::Import(p, e, f, ..) = &change.address else {
+            return;
+        };
+        let earlier = self.failed.iter().find(
+            |failed| matches!(failed, Address::Import(p2, e2, f2, ..) if (p2, e2, f2) == (p, e, f)),
+        );
+        if let Some(earlier) = earlier.cloned() {
+            return self.record(
+                index,
+                change,
+                Status::Skipped {
+                    reason: format!("`{earlier}` before it was not applied"),
+                },
+            );
+        }
+        let Some((scope, source_environment, source_path)) = self.import_scope(&change.address)
+        else {
+            return self.missing_id(index, change);
+        };
+        let Some(target) = field_position(change) else {
+            return self.record(
+                index,
+                change,
+                Status::Failed {
+                    reason: "the plan names no position for this import".to_string(),
+                },
+            );
+        };
+        let result = match change.action {
+            Action::Create => {
+                match self
+                    .api
+                    .create_import(&scope, &source_environment, &source_path)
+                    .await
+                {
+                    Ok(created) if created.position == target => Ok(()),
+                    Ok(created) => self
+                        .api
+                        .move_import(&scope, &created.id, target)
+                        .await
+                        .map(|_| ()),
+                    Err(err) => Err(err),
+                }
+            }
+            _ => {
+                let Some(id) = self.live_imports(&change.address).into_iter().next() else {
+                    return self.missing_id(index, change);
+                };
+                self.api.move_import(&scope, &id, target).await.map(|_| ())
+            }
+        };
+        match result {
+            Ok(()) => self.record(index, change, Status::Done),
+            Err(err) => self.fail(index, change, &err),
+        }
+    }
+
+    /// Deletes the observed imports of the change's source, except the first when the folder
+    /// still declares that source (duplicates of a declared import go, the import stays).
+    async fn delete_import(&mut self, index: usize, change: &Change) {
+        if self.skip_if_blocked(index, change) {
+            return;
+        }
+        let Some((scope, _, _)) = self.import_scope(&change.address) else {
+            return self.missing_id(index, change);
+        };
+        let mut ids = self.live_imports(&change.address);
+        let Address::Import(p, e, f, source_environment, source_path) = &change.address else {
+            return;
+        };
+        let folder = Address::Folder(p.clone(), e.clone(), f.clone());
+        let declared = self
+            .resolved
+            .desired
+            .imports
+            .get(&folder)
+            .is_some_and(|imports| {
+                imports
+                    .iter()
+                    .any(|i| &i.environment == source_environment && &i.path == source_path)
+            });
+        if declared && !ids.is_empty() {
+            ids.remove(0);
+        }
+        if ids.is_empty() {
+            return self.missing_id(index, change);
+        }
+        for id in ids {
+            if let Err(err) = self.api.delete_import(&scope, &id).await {
+                return self.fail(index, change, &err);
+            }
+        }
+        self.record(index, change, Status::Done);
     }
 
     async fn delete_structure(&mut self, index: usize, change: &Change) {

@@ -128,6 +128,23 @@ pub(crate) struct Folder {
     pub updated_at: u64,
     pub last_secret_modified: Option<u64>,
     pub secrets: BTreeMap<String, Secret>,
+    /// Secret imports into this folder, in position order (positions 1, 2, …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub imports: Vec<SecretImport>,
+}
+
+/// A secret import: the folder `import_path` of the environment `import_env` (same project)
+/// shown in the folder that holds it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct SecretImport {
+    pub id: Uuid,
+    /// The imported environment's id.
+    pub import_env: Uuid,
+    pub import_path: String,
+    pub position: u32,
+    pub created_at: u64,
+    pub updated_at: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -178,6 +195,7 @@ impl Folder {
             updated_at: now,
             last_secret_modified: None,
             secrets: BTreeMap::new(),
+            imports: Vec::new(),
         }
     }
 }

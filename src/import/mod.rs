@@ -30,8 +30,8 @@ use crate::infisical::error::ApiError;
 use crate::infisical::observe::{ObserveError, observe_projects};
 use crate::model::document::{
     API_VERSION, Adoption, BitwardenSecretsManagerSpec, BitwardenSpec, EnvironmentSpec, FolderSpec,
-    GenerateSpec, Metadata, PolicySpec, ProjectDocument, ProjectSpec, SecretSetDocument,
-    SecretSetSpec, SecretSpec,
+    GenerateSpec, ImportSpec, Metadata, PolicySpec, ProjectDocument, ProjectSpec,
+    SecretSetDocument, SecretSetSpec, SecretSpec,
 };
 use crate::model::span::Located;
 use crate::model::{Address, EnvironmentSlug, FolderPath, GenerateRule, ProjectSlug, SecretValue};
@@ -396,10 +396,44 @@ pub fn generate(
                     .push(spec);
             }
         }
+        // path → environment → imports, in position order (replication imports and imports of
+        // folders that do not exist are left out: the repository could not declare them)
+        let mut imports_by_folder: BTreeMap<
+            FolderPath,
+            BTreeMap<EnvironmentSlug, Vec<ImportSpec>>,
+        > = BTreeMap::new();
+        for (env_slug, env) in &project.environments {
+            for (path, imports) in &env.imports {
+                let specs: Vec<ImportSpec> = imports
+                    .iter()
+                    .filter_map(|import| import.manageable_source())
+                    .filter(|(source_env, source_path)| {
+                        source_path.is_root()
+                            || project
+                                .environments
+                                .get(source_env)
+                                .is_some_and(|e| e.folders.contains_key(source_path))
+                    })
+                    .map(|(source_env, source_path)| ImportSpec {
+                        environment: Located::unplaced(source_env.to_string()),
+                        path: Located::unplaced(source_path.to_string()),
+                    })
+                    .collect();
+                if specs.is_empty() {
+                    continue;
+                }
+                by_folder.entry(path.clone()).or_default();
+                imports_by_folder
+                    .entry(path.clone())
+                    .or_default()
+                    .insert(env_slug.clone(), specs);
+            }
+        }
         let order: Vec<EnvironmentSlug> = environments.iter().map(|(s, _)| s.clone()).collect();
         let mut names = BTreeSet::new();
         let stems = folder_file_stems(by_folder.keys());
         for (path, per_environment) in by_folder {
+            let imports = imports_by_folder.remove(&path).unwrap_or_default();
             let stem = stems
                 .get(&path)
                 .cloned()
@@ -409,6 +443,7 @@ pub fn generate(
                 &path,
                 &stem,
                 per_environment,
+                imports,
                 &order,
                 &mut names,
                 options,
@@ -901,6 +936,7 @@ fn secret_set_file(
     path: &FolderPath,
     stem: &str,
     per_environment: BTreeMap<EnvironmentSlug, Vec<SecretSpec>>,
+    imports: BTreeMap<EnvironmentSlug, Vec<ImportSpec>>,
     order: &[EnvironmentSlug],
     names: &mut BTreeSet<String>,
     options: &ImportOptions,
@@ -965,6 +1001,52 @@ fn secret_set_file(
                     .collect(),
                 path: Located::unplaced(path.to_string()),
                 secrets: secrets.into_iter().map(Located::unplaced).collect(),
+                imports: None,
+            },
+        };
+        documents.push(to_yaml(&document));
+    }
+    // Imports: one document per set of environments with the same list (its order is the
+    // import position), without secrets.
+    let mut import_groups: Vec<(Vec<EnvironmentSlug>, Vec<ImportSpec>)> = Vec::new();
+    for env in order {
+        let Some(list) = imports.get(env) else {
+            continue;
+        };
+        match import_groups.iter_mut().find(|(_, l)| l == list) {
+            Some((envs, _)) => envs.push(env.clone()),
+            None => import_groups.push((vec![env.clone()], list.clone())),
+        }
+    }
+    let single = import_groups.len() == 1;
+    for (envs, list) in import_groups {
+        let mut parts = vec![slug.as_str(), stem, "imports"];
+        if !single {
+            parts.extend(envs.iter().map(EnvironmentSlug::as_str));
+        }
+        let base = document_name(&parts);
+        let mut name = base.clone();
+        let mut n = 2;
+        while !names.insert(name.clone()) {
+            name = format!("{base}-{n}");
+            n += 1;
+        }
+        let document = SecretSetDocument {
+            api_version: Located::unplaced(API_VERSION.to_string()),
+            kind: Located::unplaced("SecretSet".to_string()),
+            metadata: Metadata {
+                name: Located::unplaced(name),
+                ..Metadata::default()
+            },
+            spec: SecretSetSpec {
+                project: Located::unplaced(slug.to_string()),
+                environments: envs
+                    .iter()
+                    .map(|e| Located::unplaced(e.to_string()))
+                    .collect(),
+                path: Located::unplaced(path.to_string()),
+                secrets: Vec::new(),
+                imports: Some(list.into_iter().map(Located::unplaced).collect()),
             },
         };
         documents.push(to_yaml(&document));

@@ -53,6 +53,24 @@ pub struct RemoteFolder {
     pub description: Option<String>,
 }
 
+/// A secret import: the folder `path` of `environment` (same project) shown in the folder that
+/// holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteImport {
+    /// Import id (UUID).
+    pub id: String,
+    /// The imported environment's slug.
+    pub environment: String,
+    /// The imported folder's absolute path.
+    pub path: String,
+    /// Position among the folder's imports (1-based).
+    pub position: u32,
+    /// A replication import (Infisical copies the secrets instead of reading through).
+    pub replication: bool,
+    /// A reserved entry Infisical keeps after a replication import.
+    pub reserved: bool,
+}
+
 /// A tag.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteTag {
@@ -338,8 +356,60 @@ pub trait InfisicalApi: Send + Sync {
         secrets: &[SecretDelete],
     ) -> Result<WriteOutcome, ApiError>;
 
+    /// `GET /api/v2/secret-imports`: the imports of one folder, in position order.
+    ///
+    /// The default implementation refuses (implementations that predate imports).
+    async fn list_imports(&self, scope: &SecretScope) -> Result<Vec<RemoteImport>, ApiError> {
+        Err(unsupported("GET", "/api/v2/secret-imports", &scope.path))
+    }
+    /// `POST /api/v2/secret-imports`: imports the folder `path` of `environment` into `scope`,
+    /// appended after the existing imports.
+    async fn create_import(
+        &self,
+        scope: &SecretScope,
+        environment: &str,
+        path: &str,
+    ) -> Result<RemoteImport, ApiError> {
+        let _ = (environment, path);
+        Err(unsupported("POST", "/api/v2/secret-imports", &scope.path))
+    }
+    /// `PATCH /api/v2/secret-imports/{id}` with `import.position`: moves the import, shifting
+    /// those in between.
+    async fn move_import(
+        &self,
+        scope: &SecretScope,
+        import_id: &str,
+        position: u32,
+    ) -> Result<RemoteImport, ApiError> {
+        let _ = (import_id, position);
+        Err(unsupported(
+            "PATCH",
+            "/api/v2/secret-imports/{id}",
+            &scope.path,
+        ))
+    }
+    /// `DELETE /api/v2/secret-imports/{id}`.
+    async fn delete_import(&self, scope: &SecretScope, import_id: &str) -> Result<(), ApiError> {
+        let _ = import_id;
+        Err(unsupported(
+            "DELETE",
+            "/api/v2/secret-imports/{id}",
+            &scope.path,
+        ))
+    }
+
     /// `GET /api/v1/projects/{id}/tags`.
     async fn list_tags(&self, project_id: &str) -> Result<Vec<RemoteTag>, ApiError>;
     /// `POST /api/v1/projects/{id}/tags`.
     async fn create_tag(&self, project_id: &str, slug: &str) -> Result<RemoteTag, ApiError>;
+}
+
+/// The refusal of a default method an implementation does not provide.
+fn unsupported(method: &str, path: &str, subject: &str) -> ApiError {
+    ApiError::BadRequest(super::error::ErrorContext {
+        method: method.into(),
+        path: path.into(),
+        request_id: None,
+        message: format!("secret imports of `{subject}` are not supported by this implementation"),
+    })
 }

@@ -14,8 +14,8 @@ use crate::model::value::normalize_value;
 
 use super::api::{
     CreateEnvironment, CreateFolder, CreateProject, DeleteFolder, InfisicalApi, RemoteEnvironment,
-    RemoteFolder, RemoteProject, RemoteSecret, RemoteTag, SecretDelete, SecretScope, SecretWrite,
-    UpdateEnvironment, UpdateProject, WriteOutcome,
+    RemoteFolder, RemoteImport, RemoteProject, RemoteSecret, RemoteTag, SecretDelete, SecretScope,
+    SecretWrite, UpdateEnvironment, UpdateProject, WriteOutcome,
 };
 use super::error::{ApiError, ErrorContext};
 
@@ -39,6 +39,8 @@ struct Store {
     secrets: BTreeMap<(String, String, String), BTreeMap<String, StoredSecret>>,
     /// project id → tags.
     tags: BTreeMap<String, Vec<RemoteTag>>,
+    /// (project id, env slug, path) → imports in position order (positions 1, 2, …).
+    imports: BTreeMap<(String, String, String), Vec<RemoteImport>>,
 }
 
 impl Store {
@@ -154,6 +156,34 @@ fn env_exists(store: &Store, project: &str, env: &str) -> bool {
         .projects
         .get(project)
         .is_some_and(|p| p.environments.iter().any(|e| e.slug == env))
+}
+
+const IMPORTS: &str = "/api/v2/secret-imports";
+const IMPORT: &str = "/api/v2/secret-imports/{id}";
+
+fn import_key(scope: &SecretScope) -> (String, String, String) {
+    (
+        scope.project_id.clone(),
+        scope.environment.clone(),
+        scope.path.clone(),
+    )
+}
+
+/// 404 when the importing folder (or its environment) does not exist.
+fn import_folder(store: &Store, scope: &SecretScope, method: &str) -> Result<(), ApiError> {
+    if env_exists(store, &scope.project_id, &scope.environment)
+        && folder_exists(store, &scope.project_id, &scope.environment, &scope.path)
+    {
+        return Ok(());
+    }
+    Err(ApiError::NotFound(context(
+        method,
+        IMPORTS,
+        format!(
+            "Folder with path '{}' in environment with slug '{}' not found",
+            scope.path, scope.environment
+        ),
+    )))
 }
 
 #[async_trait]
@@ -434,6 +464,9 @@ impl InfisicalApi for MemoryInfisical {
         store.secrets.retain(|(p, e, path), _| {
             !(p == &key.0 && e == &key.1 && (path == &full || path.starts_with(&prefix)))
         });
+        store.imports.retain(|(p, e, path), _| {
+            !(p == &key.0 && e == &key.1 && (path == &full || path.starts_with(&prefix)))
+        });
         Ok(())
     }
 
@@ -621,6 +654,110 @@ impl InfisicalApi for MemoryInfisical {
             }
         }
         Ok(WriteOutcome::Applied(Vec::new()))
+    }
+
+    async fn list_imports(&self, scope: &SecretScope) -> Result<Vec<RemoteImport>, ApiError> {
+        self.enter("list_imports", "GET", IMPORTS)?;
+        let store = self.store();
+        import_folder(&store, scope, "GET")?;
+        Ok(store
+            .imports
+            .get(&import_key(scope))
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn create_import(
+        &self,
+        scope: &SecretScope,
+        environment: &str,
+        path: &str,
+    ) -> Result<RemoteImport, ApiError> {
+        self.enter("create_import", "POST", IMPORTS)?;
+        let mut store = self.store();
+        import_folder(&store, scope, "POST")?;
+        if !env_exists(&store, &scope.project_id, environment) {
+            return Err(ApiError::NotFound(context(
+                "POST",
+                IMPORTS,
+                "The requested entity is not found",
+            )));
+        }
+        let imports_back = store
+            .imports
+            .get(&(
+                scope.project_id.clone(),
+                environment.to_string(),
+                path.to_string(),
+            ))
+            .is_some_and(|list| {
+                list.iter()
+                    .any(|i| i.environment == scope.environment && i.path == scope.path)
+            });
+        if (environment == scope.environment && path == scope.path) || imports_back {
+            return Err(ApiError::BadRequest(context(
+                "POST",
+                IMPORTS,
+                "Cyclic import not allowed",
+            )));
+        }
+        let id = store.id("import");
+        let list = store.imports.entry(import_key(scope)).or_default();
+        let import = RemoteImport {
+            id,
+            environment: environment.to_string(),
+            path: path.to_string(),
+            position: list.len() as u32 + 1,
+            replication: false,
+            reserved: false,
+        };
+        list.push(import.clone());
+        Ok(import)
+    }
+
+    async fn move_import(
+        &self,
+        scope: &SecretScope,
+        import_id: &str,
+        position: u32,
+    ) -> Result<RemoteImport, ApiError> {
+        self.enter("move_import", "PATCH", IMPORT)?;
+        let mut store = self.store();
+        import_folder(&store, scope, "PATCH")?;
+        let list = store.imports.entry(import_key(scope)).or_default();
+        let Some(index) = list.iter().position(|i| i.id == import_id) else {
+            return Err(ApiError::BadRequest(context(
+                "PATCH",
+                IMPORT,
+                "Secret import not found",
+            )));
+        };
+        let moved = list.remove(index);
+        let target = (position.max(1) as usize - 1).min(list.len());
+        list.insert(target, moved);
+        for (index, import) in list.iter_mut().enumerate() {
+            import.position = index as u32 + 1;
+        }
+        Ok(list[target].clone())
+    }
+
+    async fn delete_import(&self, scope: &SecretScope, import_id: &str) -> Result<(), ApiError> {
+        self.enter("delete_import", "DELETE", IMPORT)?;
+        let mut store = self.store();
+        import_folder(&store, scope, "DELETE")?;
+        let list = store.imports.entry(import_key(scope)).or_default();
+        let Some(index) = list.iter().position(|i| i.id == import_id) else {
+            return Err(ApiError::NotFound(context(
+                "DELETE",
+                IMPORT,
+                format!("Secret import with folder ID '{import_id}' not found"),
+            )));
+        };
+        list.remove(index);
+        for (index, import) in list.iter_mut().enumerate() {
+            import.position = index as u32 + 1;
+        }
+        Ok(())
     }
 
     async fn list_tags(&self, project_id: &str) -> Result<Vec<RemoteTag>, ApiError> {

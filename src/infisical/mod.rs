@@ -16,8 +16,8 @@ pub mod wire;
 
 pub use api::{
     CreateEnvironment, CreateFolder, CreateProject, DeleteFolder, InfisicalApi, RemoteEnvironment,
-    RemoteFolder, RemoteProject, RemoteSecret, RemoteTag, SecretDelete, SecretScope, SecretWrite,
-    UpdateEnvironment, UpdateFolder, UpdateProject, WriteOutcome,
+    RemoteFolder, RemoteImport, RemoteProject, RemoteSecret, RemoteTag, SecretDelete, SecretScope,
+    SecretWrite, UpdateEnvironment, UpdateFolder, UpdateProject, WriteOutcome,
 };
 pub use client::{
     ClientConfig, ConfigError, Credentials, HttpClient, RequestObserver, RequestRecord,

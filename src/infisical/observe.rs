@@ -9,19 +9,24 @@
 //! calls = P                    one `GET /api/v1/projects/slug/{slug}` per declared project
 //!       + 2 × E                one recursive folder listing and one recursive v4 secret listing
 //!                              (`expandSecretReferences=false`) per project-environment
+//!       + I                    one import listing per existing folder whose `imports:` the
+//!                              repository declares (Infisical lists imports one folder at a time)
 //! ```
 //!
-//! Nothing is read per folder or per secret; tags are taken from the secrets' own `tags`. The
-//! lookups run concurrently, then the listings, each at most `concurrency` at a time.
+//! Nothing else is read per folder or per secret; tags are taken from the secrets' own `tags`.
+//! The lookups run concurrently, then the listings, then the import listings, each at most
+//! `concurrency` at a time.
 
 use std::collections::BTreeMap;
 
 use futures::StreamExt;
 
-use crate::model::{DesiredState, EnvironmentSlug, FolderPath, ProjectSlug, SecretKey, TagSlug};
-use crate::plan::{LiveEnvironment, LiveFolder, LiveProject, LiveSecret, LiveState};
+use crate::model::{
+    Address, DesiredState, EnvironmentSlug, FolderPath, ProjectSlug, SecretKey, TagSlug,
+};
+use crate::plan::{LiveEnvironment, LiveFolder, LiveImport, LiveProject, LiveSecret, LiveState};
 
-use super::api::{InfisicalApi, RemoteProject};
+use super::api::{InfisicalApi, RemoteProject, SecretScope};
 use super::error::ApiError;
 
 /// Why the live state could not be read.
@@ -36,11 +41,11 @@ pub enum ObserveError {
         #[source]
         source: ApiError,
     },
-    /// A folder or secret listing failed.
+    /// A folder, secret or import listing failed.
     #[error("failed to list the {what} of `{project}/{environment}`")]
     Listing {
-        /// `folders` or `secrets`.
-        what: &'static str,
+        /// `folders`, `secrets` or `imports of /path`.
+        what: String,
         /// The project slug.
         project: String,
         /// The environment slug.
@@ -95,9 +100,19 @@ pub async fn observe(
         .into_iter()
         .filter_map(|(slug, remote)| remote.map(|remote| (slug, remote)))
         .collect();
-    observe_found(api, found, concurrency, |slug, environment| {
-        desired.projects[slug].environment(environment).is_some()
-    })
+    observe_found(
+        api,
+        found,
+        concurrency,
+        |slug, environment| desired.projects[slug].environment(environment).is_some(),
+        |slug, environment, path| {
+            desired.imports.contains_key(&Address::Folder(
+                slug.clone(),
+                environment.clone(),
+                path.clone(),
+            ))
+        },
+    )
     .await
 }
 
@@ -119,7 +134,7 @@ pub async fn observe_projects(
         };
         found.push((slug, remote));
     }
-    observe_found(api, found, concurrency, |_, _| true).await
+    observe_found(api, found, concurrency, |_, _| true, |_, _, _| true).await
 }
 
 async fn observe_found(
@@ -127,6 +142,7 @@ async fn observe_found(
     found: Vec<(ProjectSlug, RemoteProject)>,
     concurrency: usize,
     wanted: impl Fn(&ProjectSlug, &EnvironmentSlug) -> bool,
+    wanted_imports: impl Fn(&ProjectSlug, &EnvironmentSlug, &FolderPath) -> bool,
 ) -> Result<LiveState, ObserveError> {
     let concurrency = concurrency.max(1);
     let mut live = LiveState::default();
@@ -154,6 +170,7 @@ async fn observe_found(
                     observed,
                     folders: BTreeMap::new(),
                     secrets: BTreeMap::new(),
+                    imports: BTreeMap::new(),
                 },
             );
             if observed {
@@ -175,8 +192,8 @@ async fn observe_found(
                 environment: environment.to_string(),
                 source,
             };
-            let folders = folders.map_err(|e| listing_error("folders", e))?;
-            let secrets = secrets.map_err(|e| listing_error("secrets", e))?;
+            let folders = folders.map_err(|e| listing_error("folders".to_string(), e))?;
+            let secrets = secrets.map_err(|e| listing_error("secrets".to_string(), e))?;
             Ok::<_, ObserveError>((slug, environment, folders, secrets))
         },
     ))
@@ -238,7 +255,87 @@ async fn observe_found(
         }
         project.tags.extend(tags);
     }
+    observe_imports(api, &mut live, concurrency, wanted_imports).await?;
     Ok(live)
+}
+
+/// Reads the imports of every existing folder (the roots included) that `wanted` names.
+async fn observe_imports(
+    api: &dyn InfisicalApi,
+    live: &mut LiveState,
+    concurrency: usize,
+    wanted: impl Fn(&ProjectSlug, &EnvironmentSlug, &FolderPath) -> bool,
+) -> Result<(), ObserveError> {
+    let mut folders = Vec::new();
+    for (slug, project) in &live.projects {
+        for (environment, env) in &project.environments {
+            if !env.observed {
+                continue;
+            }
+            let paths = std::iter::once(FolderPath::root()).chain(env.folders.keys().cloned());
+            for path in paths {
+                if wanted(slug, environment, &path) {
+                    folders.push((slug.clone(), project.id.clone(), environment.clone(), path));
+                }
+            }
+        }
+    }
+    let results: Vec<_> = futures::stream::iter(folders.into_iter().map(
+        |(slug, project_id, environment, path)| async move {
+            let scope = SecretScope {
+                project_id,
+                environment: environment.to_string(),
+                path: path.to_string(),
+            };
+            let imports =
+                api.list_imports(&scope)
+                    .await
+                    .map_err(|source| ObserveError::Listing {
+                        what: format!("imports of {path}"),
+                        project: slug.to_string(),
+                        environment: environment.to_string(),
+                        source,
+                    })?;
+            Ok::<_, ObserveError>((slug, environment, path, imports))
+        },
+    ))
+    .buffer_unordered(concurrency)
+    .collect()
+    .await;
+    for result in results {
+        let (slug, environment, path, imports) = result?;
+        let Some(env) = live
+            .projects
+            .get_mut(&slug)
+            .and_then(|p| p.environments.get_mut(&environment))
+        else {
+            continue;
+        };
+        let mut observed: Vec<LiveImport> = imports
+            .into_iter()
+            .map(|import| {
+                let source = match (
+                    EnvironmentSlug::new(import.environment.clone()),
+                    FolderPath::new(import.path.clone()),
+                ) {
+                    (Ok(environment), Ok(path)) => Some((environment, path)),
+                    _ => {
+                        tracing::warn!(project = %slug, %environment, path = %import.path, "an import whose source this tool cannot address is left alone");
+                        None
+                    }
+                };
+                LiveImport {
+                    id: import.id,
+                    source,
+                    position: import.position,
+                    replication: import.replication || import.reserved,
+                }
+            })
+            .collect();
+        observed.sort_by_key(|i| i.position);
+        env.imports.insert(path, observed);
+    }
+    Ok(())
 }
 
 /// The number of calls [`observe`] makes for `desired` against `live` (the formula above).
@@ -248,5 +345,18 @@ pub fn call_count(desired: &DesiredState, live: &LiveState) -> usize {
         .values()
         .map(|p| p.environments.values().filter(|e| e.observed).count())
         .sum();
-    desired.projects.len() + 2 * environments
+    let imports = desired
+        .imports
+        .keys()
+        .filter(|folder| {
+            let (Some(environment), Some(path)) = (folder.environment(), folder.folder()) else {
+                return false;
+            };
+            live.projects
+                .get(folder.project())
+                .and_then(|p| p.environments.get(environment))
+                .is_some_and(|e| e.observed && (path.is_root() || e.folders.contains_key(path)))
+        })
+        .count();
+    desired.projects.len() + 2 * environments + imports
 }

@@ -348,6 +348,107 @@ pub struct DeleteFolderRequest<'a> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Secret imports (§6.1)
+
+/// The imported environment of an import.
+#[derive(Debug, Deserialize)]
+pub struct ImportEnvironmentWire {
+    /// Slug.
+    pub slug: String,
+}
+
+/// A secret import.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretImportWire {
+    /// Id.
+    pub id: String,
+    /// The imported folder's path.
+    pub import_path: String,
+    /// The imported environment (`null` when it no longer exists).
+    #[serde(default)]
+    pub import_env: Option<ImportEnvironmentWire>,
+    /// Position (1-based).
+    pub position: u32,
+    /// Replication import.
+    #[serde(default)]
+    pub is_replication: Option<bool>,
+    /// Reserved entry of a replication import.
+    #[serde(default)]
+    pub is_reserved: Option<bool>,
+}
+
+impl SecretImportWire {
+    /// In domain terms.
+    pub fn into_remote(self) -> crate::infisical::api::RemoteImport {
+        crate::infisical::api::RemoteImport {
+            id: self.id,
+            environment: self.import_env.map(|e| e.slug).unwrap_or_default(),
+            path: normalize_path(&self.import_path),
+            position: self.position,
+            replication: self.is_replication.unwrap_or(false),
+            reserved: self.is_reserved.unwrap_or(false),
+        }
+    }
+}
+
+/// `{ "secretImports": [...] }`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretImportsEnvelope {
+    /// Imports.
+    pub secret_imports: Vec<SecretImportWire>,
+}
+
+/// `{ "secretImport": ... }`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretImportEnvelope {
+    /// The import.
+    pub secret_import: SecretImportWire,
+}
+
+/// The `import` object of a create or update.
+#[derive(Debug, Serialize)]
+pub struct ImportSourceRequest<'a> {
+    /// The imported environment's slug.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<&'a str>,
+    /// The imported folder's path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<&'a str>,
+    /// New position (update only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<u32>,
+}
+
+/// `POST /api/v2/secret-imports` and `PATCH /api/v2/secret-imports/{id}` body.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretImportRequest<'a> {
+    /// Project id.
+    pub project_id: &'a str,
+    /// Environment slug of the importing folder.
+    pub environment: &'a str,
+    /// The importing folder's path.
+    pub path: &'a str,
+    /// The imported folder, or the position.
+    pub import: ImportSourceRequest<'a>,
+}
+
+/// `DELETE /api/v2/secret-imports/{id}` body.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeleteSecretImportRequest<'a> {
+    /// Project id.
+    pub project_id: &'a str,
+    /// Environment slug of the importing folder.
+    pub environment: &'a str,
+    /// The importing folder's path.
+    pub path: &'a str,
+}
+
+// ---------------------------------------------------------------------------------------------
 // Secrets (§5)
 
 /// A tag as embedded in a secret or returned by the tag routes.

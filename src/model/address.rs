@@ -1,5 +1,6 @@
 //! Addresses name every object the tool manages, in one stable, sortable form:
-//! `project`, `project/env`, `project/env:/path` and `project/env:/path#KEY`.
+//! `project`, `project/env`, `project/env:/path`, `project/env:/path#KEY` and, for a secret
+//! import, `project/env:/path<-source-env:/source/path`.
 
 use std::fmt;
 
@@ -23,6 +24,16 @@ pub enum Address {
     Folder(ProjectSlug, EnvironmentSlug, FolderPath),
     /// `k3s-infrastructure/prod:/databases#POSTGRES_PASSWORD`
     Secret(ProjectSlug, EnvironmentSlug, FolderPath, SecretKey),
+    /// `applications/prod:/app-name-1<-prod:/`: the import, into folder `/app-name-1` of `prod`,
+    /// of the folder `/` of `prod` (same project). Sorts after everything else, so imports are
+    /// created once their folders exist and deleted before them.
+    Import(
+        ProjectSlug,
+        EnvironmentSlug,
+        FolderPath,
+        EnvironmentSlug,
+        FolderPath,
+    ),
 }
 
 impl Address {
@@ -32,7 +43,8 @@ impl Address {
             Address::Project(p)
             | Address::Environment(p, _)
             | Address::Folder(p, _, _)
-            | Address::Secret(p, _, _, _) => p,
+            | Address::Secret(p, _, _, _)
+            | Address::Import(p, _, _, _, _) => p,
         }
     }
 
@@ -40,27 +52,33 @@ impl Address {
     pub fn environment(&self) -> Option<&EnvironmentSlug> {
         match self {
             Address::Project(_) => None,
-            Address::Environment(_, e) | Address::Folder(_, e, _) | Address::Secret(_, e, _, _) => {
-                Some(e)
-            }
+            Address::Environment(_, e)
+            | Address::Folder(_, e, _)
+            | Address::Secret(_, e, _, _)
+            | Address::Import(_, e, _, _, _) => Some(e),
         }
     }
 
-    /// The folder path, for folder and secret addresses.
+    /// The folder path, for folder, secret and import addresses (for an import, the importing
+    /// folder).
     pub fn folder(&self) -> Option<&FolderPath> {
         match self {
-            Address::Folder(_, _, f) | Address::Secret(_, _, f, _) => Some(f),
+            Address::Folder(_, _, f)
+            | Address::Secret(_, _, f, _)
+            | Address::Import(_, _, f, _, _) => Some(f),
             _ => None,
         }
     }
 
-    /// A short word for the kind of object: `project`, `environment`, `folder`, `secret`.
+    /// A short word for the kind of object: `project`, `environment`, `folder`, `secret`,
+    /// `import`.
     pub fn kind(&self) -> &'static str {
         match self {
             Address::Project(_) => "project",
             Address::Environment(..) => "environment",
             Address::Folder(..) => "folder",
             Address::Secret(..) => "secret",
+            Address::Import(..) => "import",
         }
     }
 }
@@ -75,6 +93,9 @@ impl Address {
             Address::Environment(p, e) => format!("{p}/{e}"),
             Address::Folder(p, e, path) => format!("{p}/{e}:{path}"),
             Address::Secret(p, e, path, k) => format!("{p}/{e}:{path}#{k}"),
+            Address::Import(p, e, path, source_environment, source_path) => {
+                format!("{p}/{e}:{path}<-{source_environment}:{source_path}")
+            }
         }
     }
 }
@@ -90,6 +111,9 @@ impl fmt::Display for Address {
             Address::Folder(p, e, path) => write!(f, "{p}/{e}:{path}"),
             Address::Secret(p, e, path, k) => {
                 write!(f, "{p}/{e}:{path}#{}", Visible(k.as_str()))
+            }
+            Address::Import(p, e, path, source_environment, source_path) => {
+                write!(f, "{p}/{e}:{path}<-{source_environment}:{source_path}")
             }
         }
     }
@@ -125,6 +149,31 @@ impl std::str::FromStr for Address {
             input: input.to_string(),
             reason,
         };
+        if !input.contains('#')
+            && let Some((importing, source)) = input.split_once("<-")
+        {
+            let Ok(Address::Folder(project, environment, path)) = importing.parse::<Address>()
+            else {
+                return Err(fail(
+                    "expected project/env:/path<-source-env:/source/path".to_string(),
+                ));
+            };
+            let Some((source_environment, source_path)) = source.split_once(':') else {
+                return Err(fail(
+                    "expected project/env:/path<-source-env:/source/path".to_string(),
+                ));
+            };
+            let source_environment =
+                EnvironmentSlug::new(source_environment).map_err(|e| fail(e.to_string()))?;
+            let source_path = FolderPath::new(source_path).map_err(|e| fail(e.to_string()))?;
+            return Ok(Address::Import(
+                project,
+                environment,
+                path,
+                source_environment,
+                source_path,
+            ));
+        }
         let (rest, key) = match input.split_once('#') {
             Some((rest, key)) => (rest, Some(key)),
             None => (input, None),
@@ -191,6 +240,7 @@ mod tests {
             "k3s-infrastructure/prod",
             "k3s-infrastructure/prod:/databases",
             "k3s-infrastructure/prod:/databases#POSTGRES_PASSWORD",
+            "k3s-infrastructure/prod:/databases<-prod:/",
         ];
         let parsed: Vec<Address> = inputs.iter().map(|s| s.parse().unwrap()).collect();
         for (input, address) in inputs.iter().zip(&parsed) {

@@ -268,6 +268,23 @@ pub struct SecretSetSpec {
     /// The secrets.
     #[serde(default)]
     pub secrets: Vec<Located<SecretSpec>>,
+    /// Secret imports into this folder (in each of `environments`); the list order is the
+    /// import position (1, 2, …). Each names a folder of the same project whose secrets
+    /// Infisical shows here. Absent: the folder's imports are not
+    /// managed; `[]`: it has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imports: Option<Vec<Located<ImportSpec>>>,
+}
+
+/// One secret import: the folder whose secrets are imported.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ImportSpec {
+    /// The environment slug of the imported folder (of the same project).
+    pub environment: Located<String>,
+    /// The imported folder's path (must be declared by the project, or `/`).
+    #[serde(default = "root_path")]
+    pub path: Located<String>,
 }
 
 fn root_path() -> Located<String> {

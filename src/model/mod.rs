@@ -31,8 +31,8 @@ pub use document::{Adoption, Document, Mode};
 pub use names::{EnvironmentSlug, FolderPath, ProjectSlug, SecretKey, TagSlug};
 pub use span::{Located, Origin, Span};
 pub use state::{
-    BitwardenFieldRef, BitwardenItem, BitwardenRef, DesiredSecret, DesiredState, Environment,
-    Folder, GenerateRule, KubernetesSync, Policy, Project, SecretSource,
+    BitwardenFieldRef, BitwardenItem, BitwardenRef, DesiredImport, DesiredSecret, DesiredState,
+    Environment, Folder, GenerateRule, KubernetesSync, Policy, Project, SecretSource,
 };
 pub use validate::{LoadedDocument, build, check};
 pub use value::SecretValue;

@@ -17,6 +17,21 @@ pub struct DesiredState {
     pub secrets: BTreeMap<Address, DesiredSecret>,
     /// Kubernetes syncs by `metadata.name`, with `KubernetesDefaults` already merged in.
     pub kubernetes_syncs: BTreeMap<String, KubernetesSync>,
+    /// Secret imports by importing folder (an [`Address::Folder`], the root included), in
+    /// position order. Only folders whose `SecretSet` has an `imports:` list are here (an empty
+    /// list included): the imports of other folders are not managed.
+    pub imports: BTreeMap<Address, Vec<DesiredImport>>,
+}
+
+/// One declared secret import: the folder (of the same project) whose secrets are imported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredImport {
+    /// The imported folder's environment.
+    pub environment: EnvironmentSlug,
+    /// The imported folder's path.
+    pub path: FolderPath,
+    /// Where it is declared.
+    pub origin: Origin,
 }
 
 impl DesiredState {

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use super::address::Address;
 use super::diagnostics::{Diagnostic, Diagnostics};
 use super::document::{
-    BitwardenField, BitwardenSpec, CaRefSpec, CreationPolicy, Document, GenerateSpec,
+    BitwardenField, BitwardenSpec, CaRefSpec, CreationPolicy, Document, GenerateSpec, ImportSpec,
     KubernetesDefaultsDocument, KubernetesSyncDocument, KubernetesSyncSpec, Metadata, OperatorApi,
     ProjectDocument, SecretSetDocument, SecretSpec, SyncAuthSpec, SyncSourceSpec, SyncTargetKind,
     SyncTargetSpec, SyncTlsSpec,
@@ -39,8 +39,8 @@ use super::ownership::{MARKER_LINE, RESERVED_PREFIX, with_marker};
 use super::reference::{MAX_REFERENCES_PER_VALUE, references};
 use super::span::{Located, Origin, Span};
 use super::state::{
-    BitwardenFieldRef, BitwardenItem, BitwardenRef, DesiredSecret, DesiredState, Environment,
-    Folder, GenerateRule, KubernetesSync, Policy, Project, SecretSource,
+    BitwardenFieldRef, BitwardenItem, BitwardenRef, DesiredImport, DesiredSecret, DesiredState,
+    Environment, Folder, GenerateRule, KubernetesSync, Policy, Project, SecretSource,
 };
 use super::template::check_template_entry;
 use super::value::is_blank;
@@ -152,6 +152,8 @@ struct Checker {
     /// (project, env, path, key) → first origin.
     secret_keys: BTreeMap<(String, String, String, String), Origin>,
     secrets: BTreeMap<Address, DesiredSecret>,
+    /// Importing folder → where its `imports:` list is, and the checked imports.
+    imports: BTreeMap<Address, (Origin, Vec<DesiredImport>)>,
     defaults: Option<(Origin, KubernetesDefaultsDocument)>,
     /// (namespace, secret name) → first origin.
     targets: BTreeMap<(String, String), Origin>,
@@ -763,7 +765,11 @@ impl Checker {
             }
         };
 
-        if spec.secrets.is_empty() {
+        if let Some(imports) = &spec.imports {
+            self.imports_of(loaded, document, imports, &environments, path.as_ref());
+        }
+
+        if spec.secrets.is_empty() && spec.imports.is_none() {
             self.diagnostics.push(Diagnostic::warning(
                 "empty-secret-set",
                 origin.clone(),
@@ -808,6 +814,208 @@ impl Checker {
                 }
             }
         }
+    }
+
+    /// Checks a `SecretSet`'s `imports:` and records them for each of its (valid) environments.
+    fn imports_of(
+        &mut self,
+        loaded: &LoadedDocument,
+        document: &SecretSetDocument,
+        imports: &[Located<ImportSpec>],
+        environments: &[String],
+        path: Option<&FolderPath>,
+    ) {
+        let spec = &document.spec;
+        let project_known = self.projects.contains_key(&spec.project.value);
+        let list_origin = imports
+            .first()
+            .map(|first| loaded.origin(first.span))
+            .unwrap_or_else(|| loaded.origin(document.metadata.name.span));
+        let mut checked: Vec<DesiredImport> = Vec::new();
+        for import in imports {
+            let at = loaded.origin(import.span);
+            let environment = &import.value.environment;
+            let environment_slug = match EnvironmentSlug::new(environment.value.clone()) {
+                Ok(slug) => Some(slug),
+                Err(error) => {
+                    self.error(name_diagnostic(
+                        "invalid-environment-slug",
+                        loaded.origin(environment.span),
+                        "environment slug",
+                        environment,
+                        error,
+                    ));
+                    None
+                }
+            };
+            let environment_known = project_known
+                && self.check_environment(
+                    &spec.project,
+                    environment,
+                    loaded.origin(environment.span),
+                );
+            let source_path = &import.value.path;
+            let path_at = if source_path.span.line == 0 {
+                at.clone()
+            } else {
+                loaded.origin(source_path.span)
+            };
+            let source = match FolderPath::new(source_path.value.clone()) {
+                Ok(source) => {
+                    if environment_known {
+                        self.check_folder(
+                            &spec.project,
+                            source.as_str(),
+                            std::slice::from_ref(&environment.value),
+                            path_at,
+                        );
+                    }
+                    Some(source)
+                }
+                Err(error) => {
+                    self.error(name_diagnostic(
+                        "invalid-folder-path",
+                        path_at,
+                        "folder path",
+                        source_path,
+                        error,
+                    ));
+                    None
+                }
+            };
+            let (Some(environment_slug), Some(source)) = (environment_slug, source) else {
+                continue;
+            };
+            if Some(&source) == path && environments.contains(&environment.value) {
+                self.error(
+                    Diagnostic::error(
+                        "self-import",
+                        at.clone(),
+                        format!("folder `{}:{source}` imports itself", environment.value),
+                    )
+                    .with_help(
+                        "remove this import; Infisical refuses it (`Cyclic import not allowed`)",
+                    ),
+                );
+                continue;
+            }
+            if let Some(first) = checked
+                .iter()
+                .find(|c| c.environment == environment_slug && c.path == source)
+            {
+                self.error(
+                    Diagnostic::error(
+                        "duplicate-import",
+                        at.clone(),
+                        format!("folder `{}:{source}` is imported twice", environment.value),
+                    )
+                    .with_related(first.origin.clone(), "first imported here"),
+                );
+                continue;
+            }
+            checked.push(DesiredImport {
+                environment: environment_slug,
+                path: source,
+                origin: at,
+            });
+        }
+        let (Ok(project), Some(path)) = (ProjectSlug::new(spec.project.value.clone()), path) else {
+            return;
+        };
+        for environment in environments {
+            let Ok(environment) = EnvironmentSlug::new(environment.clone()) else {
+                continue;
+            };
+            let folder = Address::Folder(project.clone(), environment, path.clone());
+            if let Some((first, _)) = self.imports.get(&folder) {
+                let first = first.clone();
+                self.error(
+                    Diagnostic::error(
+                        "duplicate-imports",
+                        list_origin.clone(),
+                        format!("the imports of `{folder}` are declared twice"),
+                    )
+                    .with_related(first, "first declared here")
+                    .with_help("declare a folder's imports in one SecretSet: their order is their priority"),
+                );
+                continue;
+            }
+            self.imports
+                .insert(folder, (list_origin.clone(), checked.clone()));
+        }
+    }
+
+    /// Import cycles (Infisical refuses an import whose source imports the destination, and
+    /// ignores longer cycles when reading) and chains deeper than Infisical follows.
+    fn import_graph_problems(&self) -> Vec<Diagnostic> {
+        let mut problems = Vec::new();
+        let edges = |folder: &Address| -> Vec<(Address, Origin)> {
+            let Some((_, imports)) = self.imports.get(folder) else {
+                return Vec::new();
+            };
+            let project = folder.project();
+            imports
+                .iter()
+                .map(|import| {
+                    (
+                        Address::Folder(
+                            project.clone(),
+                            import.environment.clone(),
+                            import.path.clone(),
+                        ),
+                        import.origin.clone(),
+                    )
+                })
+                .collect()
+        };
+        // Cycles: an import whose source leads back to the importing folder.
+        let mut cyclic = false;
+        for folder in self.imports.keys() {
+            for (source, origin) in edges(folder) {
+                if let Some(mut chain) = path_between(&source, folder, &edges) {
+                    cyclic = true;
+                    chain.insert(0, folder.clone());
+                    let shown: Vec<String> = chain.iter().map(folder_name).collect();
+                    problems.push(
+                        Diagnostic::error(
+                            "import-cycle",
+                            origin,
+                            format!(
+                                "the import of `{}` into `{}` closes a cycle: {}",
+                                folder_name(&source),
+                                folder_name(folder),
+                                shown.join(" <- ")
+                            ),
+                        )
+                        .with_help("Infisical refuses a direct cycle (`Cyclic import not allowed`) and skips longer ones when it reads; remove one of these imports"),
+                    );
+                }
+            }
+        }
+        if cyclic {
+            return problems;
+        }
+        // Depth: Infisical follows imports at most `MAX_IMPORT_DEPTH` levels deep.
+        let mut depths: BTreeMap<Address, usize> = BTreeMap::new();
+        for folder in self.imports.keys() {
+            let depth = import_depth(folder, &edges, &mut depths);
+            if depth > MAX_IMPORT_DEPTH
+                && let Some((origin, _)) = self.imports.get(folder)
+            {
+                problems.push(
+                    Diagnostic::error(
+                        "import-too-deep",
+                        origin.clone(),
+                        format!(
+                            "the imports of `{}` go {depth} levels deep; Infisical reads at most {MAX_IMPORT_DEPTH}",
+                            folder_name(folder)
+                        ),
+                    )
+                    .with_help("import the deeper folders directly, or shorten the chain"),
+                );
+            }
+        }
+        problems
     }
 
     /// Checks one secret; the checked secret when it is valid on its own.
@@ -1906,6 +2114,7 @@ impl Checker {
             }
         }
         warnings.extend(self.reference_warnings());
+        errors.extend(self.import_graph_problems());
         self.diagnostics.0.extend(warnings);
         self.diagnostics.0.extend(errors);
         self.diagnostics.sort();
@@ -1922,6 +2131,11 @@ impl Checker {
             projects,
             secrets: self.secrets,
             kubernetes_syncs: self.syncs,
+            imports: self
+                .imports
+                .into_iter()
+                .map(|(folder, (_, imports))| (folder, imports))
+                .collect(),
         };
         (Some(state), self.diagnostics)
     }
@@ -2015,6 +2229,61 @@ impl Checker {
         self.secrets
             .contains_key(&Address::Secret(project, environment, path, key))
     }
+}
+
+/// How many levels of imports Infisical follows when it reads a folder.
+pub const MAX_IMPORT_DEPTH: usize = 10;
+
+/// `env:/path` of a folder address.
+fn folder_name(folder: &Address) -> String {
+    match (folder.environment(), folder.folder()) {
+        (Some(environment), Some(path)) => format!("{environment}:{path}"),
+        _ => folder.to_string(),
+    }
+}
+
+/// A chain of imports from `from` to `to` (both included), if one exists.
+fn path_between(
+    from: &Address,
+    to: &Address,
+    edges: &dyn Fn(&Address) -> Vec<(Address, Origin)>,
+) -> Option<Vec<Address>> {
+    let mut seen: BTreeSet<Address> = BTreeSet::new();
+    let mut stack: Vec<Vec<Address>> = vec![vec![from.clone()]];
+    while let Some(chain) = stack.pop() {
+        let last = chain.last()?.clone();
+        if &last == to {
+            return Some(chain);
+        }
+        if !seen.insert(last.clone()) {
+            continue;
+        }
+        for (next, _) in edges(&last).into_iter().rev() {
+            let mut longer = chain.clone();
+            longer.push(next);
+            stack.push(longer);
+        }
+    }
+    None
+}
+
+/// The longest chain of imports below `folder` (0 when it imports nothing); the graph has no
+/// cycle.
+fn import_depth(
+    folder: &Address,
+    edges: &dyn Fn(&Address) -> Vec<(Address, Origin)>,
+    depths: &mut BTreeMap<Address, usize>,
+) -> usize {
+    if let Some(depth) = depths.get(folder) {
+        return *depth;
+    }
+    let depth = edges(folder)
+        .iter()
+        .map(|(source, _)| 1 + import_depth(source, edges, depths))
+        .max()
+        .unwrap_or(0);
+    depths.insert(folder.clone(), depth);
+    depth
 }
 
 const REFERENCE_FORMS: &str = "write `${KEY}` (same folder), `${env.KEY}` (root of `env`), `${env.folder.sub.KEY}` or `${@project.env.folder.KEY}`";
@@ -2327,6 +2596,66 @@ spec:
                 "{expected}: {found:#?}"
             );
         }
+    }
+
+    #[test]
+    fn imports_are_kept_in_order_per_environment_and_references_still_resolve() {
+        let shared = "apiVersion: infisical-gitops.io/v1alpha1
+kind: SecretSet
+metadata: {name: shared}
+spec:
+  project: platform
+  environments: [dev, prod]
+  secrets:
+    - {key: DB_HOST, sensitive: false, value: db.internal}
+";
+        let api = "apiVersion: infisical-gitops.io/v1alpha1
+kind: SecretSet
+metadata: {name: api}
+spec:
+  project: platform
+  environments: [prod]
+  path: /apps/web/api
+  imports:
+    - {environment: prod}
+    - {environment: dev, path: /}
+  secrets:
+    - {key: URL, sensitive: false, value: 'postgres://${prod.DB_HOST}'}
+";
+        let none = "apiVersion: infisical-gitops.io/v1alpha1
+kind: SecretSet
+metadata: {name: none}
+spec:
+  project: platform
+  environments: [dev]
+  imports: []
+";
+        let (state, diagnostics) = check(&documents(&[PROJECT, shared, api, none]));
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        let state = state.unwrap();
+        let listed: Vec<(String, Vec<String>)> = state
+            .imports
+            .iter()
+            .map(|(folder, imports)| {
+                (
+                    folder.to_string(),
+                    imports
+                        .iter()
+                        .map(|i| format!("{}:{}", i.environment, i.path))
+                        .collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            listed,
+            vec![
+                ("platform/dev:/".to_string(), vec![]),
+                (
+                    "platform/prod:/apps/web/api".to_string(),
+                    vec!["prod:/".to_string(), "dev:/".to_string()]
+                ),
+            ]
+        );
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::model::{
     SecretSource,
 };
 
-use super::live::{LiveEnvironment, LiveProject, LiveState};
+use super::live::{LiveEnvironment, LiveImport, LiveProject, LiveState};
 use super::ownership::user_metadata;
 use super::resolved::{Provenance, Resolution, ResolvedState, Unresolved};
 use super::{
@@ -71,18 +71,34 @@ pub fn plan(resolved: &ResolvedState, live: &LiveState, policy: &PlanPolicy) -> 
 }
 
 /// Creates and updates by address (the address order puts parents first), then deletes in
-/// reverse address order (children first).
+/// reverse address order (children first). The creates and moves of the imports of one folder
+/// run by their target position, which is what makes each land there.
 pub fn order(changes: &mut [Change]) {
     changes.sort_by(|a, b| {
         let a_delete = a.action == Action::Delete;
         let b_delete = b.action == Action::Delete;
         match (a_delete, b_delete) {
-            (false, false) => a.address.cmp(&b.address),
+            (false, false) => match (&a.address, &b.address) {
+                (Address::Import(p, e, f, ..), Address::Import(p2, e2, f2, ..))
+                    if (p, e, f) == (p2, e2, f2) =>
+                {
+                    (import_position(a), &a.address).cmp(&(import_position(b), &b.address))
+                }
+                _ => a.address.cmp(&b.address),
+            },
             (true, true) => b.address.cmp(&a.address),
             (false, true) => std::cmp::Ordering::Less,
             (true, false) => std::cmp::Ordering::Greater,
         }
     });
+}
+
+/// The target position of an import create or move.
+fn import_position(change: &Change) -> Option<u32> {
+    change.fields.iter().find_map(|field| match field {
+        FieldChange::Position { after, .. } => Some(*after),
+        _ => None,
+    })
 }
 
 #[derive(Default)]
@@ -245,6 +261,136 @@ impl<'a> ProjectPlanner<'a> {
             self.plan_environment(&environment.slug, &environment.name, environment.position);
         }
         self.plan_secrets();
+        self.plan_imports();
+    }
+
+    /// The import list of every folder of this project that declares `imports:`: declared
+    /// imports first, in the declared order (a missing one is created at its position, a
+    /// misplaced one moved), then whatever else the folder holds; undeclared imports are
+    /// deleted with prune. Each change carries its target position, and [`order`] runs the
+    /// changes of one folder by it, so every create or move lands where the plan says.
+    fn plan_imports(&mut self) {
+        let folders: Vec<(&Address, &Vec<crate::model::DesiredImport>)> = self
+            .resolved
+            .desired
+            .imports
+            .iter()
+            .filter(|(folder, _)| folder.project() == &self.project.slug)
+            .collect();
+        for (folder, declared) in folders {
+            let (Some(environment), Some(path)) = (folder.environment(), folder.folder()) else {
+                continue;
+            };
+            let live: Vec<LiveImport> = self
+                .live_environment(environment)
+                .and_then(|e| e.imports.get(path))
+                .cloned()
+                .unwrap_or_default();
+            self.plan_folder_imports(environment, path, declared, &live);
+        }
+    }
+
+    fn plan_folder_imports(
+        &mut self,
+        environment: &EnvironmentSlug,
+        path: &FolderPath,
+        declared: &[crate::model::DesiredImport],
+        live: &[LiveImport],
+    ) {
+        let project = self.project.slug.clone();
+        let address = |source: &(EnvironmentSlug, FolderPath)| {
+            Address::Import(
+                project.clone(),
+                environment.clone(),
+                path.clone(),
+                source.0.clone(),
+                source.1.clone(),
+            )
+        };
+        // Slots: the live imports in position order, by index into `live`; `None` is one this
+        // plan creates.
+        let mut slots: Vec<Option<usize>> = (0..live.len()).map(Some).collect();
+        let mut matched: BTreeSet<usize> = BTreeSet::new();
+        for (index, import) in declared.iter().enumerate() {
+            let source = (import.environment.clone(), import.path.clone());
+            let target = index as u32 + 1;
+            let found = live.iter().enumerate().position(|(at, candidate)| {
+                !matched.contains(&at) && candidate.manageable_source() == Some(&source)
+            });
+            match found {
+                Some(at) => {
+                    matched.insert(at);
+                    let current = slots
+                        .iter()
+                        .position(|slot| *slot == Some(at))
+                        .unwrap_or(index);
+                    if current != index {
+                        self.change(
+                            address(&source),
+                            Action::Update,
+                            Reason::Drifted,
+                            vec![FieldChange::Position {
+                                before: Some(live[at].position),
+                                after: target,
+                            }],
+                        );
+                        let slot = slots.remove(current);
+                        slots.insert(index.min(slots.len()), slot);
+                    }
+                }
+                None => {
+                    let planned = self.create(
+                        address(&source),
+                        vec![FieldChange::Position {
+                            before: None,
+                            after: target,
+                        }],
+                    );
+                    if planned {
+                        slots.insert(index.min(slots.len()), None);
+                    }
+                }
+            }
+        }
+        let undeclared: BTreeSet<&(EnvironmentSlug, FolderPath)> = live
+            .iter()
+            .enumerate()
+            .filter(|(at, _)| !matched.contains(at))
+            .filter_map(|(_, import)| import.manageable_source())
+            .collect();
+        if undeclared.is_empty() {
+            return;
+        }
+        if !self.project.policy.prune {
+            let count = live
+                .iter()
+                .enumerate()
+                .filter(|(at, i)| !matched.contains(at) && i.manageable_source().is_some())
+                .count();
+            self.outcome.warnings.push(
+                PlanProblem::new(
+                    "prune-off",
+                    Some(Address::Folder(
+                        project.clone(),
+                        environment.clone(),
+                        path.clone(),
+                    )),
+                    format!(
+                        "{count} import(s) into `{project}/{environment}:{path}` are not declared and are kept because prune is off"
+                    ),
+                )
+                .with_help("set `spec.policy.prune: true` to delete them, or declare them"),
+            );
+            return;
+        }
+        for source in undeclared {
+            self.change(
+                address(source),
+                Action::Delete,
+                Reason::NotInSource,
+                Vec::new(),
+            );
+        }
     }
 
     fn live_environment(&self, environment: &EnvironmentSlug) -> Option<&'a LiveEnvironment> {
@@ -637,7 +783,13 @@ fn guard_deletions(
             ),
         );
     }
-    let declared = resolved.desired.secrets_of(&project.slug).count();
+    let declared = resolved.desired.secrets_of(&project.slug).count()
+        + resolved
+            .desired
+            .imports
+            .keys()
+            .filter(|folder| folder.project() == &project.slug)
+            .count();
     let why = if !resolved.source_complete {
         Some("the source could only partly be read")
     } else if declared == 0 {

@@ -1,5 +1,5 @@
 //! A digest of what was observed: ids, names, descriptions, folder paths, secret keys and
-//! versions. Never a value: a value change shows up through the secret's version, which
+//! versions, and the imports read (ids, sources, positions). Never a value: a value change shows up through the secret's version, which
 //! Infisical increments on every write. A saved plan carries this digest, and `apply` refuses it
 //! when a fresh observation digests differently.
 
@@ -53,6 +53,23 @@ pub fn observed(live: &LiveState) -> String {
                     &secret.id,
                     &secret.version.to_string(),
                 ]);
+            }
+            for (path, imports) in &environment.imports {
+                for import in imports {
+                    let (source_environment, source_path) = import
+                        .source
+                        .as_ref()
+                        .map(|(e, p)| (e.as_str(), p.as_str()))
+                        .unwrap_or(("\u{0}", "\u{0}"));
+                    line(&[
+                        "import",
+                        path.as_str(),
+                        &import.id,
+                        source_environment,
+                        source_path,
+                        &import.position.to_string(),
+                    ]);
+                }
             }
         }
     }

@@ -62,6 +62,31 @@ pub struct LiveEnvironment {
     pub folders: BTreeMap<FolderPath, LiveFolder>,
     /// Secrets by folder path and key.
     pub secrets: BTreeMap<(FolderPath, SecretKey), LiveSecret>,
+    /// Secret imports by importing folder (the root included), in position order. Only the
+    /// folders whose imports the repository manages are read; a folder absent here was not read
+    /// or does not exist.
+    pub imports: BTreeMap<FolderPath, Vec<LiveImport>>,
+}
+
+/// A secret import as observed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveImport {
+    /// Import id.
+    pub id: String,
+    /// The imported folder (environment and path, same project); `None` when this tool cannot
+    /// address it.
+    pub source: Option<(EnvironmentSlug, FolderPath)>,
+    /// Position (1-based).
+    pub position: u32,
+    /// A replication import or its reserved entry: never matched, moved or deleted.
+    pub replication: bool,
+}
+
+impl LiveImport {
+    /// The imported folder of an ordinary import this tool may match, move or delete.
+    pub fn manageable_source(&self) -> Option<&(EnvironmentSlug, FolderPath)> {
+        self.source.as_ref().filter(|_| !self.replication)
+    }
 }
 
 /// A folder as observed.

@@ -32,7 +32,7 @@ use crate::model::document::Charset;
 use crate::model::{Address, TagSlug};
 
 pub use diff::plan;
-pub use live::{LiveEnvironment, LiveFolder, LiveProject, LiveSecret, LiveState};
+pub use live::{LiveEnvironment, LiveFolder, LiveImport, LiveProject, LiveSecret, LiveState};
 pub use resolved::{Provenance, Resolution, ResolvedState, Unresolved};
 
 /// Options that apply to the whole run (per-project policy comes from the repository).

@@ -3,7 +3,7 @@
 
 use crate::model::{Address, SecretValue, TagSlug};
 
-use super::live::{LiveEnvironment, LiveFolder, LiveProject, LiveSecret, LiveState};
+use super::live::{LiveEnvironment, LiveFolder, LiveImport, LiveProject, LiveSecret, LiveState};
 use super::ownership::{marked_description, with_marker};
 use super::resolved::{Resolution, ResolvedState};
 use super::{Action, Change, FieldChange, Plan};
@@ -85,6 +85,7 @@ fn apply_change(
                             observed: true,
                             folders: Default::default(),
                             secrets: Default::default(),
+                            imports: Default::default(),
                         },
                     );
                 }
@@ -160,6 +161,70 @@ fn apply_change(
                 Action::Delete => {
                     environment.secrets.remove(&slot);
                 }
+            }
+        }
+        (
+            Address::Import(project_slug, environment, path, source_environment, source_path),
+            action,
+        ) => {
+            let declared = resolved
+                .desired
+                .imports
+                .get(&Address::Folder(
+                    project_slug.clone(),
+                    environment.clone(),
+                    path.clone(),
+                ))
+                .is_some_and(|imports| {
+                    imports
+                        .iter()
+                        .any(|i| &i.environment == source_environment && &i.path == source_path)
+                });
+            let Some(environment) = state
+                .projects
+                .get_mut(project_slug)
+                .and_then(|p| p.environments.get_mut(environment))
+            else {
+                return;
+            };
+            let imports = environment.imports.entry(path.clone()).or_default();
+            let source = (source_environment.clone(), source_path.clone());
+            let first = imports
+                .iter()
+                .position(|i| i.manageable_source() == Some(&source));
+            let target = position_after(change).unwrap_or(1).max(1) as usize - 1;
+            match action {
+                Action::Create => {
+                    let import = LiveImport {
+                        id: id(),
+                        source: Some(source),
+                        position: 0,
+                        replication: false,
+                    };
+                    imports.insert(target.min(imports.len()), import);
+                }
+                Action::Update => {
+                    if let Some(first) = first {
+                        let import = imports.remove(first);
+                        imports.insert(target.min(imports.len()), import);
+                    }
+                }
+                Action::Delete => {
+                    let mut kept_first = !declared;
+                    imports.retain(|i| {
+                        if i.manageable_source() != Some(&source) {
+                            return true;
+                        }
+                        if !kept_first {
+                            kept_first = true;
+                            return true;
+                        }
+                        false
+                    });
+                }
+            }
+            for (index, import) in imports.iter_mut().enumerate() {
+                import.position = index as u32 + 1;
             }
         }
     }

@@ -103,6 +103,31 @@ impl DesiredBuilder {
         self.with_project(slug, |p| edit(&mut p.policy))
     }
 
+    /// Declares the imports of a folder (`project/env:/path`), in order, each `env:/path`.
+    pub fn imports(mut self, folder: &str, sources: &[&str]) -> Self {
+        let Address::Folder(project, environment, path) = parse(folder) else {
+            panic!("not a folder address: {folder}");
+        };
+        if !path.is_root() {
+            self.add_folder(&project, &environment, &path, true);
+        }
+        let imports = sources
+            .iter()
+            .map(|source| {
+                let (environment, path) = import_source(source);
+                crate::model::DesiredImport {
+                    environment,
+                    path,
+                    origin: origin(),
+                }
+            })
+            .collect();
+        self.state
+            .imports
+            .insert(Address::Folder(project, environment, path), imports);
+        self
+    }
+
     /// Declares a folder (`project/env:/path`) and its parents.
     pub fn folder(mut self, address: &str) -> Self {
         let Address::Folder(project, environment, path) = parse(address) else {
@@ -296,6 +321,7 @@ impl LiveBuilder {
                     observed: true,
                     folders: BTreeMap::new(),
                     secrets: BTreeMap::new(),
+                    imports: BTreeMap::new(),
                 },
             );
         }
@@ -381,6 +407,26 @@ impl LiveBuilder {
         self
     }
 
+    /// The live imports of a folder (`project/env:/path`), in position order, each `env:/path`.
+    pub fn imports(mut self, folder: &str, sources: &[&str]) -> Self {
+        let Address::Folder(project, environment, path) = parse(folder) else {
+            panic!("not a folder address: {folder}");
+        };
+        let mut imports = Vec::new();
+        for (index, source) in sources.iter().enumerate() {
+            imports.push(crate::plan::LiveImport {
+                id: self.id("import"),
+                source: Some(import_source(source)),
+                position: index as u32 + 1,
+                replication: false,
+            });
+        }
+        self.environment(&project, &environment)
+            .imports
+            .insert(path, imports);
+        self
+    }
+
     /// Changes a live secret.
     pub fn with_secret(mut self, address: &str, edit: impl FnOnce(&mut LiveSecret)) -> Self {
         let (project, environment, path, key) = secret_parts(address);
@@ -397,6 +443,15 @@ impl LiveBuilder {
     pub fn build(self) -> LiveState {
         self.state
     }
+}
+
+/// `env:/path` of a fixture import.
+fn import_source(source: &str) -> (EnvironmentSlug, FolderPath) {
+    let (environment, path) = source.split_once(':').expect("fixture import `env:/path`");
+    (
+        EnvironmentSlug::new(environment).expect("fixture environment slug"),
+        FolderPath::new(path).expect("fixture folder path"),
+    )
 }
 
 /// A tag slug, for fixtures.

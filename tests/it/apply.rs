@@ -267,3 +267,125 @@ async fn prune_deletes_managed_secrets_and_folders_and_leaves_the_rest() {
             .is_none()
     );
 }
+
+fn with_imports(sources: &[&str], prune: bool) -> ResolvedState {
+    DesiredBuilder::new()
+        .project("web-apps", &["dev", "prod"])
+        .policy("web-apps", |p| p.prune = prune)
+        .folder("web-apps/prod:/shared")
+        .literal("web-apps/prod:/#DB_HOST", "db.internal")
+        .imports("web-apps/prod:/web", sources)
+        .build()
+}
+
+/// Imports are created in the declared order, reordered, pruned; a re-plan is empty each time,
+/// and observe reads imports once per folder that declares them.
+#[tokio::test]
+async fn imports_converge_in_the_declared_order_and_are_pruned() {
+    let memory = Arc::new(MemoryInfisical::new());
+    let first = with_imports(&["prod:/shared", "prod:/", "dev:/"], true);
+    let (_, report) = plan_and_apply(&memory, &first).await;
+    assert!(
+        report.outcomes.iter().all(|o| o.status == Status::Done),
+        "{:?}",
+        report.outcomes
+    );
+    assert!(replan(&memory, &first).await.changes.is_empty());
+    let listed = |memory: Arc<MemoryInfisical>| async move {
+        let live = observe(memory.as_ref(), &with_imports(&[], true).desired, 4)
+            .await
+            .unwrap();
+        assert_eq!(
+            call_count(&with_imports(&[], true).desired, &live),
+            1 + 2 * 2 + 1
+        );
+        live.projects.values().next().unwrap().environments[&"prod".parse().unwrap()]
+            .imports
+            .values()
+            .next()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                let (environment, path) = i.source.clone().unwrap();
+                format!("{}:{environment}:{path}", i.position)
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        listed(memory.clone()).await,
+        ["1:prod:/shared", "2:prod:/", "3:dev:/"]
+    );
+
+    // Reversed, and `/shared` dropped: moves, then the delete.
+    let second = with_imports(&["dev:/", "prod:/"], true);
+    let (plan, report) = plan_and_apply(&memory, &second).await;
+    assert!(!plan.changes.is_empty());
+    assert!(
+        report.outcomes.iter().all(|o| o.status == Status::Done),
+        "{:?}",
+        report.outcomes
+    );
+    assert!(replan(&memory, &second).await.changes.is_empty());
+    assert_eq!(listed(memory.clone()).await, ["1:dev:/", "2:prod:/"]);
+}
+
+/// A failed import create leaves the later imports of its folder skipped, never dropped.
+#[tokio::test]
+async fn a_failed_import_skips_the_later_ones_of_its_folder() {
+    let memory = Arc::new(MemoryInfisical::new());
+    let desired = with_imports(&["prod:/shared", "prod:/"], false);
+    let live = observe(memory.as_ref(), &desired.desired, 4).await.unwrap();
+    let plan = plan(&desired, &live, &PlanPolicy::default());
+    let imports = plan
+        .changes
+        .iter()
+        .filter(|c| c.address.kind() == "import")
+        .count();
+    assert_eq!(imports, 2);
+    // The first import create fails: count the calls a successful run makes before it.
+    let mut calls_before = 0;
+    {
+        let probe = Arc::new(MemoryInfisical::new());
+        let live = observe(probe.as_ref(), &desired.desired, 4).await.unwrap();
+        probe.reset_calls();
+        let _ = Applier::new(probe.clone())
+            .apply(&plan, &desired, &live)
+            .await;
+        for (name, count) in probe.calls() {
+            if name != "create_import" && name != "move_import" {
+                calls_before += count;
+            }
+        }
+    }
+    memory.fail_calls(&[calls_before + 1]);
+    let report = Applier::new(memory.clone())
+        .apply(&plan, &desired, &live)
+        .await
+        .expect("applicable plan");
+    let statuses: Vec<(String, &'static str)> = report
+        .outcomes
+        .iter()
+        .filter(|o| o.address.kind() == "import")
+        .map(|o| {
+            let status = match o.status {
+                Status::Done => "done",
+                Status::Failed { .. } => "failed",
+                Status::Skipped { .. } => "skipped",
+                Status::PendingApproval { .. } => "pending",
+            };
+            (o.address.to_string(), status)
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("web-apps/prod:/web<-prod:/shared".to_string(), "failed"),
+            ("web-apps/prod:/web<-prod:/".to_string(), "skipped"),
+        ]
+    );
+    assert_eq!(
+        report.outcomes.len(),
+        plan.changes.len(),
+        "every change ends"
+    );
+}

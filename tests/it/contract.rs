@@ -421,6 +421,8 @@ async fn exercise(api: &dyn InfisicalApi, project_id: &str, slug: &str) {
 
     trim_rule(api, &web_scope).await;
 
+    imports(api, project_id).await;
+
     // ---- folder deletion: refused while it holds secrets, unless forced
     let delete_web = |force| DeleteFolder {
         project_id: project_id.into(),
@@ -442,6 +444,80 @@ async fn exercise(api: &dyn InfisicalApi, project_id: &str, slug: &str) {
     assert!(remaining.is_empty(), "{remaining:?}");
 
     api.delete_environment(project_id, &env.id).await.unwrap();
+}
+
+/// Secret imports: appended in order, listed by position, moved, deleted; a self import and an
+/// import back are `Cyclic import not allowed`; a missing folder is 404.
+async fn imports(api: &dyn InfisicalApi, project_id: &str) {
+    let scope = |path: &str| SecretScope {
+        project_id: project_id.into(),
+        environment: "contract".into(),
+        path: path.into(),
+    };
+    let web = scope("/apps/web");
+    let root = api.create_import(&web, "contract", "/").await.unwrap();
+    assert_eq!(
+        (root.environment.as_str(), root.path.as_str()),
+        ("contract", "/")
+    );
+    assert_eq!(root.position, 1);
+    let deep = api
+        .create_import(&web, "contract", "/x/y/zz")
+        .await
+        .unwrap();
+    assert_eq!(deep.position, 2, "appended");
+    let order = |listed: Vec<infisical_gitops::infisical::RemoteImport>| -> Vec<(String, u32)> {
+        listed.into_iter().map(|i| (i.path, i.position)).collect()
+    };
+    assert_eq!(
+        order(api.list_imports(&web).await.unwrap()),
+        [("/".to_string(), 1), ("/x/y/zz".to_string(), 2)]
+    );
+    let error = api
+        .create_import(&web, "contract", "/apps/web")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, ApiError::BadRequest(_)),
+        "self import: {error:?}"
+    );
+    let error = api
+        .create_import(&scope("/"), "contract", "/apps/web")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, ApiError::BadRequest(_)),
+        "import back: {error:?}"
+    );
+    let error = api
+        .create_import(&scope("/absent"), "contract", "/")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, ApiError::NotFound(_)),
+        "missing folder: {error:?}"
+    );
+    let error = api.list_imports(&scope("/absent")).await.unwrap_err();
+    assert!(
+        matches!(error, ApiError::NotFound(_)),
+        "missing folder: {error:?}"
+    );
+    assert!(api.list_imports(&scope("/")).await.unwrap().is_empty());
+
+    let moved = api.move_import(&web, &deep.id, 1).await.unwrap();
+    assert_eq!(moved.position, 1);
+    assert_eq!(
+        order(api.list_imports(&web).await.unwrap()),
+        [("/x/y/zz".to_string(), 1), ("/".to_string(), 2)]
+    );
+    api.delete_import(&web, &deep.id).await.unwrap();
+    assert_eq!(
+        order(api.list_imports(&web).await.unwrap()),
+        [("/".to_string(), 1)],
+        "the gap is closed"
+    );
+    let error = api.delete_import(&web, &deep.id).await.unwrap_err();
+    assert!(matches!(error, ApiError::NotFound(_)), "{error:?}");
 }
 
 /// The server's value trim (`val.at(-1) === "\n" ? val.trim() + "\n" : val.trim()`, JavaScript's

@@ -592,6 +592,181 @@ async fn folder_answers() {
 }
 
 #[tokio::test]
+async fn secret_import_answers() {
+    let mut h = Harness::start().await;
+    let p = h.project("imports").await;
+    h.folder(&p, "/", "app").await;
+    h.folder(&p, "/", "other").await;
+    let create = |environment: &str, path: &str, source_env: &str, source_path: &str| {
+        json!({ "projectId": p, "environment": environment, "path": path,
+                "import": { "environment": source_env, "path": source_path } })
+    };
+    let (status, first) = h
+        .record(
+            "import dev:/ into dev:/app",
+            Method::POST,
+            "/api/v2/secret-imports",
+            Some(create("dev", "/app", "dev", "/")),
+        )
+        .await;
+    assert_eq!(status, 200, "{first}");
+    let (_, second) = h
+        .record(
+            "import prod:/ into dev:/app (appended)",
+            Method::POST,
+            "/api/v2/secret-imports",
+            Some(create("dev", "/app", "prod", "/")),
+        )
+        .await;
+    assert_eq!(second["secretImport"]["position"], 2);
+    let (_, third) = h
+        .record(
+            "import dev:/other into dev:/app",
+            Method::POST,
+            "/api/v2/secret-imports",
+            Some(create("dev", "/app", "dev", "/other")),
+        )
+        .await;
+    let (status, _) = h
+        .record(
+            "the same import again (Infisical does not refuse duplicates)",
+            Method::POST,
+            "/api/v2/secret-imports",
+            Some(create("dev", "/app", "dev", "/other")),
+        )
+        .await;
+    assert_eq!(status, 200);
+    h.record(
+        "self import",
+        Method::POST,
+        "/api/v2/secret-imports",
+        Some(create("dev", "/app", "dev", "/app")),
+    )
+    .await;
+    let (status, _) = h
+        .record(
+            "import back: dev:/ already imported by dev:/app",
+            Method::POST,
+            "/api/v2/secret-imports",
+            Some(create("dev", "/", "dev", "/app")),
+        )
+        .await;
+    assert_eq!(status, 400);
+    h.record(
+        "into a missing folder",
+        Method::POST,
+        "/api/v2/secret-imports",
+        Some(create("dev", "/nope", "dev", "/")),
+    )
+    .await;
+    h.record(
+        "from a missing environment",
+        Method::POST,
+        "/api/v2/secret-imports",
+        Some(create("dev", "/app", "qa", "/")),
+    )
+    .await;
+    h.record(
+        "replication without the licence",
+        Method::POST,
+        "/api/v2/secret-imports",
+        Some(merged(
+            create("dev", "/app", "staging", "/"),
+            json!({ "isReplication": true }),
+        )),
+    )
+    .await;
+    h.record(
+        "missing import",
+        Method::POST,
+        "/api/v2/secret-imports",
+        Some(json!({ "projectId": p, "environment": "dev" })),
+    )
+    .await;
+    let third = third["secretImport"]["id"].as_str().unwrap().to_owned();
+    let scope = json!({ "projectId": p, "environment": "dev", "path": "/app" });
+    h.record(
+        "move the third to position 1",
+        Method::PATCH,
+        &format!("/api/v2/secret-imports/{third}"),
+        Some(merged(
+            scope.clone(),
+            json!({ "import": { "position": 1 } }),
+        )),
+    )
+    .await;
+    h.record(
+        "update an unknown import",
+        Method::PATCH,
+        &format!("/api/v2/secret-imports/{}", uuid::Uuid::new_v4()),
+        Some(merged(
+            scope.clone(),
+            json!({ "import": { "position": 1 } }),
+        )),
+    )
+    .await;
+    let first = first["secretImport"]["id"].as_str().unwrap().to_owned();
+    h.record(
+        "delete the first (now at position 2)",
+        Method::DELETE,
+        &format!("/api/v2/secret-imports/{first}"),
+        Some(scope.clone()),
+    )
+    .await;
+    h.record(
+        "delete it again",
+        Method::DELETE,
+        &format!("/api/v2/secret-imports/{first}"),
+        Some(scope.clone()),
+    )
+    .await;
+    let (status, listed) = h
+        .record(
+            "list in position order",
+            Method::GET,
+            &format!("/api/v2/secret-imports?projectId={p}&environment=dev&path=/app"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let order: Vec<(String, String, u64)> = listed["secretImports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["importEnv"]["slug"].as_str().unwrap().to_owned(),
+                i["importPath"].as_str().unwrap().to_owned(),
+                i["position"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        order,
+        vec![
+            ("dev".to_owned(), "/other".to_owned(), 1),
+            ("prod".to_owned(), "/".to_owned(), 2),
+            ("dev".to_owned(), "/other".to_owned(), 3),
+        ]
+    );
+    h.record(
+        "get by id",
+        Method::GET,
+        &format!("/api/v2/secret-imports/{third}"),
+        None,
+    )
+    .await;
+    h.record(
+        "list a missing folder",
+        Method::GET,
+        &format!("/api/v2/secret-imports?projectId={p}&environment=dev&path=/nope"),
+        None,
+    )
+    .await;
+    insta::assert_json_snapshot!("secret_imports", h.transcript);
+}
+
+#[tokio::test]
 async fn secret_answers() {
     let mut h = Harness::start().await;
     let p = h.project("secrets").await;

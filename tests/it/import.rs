@@ -492,10 +492,12 @@ async fn all_projects_are_imported_and_unmatched_secrets_get_placeholders() {
         .await
         .unwrap();
     // One project listing, one lookup per project, one folder and one secret listing per
-    // environment (2 projects × 3 environments): read-only, nothing per folder or secret.
+    // environment (2 projects × 3 environments), and one import listing per folder (Infisical
+    // lists imports one folder at a time: 6 roots and 5 folders): read-only, nothing per secret.
     let counts = live.server.request_counts();
     let total: u64 = counts.values().sum();
-    assert_eq!(total, 1 + 2 + 2 * 6, "{counts:?}");
+    assert_eq!(total, 1 + 2 + 2 * 6 + 11, "{counts:?}");
+    assert_eq!(counts["GET /api/v2/secret-imports"], 11, "{counts:?}");
     assert!(
         counts.keys().all(|route| route.starts_with("GET ")),
         "{counts:?}"
@@ -945,7 +947,7 @@ async fn an_applied_repository_round_trips_through_import_without_a_mapping() {
         (
             "secrets/round/db.yaml",
             &format!(
-                "apiVersion: infisical-gitops.io/v1alpha1\nkind: SecretSet\nmetadata:\n  name: round-db\nspec:\n  project: round\n  environments: [prod]\n  path: /db\n  secrets:\n  - key: PASSWORD\n    bitwarden:\n      item: {DB_ITEM}\n  - key: USER\n    bitwarden:\n      item: {DB_ITEM}\n      field: username\n  - key: API\n    bitwarden:\n      item: 33333333-0000-4000-8000-000000000001\n      customField: api\n  - key: NOTE\n    bitwarden:\n      item: 33333333-0000-4000-8000-000000000001\n      field: notes\n  - key: SESSION\n    generate:\n      length: 64\n      charset: hex\n  - key: PORT\n    sensitive: false\n    value: \"5432\"\n"
+                "apiVersion: infisical-gitops.io/v1alpha1\nkind: SecretSet\nmetadata:\n  name: round-db\nspec:\n  project: round\n  environments: [prod]\n  path: /db\n  secrets:\n  - key: PASSWORD\n    bitwarden:\n      item: {DB_ITEM}\n  - key: USER\n    bitwarden:\n      item: {DB_ITEM}\n      field: username\n  - key: API\n    bitwarden:\n      item: 33333333-0000-4000-8000-000000000001\n      customField: api\n  - key: NOTE\n    bitwarden:\n      item: 33333333-0000-4000-8000-000000000001\n      field: notes\n  - key: SESSION\n    generate:\n      length: 64\n      charset: hex\n  - key: PORT\n    sensitive: false\n    value: \"5432\"\n  imports:\n  - environment: prod\n    path: /\n"
             ),
         ),
     ];
@@ -1036,6 +1038,18 @@ async fn an_applied_repository_round_trips_through_import_without_a_mapping() {
         "{report:?}"
     );
     assert!(report.placeholders.is_empty());
+    let db_file = imported
+        .files
+        .iter()
+        .find(|f| f.path.ends_with("db.yaml"))
+        .expect("the /db file");
+    assert!(
+        db_file
+            .content
+            .contains("imports:\n  - environment: prod\n    path: /\n"),
+        "the import is written: {}",
+        db_file.content
+    );
     let out = tempfile::tempdir().unwrap();
     write_out(out.path(), &imported);
     let validation = validate_path(out.path());
@@ -1203,7 +1217,7 @@ async fn the_example_round_trips_through_apply_and_import_without_a_mapping() {
     .await;
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(
-        stdout.contains("Apply complete: 54 done, 0 failed"),
+        stdout.contains("Apply complete: 57 done, 0 failed"),
         "{stdout}"
     );
     outputs.push(("apply", stdout, stderr));
@@ -1213,7 +1227,7 @@ async fn the_example_round_trips_through_apply_and_import_without_a_mapping() {
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(
         stderr.contains(
-            "3 project(s), 38 secret(s) (0 from the mapping file, 21 matched by value, 0 matched by name, 8 generated, 9 literal(s), 0 placeholder(s))"
+            "3 project(s), 40 secret(s) (0 from the mapping file, 21 matched by value, 0 matched by name, 8 generated, 11 literal(s), 0 placeholder(s))"
         ),
         "{stderr}"
     );

@@ -1865,3 +1865,24 @@ fn v1alpha1_refuses_what_only_v1beta1_expresses_and_mixed_forms_are_refused() {
     let errors = manifest::manifests(&state(syncs), &Options::default()).expect_err("refused");
     insta::assert_snapshot!(errors.to_string());
 }
+
+/// Secret imports live in Infisical only: declaring them changes no manifest (the operator reads
+/// a folder's imports itself), and the example, which declares one, emits what it emitted.
+#[test]
+fn imports_emit_no_manifest() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/desired-state");
+    let with_imports = infisical_gitops::cli::validate::validate_path(&example)
+        .state
+        .expect("the example is valid");
+    assert!(
+        !with_imports.imports.is_empty(),
+        "the example declares an import"
+    );
+    let mut without_imports = with_imports.clone();
+    without_imports.imports.clear();
+    for api in [None, Some(OperatorApi::V1alpha1)] {
+        assert_eq!(emit(&with_imports, api), emit(&without_imports, api));
+    }
+    let emitted = format!("{:?}", emit(&with_imports, None));
+    assert!(!emitted.contains("secret-imports") && !emitted.contains("<-"));
+}

@@ -343,7 +343,7 @@ async fn every_read_tool_on_the_example_against_the_dev_server() {
         .output()
         .unwrap();
     assert_eq!(plan_text, String::from_utf8(output.stdout).unwrap());
-    assert_eq!(plan.structured_content.unwrap()["summary"]["add"], 54);
+    assert_eq!(plan.structured_content.unwrap()["summary"]["add"], 57);
     transcript.push_str(&plan_text);
 
     // With the values in Infisical, the plan is empty and still shows none of them.
@@ -835,7 +835,7 @@ async fn a_proposal_pushes_a_branch_and_opens_a_merge_request_with_the_plan() {
     );
     let branch = structured["branch"].as_str().unwrap().to_string();
     assert!(branch.starts_with("infisical-gitops/proposal-"));
-    assert_eq!(structured["planSummary"]["create"], 55);
+    assert_eq!(structured["planSummary"]["create"], 58);
     assert_eq!(structured["planSummary"]["introduced"], 1);
     check_pushed_branch(root.path(), &branch, "SENTRY_DSN_TOKEN");
 

@@ -663,3 +663,70 @@ fn outside_code_spans(line: &str) -> String {
     }
     out
 }
+
+/// Imports: a missing one is created at its position, a misplaced one moved, an undeclared one
+/// deleted only with prune, and the creates and moves of a folder run by target position.
+#[test]
+fn imports_are_created_moved_and_pruned_in_position_order() {
+    let desired = |prune: bool| {
+        DesiredBuilder::new()
+            .project("web-apps", &["dev", "prod"])
+            .policy("web-apps", |p| p.prune = prune)
+            .folder("web-apps/prod:/shared")
+            .folder("web-apps/prod:/z-last")
+            .imports(
+                "web-apps/prod:/web",
+                &["prod:/z-last", "prod:/", "dev:/", "prod:/shared"],
+            )
+            .build()
+    };
+    let live = LiveBuilder::new()
+        .project("web-apps", true, &["dev", "prod"])
+        .folder("web-apps/prod:/shared", true)
+        .folder("web-apps/prod:/z-last", true)
+        .folder("web-apps/prod:/web", true)
+        .imports(
+            "web-apps/prod:/web",
+            &[
+                "prod:/",
+                "prod:/old",
+                "prod:/shared",
+                "prod:/z-last",
+                "prod:/old",
+            ],
+        )
+        .build();
+    let pruned = plan(&desired(true), &live, &PlanPolicy::default());
+    assert!(pruned.errors.is_empty(), "{:?}", pruned.errors);
+    assert_eq!(
+        order(&pruned),
+        [
+            "~ web-apps/prod:/web<-prod:/z-last",
+            "+ web-apps/prod:/web<-dev:/",
+            // `/old` still sits before it: deletes run last
+            "~ web-apps/prod:/web<-prod:/shared",
+            "- web-apps/prod:/web<-prod:/old",
+        ]
+    );
+    let after = infisical_gitops::plan::simulate::simulate(&pruned, &desired(true), &live);
+    let again = plan(&desired(true), &after, &PlanPolicy::default());
+    assert!(again.changes.is_empty(), "converges: {:?}", again.changes);
+    let rendered = render_all(&pruned);
+    insta::assert_snapshot!("imports", rendered);
+
+    let kept = plan(&desired(false), &live, &PlanPolicy::default());
+    assert_eq!(
+        order(&kept),
+        [
+            "~ web-apps/prod:/web<-prod:/z-last",
+            "+ web-apps/prod:/web<-dev:/",
+            "~ web-apps/prod:/web<-prod:/shared",
+        ]
+    );
+    assert!(
+        kept.warnings.iter().any(|w| w.code == "prune-off"
+            && w.message.contains("2 import(s) into `web-apps/prod:/web`")),
+        "{:?}",
+        kept.warnings
+    );
+}

@@ -59,9 +59,9 @@ fn apply_dev_on_the_example_converges_in_one_command() {
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     insta::assert_snapshot!(last_lines(&out.stdout, 6), @r"
-    Plan: 54 to add, 0 to change, 0 to destroy.
+    Plan: 57 to add, 0 to change, 0 to destroy.
 
-    Apply complete: 54 done, 0 failed, 0 pending approval, 0 skipped.
+    Apply complete: 57 done, 0 failed, 0 pending approval, 0 skipped.
 
     Planning again against the result:
     No changes. Infisical matches the repository.
@@ -94,7 +94,7 @@ fn plan_exit_codes_formats_and_saved_plans() {
     );
     assert_eq!(plan.code, 2, "{}", plan.stderr);
     let saved = json::parse(&std::fs::read_to_string(planfile).unwrap()).expect("plan file");
-    assert_eq!(saved.summary().add, 54);
+    assert_eq!(saved.summary().add, 57);
 
     let json_out = run(
         &[&["plan", example, "--format", "json"][..], &dev].concat(),
@@ -102,7 +102,7 @@ fn plan_exit_codes_formats_and_saved_plans() {
     );
     let document: serde_json::Value = serde_json::from_str(&json_out.stdout).unwrap();
     assert_eq!(document["formatVersion"], 1);
-    assert_eq!(document["summary"]["add"], 54);
+    assert_eq!(document["summary"]["add"], 57);
 
     let markdown = run(
         &[&["plan", example, "--format", "markdown"][..], &dev].concat(),
@@ -111,7 +111,7 @@ fn plan_exit_codes_formats_and_saved_plans() {
     assert!(
         markdown
             .stdout
-            .starts_with("### infisical-gitops plan\n\n**Plan: 54 to add")
+            .starts_with("### infisical-gitops plan\n\n**Plan: 57 to add")
     );
 
     // Without a terminal, apply needs --auto-approve.
@@ -125,7 +125,7 @@ fn plan_exit_codes_formats_and_saved_plans() {
 
     let applied = run(&[&["apply", planfile][..], &dev].concat(), &[]);
     assert_eq!(applied.code, 0, "{}", applied.stderr);
-    assert!(applied.stdout.contains("Apply complete: 54 done"));
+    assert!(applied.stdout.contains("Apply complete: 57 done"));
 
     let after = run(
         &[&["plan", example, "--detailed-exitcode"][..], &dev].concat(),
@@ -371,7 +371,7 @@ async fn a_locked_vault_makes_plan_and_apply_exit_1_with_one_headline() {
         "{last}"
     );
     assert!(!applied.stdout.contains("Apply complete"));
-    insta::assert_snapshot!(last, @"Apply incomplete: 33 done, 0 failed, 0 pending approval, 0 skipped; 21 secrets not resolved, not written.");
+    insta::assert_snapshot!(last, @"Apply incomplete: 36 done, 0 failed, 0 pending approval, 0 skipped; 21 secrets not resolved, not written.");
 
     // What is left is only unresolved: plan never says that Infisical matches.
     let plan = vault.run(&["plan", example, "--detailed-exitcode"]).await;

@@ -216,6 +216,9 @@ fn is_marked(live: &LiveState, change: &infisical_gitops::plan::Change) -> bool 
             .and_then(|p| p.environments.get(e))
             .and_then(|e| e.secrets.get(&(f.clone(), k.clone())))
             .is_some_and(|s| s.is_marked()),
+        // An import carries no marker: the repository owns the whole import list of a folder
+        // that declares `imports:`.
+        Address::Import(..) => true,
     }
 }
 

@@ -212,6 +212,7 @@ fn model() -> impl Strategy<Value = Model> {
                                 located(secret)
                             })
                             .collect(),
+                        imports: None,
                     },
                 };
                 Model {

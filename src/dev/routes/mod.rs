@@ -3,6 +3,7 @@
 
 pub(crate) mod auth;
 pub(crate) mod folders;
+pub(crate) mod imports;
 pub(crate) mod projects;
 pub(crate) mod secrets;
 
@@ -76,6 +77,16 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             get(folders::get)
                 .patch(folders::update)
                 .delete(folders::delete),
+        )
+        .route(
+            "/api/v2/secret-imports",
+            get(imports::list).post(imports::create),
+        )
+        .route(
+            "/api/v2/secret-imports/{importId}",
+            get(imports::get)
+                .patch(imports::update)
+                .delete(imports::delete),
         )
         .merge(secret_routes::<false>(SecretPaths {
             list: "/api/v4/secrets",

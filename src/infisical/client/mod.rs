@@ -28,8 +28,8 @@ use crate::model::SecretValue;
 
 use super::api::{
     CreateEnvironment, CreateFolder, CreateProject, DeleteFolder, InfisicalApi, RemoteEnvironment,
-    RemoteFolder, RemoteProject, RemoteSecret, RemoteTag, SecretDelete, SecretScope, SecretWrite,
-    UpdateEnvironment, UpdateFolder, UpdateProject, WriteOutcome,
+    RemoteFolder, RemoteImport, RemoteProject, RemoteSecret, RemoteTag, SecretDelete, SecretScope,
+    SecretWrite, UpdateEnvironment, UpdateFolder, UpdateProject, WriteOutcome,
 };
 use super::error::{ApiError, ErrorContext};
 use super::wire;
@@ -940,6 +940,117 @@ impl InfisicalApi for HttpClient {
             environment: &request.environment,
             path: &parent,
             force_delete: request.force,
+        })?;
+        self.execute_delete(&call).await.map(|_| ())
+    }
+
+    async fn list_imports(&self, scope: &SecretScope) -> Result<Vec<RemoteImport>, ApiError> {
+        let path = wire::normalize_path(&scope.path);
+        let call = Call::new(
+            Method::GET,
+            Route::new("/api/v2/secret-imports", &[]),
+            Safety::Idempotent,
+        )
+        .query("projectId", scope.project_id.clone())
+        .query("environment", scope.environment.clone())
+        .query("path", path);
+        let answer: wire::SecretImportsEnvelope = self.get(call).await?;
+        let mut imports: Vec<RemoteImport> = answer
+            .secret_imports
+            .into_iter()
+            .map(wire::SecretImportWire::into_remote)
+            .collect();
+        imports.sort_by_key(|i| i.position);
+        Ok(imports)
+    }
+
+    async fn create_import(
+        &self,
+        scope: &SecretScope,
+        environment: &str,
+        path: &str,
+    ) -> Result<RemoteImport, ApiError> {
+        let into = wire::normalize_path(&scope.path);
+        let source = wire::normalize_path(path);
+        let call = Call::new(
+            Method::POST,
+            Route::new("/api/v2/secret-imports", &[]),
+            Safety::NonIdempotent,
+        )
+        .json(&wire::SecretImportRequest {
+            project_id: &scope.project_id,
+            environment: &scope.environment,
+            path: &into,
+            import: wire::ImportSourceRequest {
+                environment: Some(environment),
+                path: Some(&source),
+                position: None,
+            },
+        })?;
+        self.execute_create(
+            &call,
+            |raw| {
+                Ok(call
+                    .decode::<wire::SecretImportEnvelope>(raw)?
+                    .secret_import
+                    .into_remote())
+            },
+            || async {
+                // The server accepts duplicates: only an import of that folder tells that the
+                // create happened.
+                match self.list_imports(scope).await {
+                    Ok(listed) => Ok(listed
+                        .into_iter()
+                        .rev()
+                        .find(|i| i.environment == environment && i.path == source)),
+                    Err(ApiError::NotFound(_)) => Ok(None),
+                    Err(e) => Err(e),
+                }
+            },
+        )
+        .await
+    }
+
+    async fn move_import(
+        &self,
+        scope: &SecretScope,
+        import_id: &str,
+        position: u32,
+    ) -> Result<RemoteImport, ApiError> {
+        let into = wire::normalize_path(&scope.path);
+        let call = Call::new(
+            Method::PATCH,
+            Route::new("/api/v2/secret-imports/{id}", &[import_id]),
+            Safety::Idempotent,
+        )
+        .json(&wire::SecretImportRequest {
+            project_id: &scope.project_id,
+            environment: &scope.environment,
+            path: &into,
+            import: wire::ImportSourceRequest {
+                environment: None,
+                path: None,
+                position: Some(position),
+            },
+        })?;
+        Ok(self
+            .get::<wire::SecretImportEnvelope>(call)
+            .await?
+            .secret_import
+            .into_remote())
+    }
+
+    async fn delete_import(&self, scope: &SecretScope, import_id: &str) -> Result<(), ApiError> {
+        let into = wire::normalize_path(&scope.path);
+        let call = Call::new(
+            Method::DELETE,
+            Route::new("/api/v2/secret-imports/{id}", &[import_id]),
+            Safety::Delete,
+        )
+        .json(&wire::DeleteSecretImportRequest {
+            project_id: &scope.project_id,
+            environment: &scope.environment,
+            path: &into,
         })?;
         self.execute_delete(&call).await.map(|_| ())
     }

@@ -222,7 +222,22 @@ pub(crate) fn secret<'a>(
 pub(crate) struct SecretList<'a> {
     pub(crate) secrets: Vec<SecretView<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) imports: Option<[(); 0]>,
+    pub(crate) imports: Option<Vec<ImportedSecrets<'a>>>,
+}
+
+/// One entry of `imports` in a listing with `include_imports=true`: the secrets an import of a
+/// listed folder makes visible, with those of the imported folder's own imports appended.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ImportedSecrets<'a> {
+    pub(crate) secret_path: &'a str,
+    pub(crate) environment: &'a str,
+    /// The imported folder; `null` when the path does not exist (any more).
+    pub(crate) folder_id: Option<Uuid>,
+    pub(crate) id: Uuid,
+    /// The folder that declares the import.
+    pub(crate) import_folder_id: Uuid,
+    pub(crate) secrets: Vec<SecretView<'a>>,
 }
 
 /// The `SecretApprovalRequest` answered (with HTTP 200) instead of a write under a policy.

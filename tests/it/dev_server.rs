@@ -1785,3 +1785,117 @@ async fn metadata_limits_are_answered_like_infisical() {
     );
     h.server.shutdown().await;
 }
+
+/// `include_imports=true` answers what Infisical's `fnSecretsV2FromImports` does: one entry per
+/// import of the listed folder in position order, the imported folder's own imports appended to
+/// the entry that reached them, each environment and path read once, references expanded in the
+/// imported environment when asked.
+#[tokio::test]
+async fn listings_read_through_imports() {
+    let h = Harness::start().await;
+    let p = h.project("reads-through").await;
+    h.folder(&p, "/", "app").await;
+    h.folder(&p, "/", "shared").await;
+    let secret = |environment: &str, path: &str, key: &str, value: &str| {
+        (
+            format!("/api/v4/secrets/{key}"),
+            json!({ "projectId": p, "environment": environment, "secretPath": path,
+                    "secretValue": value }),
+        )
+    };
+    for (environment, path, key, value) in [
+        ("dev", "/shared", "DB_HOST", "db.internal"),
+        ("dev", "/shared", "DB_URL", "pg://${DB_HOST}"),
+        ("prod", "/", "REGION", "eu"),
+        ("dev", "/app", "OWN", "mine"),
+    ] {
+        let (route, body) = secret(environment, path, key, value);
+        let (status, answer) = h.call(Method::POST, &route, Some(body)).await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    let import = |path: &str, source_env: &str, source_path: &str| {
+        json!({ "projectId": p, "environment": "dev", "path": path,
+                "import": { "environment": source_env, "path": source_path } })
+    };
+    for (path, source_env, source_path) in [
+        ("/app", "dev", "/shared"),
+        ("/shared", "prod", "/"),
+        ("/app", "prod", "/"),
+    ] {
+        let (status, answer) = h
+            .call(
+                Method::POST,
+                "/api/v2/secret-imports",
+                Some(import(path, source_env, source_path)),
+            )
+            .await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    let list = |extra: &str| {
+        format!("/api/v4/secrets?projectId={p}&environment=dev&secretPath=/app{extra}")
+    };
+    let (status, plain) = h.call(Method::GET, &list(""), None).await;
+    assert_eq!(status, 200, "{plain}");
+    assert!(plain.get("imports").is_none(), "{plain}");
+
+    let (status, answer) = h
+        .call(
+            Method::GET,
+            &list("&include_imports=true&expandSecretReferences=true"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let own: Vec<&str> = answer["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["secretKey"].as_str().unwrap())
+        .collect();
+    assert_eq!(own, ["OWN"]);
+    let imports = answer["imports"].as_array().unwrap();
+    let summary: Vec<(String, String, Vec<(String, String)>)> = imports
+        .iter()
+        .map(|entry| {
+            (
+                entry["environment"].as_str().unwrap().to_owned(),
+                entry["secretPath"].as_str().unwrap().to_owned(),
+                entry["secrets"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| {
+                        (
+                            s["secretKey"].as_str().unwrap().to_owned(),
+                            s["secretValue"].as_str().unwrap().to_owned(),
+                        )
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                "dev".to_owned(),
+                "/shared".to_owned(),
+                vec![
+                    ("DB_HOST".to_owned(), "db.internal".to_owned()),
+                    ("DB_URL".to_owned(), "pg://db.internal".to_owned()),
+                ]
+            ),
+            (
+                "prod".to_owned(),
+                "/".to_owned(),
+                vec![("REGION".to_owned(), "eu".to_owned())]
+            ),
+        ],
+        "prod:/ is read once: by /app's own import, not again through /shared"
+    );
+    for entry in imports {
+        assert!(entry["folderId"].is_string(), "{entry}");
+        assert!(entry["importFolderId"].is_string(), "{entry}");
+        assert!(entry["id"].is_string(), "{entry}");
+    }
+}

@@ -2,7 +2,7 @@
 //! `V3` selects the v3 parameter names (`workspaceId`/`workspaceSlug` in queries,
 //! `workspaceId`/`projectSlug` in bodies) instead of v4's `projectId`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -15,7 +15,8 @@ use super::super::Shared;
 use super::super::failure::{ApiFailure, issue};
 use super::super::input::{self, Fields, Issues};
 use super::super::store::{
-    Environment, Folder, Metadata, Project, Secret, Store, normalize_path, now_millis, trim_value,
+    Environment, Folder, Metadata, Project, Secret, SecretImport, Store, normalize_path,
+    now_millis, trim_value,
 };
 use super::super::views::{self, SecretView, ValueMode};
 use super::{Authenticated, json_body, ok};
@@ -336,6 +337,7 @@ pub(crate) async fn list<const V3: bool>(
     } else {
         vec![path.as_str()]
     };
+    let imports = include_imports.then(|| imported_secrets(project, env, &folders, mode));
     let mut secrets: Vec<SecretView> = Vec::new();
     for folder_path in folders {
         let folder = &env.folders[folder_path];
@@ -355,8 +357,90 @@ pub(crate) async fn list<const V3: bool>(
             secrets.push(views::secret(project, &env.slug, folder_path, secret, mode));
         }
     }
-    let imports = include_imports.then_some([]);
     Ok(ok(views::SecretList { secrets, imports }))
+}
+
+/// How deep imports of imports are followed (Infisical's `LEVEL_BREAK`).
+const IMPORT_LEVELS: usize = 10;
+
+/// Infisical's `fnSecretsV2FromImports`: one entry per import of the listed folders, in their
+/// position order; the imported folders' own imports are followed level by level, up to
+/// [`IMPORT_LEVELS`] deep, and their secrets appended to the entry that reached them. Each
+/// environment and path is read once per listing (Infisical's cycle detector). Only shared
+/// secrets; replication entries are not served by this server.
+fn imported_secrets<'a>(
+    project: &'a Project,
+    env: &'a Environment,
+    folders: &[&str],
+    mode: ValueMode,
+) -> Vec<views::ImportedSecrets<'a>> {
+    let mut seen: HashSet<(Uuid, &'a str)> = HashSet::new();
+    let mut entries: Vec<views::ImportedSecrets<'a>> = Vec::new();
+    // (imports to follow, depth, the entry their secrets go to: `None` at the first level).
+    // Level by level: every import of the listed folders first, in the listing's order.
+    let mut queue: VecDeque<(Vec<&'a SecretImport>, usize, Option<usize>, Uuid)> = VecDeque::new();
+    for path in folders {
+        if let Some(folder) = env.folders.get(*path) {
+            queue.push_back((folder.imports.iter().collect(), 0, None, folder.id));
+        }
+    }
+    while let Some((imports, depth, parent, declaring)) = queue.pop_front() {
+        if depth > IMPORT_LEVELS {
+            continue;
+        }
+        for import in imports {
+            let Some(source) = project
+                .environments
+                .iter()
+                .find(|e| e.id == import.import_env)
+            else {
+                continue;
+            };
+            if !seen.insert((source.id, import.import_path.as_str())) {
+                continue;
+            }
+            let folder = source.folders.get(&import.import_path);
+            let secrets: Vec<SecretView<'a>> = folder
+                .map(|folder| {
+                    folder
+                        .secrets
+                        .values()
+                        .map(|secret| {
+                            views::secret(project, &source.slug, &import.import_path, secret, mode)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let target = match parent {
+                Some(index) => {
+                    entries[index].secrets.extend(secrets);
+                    index
+                }
+                None => {
+                    entries.push(views::ImportedSecrets {
+                        secret_path: &import.import_path,
+                        environment: &source.slug,
+                        folder_id: folder.map(|folder| folder.id),
+                        id: import.id,
+                        import_folder_id: declaring,
+                        secrets,
+                    });
+                    entries.len() - 1
+                }
+            };
+            if let Some(folder) = folder
+                && !folder.imports.is_empty()
+            {
+                queue.push_back((
+                    folder.imports.iter().collect(),
+                    depth + 1,
+                    Some(target),
+                    folder.id,
+                ));
+            }
+        }
+    }
+    entries
 }
 
 /// `GET /api/v4/secrets/{secretName}` and `GET /api/v3/secrets/raw/{secretName}`.

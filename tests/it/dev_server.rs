@@ -1440,6 +1440,16 @@ async fn official_python_sdk_reads_what_was_written() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
+    // `/` imports `/apps/web`: the SDK reads the imported secrets (it asks for imports by default).
+    let (status, body) = h
+        .call(
+            Method::POST,
+            "/api/v2/secret-imports",
+            Some(json!({ "projectId": p, "environment": "dev", "path": "/",
+                         "import": { "environment": "dev", "path": "/apps/web" } })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
     let expected = json!({
         "/apps/web": { "DB_PASSWORD": canary, "PADDED": "padded", "URL": "https://db.internal/x", "HOST": "db.internal" },
         "/": { "SHARED": "db.internal" },
@@ -1479,6 +1489,10 @@ async fn official_python_sdk_reads_what_was_written() {
     assert_eq!(
         report["paths"]["/apps/web"],
         json!(["DB_PASSWORD", "HOST", "PADDED", "URL"])
+    );
+    assert_eq!(
+        report["imports"],
+        json!({ "/": [["dev", "/apps/web", ["DB_PASSWORD", "HOST", "PADDED", "URL"]]], "/apps/web": [] })
     );
     assert_eq!(report["readByName"], 5);
     assert_eq!(report["recursiveCount"], 5);

@@ -37,6 +37,19 @@ def main() -> int:
         for secret in listed.secrets:
             if secret.secretValue != secrets.get(secret.secretKey):
                 problems.append(f"list {path}: value of {secret.secretKey} differs")
+        # Secret imports (the SDK asks for them by default): what each import makes visible.
+        report.setdefault("imports", {})[path] = [
+            # The SDK keeps an import's secrets as the JSON objects it received.
+            [imp.environment, imp.secretPath, sorted(secret["secretKey"] for secret in imp.secrets)]
+            for imp in listed.imports
+        ]
+        for imp in listed.imports:
+            source = expected.get(imp.secretPath, {})
+            for secret in imp.secrets:
+                if secret["secretValue"] != source.get(secret["secretKey"]):
+                    problems.append(
+                        f"import {imp.secretPath} into {path}: value of {secret['secretKey']} differs"
+                    )
         by_slug = client.secrets.list_secrets(
             environment_slug="dev", secret_path=path, project_slug=project_slug
         )

@@ -930,6 +930,46 @@ fn document_name(parts: &[&str]) -> String {
     name
 }
 
+/// `base`, or `base-2`, `base-3`… when a document of this import already has that name.
+fn unique_name(names: &mut BTreeSet<String>, base: String) -> String {
+    let mut name = base.clone();
+    let mut n = 2;
+    while !names.insert(name.clone()) {
+        name = format!("{base}-{n}");
+        n += 1;
+    }
+    name
+}
+
+/// A generated SecretSet of one folder and set of environments.
+fn secret_set_document(
+    name: String,
+    slug: &ProjectSlug,
+    envs: &[EnvironmentSlug],
+    path: &FolderPath,
+    secrets: Vec<SecretSpec>,
+    imports: Option<Vec<ImportSpec>>,
+) -> SecretSetDocument {
+    SecretSetDocument {
+        api_version: Located::unplaced(API_VERSION.to_string()),
+        kind: Located::unplaced("SecretSet".to_string()),
+        metadata: Metadata {
+            name: Located::unplaced(name),
+            ..Metadata::default()
+        },
+        spec: SecretSetSpec {
+            project: Located::unplaced(slug.to_string()),
+            environments: envs
+                .iter()
+                .map(|e| Located::unplaced(e.to_string()))
+                .collect(),
+            path: Located::unplaced(path.to_string()),
+            secrets: secrets.into_iter().map(Located::unplaced).collect(),
+            imports: imports.map(|list| list.into_iter().map(Located::unplaced).collect()),
+        },
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn secret_set_file(
     slug: &ProjectSlug,
@@ -979,31 +1019,8 @@ fn secret_set_file(
         if !single && envs.len() != order.len() {
             parts.extend(env_names.iter().copied());
         }
-        let base = document_name(&parts);
-        let mut name = base.clone();
-        let mut n = 2;
-        while !names.insert(name.clone()) {
-            name = format!("{base}-{n}");
-            n += 1;
-        }
-        let document = SecretSetDocument {
-            api_version: Located::unplaced(API_VERSION.to_string()),
-            kind: Located::unplaced("SecretSet".to_string()),
-            metadata: Metadata {
-                name: Located::unplaced(name),
-                ..Metadata::default()
-            },
-            spec: SecretSetSpec {
-                project: Located::unplaced(slug.to_string()),
-                environments: envs
-                    .iter()
-                    .map(|e| Located::unplaced(e.to_string()))
-                    .collect(),
-                path: Located::unplaced(path.to_string()),
-                secrets: secrets.into_iter().map(Located::unplaced).collect(),
-                imports: None,
-            },
-        };
+        let name = unique_name(names, document_name(&parts));
+        let document = secret_set_document(name, slug, &envs, path, secrets, None);
         documents.push(to_yaml(&document));
     }
     // Imports: one document per set of environments with the same list (its order is the
@@ -1024,31 +1041,8 @@ fn secret_set_file(
         if !single {
             parts.extend(envs.iter().map(EnvironmentSlug::as_str));
         }
-        let base = document_name(&parts);
-        let mut name = base.clone();
-        let mut n = 2;
-        while !names.insert(name.clone()) {
-            name = format!("{base}-{n}");
-            n += 1;
-        }
-        let document = SecretSetDocument {
-            api_version: Located::unplaced(API_VERSION.to_string()),
-            kind: Located::unplaced("SecretSet".to_string()),
-            metadata: Metadata {
-                name: Located::unplaced(name),
-                ..Metadata::default()
-            },
-            spec: SecretSetSpec {
-                project: Located::unplaced(slug.to_string()),
-                environments: envs
-                    .iter()
-                    .map(|e| Located::unplaced(e.to_string()))
-                    .collect(),
-                path: Located::unplaced(path.to_string()),
-                secrets: Vec::new(),
-                imports: Some(list.into_iter().map(Located::unplaced).collect()),
-            },
-        };
+        let name = unique_name(names, document_name(&parts));
+        let document = secret_set_document(name, slug, &envs, path, Vec::new(), Some(list));
         documents.push(to_yaml(&document));
     }
     GeneratedFile {

@@ -1868,42 +1868,27 @@ async fn listings_read_through_imports() {
         .collect();
     assert_eq!(own, ["OWN"]);
     let imports = answer["imports"].as_array().unwrap();
-    let summary: Vec<(String, String, Vec<(String, String)>)> = imports
+    let summary: Vec<Value> = imports
         .iter()
         .map(|entry| {
-            (
-                entry["environment"].as_str().unwrap().to_owned(),
-                entry["secretPath"].as_str().unwrap().to_owned(),
-                entry["secrets"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|s| {
-                        (
-                            s["secretKey"].as_str().unwrap().to_owned(),
-                            s["secretValue"].as_str().unwrap().to_owned(),
-                        )
-                    })
-                    .collect(),
-            )
+            let secrets: Vec<Value> = entry["secrets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| json!([s["secretKey"], s["secretValue"]]))
+                .collect();
+            json!([entry["environment"], entry["secretPath"], secrets])
         })
         .collect();
     assert_eq!(
         summary,
         [
-            (
-                "dev".to_owned(),
-                "/shared".to_owned(),
-                vec![
-                    ("DB_HOST".to_owned(), "db.internal".to_owned()),
-                    ("DB_URL".to_owned(), "pg://db.internal".to_owned()),
-                ]
-            ),
-            (
-                "prod".to_owned(),
-                "/".to_owned(),
-                vec![("REGION".to_owned(), "eu".to_owned())]
-            ),
+            json!([
+                "dev",
+                "/shared",
+                [["DB_HOST", "db.internal"], ["DB_URL", "pg://db.internal"]]
+            ]),
+            json!(["prod", "/", [["REGION", "eu"]]]),
         ],
         "prod:/ is read once: by /app's own import, not again through /shared"
     );

@@ -601,6 +601,58 @@ async fn concurrent_requests_and_superseded_pushes() {
     setup.stop().await;
 }
 
+/// A push while the request's plan is running (a slow Infisical): the running plan stops, writes
+/// no comment, and its commit's `pending` status turns `failed`; the newer head is planned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_superseded_while_running_leaves_no_commit_pending() {
+    let setup = Setup::start(Kind::GitLab, Options::default()).await;
+    setup.double.lock().open(7, 0);
+    setup.server.set_faults(infisical_gitops::dev::Faults {
+        latency: Duration::from_millis(300),
+        ..infisical_gitops::dev::Faults::default()
+    });
+    let first = setup.push_request(7, "slow-1", false);
+    assert_eq!(setup.event(7, "open", &first, false).await, 202);
+    for _ in 0..400 {
+        if setup.double.lock().statuses.iter().any(|s| s.sha == first) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Past the fetch, inside the plan's first slow Infisical calls.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let second = setup.push_request(7, "slow-2", false);
+    assert_eq!(setup.event(7, "update", &second, false).await, 202);
+    setup
+        .server
+        .set_faults(infisical_gitops::dev::Faults::default());
+    setup.comment_for(7, &second).await;
+    let statuses = setup.final_statuses(&first).await;
+    assert_eq!(
+        statuses
+            .iter()
+            .map(|s| s.state.as_str())
+            .collect::<Vec<_>>(),
+        ["pending", "failed"],
+        "{statuses:?}"
+    );
+    assert!(
+        statuses[1].description.contains("superseded"),
+        "{statuses:?}"
+    );
+    assert!(
+        setup
+            .double
+            .lock()
+            .plan_comments(7)
+            .iter()
+            .all(|c| !c.body.contains(&first)),
+        "the stopped plan wrote no comment"
+    );
+    assert_eq!(setup.plans.count("superseded"), 1);
+    setup.stop().await;
+}
+
 /// Forge 401, 404 and 5xx: counted, logged, and the reconcile loop goes on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forge_failures_leave_the_reconcile_loop_alone() {

@@ -608,7 +608,7 @@ async fn a_plan_superseded_while_running_leaves_no_commit_pending() {
     let setup = Setup::start(Kind::GitLab, Options::default()).await;
     setup.double.lock().open(7, 0);
     setup.server.set_faults(infisical_gitops::dev::Faults {
-        latency: Duration::from_millis(300),
+        latency: Duration::from_millis(500),
         ..infisical_gitops::dev::Faults::default()
     });
     let first = setup.push_request(7, "slow-1", false);
@@ -619,8 +619,14 @@ async fn a_plan_superseded_while_running_leaves_no_commit_pending() {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    // Past the fetch, inside the plan's first slow Infisical calls.
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // Past the fetch, inside the plan's first slow Infisical call.
+    setup.server.reset_counts();
+    for _ in 0..400 {
+        if setup.server.request_counts().values().sum::<u64>() > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let second = setup.push_request(7, "slow-2", false);
     assert_eq!(setup.event(7, "update", &second, false).await, 202);
     setup

@@ -218,13 +218,29 @@ pub fn list_folders(state: &DesiredState, args: &FolderArgs) -> Result<Value, Re
             continue;
         };
         for (path, folder) in declared {
-            folders.push(json!({
+            let mut entry = json!({
                 "environment": environment.slug.as_str(),
                 "path": path.as_str(),
                 "description": folder.description,
                 "declared": folder.declared,
                 "declaredIn": origin(&folder.origin),
-            }));
+            });
+            // Secret imports, in position order, where the repository manages them.
+            let address =
+                Address::Folder(project.slug.clone(), environment.slug.clone(), path.clone());
+            if let Some(imports) = state.imports.get(&address) {
+                entry["imports"] = imports
+                    .iter()
+                    .map(|import| {
+                        json!({
+                            "environment": import.environment.as_str(),
+                            "path": import.path.as_str(),
+                            "declaredIn": origin(&import.origin),
+                        })
+                    })
+                    .collect();
+            }
+            folders.push(entry);
         }
     }
     Ok(json!({ "project": project.slug.as_str(), "folders": folders }))

@@ -79,7 +79,8 @@ pub fn catalogue() -> Vec<Tool> {
         Tool::new(
             "list_folders",
             "List the folders of one declared project, per environment (implied parent folders \
-             included, marked `declared: false`).",
+             included, marked `declared: false`), with the secret imports the repository \
+             manages for each, in position order.",
             schema::<FolderArgs>(),
         )
         .with_annotations(read_only("List folders")),

@@ -271,6 +271,29 @@ async fn every_read_tool_on_the_example_against_the_dev_server() {
     .await;
     insta::assert_json_snapshot!("mcp_list_folders", folders.structured_content);
     transcript.push_str(&text(&folders));
+    // A folder's managed secret imports are part of the structure an agent reads.
+    let app_folders = call(
+        &client,
+        "list_folders",
+        json!({"project": "applications", "environment": "prod"}),
+    )
+    .await;
+    let app_folders = app_folders.structured_content.expect("structured content");
+    let app = app_folders["folders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "/app-name-1")
+        .unwrap_or_else(|| panic!("{app_folders}"));
+    assert_eq!(app["imports"][0]["environment"], "prod", "{app}");
+    assert_eq!(app["imports"][0]["path"], "/", "{app}");
+    assert!(
+        app["imports"][0]["declaredIn"]
+            .as_str()
+            .unwrap()
+            .contains("shared.yaml"),
+        "{app}"
+    );
 
     let secrets = call(
         &client,

@@ -59,6 +59,20 @@ fn imports_back(source_env: &Environment, source_path: &str, env_id: Uuid, path:
     })
 }
 
+/// The importing folder every import route names: the index of its environment, or Infisical's
+/// 404 "Folder with path … not found" (also for an unknown environment).
+fn importing_folder(project: &Project, environment: &str, path: &str) -> Result<usize, ApiFailure> {
+    project
+        .environments
+        .iter()
+        .position(|env| env.slug == environment && env.folders.contains_key(path))
+        .ok_or_else(|| {
+            ApiFailure::not_found(format!(
+                "Folder with path '{path}' in environment with slug '{environment}' not found"
+            ))
+        })
+}
+
 /// Reads the `projectId`, `environment` and `path` every write names.
 fn scope(fields: &Fields<'_>, issues: &mut Issues) -> (String, String, String) {
     let project_id = fields.required_str("projectId", issues);
@@ -100,19 +114,7 @@ pub(crate) async fn create(
     }
     let mut store = shared.write();
     let project = store.project_mut(&project_id)?;
-    let not_found = || {
-        ApiFailure::not_found(format!(
-            "Folder with path '{path}' in environment with slug '{environment}' not found"
-        ))
-    };
-    let env_index = project
-        .environments
-        .iter()
-        .position(|env| env.slug == environment)
-        .ok_or_else(not_found)?;
-    if !project.environments[env_index].folders.contains_key(&path) {
-        return Err(not_found());
-    }
+    let env_index = importing_folder(project, &environment, &path)?;
     let source = project
         .environments
         .iter()
@@ -168,16 +170,11 @@ pub(crate) async fn list(
     let path = normalize_path(&query.str("path").unwrap_or_default());
     let store = shared.read();
     let project = store.project(&project_id)?;
-    let folder = project
-        .environments
-        .iter()
-        .find(|env| env.slug == environment)
-        .and_then(|env| env.folders.get(&path))
-        .ok_or_else(|| {
-            ApiFailure::not_found(format!(
-                "Folder with path '{path}' in environment with slug '{environment}' not found"
-            ))
-        })?;
+    let env_index = importing_folder(project, &environment, &path)?;
+    let folder = project.environments[env_index]
+        .folders
+        .get(&path)
+        .ok_or_else(ApiFailure::internal)?;
     let mut imports: Vec<&SecretImport> = folder.imports.iter().collect();
     imports.sort_by_key(|import| import.position);
     let answer: Vec<Value> = imports
@@ -248,21 +245,12 @@ pub(crate) async fn update(
     issues.finish()?;
     let mut store = shared.write();
     let project = store.project_mut(&project_id)?;
-    let not_found = || {
-        ApiFailure::not_found(format!(
-            "Folder with path '{path}' in environment with slug '{environment}' not found"
-        ))
-    };
-    let env_index = project
-        .environments
-        .iter()
-        .position(|env| env.slug == environment)
-        .ok_or_else(not_found)?;
+    let env_index = importing_folder(project, &environment, &path)?;
     let env_id = project.environments[env_index].id;
     let folder = project.environments[env_index]
         .folders
         .get(&path)
-        .ok_or_else(not_found)?;
+        .ok_or_else(ApiFailure::internal)?;
     let wanted = Uuid::parse_str(&import_id).ok();
     let current = folder
         .imports
@@ -337,20 +325,11 @@ pub(crate) async fn delete(
     issues.finish()?;
     let mut store = shared.write();
     let project = store.project_mut(&project_id)?;
-    let not_found = || {
-        ApiFailure::not_found(format!(
-            "Folder with path '{path}' in environment with slug '{environment}' not found"
-        ))
-    };
-    let env_index = project
-        .environments
-        .iter()
-        .position(|env| env.slug == environment)
-        .ok_or_else(not_found)?;
+    let env_index = importing_folder(project, &environment, &path)?;
     let folder = project.environments[env_index]
         .folders
         .get_mut(&path)
-        .ok_or_else(not_found)?;
+        .ok_or_else(ApiFailure::internal)?;
     let wanted = Uuid::parse_str(&import_id).ok();
     let index = folder
         .imports

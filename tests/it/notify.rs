@@ -26,6 +26,7 @@ use infisical_gitops::source::git::{GitReference, GitSource};
 
 use super::daemon::write_repo;
 use super::daemon_git::{Remote, git};
+use super::support::Logs;
 
 /// What a double answers.
 #[derive(Debug, Clone)]
@@ -382,27 +383,6 @@ async fn an_invalid_push_is_announced_once_and_its_fix_as_a_recovery() {
     assert_eq!(received[1].body["commitUrl"], serde_json::Value::Null);
 }
 
-/// A writer that keeps every log line.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
-    type Writer = Logs;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 const CANARY_USER: &str = "canary-user-77ab31";
 const CANARY_PASSWORD: &str = "canary-password-9f1c2e";
 const CANARY_LITERAL: &str = "canary-literal-4d8e";
@@ -520,7 +500,7 @@ async fn no_value_reaches_any_notification_or_log_line() {
         everything.push('\n');
     }
     everything.push_str(&state.metrics());
-    everything.push_str(&String::from_utf8_lossy(&logs.0.lock().unwrap()));
+    everything.push_str(&logs.text());
     for canary in [CANARY_USER, CANARY_PASSWORD, CANARY_LITERAL] {
         assert!(!everything.contains(canary), "{canary} leaked");
     }

@@ -5,7 +5,7 @@
 //! allowed, two requests at once, supersede, forge failures that leave the reconcile loop
 //! alone, unsigned and hostile hooks refused, and no value anywhere.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use infisical_gitops::daemon::Trigger;
@@ -22,38 +22,12 @@ use super::daemon::write_repo;
 use super::daemon_git::{Remote, dev_reconciler, git};
 use super::forge_double::{FORGE_TOKEN, ForgeDouble, Kind, Status};
 use super::review::config;
+use super::support::Logs;
 use super::support::daemon::Running;
 
 /// A value of the request that must never reach the forge or a log line.
 const CANARY: &str = "canary-request-plan-31f9";
 const HOOK_SECRET: &str = "request-hook-secret-0b7d4e2a";
-
-/// A log writer that keeps every line.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
-    type Writer = Logs;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-impl Logs {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
 
 /// A daemon with request plans and its webhooks on a real listener.
 pub(crate) struct Setup {

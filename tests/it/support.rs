@@ -1,5 +1,33 @@
 //! Shared test support: fixtures and servers that several areas' tests use.
 
+/// A log writer for a test's tracing subscriber that keeps every line.
+#[derive(Clone, Default)]
+pub(crate) struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
+    type Writer = Logs;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+impl Logs {
+    /// Every line written so far.
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
 /// The Python with `.ci/requirements.txt` installed (`INFISICAL_GITOPS_TEST_PYTHON`, which
 /// scripts/test sets), or `None` with a skip notice; unset under `CI` is a failure.
 pub(crate) fn python() -> Option<String> {

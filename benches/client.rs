@@ -7,7 +7,7 @@
 //! of requests per measurement (default 2000). Under `cargo test` (no `--bench` argument) it runs
 //! 20 requests per measurement, so the harness stays exercised.
 
-#![allow(clippy::unwrap_used, clippy::print_stdout)]
+#![expect(clippy::unwrap_used, clippy::print_stdout)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

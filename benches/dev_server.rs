@@ -69,7 +69,7 @@ where
     for worker in workers {
         worker.await.expect("worker");
     }
-    #[allow(clippy::cast_precision_loss)]
+    #[expect(clippy::cast_precision_loss)]
     let rate = total as f64 / started.elapsed().as_secs_f64();
     rate
 }
@@ -277,7 +277,7 @@ async fn run(size: &Size) {
     }
 }
 
-#[allow(clippy::cast_precision_loss)]
+#[expect(clippy::cast_precision_loss)]
 fn kib_to_mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }

@@ -25,7 +25,7 @@ use infisical_gitops::reconcile::Reconciler;
 use infisical_gitops::resolve::SourceResolver;
 use infisical_gitops::source::load_desired_state;
 
-#[allow(dead_code)]
+#[expect(dead_code)]
 #[path = "support/server_process.rs"]
 mod server_process;
 use server_process::ServerProcess;
@@ -154,7 +154,7 @@ fn main() {
     runtime.block_on(run(&size));
 }
 
-#[allow(clippy::cast_precision_loss, clippy::print_stdout)]
+#[expect(clippy::cast_precision_loss, clippy::print_stdout)]
 async fn run(size: &Size) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let server = ServerProcess::start();

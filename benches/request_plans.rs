@@ -385,6 +385,14 @@ async fn latency(bench: &Bench, size: &Size) {
         samples.len(),
         size.secrets,
     );
+    // The final status is posted before the plan's result is counted: wait (bounded) for the
+    // count to catch up rather than reading it the instant the last status lands.
+    let counted = Instant::now();
+    while bench.plans.count("success") < size.sequential as u64
+        && counted.elapsed() < Duration::from_secs(10)
+    {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
     assert_eq!(bench.plans.count("success"), size.sequential as u64);
 }
 

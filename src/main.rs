@@ -35,7 +35,7 @@ mod allocator {
         }
     }
 
-    #[allow(unsafe_code)]
+    #[expect(unsafe_code)]
     fn set(option: libmimalloc_sys::mi_option_t, value: std::ffi::c_long) {
         // SAFETY: `mi_option_set` stores an integer in mimalloc's option table; `option` is a
         // valid index (checked by the tests below against mimalloc's defaults). It is called
@@ -45,7 +45,7 @@ mod allocator {
     }
 
     #[cfg(test)]
-    #[allow(unsafe_code)]
+    #[expect(unsafe_code)]
     pub(crate) fn get(option: libmimalloc_sys::mi_option_t) -> std::ffi::c_long {
         // SAFETY: reads an integer from mimalloc's option table; `option` is a valid index.
         unsafe { libmimalloc_sys::mi_option_get(option) }

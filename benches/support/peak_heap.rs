@@ -7,14 +7,14 @@ use std::time::Duration;
 
 /// The system allocator, counting the bytes live in this process.
 #[global_allocator]
-pub static ALLOCATOR: cap::Cap<System> = cap::Cap::new(System, usize::MAX);
+pub(crate) static ALLOCATOR: cap::Cap<System> = cap::Cap::new(System, usize::MAX);
 
 /// The highest live heap seen by [`start_peak_sampler`] since the last reset (a store).
-pub static PEAK: AtomicUsize = AtomicUsize::new(0);
+pub(crate) static PEAK: AtomicUsize = AtomicUsize::new(0);
 
 /// Samples the live heap every millisecond, keeping the highest value in [`PEAK`] (a sampled
 /// peak: a spike shorter than a millisecond can be missed).
-pub fn start_peak_sampler() {
+pub(crate) fn start_peak_sampler() {
     std::thread::spawn(|| {
         loop {
             PEAK.fetch_max(ALLOCATOR.allocated(), Ordering::Relaxed);

@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 /// The server as its own process, so its memory is measured alone.
-pub struct ServerProcess {
+pub(crate) struct ServerProcess {
     child: Child,
     /// `http://127.0.0.1:PORT`.
     pub url: String,
@@ -12,7 +12,7 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     /// Starts `infisical-gitops dev-server` on a free loopback port and waits for its URL.
-    pub fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_infisical-gitops"))
             .args(["dev-server", "--listen", "127.0.0.1:0"])
             .stdout(Stdio::piped())
@@ -33,7 +33,7 @@ impl ServerProcess {
     }
 
     /// `VmHWM` and `VmRSS` in KiB (Linux).
-    pub fn memory_kib(&self) -> (u64, u64) {
+    pub(crate) fn memory_kib(&self) -> (u64, u64) {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .unwrap_or_default();
         let field = |name: &str| {

@@ -140,7 +140,7 @@ pub struct Args {
 }
 
 impl Args {
-    #[allow(clippy::type_complexity)]
+    #[expect(clippy::type_complexity)]
     fn source(&self) -> miette::Result<(Arc<dyn Source>, Option<PathBuf>, Option<GitConfig>)> {
         let Some(url) = &self.git_url else {
             let path = self.path.clone().unwrap_or_else(|| PathBuf::from("."));

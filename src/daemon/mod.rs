@@ -516,7 +516,6 @@ impl Daemon {
 type Applied = Option<Result<crate::apply::ApplyReport, ReconcileError>>;
 
 /// Plans and, when the plan is applicable and not empty, applies.
-#[allow(clippy::result_large_err)] // ReconcileError is the reconciler's; it crosses once per run.
 async fn plan_and_apply(
     reconciler: &Reconciler,
     desired: DesiredState,

@@ -970,7 +970,7 @@ fn secret_set_document(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments)]
 fn secret_set_file(
     slug: &ProjectSlug,
     path: &FolderPath,

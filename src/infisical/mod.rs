@@ -4,12 +4,13 @@
 //! - [`error`]: one error enum for every call;
 //! - [`client`]: [`HttpClient`], the reqwest implementation (auth, retries, TLS);
 //! - [`wire`]: the JSON shapes of the REST API;
-//! - [`memory`]: an in-memory implementation for tests;
+//! - `memory` (feature `testing`): an in-memory implementation for tests;
 //! - [`observe`]: read the live state (`LiveState`) with the fewest calls.
 
 pub mod api;
 pub mod client;
 pub mod error;
+#[cfg(any(test, feature = "testing"))]
 pub mod memory;
 pub mod observe;
 pub mod wire;

@@ -85,7 +85,6 @@ impl Verdict {
 ///
 /// # Errors
 /// When Infisical cannot be read.
-#[allow(clippy::result_large_err)] // ReconcileError is the reconciler's; it crosses once per plan.
 pub async fn plan(
     reconciler: &Reconciler,
     desired: DesiredState,

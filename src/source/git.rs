@@ -622,7 +622,7 @@ pub fn redact_url(url: &str) -> String {
 
 /// A small standard base64 decoder (known-hosts keys), to avoid a dependency.
 mod base64_engine {
-    pub fn decode(input: &str) -> Option<Vec<u8>> {
+    pub(super) fn decode(input: &str) -> Option<Vec<u8>> {
         let mut out = Vec::with_capacity(input.len() * 3 / 4);
         let mut buffer = 0u32;
         let mut bits = 0u32;

@@ -4,7 +4,7 @@
 //! cut off before or after the write, slow answers, token errors). Binds 127.0.0.1:0 only.
 //! Time is tokio time, so tests run it under `start_paused`.
 
-#![allow(clippy::unwrap_used)] // a test double: a poisoned lock or a failed bind ends the test
+#![expect(clippy::unwrap_used)] // a test double: a poisoned lock or a failed bind ends the test
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -19,7 +19,7 @@ use tokio::time::Instant;
 
 /// A fault for the next request that matches.
 #[derive(Debug, Clone)]
-pub enum Fault {
+pub(crate) enum Fault {
     /// Answer this status (with the standard error body) without handling.
     Status(u16),
     /// 429 with `Retry-After: n`.
@@ -47,7 +47,7 @@ struct Scheduled {
 
 /// One stored secret.
 #[derive(Debug, Clone)]
-pub struct StoredSecret {
+pub(crate) struct StoredSecret {
     pub id: String,
     pub value: String,
     pub version: u64,
@@ -56,7 +56,7 @@ pub struct StoredSecret {
 
 /// What the double saw and holds.
 #[derive(Debug, Default)]
-pub struct DoubleState {
+pub(crate) struct DoubleState {
     faults: VecDeque<Scheduled>,
     /// `(method, path, had content-type, body was empty)` of every request.
     pub requests: Vec<(String, String, bool, bool)>,
@@ -82,25 +82,25 @@ pub struct DoubleState {
 
 /// The running double.
 #[derive(Debug, Clone)]
-pub struct Double {
+pub(crate) struct Double {
     pub url: String,
     pub state: Arc<Mutex<DoubleState>>,
 }
 
-pub const CLIENT_ID: &str = "client-id-0001";
-pub const CLIENT_SECRET: &str = "client-secret-canary-7f3a";
-pub const PROJECT_ID: &str = "11111111-1111-4111-8111-111111111111";
+pub(crate) const CLIENT_ID: &str = "client-id-0001";
+pub(crate) const CLIENT_SECRET: &str = "client-secret-canary-7f3a";
+pub(crate) const PROJECT_ID: &str = "11111111-1111-4111-8111-111111111111";
 
 impl DoubleState {
     /// Forgets every issued token (they now answer 403 TokenError).
-    pub fn revoke_all(&mut self) {
+    pub(crate) fn revoke_all(&mut self) {
         self.tokens.clear();
     }
 }
 
 impl Double {
     /// Starts on 127.0.0.1:0 in the current runtime.
-    pub async fn start() -> Double {
+    pub(crate) async fn start() -> Double {
         let state = Arc::new(Mutex::new(DoubleState {
             token_ttl: 86_400,
             token_max_ttl: 2_592_000,
@@ -131,7 +131,7 @@ impl Double {
     }
 
     /// Queues a fault for the next `method path` request.
-    pub fn inject(&self, method: Method, path: &'static str, fault: Fault) {
+    pub(crate) fn inject(&self, method: Method, path: &'static str, fault: Fault) {
         self.state.lock().unwrap().faults.push_back(Scheduled {
             method,
             path,
@@ -140,7 +140,7 @@ impl Double {
     }
 
     /// How many requests matched `method path`.
-    pub fn count(&self, method: &str, path: &str) -> usize {
+    pub(crate) fn count(&self, method: &str, path: &str) -> usize {
         self.state
             .lock()
             .unwrap()
@@ -151,7 +151,7 @@ impl Double {
     }
 
     /// Keys and values stored in `env`, `path`.
-    pub fn stored(&self, env: &str, path: &str) -> BTreeMap<String, StoredSecret> {
+    pub(crate) fn stored(&self, env: &str, path: &str) -> BTreeMap<String, StoredSecret> {
         self.state
             .lock()
             .unwrap()
@@ -161,7 +161,7 @@ impl Double {
             .unwrap_or_default()
     }
 
-    pub fn with<R>(&self, f: impl FnOnce(&mut DoubleState) -> R) -> R {
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut DoubleState) -> R) -> R {
         f(&mut self.state.lock().unwrap())
     }
 }

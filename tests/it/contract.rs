@@ -6,7 +6,7 @@
 //! The suite works inside one project it creates (slug `igo-contract-<random>`) and deletes that
 //! project at the end, also when an assertion fails.
 
-#![allow(clippy::unwrap_used)] // a test suite: an error ends it with the error's text
+#![expect(clippy::unwrap_used)] // a test suite: an error ends it with the error's text
 
 use std::panic::AssertUnwindSafe;
 
@@ -22,7 +22,7 @@ use infisical_gitops::model::value::normalize_value;
 const VALUE_CANARY: &str = "contract-value-canary-51d0";
 
 /// Runs the whole suite against `url` with universal-auth credentials.
-pub async fn run(url: &str, client_id: &str, client_secret: &str) {
+pub(crate) async fn run(url: &str, client_id: &str, client_secret: &str) {
     let config = ClientConfig::new(url, Credentials::universal_auth(client_id, client_secret));
     let client = HttpClient::new(config).expect("client");
     let api: &dyn InfisicalApi = &client;

@@ -1,5 +1,5 @@
 //! The integration tests: one binary, one module per area.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(clippy::unwrap_used, clippy::expect_used)]
 
 mod apply;
 mod apply_faults;

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 /// A token and what the client knows about its life.
 #[derive(Clone)]
-pub struct CachedToken {
+pub(super) struct CachedToken {
     /// The bearer token.
     pub token: SecretString,
     /// Increases with every login or renewal; a rejection names the generation it saw.
@@ -32,7 +32,7 @@ impl std::fmt::Debug for CachedToken {
 
 /// What to do to get a usable token.
 #[derive(Debug)]
-pub enum TokenAction {
+pub(super) enum TokenAction {
     /// Use this one.
     Use(CachedToken),
     /// Renew this one (it is about to expire but may be extended).
@@ -44,14 +44,14 @@ pub enum TokenAction {
 /// The token cache. Callers hold the lock across a login or renewal so that concurrent calls
 /// wait for one login instead of starting many.
 #[derive(Debug, Default)]
-pub struct TokenCache {
+pub(super) struct TokenCache {
     /// The current token.
     pub state: Mutex<Option<CachedToken>>,
 }
 
 impl TokenCache {
     /// Decides from the cached token what to do now.
-    pub fn action(current: Option<&CachedToken>, now: Instant) -> TokenAction {
+    pub(super) fn action(current: Option<&CachedToken>, now: Instant) -> TokenAction {
         match current {
             None => TokenAction::Login,
             Some(token) if token.refresh_at.is_none_or(|at| now < at) => {
@@ -67,14 +67,14 @@ impl TokenCache {
 
 /// When to refresh a token that lives `expires_in` seconds: `margin` before the end, but never
 /// earlier than three quarters of its life (short test TTLs).
-pub fn refresh_at(now: Instant, expires_in: u64, margin: Duration) -> Instant {
+pub(super) fn refresh_at(now: Instant, expires_in: u64, margin: Duration) -> Instant {
     let life = Duration::from_secs(expires_in);
     let margin = margin.min(life / 4);
     now + life - margin
 }
 
 /// Until when a renewal can extend a token whose max TTL is `max_ttl` seconds from `created`.
-pub fn renewable_until(
+pub(super) fn renewable_until(
     created: Instant,
     max_ttl: Option<u64>,
     margin: Duration,

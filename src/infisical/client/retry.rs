@@ -25,7 +25,7 @@ pub fn backoff(policy: &RetryPolicy, attempt: u32, jitter: f64) -> Duration {
 
 /// The wait a 429 asks for: `Retry-After` in seconds (an HTTP date is not honoured), cut to
 /// the policy's cap.
-pub fn retry_after(policy: &RetryPolicy, headers: &HeaderMap) -> Option<Duration> {
+pub(super) fn retry_after(policy: &RetryPolicy, headers: &HeaderMap) -> Option<Duration> {
     let seconds: f64 = headers
         .get(RETRY_AFTER)?
         .to_str()
@@ -45,7 +45,7 @@ pub fn retry_after(policy: &RetryPolicy, headers: &HeaderMap) -> Option<Duration
 
 /// Attempts made and time spent by one call (and its re-reads).
 #[derive(Debug)]
-pub struct Budget {
+pub(super) struct Budget {
     policy: RetryPolicy,
     started: Instant,
     attempts: u32,
@@ -54,7 +54,7 @@ pub struct Budget {
 
 impl Budget {
     /// A fresh budget, starting now.
-    pub fn new(policy: &RetryPolicy) -> Self {
+    pub(super) fn new(policy: &RetryPolicy) -> Self {
         Budget {
             policy: policy.clone(),
             started: Instant::now(),
@@ -64,28 +64,28 @@ impl Budget {
     }
 
     /// Counts an attempt.
-    pub fn record_attempt(&mut self) {
+    pub(super) fn record_attempt(&mut self) {
         self.attempts += 1;
     }
 
     /// Notes that an attempt may have reached the server without an answer.
-    pub fn mark_ambiguous(&mut self) {
+    pub(super) fn mark_ambiguous(&mut self) {
         self.ambiguous = true;
     }
 
     /// Whether an earlier attempt may have happened without an answer.
-    pub fn was_ambiguous(&self) -> bool {
+    pub(super) fn was_ambiguous(&self) -> bool {
         self.ambiguous
     }
 
     /// Attempts made so far.
-    pub fn attempts(&self) -> u32 {
+    pub(super) fn attempts(&self) -> u32 {
         self.attempts
     }
 
     /// The wait before the next attempt, or `None` when the budget (count or time) is spent.
     /// `requested` is a server-requested wait (`Retry-After`), used instead of the backoff.
-    pub fn next_delay(&self, requested: Option<Duration>) -> Option<Duration> {
+    pub(super) fn next_delay(&self, requested: Option<Duration>) -> Option<Duration> {
         if self.attempts >= self.policy.max_attempts {
             return None;
         }

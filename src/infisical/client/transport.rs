@@ -25,7 +25,7 @@ const MIN_REDACTED_LEN: usize = 4;
 
 /// What a retry may do to the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Safety {
+pub(super) enum Safety {
     /// Repeating it changes nothing (reads, updates to a target state, login).
     Idempotent,
     /// Repeating it could do it twice (creates): after a timeout, a dropped connection or a
@@ -39,7 +39,7 @@ pub enum Safety {
 /// A route: a template below the API root and the values of its `{…}` segments (each
 /// percent-encoded on its own when sent).
 #[derive(Debug, Clone)]
-pub struct Route {
+pub(super) struct Route {
     template: &'static str,
     params: Vec<String>,
 }
@@ -47,7 +47,7 @@ pub struct Route {
 impl Route {
     /// `Route::new("/api/v1/projects/{projectId}/tags", &[project_id])`: each `{…}` segment
     /// takes the next value.
-    pub fn new(template: &'static str, params: &[&str]) -> Self {
+    pub(super) fn new(template: &'static str, params: &[&str]) -> Self {
         debug_assert!(template.starts_with("/api/"), "{template}");
         debug_assert_eq!(
             template.split('/').filter(|s| s.starts_with('{')).count(),
@@ -61,12 +61,12 @@ impl Route {
     }
 
     /// The template, `/api/v1/projects/{projectId}`: for metrics (no id, name or value).
-    pub fn template(&self) -> &'static str {
+    pub(super) fn template(&self) -> &'static str {
         self.template
     }
 
     /// The path segments below the API root, values filled in.
-    pub fn segments(&self) -> impl Iterator<Item = &str> {
+    pub(super) fn segments(&self) -> impl Iterator<Item = &str> {
         let mut params = self.params.iter();
         self.template
             .trim_start_matches("/api/")
@@ -81,7 +81,7 @@ impl Route {
     }
 
     /// `/api/v1/projects/…`, for errors and logs.
-    pub fn display(&self) -> String {
+    pub(super) fn display(&self) -> String {
         let mut path = String::from("/api");
         for segment in self.segments() {
             path.push('/');
@@ -93,7 +93,7 @@ impl Route {
 
 /// One request, ready to be sent any number of times.
 #[derive(Debug)]
-pub struct Call {
+pub(super) struct Call {
     /// Method.
     pub method: Method,
     /// Route.
@@ -112,7 +112,7 @@ pub struct Call {
 
 impl Call {
     /// A call without body.
-    pub fn new(method: Method, route: Route, safety: Safety) -> Self {
+    pub(super) fn new(method: Method, route: Route, safety: Safety) -> Self {
         Call {
             method,
             route,
@@ -125,13 +125,13 @@ impl Call {
     }
 
     /// Adds a query pair.
-    pub fn query(mut self, name: &'static str, value: impl Into<String>) -> Self {
+    pub(super) fn query(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.query.push((name, value.into()));
         self
     }
 
     /// Sets a JSON body.
-    pub fn json<T: Serialize>(mut self, body: &T) -> Result<Self, ApiError> {
+    pub(super) fn json<T: Serialize>(mut self, body: &T) -> Result<Self, ApiError> {
         let bytes = serde_json::to_vec(body).map_err(|_| {
             ApiError::Decode(self.context(None, "request body could not be serialized".into()))
         })?;
@@ -140,19 +140,19 @@ impl Call {
     }
 
     /// Sends no bearer token.
-    pub fn anonymous(mut self) -> Self {
+    pub(super) fn anonymous(mut self) -> Self {
         self.authenticated = false;
         self
     }
 
     /// Scrubs these values from any server message.
-    pub fn redacting(mut self, values: impl IntoIterator<Item = SecretValue>) -> Self {
+    pub(super) fn redacting(mut self, values: impl IntoIterator<Item = SecretValue>) -> Self {
         self.redact.extend(values);
         self
     }
 
     /// The error context of this call.
-    pub fn context(&self, request_id: Option<String>, message: String) -> ErrorContext {
+    pub(super) fn context(&self, request_id: Option<String>, message: String) -> ErrorContext {
         ErrorContext {
             method: self.method.to_string(),
             path: self.route.display(),
@@ -179,7 +179,7 @@ impl Call {
     }
 
     /// Decodes a success body. The decode error names the place, never the content.
-    pub fn decode<T: DeserializeOwned>(&self, raw: &Raw) -> Result<T, ApiError> {
+    pub(super) fn decode<T: DeserializeOwned>(&self, raw: &Raw) -> Result<T, ApiError> {
         serde_json::from_slice(&raw.body).map_err(|e| {
             ApiError::Decode(self.context(
                 raw.request_id(),
@@ -197,7 +197,7 @@ impl Call {
 
 /// An answer, body read.
 #[derive(Debug)]
-pub struct Raw {
+pub(super) struct Raw {
     /// Status.
     pub status: StatusCode,
     /// Headers.
@@ -223,7 +223,7 @@ impl Raw {
 
 /// A failed send.
 #[derive(Debug)]
-pub enum SendError {
+pub(super) enum SendError {
     /// The request never reached the server (connection refused, DNS, TLS handshake).
     NotSent(reqwest::Error),
     /// It may have reached the server: timeout, connection dropped, body cut.
@@ -245,11 +245,11 @@ enum Exchange {
 /// The per-request timeout fired.
 #[derive(Debug, thiserror::Error)]
 #[error("no complete answer within {0:?}")]
-pub struct TimedOut(pub Duration);
+pub(super) struct TimedOut(pub Duration);
 
 /// How the retry loop ended without an answer.
 #[derive(Debug)]
-pub enum Failure {
+pub(super) enum Failure {
     /// Final: return it.
     Final(ApiError),
     /// A non-idempotent call may or may not have happened: the caller re-reads.
@@ -257,7 +257,7 @@ pub enum Failure {
 }
 
 /// Maps a non-success answer to an [`ApiError`] (§7.1, §12 of the API reference).
-pub fn map_error(call: &Call, raw: &Raw, policy: &RetryPolicy) -> ApiError {
+pub(super) fn map_error(call: &Call, raw: &Raw, policy: &RetryPolicy) -> ApiError {
     let body = raw.error_body();
     let request_id = body.req_id.clone().or_else(|| raw.request_id());
     let issues: Vec<String> = body.issues().into_iter().map(|i| call.scrub(i)).collect();
@@ -291,7 +291,7 @@ pub fn map_error(call: &Call, raw: &Raw, policy: &RetryPolicy) -> ApiError {
 }
 
 /// The error for an answer larger than the limit: final, and it names the setting to raise.
-pub fn too_large_error(call: &Call, status: StatusCode, too_large: TooLarge) -> ApiError {
+pub(super) fn too_large_error(call: &Call, status: StatusCode, too_large: TooLarge) -> ApiError {
     let announced = too_large
         .announced
         .map(|length| format!(" (it announced {length} bytes)"))
@@ -312,13 +312,13 @@ pub fn too_large_error(call: &Call, status: StatusCode, too_large: TooLarge) -> 
 }
 
 /// Whether an answer says the token is no good (a fresh login may help).
-pub fn is_token_rejection(call: &Call, error: &ApiError) -> bool {
+pub(super) fn is_token_rejection(call: &Call, error: &ApiError) -> bool {
     call.authenticated && matches!(error, ApiError::Token(_) | ApiError::Unauthorized(_))
 }
 
 /// Sends once: URL, token, body, timeout, and reads the answer's body up to
 /// `max_response_bytes`. The caller holds a concurrency permit.
-pub async fn send_once(
+pub(super) async fn send_once(
     http: &reqwest::Client,
     root: &reqwest::Url,
     call: &Call,
@@ -379,7 +379,7 @@ pub async fn send_once(
 }
 
 /// How a send ended, for the request observer.
-pub fn request_status(sent: &Result<Raw, SendError>) -> super::RequestStatus {
+pub(super) fn request_status(sent: &Result<Raw, SendError>) -> super::RequestStatus {
     match sent {
         Ok(raw) => super::RequestStatus::Http(raw.status.as_u16()),
         Err(SendError::TooLarge { status, .. }) => super::RequestStatus::Http(status.as_u16()),
@@ -390,7 +390,7 @@ pub fn request_status(sent: &Result<Raw, SendError>) -> super::RequestStatus {
 }
 
 /// Decides what to do after a transient failure: wait and retry, or give up with `error`.
-pub async fn wait_or_give_up(
+pub(super) async fn wait_or_give_up(
     budget: &Budget,
     requested: Option<Duration>,
     error: ApiError,

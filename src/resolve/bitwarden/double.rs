@@ -436,7 +436,7 @@ async fn list(
 
 /// `GetCommand.getCipherView` + `getCipher`: a GUID is looked up by id; anything else is a
 /// search that must match exactly one item.
-#[allow(clippy::result_large_err)]
+#[expect(clippy::result_large_err)]
 fn find_item(state: &DoubleState, id: &str) -> Result<Value, Response> {
     let id = id.to_lowercase();
     let Ok(items) = state.items.lock() else {

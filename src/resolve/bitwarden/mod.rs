@@ -7,12 +7,13 @@
 //!   SDK crates are not linked because of their licence);
 //! - [`resolver`]: the cached, bounded-concurrency resolver over those backends;
 //! - [`backup`]: backups of generated values before they reach Infisical;
-//! - [`double`]: a faithful in-memory `bw serve` for tests and benchmarks.
+//! - `double` (feature `testing`): a faithful in-memory `bw serve` for tests and benchmarks.
 //!
 //! Pure parsing ([`item`], the parsers in [`export`] and [`secrets_manager`]) is kept apart from
 //! IO ([`serve`], the process runner, file loading).
 
 pub mod backup;
+#[cfg(any(test, feature = "testing"))]
 pub mod double;
 pub mod error;
 pub mod export;

@@ -34,7 +34,7 @@ pub(crate) fn load(path: &Path) -> Result<Option<Store>, DevServerError> {
 /// the values are never written through a planted link.
 pub(crate) fn save(path: &Path, store: &Store) -> io::Result<()> {
     let bytes = serde_json::to_vec(store).map_err(io::Error::other)?;
-    crate::files::write_atomically(path, &bytes, 0o600).map_err(io::Error::other)
+    infisical_gitops_files::write_atomically(path, &bytes, 0o600).map_err(io::Error::other)
 }
 
 #[cfg(all(test, unix))]

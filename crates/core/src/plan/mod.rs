@@ -21,7 +21,9 @@ pub mod live;
 pub mod ownership;
 pub mod render;
 pub mod resolved;
+#[cfg(any(test, feature = "testing"))]
 pub mod simulate;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 use std::collections::{BTreeMap, BTreeSet};

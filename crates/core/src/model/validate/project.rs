@@ -1,6 +1,7 @@
 //! Project documents: environments, folders, descriptions.
 
 use super::*;
+use crate::model::document::{FolderSpec, PolicySpec, ProjectSpec};
 
 impl Checker {
     // -----------------------------------------------------------------------------------------
@@ -26,28 +27,13 @@ impl Checker {
             return;
         }
         let spec = &document.spec;
-        let display_name = match &spec.display_name {
-            Some(display) => {
-                let length = display.chars().count();
-                if display.trim().is_empty() || length > 64 {
-                    self.error(Diagnostic::error(
-                        "invalid-display-name",
-                        loaded.origin(display.span),
-                        format!("project display name must be 1 to 64 characters long and not blank (it has {length})"),
-                    ));
-                } else if let Err(error) = check_printable(display) {
-                    self.error(name_diagnostic(
-                        "invalid-display-name",
-                        loaded.origin(display.span),
-                        "project display name",
-                        display,
-                        error,
-                    ));
-                }
-                display.value.clone()
-            }
-            None => name.value.clone(),
-        };
+        let display_name = self.display_name(
+            loaded,
+            spec.display_name.as_ref(),
+            name,
+            "invalid-display-name",
+            "project display name",
+        );
         if let Some(description) = &spec.description {
             self.description_limit(
                 loaded.origin(description.span),
@@ -56,8 +42,6 @@ impl Checker {
                 limits::PROJECT_DESCRIPTION,
             );
         }
-
-        // Environments.
         if spec.environments.is_empty() {
             self.error(
                 Diagnostic::error(
@@ -68,6 +52,68 @@ impl Checker {
                 .with_help("add `spec.environments` with at least one `slug`"),
             );
         }
+        let (environments, environment_slugs) = self.environments(loaded, name, spec);
+        let folders = self.folders(loaded, name, spec, &environment_slugs);
+        let project = slug.map(|slug| Project {
+            slug,
+            name: display_name,
+            description: spec.description.as_ref().map(|d| d.value.clone()),
+            environments,
+            folders: folders.state,
+            policy: policy(spec.policy.clone().unwrap_or_default()),
+            origin: origin.clone(),
+        });
+        self.projects.insert(
+            name.value.clone(),
+            ProjectEntry {
+                origin,
+                environments: environment_slugs,
+                folders: folders.implied,
+                declared_folders: folders.declared,
+                project,
+            },
+        );
+    }
+
+    /// A project's display name or an environment's name: 1 to 64 printable characters, not
+    /// blank; `fallback` when absent.
+    fn display_name(
+        &mut self,
+        loaded: &LoadedDocument,
+        display: Option<&Located<String>>,
+        fallback: &Located<String>,
+        code: &'static str,
+        what: &str,
+    ) -> String {
+        let Some(display) = display else {
+            return fallback.value.clone();
+        };
+        let length = display.chars().count();
+        if display.trim().is_empty() || length > 64 {
+            self.error(Diagnostic::error(
+                code,
+                loaded.origin(display.span),
+                format!("{what} must be 1 to 64 characters long and not blank (it has {length})"),
+            ));
+        } else if let Err(error) = check_printable(display) {
+            self.error(name_diagnostic(
+                code,
+                loaded.origin(display.span),
+                what,
+                display,
+                error,
+            ));
+        }
+        display.value.clone()
+    }
+
+    /// The project's environments, checked, and every slug as written (in order).
+    fn environments(
+        &mut self,
+        loaded: &LoadedDocument,
+        name: &Located<String>,
+        spec: &ProjectSpec,
+    ) -> (Vec<Environment>, Vec<String>) {
         let mut environments = Vec::new();
         let mut environment_slugs: Vec<String> = Vec::new();
         let mut seen: BTreeMap<String, Origin> = BTreeMap::new();
@@ -101,52 +147,16 @@ impl Checker {
             }
             seen.insert(raw.value.clone(), env_origin.clone());
             environment_slugs.push(raw.value.clone());
-            let display = match &environment.name {
-                Some(display) => {
-                    let length = display.chars().count();
-                    if display.trim().is_empty() || length > 64 {
-                        self.error(Diagnostic::error(
-                            "invalid-environment-name",
-                            loaded.origin(display.span),
-                            format!("environment name must be 1 to 64 characters long and not blank (it has {length})"),
-                        ));
-                    } else if let Err(error) = check_printable(display) {
-                        self.error(name_diagnostic(
-                            "invalid-environment-name",
-                            loaded.origin(display.span),
-                            "environment name",
-                            display,
-                            error,
-                        ));
-                    }
-                    display.value.clone()
-                }
-                None => raw.value.clone(),
-            };
+            let display = self.display_name(
+                loaded,
+                environment.name.as_ref(),
+                raw,
+                "invalid-environment-name",
+                "environment name",
+            );
             let position = match &environment.position {
                 Some(position) => {
-                    let position_origin = loaded.origin(position.span);
-                    if position.value == 0 {
-                        self.error(Diagnostic::error(
-                            "invalid-position",
-                            position_origin.clone(),
-                            "environment position must be at least 1",
-                        ));
-                    } else if let Some(first) = positions.get(&position.value) {
-                        self.error(
-                            Diagnostic::error(
-                                "duplicate-position",
-                                position_origin.clone(),
-                                format!(
-                                    "environment position {} is used twice in project `{name}`",
-                                    position.value
-                                ),
-                            )
-                            .with_related(first.clone(), "first used here"),
-                        );
-                    } else {
-                        positions.insert(position.value, position_origin);
-                    }
+                    self.position(loaded, name, position, &mut positions);
                     position.value
                 }
                 None => u32::try_from(index + 1).unwrap_or(u32::MAX),
@@ -160,12 +170,51 @@ impl Checker {
                 });
             }
         }
+        (environments, environment_slugs)
+    }
 
-        // Folders.
-        let mut folders: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        let mut declared_folders: BTreeMap<String, Origin> = BTreeMap::new();
-        let mut state_folders: BTreeMap<EnvironmentSlug, BTreeMap<FolderPath, Folder>> =
-            BTreeMap::new();
+    /// An environment's explicit position: at least 1, used once per project.
+    fn position(
+        &mut self,
+        loaded: &LoadedDocument,
+        name: &Located<String>,
+        position: &Located<u32>,
+        positions: &mut BTreeMap<u32, Origin>,
+    ) {
+        let position_origin = loaded.origin(position.span);
+        if position.value == 0 {
+            self.error(Diagnostic::error(
+                "invalid-position",
+                position_origin,
+                "environment position must be at least 1",
+            ));
+        } else if let Some(first) = positions.get(&position.value) {
+            self.error(
+                Diagnostic::error(
+                    "duplicate-position",
+                    position_origin,
+                    format!(
+                        "environment position {} is used twice in project `{name}`",
+                        position.value
+                    ),
+                )
+                .with_related(first.clone(), "first used here"),
+            );
+        } else {
+            positions.insert(position.value, position_origin);
+        }
+    }
+
+    /// The project's folders, checked: where each exists, where each is declared, and the
+    /// state's folders per environment (implied parents included).
+    fn folders(
+        &mut self,
+        loaded: &LoadedDocument,
+        name: &Located<String>,
+        spec: &ProjectSpec,
+        environment_slugs: &[String],
+    ) -> ProjectFolders {
+        let mut folders = ProjectFolders::default();
         for folder in &spec.folders {
             let raw = &folder.path;
             let folder_origin = loaded.origin(raw.span);
@@ -193,7 +242,7 @@ impl Checker {
                 );
                 continue;
             }
-            if let Some(first) = declared_folders.get(path.as_str()) {
+            if let Some(first) = folders.declared.get(path.as_str()) {
                 self.error(
                     Diagnostic::error(
                         "duplicate-folder",
@@ -204,7 +253,9 @@ impl Checker {
                 );
                 continue;
             }
-            declared_folders.insert(path.as_str().to_string(), folder_origin.clone());
+            folders
+                .declared
+                .insert(path.as_str().to_string(), folder_origin.clone());
             if let Some(description) = &folder.description {
                 self.description_limit(
                     folder_origin.clone(),
@@ -213,97 +264,64 @@ impl Checker {
                     limits::FOLDER_DESCRIPTION,
                 );
             }
-            let in_environments: Vec<String> = match &folder.environments {
-                None => environment_slugs.clone(),
-                Some(list) => {
-                    if list.is_empty() {
-                        self.error(
-                            Diagnostic::error(
-                                "empty-environments",
-                                folder_origin.clone(),
-                                format!("folder `{path}` is limited to no environment"),
-                            )
-                            .with_help("remove `environments` to create it in every environment"),
-                        );
-                    }
-                    let mut out = Vec::new();
-                    for environment in list {
-                        if !environment_slugs.contains(&environment.value) {
-                            let mut diagnostic = Diagnostic::error(
-                                "undeclared-environment",
-                                loaded.origin(environment.span),
-                                format!(
-                                    "environment `{}` is not declared in project `{name}`",
-                                    environment.value
-                                ),
-                            );
-                            if let Some(help) = suggestion(
-                                environment,
-                                environment_slugs.iter().map(String::as_str),
-                            ) {
-                                diagnostic = diagnostic.with_help(help);
-                            }
-                            self.error(diagnostic);
-                        } else if !out.contains(&environment.value) {
-                            out.push(environment.value.clone());
-                        }
-                    }
-                    out
-                }
+            let in_environments = match &folder.environments {
+                None => environment_slugs.to_vec(),
+                Some(list) => self.folder_environments(
+                    loaded,
+                    name,
+                    &path,
+                    &folder_origin,
+                    list,
+                    environment_slugs,
+                ),
             };
-            for ancestor in path.with_ancestors() {
-                let entry = folders.entry(ancestor.as_str().to_string()).or_default();
-                entry.extend(in_environments.iter().cloned());
-                for environment in &in_environments {
-                    let Ok(env_slug) = EnvironmentSlug::new(environment.clone()) else {
-                        continue;
-                    };
-                    let declared = ancestor == path;
-                    let folders_in_env = state_folders.entry(env_slug).or_default();
-                    let state_folder = folders_in_env.entry(ancestor.clone()).or_insert(Folder {
-                        description: None,
-                        declared,
-                        origin: folder_origin.clone(),
-                    });
-                    if declared {
-                        state_folder.declared = true;
-                        state_folder.description = folder.description.clone();
-                        state_folder.origin = folder_origin.clone();
-                    }
+            folders.add(&path, folder, &folder_origin, &in_environments);
+        }
+        folders
+    }
+
+    /// A folder's `environments`: each declared in the project, duplicates dropped.
+    fn folder_environments(
+        &mut self,
+        loaded: &LoadedDocument,
+        name: &Located<String>,
+        path: &FolderPath,
+        folder_origin: &Origin,
+        list: &[Located<String>],
+        environment_slugs: &[String],
+    ) -> Vec<String> {
+        if list.is_empty() {
+            self.error(
+                Diagnostic::error(
+                    "empty-environments",
+                    folder_origin.clone(),
+                    format!("folder `{path}` is limited to no environment"),
+                )
+                .with_help("remove `environments` to create it in every environment"),
+            );
+        }
+        let mut out = Vec::new();
+        for environment in list {
+            if !environment_slugs.contains(&environment.value) {
+                let mut diagnostic = Diagnostic::error(
+                    "undeclared-environment",
+                    loaded.origin(environment.span),
+                    format!(
+                        "environment `{}` is not declared in project `{name}`",
+                        environment.value
+                    ),
+                );
+                if let Some(help) =
+                    suggestion(environment, environment_slugs.iter().map(String::as_str))
+                {
+                    diagnostic = diagnostic.with_help(help);
                 }
+                self.error(diagnostic);
+            } else if !out.contains(&environment.value) {
+                out.push(environment.value.clone());
             }
         }
-
-        let policy_spec = spec.policy.clone().unwrap_or_default();
-        let default_policy = Policy::default();
-        let policy = Policy {
-            prune: policy_spec.prune.unwrap_or(default_policy.prune),
-            adoption: policy_spec.adoption.unwrap_or(default_policy.adoption),
-            max_deletions: policy_spec
-                .max_deletions
-                .unwrap_or(default_policy.max_deletions),
-            mode: policy_spec.mode.unwrap_or(default_policy.mode),
-        };
-
-        let project = slug.map(|slug| Project {
-            slug,
-            name: display_name,
-            description: spec.description.as_ref().map(|d| d.value.clone()),
-            environments,
-            folders: state_folders,
-            policy,
-            origin: origin.clone(),
-        });
-        self.projects.insert(
-            name.value.clone(),
-            ProjectEntry {
-                origin,
-                environments: environment_slugs,
-                folders,
-                declared_folders,
-                project,
-            },
-        );
+        out
     }
 
     /// Reports a project or folder description that Infisical would refuse once the applier has
@@ -436,5 +454,63 @@ impl Checker {
             diagnostic
         };
         self.error(diagnostic);
+    }
+}
+
+/// A project's folders as the checker collects them.
+#[derive(Default)]
+struct ProjectFolders {
+    /// Folder path → environments it exists in (implied parents included).
+    implied: BTreeMap<String, BTreeSet<String>>,
+    /// Declared folder path → where.
+    declared: BTreeMap<String, Origin>,
+    /// The state's folders per environment.
+    state: BTreeMap<EnvironmentSlug, BTreeMap<FolderPath, Folder>>,
+}
+
+impl ProjectFolders {
+    /// Adds a declared folder and its implied parents in `in_environments`.
+    fn add(
+        &mut self,
+        path: &FolderPath,
+        folder: &FolderSpec,
+        folder_origin: &Origin,
+        in_environments: &[String],
+    ) {
+        for ancestor in path.with_ancestors() {
+            let entry = self
+                .implied
+                .entry(ancestor.as_str().to_string())
+                .or_default();
+            entry.extend(in_environments.iter().cloned());
+            for environment in in_environments {
+                let Ok(env_slug) = EnvironmentSlug::new(environment.clone()) else {
+                    continue;
+                };
+                let declared = &ancestor == path;
+                let folders_in_env = self.state.entry(env_slug).or_default();
+                let state_folder = folders_in_env.entry(ancestor.clone()).or_insert(Folder {
+                    description: None,
+                    declared,
+                    origin: folder_origin.clone(),
+                });
+                if declared {
+                    state_folder.declared = true;
+                    state_folder.description = folder.description.clone();
+                    state_folder.origin = folder_origin.clone();
+                }
+            }
+        }
+    }
+}
+
+/// The project's policy, defaults filled in.
+fn policy(spec: PolicySpec) -> Policy {
+    let default = Policy::default();
+    Policy {
+        prune: spec.prune.unwrap_or(default.prune),
+        adoption: spec.adoption.unwrap_or(default.adoption),
+        max_deletions: spec.max_deletions.unwrap_or(default.max_deletions),
+        mode: spec.mode.unwrap_or(default.mode),
     }
 }

@@ -142,59 +142,12 @@ impl Checker {
             .unwrap_or_else(|| loaded.origin(document.metadata.name.span));
         let mut checked: Vec<DesiredImport> = Vec::new();
         for import in imports {
-            let at = loaded.origin(import.span);
-            let environment = &import.value.environment;
-            let environment_slug = match EnvironmentSlug::new(environment.value.clone()) {
-                Ok(slug) => Some(slug),
-                Err(error) => {
-                    self.error(name_diagnostic(
-                        "invalid-environment-slug",
-                        loaded.origin(environment.span),
-                        "environment slug",
-                        environment,
-                        error,
-                    ));
-                    None
-                }
-            };
-            let environment_known = project_known
-                && self.check_environment(
-                    &spec.project,
-                    environment,
-                    loaded.origin(environment.span),
-                );
-            let source_path = &import.value.path;
-            let path_at = if source_path.span.line == 0 {
-                at.clone()
-            } else {
-                loaded.origin(source_path.span)
-            };
-            let source = match FolderPath::new(source_path.value.clone()) {
-                Ok(source) => {
-                    if environment_known {
-                        self.check_folder(
-                            &spec.project,
-                            source.as_str(),
-                            std::slice::from_ref(&environment.value),
-                            path_at,
-                        );
-                    }
-                    Some(source)
-                }
-                Err(error) => {
-                    self.error(name_diagnostic(
-                        "invalid-folder-path",
-                        path_at,
-                        "folder path",
-                        source_path,
-                        error,
-                    ));
-                    None
-                }
-            };
-            let (Some(environment_slug), Some(source)) = (environment_slug, source) else {
+            let Some((environment_slug, source, at)) =
+                self.import_source(loaded, &spec.project, import, project_known)
+            else {
                 continue;
             };
+            let environment = &import.value.environment;
             if Some(&source) == path && environments.contains(&environment.value) {
                 self.error(
                     Diagnostic::error(
@@ -252,6 +205,64 @@ impl Checker {
             self.imports
                 .insert(folder, (list_origin.clone(), checked.clone()));
         }
+    }
+
+    /// One import of a folder: its environment and source folder, checked against the
+    /// project; `None` when either is invalid (already reported).
+    fn import_source(
+        &mut self,
+        loaded: &LoadedDocument,
+        project: &Located<String>,
+        import: &Located<ImportSpec>,
+        project_known: bool,
+    ) -> Option<(EnvironmentSlug, FolderPath, Origin)> {
+        let at = loaded.origin(import.span);
+        let environment = &import.value.environment;
+        let environment_slug = match EnvironmentSlug::new(environment.value.clone()) {
+            Ok(slug) => Some(slug),
+            Err(error) => {
+                self.error(name_diagnostic(
+                    "invalid-environment-slug",
+                    loaded.origin(environment.span),
+                    "environment slug",
+                    environment,
+                    error,
+                ));
+                None
+            }
+        };
+        let environment_known = project_known
+            && self.check_environment(project, environment, loaded.origin(environment.span));
+        let source_path = &import.value.path;
+        let path_at = if source_path.span.line == 0 {
+            at.clone()
+        } else {
+            loaded.origin(source_path.span)
+        };
+        let source = match FolderPath::new(source_path.value.clone()) {
+            Ok(source) => {
+                if environment_known {
+                    self.check_folder(
+                        project,
+                        source.as_str(),
+                        std::slice::from_ref(&environment.value),
+                        path_at,
+                    );
+                }
+                Some(source)
+            }
+            Err(error) => {
+                self.error(name_diagnostic(
+                    "invalid-folder-path",
+                    path_at,
+                    "folder path",
+                    source_path,
+                    error,
+                ));
+                None
+            }
+        };
+        Some((environment_slug?, source?, at))
     }
 
     /// Import cycles (Infisical refuses an import whose source imports the destination, and
@@ -548,11 +559,45 @@ impl Checker {
                 self.error(invalid_uuid(loaded.origin(value.span), field, value));
             }
         }
-        let item = match (&spec.item, &spec.item_name) {
+        let item = self.bitwarden_item(loaded, key, spec, at.clone(), &mut ok);
+        let field = self.bitwarden_field(loaded, key, spec);
+        if spec.uri_index.is_some()
+            && !matches!(
+                field,
+                Some(BitwardenFieldRef::Builtin {
+                    field: BitwardenField::Uri,
+                    ..
+                })
+            )
+        {
+            ok = false;
+            self.error(Diagnostic::error(
+                "bitwarden-field",
+                at,
+                format!("`bitwarden.uriIndex` of secret `{key}` applies only with `field: uri`"),
+            ));
+        }
+        match (ok, item, field) {
+            (true, Some(item), Some(field)) => Some(BitwardenRef { item, field }),
+            _ => None,
+        }
+    }
+
+    /// The item a `bitwarden` reference names: `item` (an id) or `itemName` scoped by a folder
+    /// or collection. `ok` turns false on a problem that still yields an item.
+    fn bitwarden_item(
+        &mut self,
+        loaded: &LoadedDocument,
+        key: &str,
+        spec: &Located<BitwardenSpec>,
+        at: Origin,
+        ok: &mut bool,
+    ) -> Option<BitwardenItem> {
+        match (&spec.item, &spec.item_name) {
             (Some(item), None) => {
                 for (field, value) in [("folder", &spec.folder), ("collection", &spec.collection)] {
                     if let Some(value) = value {
-                        ok = false;
+                        *ok = false;
                         self.error(
                             Diagnostic::error(
                                 "bitwarden-scope-without-name",
@@ -567,14 +612,14 @@ impl Checker {
             }
             (None, Some(name)) => {
                 if name.trim().is_empty() {
-                    ok = false;
+                    *ok = false;
                     self.error(Diagnostic::error(
                         "bitwarden-item",
                         loaded.origin(name.span),
                         "`bitwarden.itemName` must not be empty",
                     ));
                 } else if let Err(error) = check_printable(name) {
-                    ok = false;
+                    *ok = false;
                     self.error(name_diagnostic(
                         "bitwarden-item",
                         loaded.origin(name.span),
@@ -584,7 +629,7 @@ impl Checker {
                     ));
                 }
                 if spec.folder.is_none() && spec.collection.is_none() {
-                    ok = false;
+                    *ok = false;
                     self.error(
                         Diagnostic::error(
                             "bitwarden-unscoped-name",
@@ -620,7 +665,7 @@ impl Checker {
                 self.error(
                     Diagnostic::error(
                         "bitwarden-item",
-                        at.clone(),
+                        at,
                         format!("`bitwarden` of secret `{key}` names no item"),
                     )
                     .with_help(
@@ -629,8 +674,17 @@ impl Checker {
                 );
                 None
             }
-        };
-        let field = match (&spec.field, &spec.custom_field) {
+        }
+    }
+
+    /// The field a `bitwarden` reference reads: a built-in `field` or a `customField`.
+    fn bitwarden_field(
+        &mut self,
+        loaded: &LoadedDocument,
+        key: &str,
+        spec: &Located<BitwardenSpec>,
+    ) -> Option<BitwardenFieldRef> {
+        match (&spec.field, &spec.custom_field) {
             (Some(field), Some(custom)) => {
                 self.error(
                     Diagnostic::error(
@@ -673,26 +727,6 @@ impl Checker {
                     uri_index: spec.uri_index.unwrap_or(0),
                 })
             }
-        };
-        if spec.uri_index.is_some()
-            && !matches!(
-                field,
-                Some(BitwardenFieldRef::Builtin {
-                    field: BitwardenField::Uri,
-                    ..
-                })
-            )
-        {
-            ok = false;
-            self.error(Diagnostic::error(
-                "bitwarden-field",
-                at,
-                format!("`bitwarden.uriIndex` of secret `{key}` applies only with `field: uri`"),
-            ));
-        }
-        match (ok, item, field) {
-            (true, Some(item), Some(field)) => Some(BitwardenRef { item, field }),
-            _ => None,
         }
     }
 

@@ -377,7 +377,7 @@ fn read_environment(body: &Value, required: bool) -> Result<EnvironmentInput, Ap
         );
     }
     issues.finish()?;
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let position = position.map(|p| p as u32);
     Ok(EnvironmentInput {
         name,

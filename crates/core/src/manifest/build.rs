@@ -370,29 +370,7 @@ fn sync_manifests(sync: &KubernetesSync, options: &Options) -> Result<Emitted, V
     } else if !targets.is_empty() || spec.namespace.is_some() {
         check_label(&mut problems, "namespace", namespace);
     }
-    for target in &targets {
-        check_label(&mut problems, "target.namespace", &target.namespace);
-        check_subdomain(&mut problems, "target.name", &target.name);
-        let target_kind = target.kind.unwrap_or_default();
-        if target_kind == SyncTargetKind::ConfigMap && target.secret_type.is_some() {
-            problems.push(Problem::SecretTypeOnConfigMap);
-        }
-        if target.creation_policy == Some(CreationPolicy::Owner)
-            && namespace != target.namespace.as_str()
-        {
-            problems.push(Problem::OwnerAcrossNamespaces {
-                namespace: namespace.to_string(),
-                target: target.namespace.value.clone(),
-            });
-        }
-        if api == OperatorApi::V1beta1
-            && let Some(template) = &target.template
-            && template.include_all_secrets
-            && !template.data.is_empty()
-        {
-            problems.push(Problem::IncludeAllWithTemplateData);
-        }
-    }
+    check_targets(&mut problems, api, namespace, &targets);
     let methods = spec
         .auth
         .as_ref()
@@ -419,68 +397,12 @@ fn sync_manifests(sync: &KubernetesSync, options: &Options) -> Result<Emitted, V
     {
         problems.push(Problem::InvalidHostApi(host.clone()));
     }
-    match api {
-        OperatorApi::V1beta1 => {
-            if let Some(kubernetes) = auth.and_then(|a| a.kubernetes_auth.as_ref())
-                && kubernetes.identity_id_ref.is_none()
-            {
-                problems.push(Problem::MissingIdentityIdRef);
-            }
-        }
-        OperatorApi::V1alpha1 => {
-            if sources.len() > 1 {
-                problems.push(Problem::NeedsV1beta1("spec.sources with several sources"));
-            }
-            if sources.iter().any(|s| !s.tag_slugs.is_empty()) {
-                problems.push(Problem::NeedsV1beta1("source.tagSlugs"));
-            }
-            if let Some(method) = methods.first()
-                && !matches!(*method, "universal" | "kubernetes")
-                && methods.len() == 1
-            {
-                problems.push(Problem::NeedsV1beta1(match *method {
-                    "aws-iam" => "auth.awsIamAuth",
-                    "azure" => "auth.azureAuth",
-                    "gcp-id-token" => "auth.gcpIdTokenAuth",
-                    "gcp-iam" => "auth.gcpIamAuth",
-                    _ => "auth.ldapAuth",
-                }));
-            }
-        }
-    }
+    check_operator_api(&mut problems, api, auth, &sources, &methods);
     let Some(auth) = auth.filter(|_| problems.is_empty()) else {
         return Err(problems);
     };
 
-    let object = |spec: Spec| {
-        let kind = spec.kind();
-        Manifest {
-            sync: sync.name.clone(),
-            shared: false,
-            source_file: (!sync.origin.file.is_empty()).then(|| sync.origin.file.to_string()),
-            object: Object {
-                api_version: kind.api_version(),
-                kind: kind.name(),
-                metadata: ObjectMeta {
-                    name: sync.name.clone(),
-                    namespace: namespace.to_string(),
-                    labels: BTreeMap::from([
-                        (MANAGED_BY_LABEL.to_string(), MANAGED_BY_VALUE.to_string()),
-                        (SYNC_LABEL.to_string(), sync.name.clone()),
-                    ]),
-                    annotations: if sync.origin.file.is_empty() {
-                        BTreeMap::new()
-                    } else {
-                        BTreeMap::from([(
-                            SOURCE_ANNOTATION.to_string(),
-                            sync.origin.file.to_string(),
-                        )])
-                    },
-                },
-                spec,
-            },
-        }
-    };
+    let object = |spec: Spec| sync_object(sync, namespace, spec);
 
     Ok(match api {
         OperatorApi::V1alpha1 => Emitted {
@@ -510,6 +432,105 @@ fn sync_manifests(sync: &KubernetesSync, options: &Options) -> Result<Emitted, V
             }
         }
     })
+}
+
+/// The problems of a sync's targets.
+fn check_targets(
+    problems: &mut Vec<Problem>,
+    api: OperatorApi,
+    namespace: &str,
+    targets: &[&SyncTargetSpec],
+) {
+    for target in targets {
+        check_label(problems, "target.namespace", &target.namespace);
+        check_subdomain(problems, "target.name", &target.name);
+        let target_kind = target.kind.unwrap_or_default();
+        if target_kind == SyncTargetKind::ConfigMap && target.secret_type.is_some() {
+            problems.push(Problem::SecretTypeOnConfigMap);
+        }
+        if target.creation_policy == Some(CreationPolicy::Owner)
+            && namespace != target.namespace.as_str()
+        {
+            problems.push(Problem::OwnerAcrossNamespaces {
+                namespace: namespace.to_string(),
+                target: target.namespace.value.clone(),
+            });
+        }
+        if api == OperatorApi::V1beta1
+            && let Some(template) = &target.template
+            && template.include_all_secrets
+            && !template.data.is_empty()
+        {
+            problems.push(Problem::IncludeAllWithTemplateData);
+        }
+    }
+}
+
+/// The problems of a sync that its operator API version cannot express.
+fn check_operator_api(
+    problems: &mut Vec<Problem>,
+    api: OperatorApi,
+    auth: Option<&SyncAuthSpec>,
+    sources: &[&SyncSourceSpec],
+    methods: &[&str],
+) {
+    match api {
+        OperatorApi::V1beta1 => {
+            if let Some(kubernetes) = auth.and_then(|a| a.kubernetes_auth.as_ref())
+                && kubernetes.identity_id_ref.is_none()
+            {
+                problems.push(Problem::MissingIdentityIdRef);
+            }
+        }
+        OperatorApi::V1alpha1 => {
+            if sources.len() > 1 {
+                problems.push(Problem::NeedsV1beta1("spec.sources with several sources"));
+            }
+            if sources.iter().any(|s| !s.tag_slugs.is_empty()) {
+                problems.push(Problem::NeedsV1beta1("source.tagSlugs"));
+            }
+            if let Some(method) = methods.first()
+                && !matches!(*method, "universal" | "kubernetes")
+                && methods.len() == 1
+            {
+                problems.push(Problem::NeedsV1beta1(match *method {
+                    "aws-iam" => "auth.awsIamAuth",
+                    "azure" => "auth.azureAuth",
+                    "gcp-id-token" => "auth.gcpIdTokenAuth",
+                    "gcp-iam" => "auth.gcpIamAuth",
+                    _ => "auth.ldapAuth",
+                }));
+            }
+        }
+    }
+}
+
+/// The object a sync owns (named after it), around `spec`.
+fn sync_object(sync: &KubernetesSync, namespace: &str, spec: Spec) -> Manifest {
+    let kind = spec.kind();
+    Manifest {
+        sync: sync.name.clone(),
+        shared: false,
+        source_file: (!sync.origin.file.is_empty()).then(|| sync.origin.file.to_string()),
+        object: Object {
+            api_version: kind.api_version(),
+            kind: kind.name(),
+            metadata: ObjectMeta {
+                name: sync.name.clone(),
+                namespace: namespace.to_string(),
+                labels: BTreeMap::from([
+                    (MANAGED_BY_LABEL.to_string(), MANAGED_BY_VALUE.to_string()),
+                    (SYNC_LABEL.to_string(), sync.name.clone()),
+                ]),
+                annotations: if sync.origin.file.is_empty() {
+                    BTreeMap::new()
+                } else {
+                    BTreeMap::from([(SOURCE_ANNOTATION.to_string(), sync.origin.file.to_string())])
+                },
+            },
+            spec,
+        },
+    }
 }
 
 fn creation_policy(policy: Option<CreationPolicy>) -> &'static str {

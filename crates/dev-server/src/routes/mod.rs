@@ -232,7 +232,7 @@ async fn dev_set_faults(
     let mut issues = super::input::Issues::default();
     let fields = super::input::Fields::body(&body, &mut issues);
     let every = |name: &str, issues: &mut super::input::Issues| {
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         fields
             .optional_number(name, issues)
             .filter(|n| *n >= 1.0)
@@ -241,12 +241,12 @@ async fn dev_set_faults(
     let rate_limit_every = every("rateLimitEvery", &mut issues);
     let server_error_every = every("serverErrorEvery", &mut issues);
     let drop_connection_every = every("dropConnectionEvery", &mut issues);
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let latency_ms = fields
         .optional_number("latencyMs", &mut issues)
         .unwrap_or(0.0)
         .max(0.0) as u64;
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let retry_after_secs = fields
         .optional_number("retryAfterSecs", &mut issues)
         .unwrap_or(1.0)

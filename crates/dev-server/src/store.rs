@@ -58,9 +58,9 @@ pub(crate) fn is_within(path: &str, root: &str) -> bool {
 
 /// The server's value trim (§5.5): whitespace trimmed at both ends; a value that ended in `\n`
 /// keeps exactly one trailing `\n`. One rule for the model and this server:
-/// [`crate::model::value::normalize_value`].
+/// [`infisical_gitops_core::model::value::normalize_value`].
 pub(crate) fn trim_value(value: &str) -> String {
-    crate::model::value::normalize_value(value)
+    infisical_gitops_core::model::value::normalize_value(value)
 }
 
 /// Everything the server holds.

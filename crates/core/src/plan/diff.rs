@@ -496,6 +496,72 @@ impl<'a> ProjectPlanner<'a> {
         }
     }
 
+    /// A declared secret that Infisical does not hold: a create, or a refusal.
+    fn plan_secret_create(
+        &mut self,
+        address: &Address,
+        secret: &DesiredSecret,
+        resolution: &Resolution,
+        comment: String,
+        metadata: BTreeMap<String, String>,
+    ) {
+        if !self.may_create() {
+            self.refuse_create(address.clone());
+            return;
+        }
+        let value = match resolution {
+            Resolution::Value { provenance, .. } => value_change(secret, *provenance),
+            Resolution::Generate(rule)
+                if rule.backup_to == Some(BackupTarget::Bitwarden)
+                    && !self.policy.generated_backup
+                    && self.project.policy.mode == Mode::Correct =>
+            {
+                self.outcome.errors.push(
+                    PlanProblem::new(
+                        "backup-unavailable",
+                        Some(address.clone()),
+                        format!(
+                            "secret `{address}` is generated with `backupTo: bitwarden`, but no writable bitwarden vault is configured for the backup"
+                        ),
+                    )
+                    .with_help(
+                        "run `bw serve` and pass --bitwarden-url (an export file from --bitwarden-export is read-only); or drop `backupTo`",
+                    ),
+                );
+                return;
+            }
+            Resolution::Generate(rule) => ValueChange::Generated {
+                length: rule.length,
+                charset: rule.charset,
+            },
+            Resolution::Unresolved(_) => return,
+        };
+        self.change(
+            address.clone(),
+            Action::Create,
+            Reason::Missing,
+            vec![
+                FieldChange::Value { change: value },
+                FieldChange::Comment {
+                    before: None,
+                    after: comment,
+                },
+                FieldChange::Tags {
+                    before: None,
+                    after: secret.tags.clone(),
+                },
+                FieldChange::Metadata {
+                    before: None,
+                    after: metadata,
+                },
+                FieldChange::Marker {
+                    before: false,
+                    after: true,
+                },
+            ],
+        );
+    }
+
     fn plan_secret(&mut self, address: &Address, secret: &DesiredSecret) {
         let Address::Secret(_, environment, path, key) = address else {
             return;
@@ -527,61 +593,7 @@ impl<'a> ProjectPlanner<'a> {
             .live_environment(environment)
             .and_then(|e| e.secrets.get(&(path.clone(), key.clone())));
         let Some(live) = live else {
-            if !self.may_create() {
-                self.refuse_create(address.clone());
-                return;
-            }
-            let value = match resolution {
-                Resolution::Value { provenance, .. } => value_change(secret, *provenance),
-                Resolution::Generate(rule)
-                    if rule.backup_to == Some(BackupTarget::Bitwarden)
-                        && !self.policy.generated_backup
-                        && self.project.policy.mode == Mode::Correct =>
-                {
-                    self.outcome.errors.push(
-                        PlanProblem::new(
-                            "backup-unavailable",
-                            Some(address.clone()),
-                            format!(
-                                "secret `{address}` is generated with `backupTo: bitwarden`, but no writable bitwarden vault is configured for the backup"
-                            ),
-                        )
-                        .with_help(
-                            "run `bw serve` and pass --bitwarden-url (an export file from --bitwarden-export is read-only); or drop `backupTo`",
-                        ),
-                    );
-                    return;
-                }
-                Resolution::Generate(rule) => ValueChange::Generated {
-                    length: rule.length,
-                    charset: rule.charset,
-                },
-                Resolution::Unresolved(_) => return,
-            };
-            self.change(
-                address.clone(),
-                Action::Create,
-                Reason::Missing,
-                vec![
-                    FieldChange::Value { change: value },
-                    FieldChange::Comment {
-                        before: None,
-                        after: comment,
-                    },
-                    FieldChange::Tags {
-                        before: None,
-                        after: secret.tags.clone(),
-                    },
-                    FieldChange::Metadata {
-                        before: None,
-                        after: metadata,
-                    },
-                    FieldChange::Marker {
-                        before: false,
-                        after: true,
-                    },
-                ],
-            );
+            self.plan_secret_create(address, secret, resolution, comment, metadata);
             return;
         };
         let marked = live.is_marked();

@@ -30,6 +30,7 @@
 //! | [`net`] | bounded reading of HTTP answers; the hardened HTTP listener | no |
 //! | [`notify`] | notifications of state changes to Slack, Discord, Teams or JSON webhooks | no |
 //! | [`files`] | writing output files without following symbolic links | no |
+//! | [`errors`] | one formatter for an error and its causes | yes |
 //! | [`escape`] | escaping untrusted strings for terminal text, logs, Markdown and YAML comments | yes |
 //!
 //! The pure modules never import `tokio`, `reqwest` or `std::fs`.
@@ -39,6 +40,7 @@ pub mod apply;
 pub mod cli;
 pub mod daemon;
 pub mod dev;
+pub mod errors;
 pub mod escape;
 pub mod files;
 pub mod import;

@@ -158,7 +158,7 @@ impl ApplyStatuses {
                         counted.count("status", error_result(&error));
                         tracing::warn!(
                             commit = %commit,
-                            error = %crate::daemon::error_chain(&error),
+                            error = %crate::errors::cause_chain(&error),
                             "cannot set the apply status on the forge; the reconcile loop goes on"
                         );
                     }

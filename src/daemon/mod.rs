@@ -32,6 +32,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
+use crate::errors::cause_chain;
 use crate::model::DesiredState;
 use crate::reconcile::{PlannedRun, ReconcileError, Reconciler};
 use crate::source::{Limits, SourceFiles};
@@ -327,12 +328,12 @@ impl Daemon {
                     path: std::path::PathBuf::new(),
                     revision: revision.clone(),
                 };
-                (checkout, Some(error_chain(&error)))
+                (checkout, Some(cause_chain(&error)))
             }
             Err(error) => {
                 self.state.source_fetched(false);
                 record.outcome = Outcome::SourceError;
-                record.errors.push(error_chain(&error));
+                record.errors.push(cause_chain(&error));
                 return self.finish(record, started, RunResult::Failed);
             }
         };
@@ -399,7 +400,7 @@ impl Daemon {
             Ok(result) => result,
             Err(error) => {
                 record.outcome = Outcome::Failed;
-                record.errors.push(error_chain(&error));
+                record.errors.push(cause_chain(&error));
                 return self.finish(record, started, RunResult::Failed);
             }
         };
@@ -440,7 +441,7 @@ impl Daemon {
             }
             Some(Err(error)) => {
                 record.outcome = Outcome::Failed;
-                record.errors.push(error_chain(&error));
+                record.errors.push(cause_chain(&error));
                 return self.finish(record, started, RunResult::Failed);
             }
         }
@@ -572,18 +573,6 @@ async fn wait_true(receiver: &mut watch::Receiver<bool>) {
             std::future::pending::<()>().await;
         }
     }
-}
-
-/// An error and its causes, `: `-joined.
-pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

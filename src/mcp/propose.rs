@@ -221,7 +221,7 @@ fn propose_error(error: ProposeError) -> ToolError {
         }
         // Its message already holds the edit error.
         request @ ProposeError::Request(_) => ToolError::new(request.to_string()),
-        other => ToolError::new(crate::daemon::error_chain(&other)),
+        other => ToolError::new(crate::errors::cause_chain(&other)),
     }
 }
 

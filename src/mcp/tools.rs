@@ -245,7 +245,7 @@ async fn get_plan(state: &Arc<McpState>) -> Result<CallToolResult, ToolError> {
     let mut run = reconciler
         .plan(desired, true)
         .await
-        .map_err(|error| ToolError::new(crate::daemon::error_chain(&error)))?;
+        .map_err(|error| ToolError::new(crate::errors::cause_chain(&error)))?;
     run.plan.source = Some(label);
     let text = crate::plan::render::json::render(&run.plan);
     let structured: Value = serde_json::from_str(&text).unwrap_or(Value::Null);

@@ -172,13 +172,10 @@ fn reason(url: &NotifyUrl, error: reqwest::Error) -> String {
         "request failed"
     };
     let error = error.without_url();
-    let mut text = kind.to_string();
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
+    let text = match std::error::Error::source(&error) {
+        Some(cause) => format!("{kind}: {}", crate::errors::cause_chain(cause)),
+        None => kind.to_string(),
+    };
     url.scrub(&text)
 }
 

@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 use super::tools::{ProposeTool, arguments};
 use super::{McpState, Proposals, ToolError};
 use crate::propose::{
-    AddKubernetesSync, CheckedProposal, CreateEnvironment, CreateFolder, CreateProject,
+    AddKubernetesSync, CheckedProposal, CreateEnvironmentEdit, CreateFolderEdit, CreateProjectEdit,
     CreateSecret, DeleteSecret, Edit, MoveSecret, Proposal, ProposalRequest, ProposeError,
     Proposer, UpdateSecret,
 };
@@ -112,19 +112,19 @@ pub fn describe(tool: ProposeTool) -> Tool {
         ),
         ProposeTool::CreateProject => (
             "Propose a new Infisical project with its environments.",
-            schema::<ProposeArgs<CreateProject>>(),
+            schema::<ProposeArgs<CreateProjectEdit>>(),
             "Propose a new project",
             false,
         ),
         ProposeTool::CreateEnvironment => (
             "Propose a new environment in a declared project.",
-            schema::<ProposeArgs<CreateEnvironment>>(),
+            schema::<ProposeArgs<CreateEnvironmentEdit>>(),
             "Propose a new environment",
             false,
         ),
         ProposeTool::CreateFolder => (
             "Propose a new folder in a declared project.",
-            schema::<ProposeArgs<CreateFolder>>(),
+            schema::<ProposeArgs<CreateFolderEdit>>(),
             "Propose a new folder",
             false,
         ),

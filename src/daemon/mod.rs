@@ -39,7 +39,8 @@ use crate::source::{Limits, SourceFiles};
 
 pub use schedule::{Backoff, Jitter};
 pub use sources::{Source, SourceError};
-pub use status::{AdapterMetrics, DaemonState, Outcome, ReconcileRecord};
+use status::ReconcileOutcome as Outcome;
+pub use status::{AdapterMetrics, DaemonState, ReconcileOutcome, ReconcileRecord};
 
 /// Why a reconcile ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]

@@ -50,12 +50,14 @@
 //! | [`mcp`] | here | MCP tools: read the repository, plan, propose changes as merge requests | no |
 //! | [`cli`] | here | command-line front-end | no |
 //! | [`net`] | here | bounded reading of HTTP answers; the hardened HTTP listener | no |
+//! | [`errors`] | here | one formatter for an error and its causes | yes |
 //! | [`notify`] | here | notifications of state changes to Slack, Discord, Teams or JSON webhooks | no |
 #![forbid(unsafe_code)]
 
 pub mod apply;
 pub mod cli;
 pub mod daemon;
+pub mod errors;
 pub mod import;
 pub mod infisical;
 pub mod manifest;

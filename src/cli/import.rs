@@ -15,7 +15,7 @@ use miette::{IntoDiagnostic, WrapErr};
 
 use super::connection::ConnectionArgs;
 use super::{Context, EXIT_ERROR, EXIT_OK, env};
-use crate::daemon::error_chain;
+use crate::errors::cause_chain;
 use crate::escape;
 use crate::files;
 use crate::import::{
@@ -278,7 +278,7 @@ fn write_files(args: &Args, imported: &Imported) -> Result<(), String> {
         if let Some(parent) = Path::new(&file.path).parent()
             && let Err(error) = files::check_dirs_within(&args.out, parent)
         {
-            return Err(format!("error: {}", error_chain(&error)));
+            return Err(format!("error: {}", cause_chain(&error)));
         }
         match files::entry_kind(&path) {
             Ok(None) => {}
@@ -289,7 +289,7 @@ fn write_files(args: &Args, imported: &Imported) -> Result<(), String> {
                 ));
             }
             Ok(Some(_)) => existing.push(format!("  {}", path.display())),
-            Err(error) => return Err(format!("error: {}", error_chain(&error))),
+            Err(error) => return Err(format!("error: {}", cause_chain(&error))),
         }
     }
     if !args.force && !existing.is_empty() {
@@ -310,7 +310,7 @@ fn write_files(args: &Args, imported: &Imported) -> Result<(), String> {
             .and_then(|directory| {
                 files::write_atomically(&directory.join(name), file.content.as_bytes(), 0o644)
             })
-            .map_err(|error| format!("error: {}", error_chain(&error)))?;
+            .map_err(|error| format!("error: {}", cause_chain(&error)))?;
     }
     Ok(())
 }

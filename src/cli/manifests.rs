@@ -220,16 +220,8 @@ fn write_file(path: &Path, contents: &str) -> miette::Result<()> {
     files::write_atomically(path, contents.as_bytes(), 0o644).into_diagnostic()
 }
 
-/// An error and its causes on one line: `outer: inner: root`.
 /// The error and its causes on one line; the API server's messages are foreign text, so control
 /// characters in them are shown as escapes.
 fn chain(error: &dyn std::error::Error) -> String {
-    let mut out = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    crate::escape::visible(&out).into_owned()
+    crate::escape::visible(&crate::errors::cause_chain(error)).into_owned()
 }

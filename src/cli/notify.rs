@@ -14,8 +14,8 @@ use miette::{IntoDiagnostic, WrapErr};
 use super::env;
 use super::mcp::{ForgeChoice, McpOptions};
 use crate::notify::{
-    CommitLink, ForgeWeb, HttpTransport, Notifier, NotifyConfig, NotifyFormat, NotifyUrl,
-    RetryPolicy, Target,
+    CommitLink, DeliveryRetry, ForgeWeb, HttpTransport, Notifier, NotifyConfig, NotifyFormat,
+    NotifyUrl, Target,
 };
 
 /// `--notify-format`.
@@ -160,7 +160,7 @@ impl NotifyArgs {
                 targets,
                 per_hour: self.notify_rate_limit,
                 burst: crate::notify::BURST,
-                retry: RetryPolicy::default(),
+                retry: DeliveryRetry::default(),
                 link,
             },
             Arc::new(transport),

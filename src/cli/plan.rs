@@ -35,8 +35,8 @@ pub struct Args {
     #[arg(default_value = ".")]
     pub path: PathBuf,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
     /// Exit 2 when there are changes (0 when none; 1 on error or when a value cannot be
     /// resolved).
     #[arg(long)]
@@ -181,7 +181,7 @@ impl Commenter {
 
 /// `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub enum PlanFormat {
     /// Terraform-like text.
     Text,
     /// The versioned JSON document (`formatVersion: 1`).
@@ -191,11 +191,11 @@ pub enum Format {
 }
 
 /// Renders a plan in `format`.
-pub fn render(plan: &Plan, format: Format, color: bool) -> String {
+pub fn render(plan: &Plan, format: PlanFormat, color: bool) -> String {
     match format {
-        Format::Text => text::render(plan, text::TextOptions { color }),
-        Format::Json => json::render(plan),
-        Format::Markdown => markdown::render(plan),
+        PlanFormat::Text => text::render(plan, text::TextOptions { color }),
+        PlanFormat::Json => json::render(plan),
+        PlanFormat::Markdown => markdown::render(plan),
     }
 }
 

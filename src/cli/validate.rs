@@ -20,13 +20,13 @@ pub struct Args {
     #[arg(default_value = ".")]
     pub path: PathBuf,
     /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = ValidateFormat::Text)]
+    pub format: ValidateFormat,
 }
 
 /// `--format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub enum ValidateFormat {
     /// Compiler-style diagnostics and a one-line summary.
     Text,
     /// One JSON object (see docs/cli.md).
@@ -36,7 +36,7 @@ pub enum Format {
 /// Counts of what a repository declares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Summary {
+pub struct ValidationSummary {
     /// YAML files read.
     pub files: usize,
     /// Documents parsed.
@@ -65,7 +65,7 @@ pub struct Validation {
     /// Every diagnostic, sorted.
     pub diagnostics: Diagnostics,
     /// Counts.
-    pub summary: Summary,
+    pub summary: ValidationSummary,
 }
 
 /// Loads and checks `path`.
@@ -84,12 +84,12 @@ pub fn validate_path(path: &Path) -> Validation {
         .iter()
         .filter(|d| d.severity == Severity::Warning)
         .count();
-    let mut summary = Summary {
+    let mut summary = ValidationSummary {
         files: loaded.files.len(),
         documents: loaded.documents.len(),
         errors: diagnostics.error_count(),
         warnings,
-        ..Summary::default()
+        ..ValidationSummary::default()
     };
     if let Some(state) = &state {
         summary.projects = state.projects.len();
@@ -160,7 +160,7 @@ pub fn render_json(validation: &Validation) -> String {
     #[derive(Serialize)]
     struct Report<'a> {
         valid: bool,
-        summary: &'a Summary,
+        summary: &'a ValidationSummary,
         diagnostics: &'a Diagnostics,
     }
     let report = Report {
@@ -177,8 +177,8 @@ pub fn render_json(validation: &Validation) -> String {
 pub fn run(args: Args, context: &Context) -> miette::Result<ExitCode> {
     let validation = validate_path(&args.path);
     let output = match args.format {
-        Format::Text => render_text(&args.path, &validation, context.color_stdout),
-        Format::Json => render_json(&validation),
+        ValidateFormat::Text => render_text(&args.path, &validation, context.color_stdout),
+        ValidateFormat::Json => render_json(&validation),
     };
     print!("{output}");
     Ok(ExitCode::from(if validation.state.is_some() {

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
-use super::status::{Outcome, ReconcileRecord, family};
+use super::status::{ReconcileOutcome, ReconcileRecord, family};
 use crate::propose::review::{CommitId, CommitStatus, Review, StatusContext, StatusState};
 
 /// Statuses waiting to be sent; more are dropped (and counted).
@@ -94,37 +94,37 @@ pub fn apply_status(record: &ReconcileRecord) -> Option<(CommitId, CommitStatus)
     let commit = CommitId::parse(record.revision.as_deref()?).ok()?;
     let changes = record.changes.create + record.changes.update + record.changes.delete;
     let (state, description) = match record.outcome {
-        Outcome::Success if record.pending_approval > 0 => (
+        ReconcileOutcome::Success if record.pending_approval > 0 => (
             StatusState::Failed,
             format!(
                 "applied; {} change(s) wait for an approval",
                 record.pending_approval
             ),
         ),
-        Outcome::Success => (
+        ReconcileOutcome::Success => (
             StatusState::Success,
             format!("applied: {changes} change(s), Infisical matches the repository"),
         ),
-        Outcome::Unresolved => (
+        ReconcileOutcome::Unresolved => (
             StatusState::Failed,
             format!(
                 "applied, but {} secret value(s) not resolved",
                 record.unresolved
             ),
         ),
-        Outcome::Failed => (
+        ReconcileOutcome::Failed => (
             StatusState::Failed,
             format!("apply failed: {} error(s)", record.errors.len()),
         ),
-        Outcome::Invalid => (
+        ReconcileOutcome::Invalid => (
             StatusState::Failed,
             "the revision does not validate; nothing applied".to_string(),
         ),
-        Outcome::Untrusted => (
+        ReconcileOutcome::Untrusted => (
             StatusState::Failed,
             "the commit is not signed by an allowed key; nothing applied".to_string(),
         ),
-        Outcome::SourceError => return None,
+        ReconcileOutcome::SourceError => return None,
     };
     Some((
         commit,
@@ -158,7 +158,7 @@ impl ApplyStatuses {
                         counted.count("status", error_result(&error));
                         tracing::warn!(
                             commit = %commit,
-                            error = %crate::daemon::error_chain(&error),
+                            error = %crate::errors::cause_chain(&error),
                             "cannot set the apply status on the forge; the reconcile loop goes on"
                         );
                     }

@@ -32,13 +32,15 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
+use crate::errors::cause_chain;
 use crate::model::DesiredState;
 use crate::reconcile::{PlannedRun, ReconcileError, Reconciler};
 use crate::source::{Limits, SourceFiles};
 
 pub use schedule::{Backoff, Jitter};
 pub use sources::{Source, SourceError};
-pub use status::{AdapterMetrics, DaemonState, Outcome, ReconcileRecord};
+use status::ReconcileOutcome as Outcome;
+pub use status::{AdapterMetrics, DaemonState, ReconcileOutcome, ReconcileRecord};
 
 /// Why a reconcile ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -327,12 +329,12 @@ impl Daemon {
                     path: std::path::PathBuf::new(),
                     revision: revision.clone(),
                 };
-                (checkout, Some(error_chain(&error)))
+                (checkout, Some(cause_chain(&error)))
             }
             Err(error) => {
                 self.state.source_fetched(false);
                 record.outcome = Outcome::SourceError;
-                record.errors.push(error_chain(&error));
+                record.errors.push(cause_chain(&error));
                 return self.finish(record, started, RunResult::Failed);
             }
         };
@@ -399,7 +401,7 @@ impl Daemon {
             Ok(result) => result,
             Err(error) => {
                 record.outcome = Outcome::Failed;
-                record.errors.push(error_chain(&error));
+                record.errors.push(cause_chain(&error));
                 return self.finish(record, started, RunResult::Failed);
             }
         };
@@ -440,7 +442,7 @@ impl Daemon {
             }
             Some(Err(error)) => {
                 record.outcome = Outcome::Failed;
-                record.errors.push(error_chain(&error));
+                record.errors.push(cause_chain(&error));
                 return self.finish(record, started, RunResult::Failed);
             }
         }
@@ -571,18 +573,6 @@ async fn wait_true(receiver: &mut watch::Receiver<bool>) {
             std::future::pending::<()>().await;
         }
     }
-}
-
-/// An error and its causes, `: `-joined.
-pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -530,7 +530,7 @@ impl RequestPlans {
                 match planned {
                     Ok((_, verdict)) => verdict,
                     Err(error) => {
-                        let message = super::error_chain(&error);
+                        let message = crate::errors::cause_chain(&error);
                         tracing::warn!(request = %event.name(), error = %message, "cannot plan the request against Infisical");
                         Verdict::unplannable(&message)
                     }
@@ -622,7 +622,7 @@ impl RequestPlans {
         tracing::warn!(
             request = number,
             call,
-            error = %super::error_chain(error),
+            error = %crate::errors::cause_chain(error),
             "cannot write the request's plan on the forge; the reconcile loop goes on"
         );
         Ended::ForgeError
@@ -655,7 +655,7 @@ impl RequestPlans {
             let checkout = loop {
                 let checkout = match source.fetch() {
                     Ok(checkout) => checkout,
-                    Err(error) => return Fetched::Failed(super::error_chain(&error)),
+                    Err(error) => return Fetched::Failed(crate::errors::cause_chain(&error)),
                 };
                 if checkout.revision.eq_ignore_ascii_case(expected.as_str()) {
                     break checkout;

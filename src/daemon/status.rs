@@ -158,7 +158,7 @@ pub(crate) fn family(out: &mut String, name: &str, kind: &str, help: &str) {
 /// How a reconcile ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Outcome {
+pub enum ReconcileOutcome {
     /// Every change done (or nothing to do) and every secret resolved.
     Success,
     /// Every change done, but some declared secrets could not be resolved and were not
@@ -174,16 +174,16 @@ pub enum Outcome {
     Untrusted,
 }
 
-impl Outcome {
+impl ReconcileOutcome {
     /// The metrics label.
     pub fn as_str(self) -> &'static str {
         match self {
-            Outcome::Success => "success",
-            Outcome::Unresolved => "unresolved",
-            Outcome::Failed => "failed",
-            Outcome::Invalid => "invalid",
-            Outcome::SourceError => "source-error",
-            Outcome::Untrusted => "untrusted",
+            ReconcileOutcome::Success => "success",
+            ReconcileOutcome::Unresolved => "unresolved",
+            ReconcileOutcome::Failed => "failed",
+            ReconcileOutcome::Invalid => "invalid",
+            ReconcileOutcome::SourceError => "source-error",
+            ReconcileOutcome::Untrusted => "untrusted",
         }
     }
 }
@@ -224,7 +224,7 @@ pub struct ReconcileRecord {
     #[serde(serialize_with = "serialize_seconds", rename = "durationSeconds")]
     pub duration: Duration,
     /// How it ended.
-    pub outcome: Outcome,
+    pub outcome: ReconcileOutcome,
     /// Changes done.
     pub changes: ChangeCounts,
     /// Drift found in `detect` projects (reported, not applied).
@@ -249,7 +249,7 @@ impl ReconcileRecord {
             trigger,
             started_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
             duration: Duration::ZERO,
-            outcome: Outcome::Success,
+            outcome: ReconcileOutcome::Success,
             changes: ChangeCounts::default(),
             detected: 0,
             unresolved: 0,
@@ -419,17 +419,22 @@ impl DaemonState {
             inner.last_revision.clone_from(&record.revision);
         }
         match record.outcome {
-            Outcome::Success => {
+            ReconcileOutcome::Success => {
                 inner.consecutive_failures = 0;
                 inner.drift_detected = record.detected;
                 inner.applied_revision.clone_from(&record.revision);
             }
-            Outcome::Invalid | Outcome::Untrusted => {}
-            Outcome::Unresolved | Outcome::Failed | Outcome::SourceError => {
+            ReconcileOutcome::Invalid | ReconcileOutcome::Untrusted => {}
+            ReconcileOutcome::Unresolved
+            | ReconcileOutcome::Failed
+            | ReconcileOutcome::SourceError => {
                 inner.consecutive_failures += 1;
             }
         }
-        if matches!(record.outcome, Outcome::Success | Outcome::Unresolved) {
+        if matches!(
+            record.outcome,
+            ReconcileOutcome::Success | ReconcileOutcome::Unresolved
+        ) {
             inner.unresolved = record.unresolved;
         }
         inner.history.push_front(record);

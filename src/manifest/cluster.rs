@@ -129,7 +129,7 @@ pub struct ApplyOptions {
 
 /// What happened (or, in a dry run, would happen) to one object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub enum ObjectOutcome {
     /// It did not exist.
     Created,
     /// It existed and changed.
@@ -140,13 +140,13 @@ pub enum Outcome {
     Pruned,
 }
 
-impl fmt::Display for Outcome {
+impl fmt::Display for ObjectOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Outcome::Created => "created",
-            Outcome::Configured => "configured",
-            Outcome::Unchanged => "unchanged",
-            Outcome::Pruned => "pruned",
+            ObjectOutcome::Created => "created",
+            ObjectOutcome::Configured => "configured",
+            ObjectOutcome::Unchanged => "unchanged",
+            ObjectOutcome::Pruned => "pruned",
         })
     }
 }
@@ -157,7 +157,7 @@ pub struct ObjectResult {
     /// The object.
     pub object: ObjectRef,
     /// What happened.
-    pub outcome: Outcome,
+    pub outcome: ObjectOutcome,
     /// A unified diff of the live object against the applied one (dry runs; `None` when
     /// unchanged).
     pub diff: Option<String>,
@@ -165,7 +165,7 @@ pub struct ObjectResult {
 
 /// The result of [`apply`]: one entry per object in the order handled, and every error.
 #[derive(Debug, Default)]
-pub struct ApplyReport {
+pub struct ClusterApplyReport {
     /// Whether this was a dry run.
     pub dry_run: bool,
     /// Per object.
@@ -176,10 +176,12 @@ pub struct ApplyReport {
     pub prune_skipped: Option<String>,
 }
 
-impl ApplyReport {
+impl ClusterApplyReport {
     /// Whether any object was (or would be) created, changed or deleted.
     pub fn has_changes(&self) -> bool {
-        self.results.iter().any(|r| r.outcome != Outcome::Unchanged)
+        self.results
+            .iter()
+            .any(|r| r.outcome != ObjectOutcome::Unchanged)
     }
 
     /// Human-readable summary: one line per object (`kubectl` style), then diffs (dry run).
@@ -205,10 +207,10 @@ impl ApplyReport {
         let count = |outcome| self.results.iter().filter(|r| r.outcome == outcome).count();
         out.push_str(&format!(
             "{} created, {} configured, {} unchanged, {} pruned{suffix}\n",
-            count(Outcome::Created),
-            count(Outcome::Configured),
-            count(Outcome::Unchanged),
-            count(Outcome::Pruned),
+            count(ObjectOutcome::Created),
+            count(ObjectOutcome::Configured),
+            count(ObjectOutcome::Unchanged),
+            count(ObjectOutcome::Pruned),
         ));
         out
     }
@@ -221,10 +223,10 @@ pub async fn apply(
     cluster: &dyn Cluster,
     manifests: &[Manifest],
     options: ApplyOptions,
-) -> ApplyReport {
-    let mut report = ApplyReport {
+) -> ClusterApplyReport {
+    let mut report = ClusterApplyReport {
         dry_run: options.dry_run,
-        ..ApplyReport::default()
+        ..ClusterApplyReport::default()
     };
     for manifest in manifests {
         let object = manifest.object_ref();
@@ -266,7 +268,7 @@ pub async fn apply(
                         .dry_run
                         .then(|| format!("--- {object} (live)\n+++ {object} (deleted)\n")),
                     object,
-                    outcome: Outcome::Pruned,
+                    outcome: ObjectOutcome::Pruned,
                 }),
                 Err(error) => report.errors.push(error),
             }
@@ -285,19 +287,19 @@ async fn apply_one(
     let applied = cluster.apply(manifest, dry_run).await?;
     let after = normalized_yaml(&applied);
     let (outcome, before) = match &live {
-        None => (Outcome::Created, String::new()),
+        None => (ObjectOutcome::Created, String::new()),
         Some(live) => {
             let before = normalized_yaml(live);
             let outcome = if before == after {
-                Outcome::Unchanged
+                ObjectOutcome::Unchanged
             } else {
-                Outcome::Configured
+                ObjectOutcome::Configured
             };
             (outcome, before)
         }
     };
-    let diff =
-        (dry_run && outcome != Outcome::Unchanged).then(|| unified_diff(object, &before, &after));
+    let diff = (dry_run && outcome != ObjectOutcome::Unchanged)
+        .then(|| unified_diff(object, &before, &after));
     Ok(ObjectResult {
         object: object.clone(),
         outcome,

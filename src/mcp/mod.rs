@@ -124,7 +124,7 @@ impl McpState {
             .source
             .fetch()
             .await
-            .map_err(|error| ToolError::new(crate::daemon::error_chain(&error)))?;
+            .map_err(|error| ToolError::new(crate::errors::cause_chain(&error)))?;
         tokio::task::spawn_blocking(move || read(&checkout))
             .await
             .map_err(|join| ToolError::new(format!("reading the repository failed: {join}")))

@@ -13,10 +13,10 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
-use super::tools::arguments;
+use super::tools::{ProposeTool, arguments};
 use super::{McpState, Proposals, ToolError};
 use crate::propose::{
-    AddKubernetesSync, CheckedProposal, CreateEnvironment, CreateFolder, CreateProject,
+    AddKubernetesSync, CheckedProposal, CreateEnvironmentEdit, CreateFolderEdit, CreateProjectEdit,
     CreateSecret, DeleteSecret, Edit, MoveSecret, Proposal, ProposalRequest, ProposeError,
     Proposer, UpdateSecret,
 };
@@ -74,85 +74,77 @@ const TAIL: &str = " Nothing changes in Infisical: the change is committed on a 
      the commit and the plan summary. Refused, with the diagnostics and nothing pushed, when \
      the result does not validate.";
 
-/// The propose tools, in the order `tools/list` shows them.
-pub fn catalogue() -> Vec<Tool> {
-    let tool = |name: &'static str, what: &str, schema, title: &str, destructive: bool| {
-        Tool::new(name, format!("{what}{TAIL}"), schema)
-            .with_annotations(proposes(title, destructive))
-    };
-    vec![
-        tool(
-            "create_secret",
-            "Propose a new secret in one or more environments of a folder. The value is never \
-             given: `source` is a Bitwarden item (`{\"bitwarden\": {\"item\": \"<uuid>\", \
-             \"field\": \"password\"}}`), a Bitwarden Secrets Manager secret \
-             (`{\"bitwardenSecretsManager\": {\"secret\": \"<uuid>\"}}`) or a generated value \
-             (`{\"generate\": {\"length\": 32}}`); a `value` argument is refused.",
+/// What `create_secret` does (apart, as its examples hold braces).
+const CREATE_SECRET: &str = "Propose a new secret in one or more environments of a folder. The \
+     value is never given: `source` is a Bitwarden item (`{\"bitwarden\": {\"item\": \
+     \"<uuid>\", \"field\": \"password\"}}`), a Bitwarden Secrets Manager secret \
+     (`{\"bitwardenSecretsManager\": {\"secret\": \"<uuid>\"}}`) or a generated value \
+     (`{\"generate\": {\"length\": 32}}`); a `value` argument is refused.";
+
+/// A propose tool's catalogue entry: description, argument schema and annotations.
+pub fn describe(tool: ProposeTool) -> Tool {
+    let (what, schema, title, destructive): (&str, _, &str, bool) = match tool {
+        ProposeTool::CreateSecret => (
+            CREATE_SECRET,
             schema::<ProposeArgs<CreateSecret>>(),
             "Propose a new secret",
             false,
         ),
-        tool(
-            "update_secret",
+        ProposeTool::UpdateSecret => (
             "Propose changing a declared secret's comment, tags or value source (never a value).",
             schema::<ProposeArgs<UpdateSecret>>(),
             "Propose a secret change",
             false,
         ),
-        tool(
-            "delete_secret",
+        ProposeTool::DeleteSecret => (
             "Propose removing a declared secret (Infisical deletes it after the merge only when \
              the project's policy has `prune: true`).",
             schema::<ProposeArgs<DeleteSecret>>(),
             "Propose deleting a secret",
             true,
         ),
-        tool(
-            "move_secret",
+        ProposeTool::MoveSecret => (
             "Propose moving a secret to another folder or project and/or renaming it, keeping \
              its value source, comment and tags.",
             schema::<ProposeArgs<MoveSecret>>(),
             "Propose moving a secret",
             true,
         ),
-        tool(
-            "create_project",
+        ProposeTool::CreateProject => (
             "Propose a new Infisical project with its environments.",
-            schema::<ProposeArgs<CreateProject>>(),
+            schema::<ProposeArgs<CreateProjectEdit>>(),
             "Propose a new project",
             false,
         ),
-        tool(
-            "create_environment",
+        ProposeTool::CreateEnvironment => (
             "Propose a new environment in a declared project.",
-            schema::<ProposeArgs<CreateEnvironment>>(),
+            schema::<ProposeArgs<CreateEnvironmentEdit>>(),
             "Propose a new environment",
             false,
         ),
-        tool(
-            "create_folder",
+        ProposeTool::CreateFolder => (
             "Propose a new folder in a declared project.",
-            schema::<ProposeArgs<CreateFolder>>(),
+            schema::<ProposeArgs<CreateFolderEdit>>(),
             "Propose a new folder",
             false,
         ),
-        tool(
-            "add_kubernetes_sync",
+        ProposeTool::AddKubernetesSync => (
             "Propose a KubernetesSync: one Infisical scope (project, environment, folder) sent \
              into one Kubernetes Secret through the Infisical operator.",
             schema::<ProposeArgs<AddKubernetesSync>>(),
             "Propose a Kubernetes sync",
             false,
         ),
-        tool(
-            "propose_changes",
+        ProposeTool::ProposeChanges => (
             "Propose several edits (1 to 50) as one merge request, e.g. a new folder, the \
              secrets in it and the KubernetesSync that sends them to a namespace.",
             schema::<BatchArgs>(),
             "Propose several changes",
             true,
         ),
-    ]
+    };
+    Tool::new(tool.name(), format!("{what}{TAIL}"), schema)
+        .with_annotations(proposes(title, destructive))
 }
 
 fn single<T: DeserializeOwned>(
@@ -168,36 +160,25 @@ fn single<T: DeserializeOwned>(
     })
 }
 
-/// The propose tools' names.
-pub const NAMES: &[&str] = &[
-    "create_secret",
-    "update_secret",
-    "delete_secret",
-    "move_secret",
-    "create_project",
-    "create_environment",
-    "create_folder",
-    "add_kubernetes_sync",
-    "propose_changes",
-];
-
 /// The request a propose tool's arguments describe.
-pub fn request(name: &str, args: Map<String, Value>) -> Result<ProposalRequest, ToolError> {
-    match name {
-        "create_secret" => single(name, args, Edit::CreateSecret),
-        "update_secret" => single(name, args, Edit::UpdateSecret),
-        "delete_secret" => single(name, args, Edit::DeleteSecret),
-        "move_secret" => single(name, args, Edit::MoveSecret),
-        "create_project" => single(name, args, Edit::CreateProject),
-        "create_environment" => single(name, args, Edit::CreateEnvironment),
-        "create_folder" => single(name, args, Edit::CreateFolder),
-        "add_kubernetes_sync" => single(name, args, Edit::AddKubernetesSync),
-        "propose_changes" => arguments::<BatchArgs>(name, args).map(|args| ProposalRequest {
-            title: args.title,
-            description: args.rationale,
-            edits: args.edits,
-        }),
-        other => Err(ToolError::new(format!("`{other}` is not a propose tool"))),
+pub fn request(tool: ProposeTool, args: Map<String, Value>) -> Result<ProposalRequest, ToolError> {
+    let name = tool.name();
+    match tool {
+        ProposeTool::CreateSecret => single(name, args, Edit::CreateSecret),
+        ProposeTool::UpdateSecret => single(name, args, Edit::UpdateSecret),
+        ProposeTool::DeleteSecret => single(name, args, Edit::DeleteSecret),
+        ProposeTool::MoveSecret => single(name, args, Edit::MoveSecret),
+        ProposeTool::CreateProject => single(name, args, Edit::CreateProject),
+        ProposeTool::CreateEnvironment => single(name, args, Edit::CreateEnvironment),
+        ProposeTool::CreateFolder => single(name, args, Edit::CreateFolder),
+        ProposeTool::AddKubernetesSync => single(name, args, Edit::AddKubernetesSync),
+        ProposeTool::ProposeChanges => {
+            arguments::<BatchArgs>(name, args).map(|args| ProposalRequest {
+                title: args.title,
+                description: args.rationale,
+                edits: args.edits,
+            })
+        }
     }
 }
 
@@ -221,7 +202,7 @@ fn propose_error(error: ProposeError) -> ToolError {
         }
         // Its message already holds the edit error.
         request @ ProposeError::Request(_) => ToolError::new(request.to_string()),
-        other => ToolError::new(crate::daemon::error_chain(&other)),
+        other => ToolError::new(crate::errors::cause_chain(&other)),
     }
 }
 

@@ -59,33 +59,176 @@ fn read_only(title: &str) -> ToolAnnotations {
     annotations
 }
 
+/// A tool's name: the one place each tool's name is spelled; the catalogue, the dispatch and
+/// the audit go through it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ToolName {
+    /// A tool that reads the repository (or plans against Infisical).
+    Read(ReadTool),
+    /// A tool that proposes a change as a merge request.
+    Propose(ProposeTool),
+}
+
+/// The read tools, in the order `tools/list` shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReadTool {
+    /// `list_projects`.
+    ListProjects,
+    /// `list_environments`.
+    ListEnvironments,
+    /// `list_folders`.
+    ListFolders,
+    /// `list_secrets`.
+    ListSecrets,
+    /// `get_plan`.
+    GetPlan,
+    /// `validate_change`.
+    ValidateChange,
+    /// `explain_secret`.
+    ExplainSecret,
+}
+
+/// The propose tools, in the order `tools/list` shows them (after the read tools).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProposeTool {
+    /// `create_secret`.
+    CreateSecret,
+    /// `update_secret`.
+    UpdateSecret,
+    /// `delete_secret`.
+    DeleteSecret,
+    /// `move_secret`.
+    MoveSecret,
+    /// `create_project`.
+    CreateProject,
+    /// `create_environment`.
+    CreateEnvironment,
+    /// `create_folder`.
+    CreateFolder,
+    /// `add_kubernetes_sync`.
+    AddKubernetesSync,
+    /// `propose_changes`.
+    ProposeChanges,
+}
+
+impl ReadTool {
+    /// Every read tool, in catalogue order.
+    pub const ALL: [Self; 7] = [
+        Self::ListProjects,
+        Self::ListEnvironments,
+        Self::ListFolders,
+        Self::ListSecrets,
+        Self::GetPlan,
+        Self::ValidateChange,
+        Self::ExplainSecret,
+    ];
+
+    /// The name clients call it by.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::ListProjects => "list_projects",
+            Self::ListEnvironments => "list_environments",
+            Self::ListFolders => "list_folders",
+            Self::ListSecrets => "list_secrets",
+            Self::GetPlan => "get_plan",
+            Self::ValidateChange => "validate_change",
+            Self::ExplainSecret => "explain_secret",
+        }
+    }
+}
+
+impl ProposeTool {
+    /// Every propose tool, in catalogue order.
+    pub const ALL: [Self; 9] = [
+        Self::CreateSecret,
+        Self::UpdateSecret,
+        Self::DeleteSecret,
+        Self::MoveSecret,
+        Self::CreateProject,
+        Self::CreateEnvironment,
+        Self::CreateFolder,
+        Self::AddKubernetesSync,
+        Self::ProposeChanges,
+    ];
+
+    /// The name clients call it by.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::CreateSecret => "create_secret",
+            Self::UpdateSecret => "update_secret",
+            Self::DeleteSecret => "delete_secret",
+            Self::MoveSecret => "move_secret",
+            Self::CreateProject => "create_project",
+            Self::CreateEnvironment => "create_environment",
+            Self::CreateFolder => "create_folder",
+            Self::AddKubernetesSync => "add_kubernetes_sync",
+            Self::ProposeChanges => "propose_changes",
+        }
+    }
+}
+
+impl ToolName {
+    /// Every tool, in the order `tools/list` shows them: the read tools, then the propose
+    /// tools.
+    pub fn all() -> impl Iterator<Item = Self> {
+        ReadTool::ALL
+            .into_iter()
+            .map(Self::Read)
+            .chain(ProposeTool::ALL.into_iter().map(Self::Propose))
+    }
+
+    /// The name clients call it by.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Read(tool) => tool.name(),
+            Self::Propose(tool) => tool.name(),
+        }
+    }
+
+    /// The tool called `name`, if there is one.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::all().find(|tool| tool.name() == name)
+    }
+}
+
 /// Every tool, in the order `tools/list` shows them.
 pub fn catalogue() -> Vec<Tool> {
-    vec![
-        Tool::new(
-            "list_projects",
+    ToolName::all()
+        .map(|tool| match tool {
+            ToolName::Read(tool) => describe(tool),
+            ToolName::Propose(tool) => super::propose::describe(tool),
+        })
+        .collect()
+}
+
+/// A read tool's catalogue entry: description, argument schema and annotations.
+fn describe(tool: ReadTool) -> Tool {
+    let name = tool.name();
+    match tool {
+        ReadTool::ListProjects => Tool::new(
+            name,
             "List the Infisical projects the repository declares: slug, display name, \
              description, environments, number of secrets, reconciliation policy, and the \
              file that declares each. Reads the repository, not Infisical.",
             schema::<NoArgs>(),
         )
         .with_annotations(read_only("List projects")),
-        Tool::new(
-            "list_environments",
+        ReadTool::ListEnvironments => Tool::new(
+            name,
             "List the environments of one declared project (slug, display name, position).",
             schema::<ProjectArgs>(),
         )
         .with_annotations(read_only("List environments")),
-        Tool::new(
-            "list_folders",
+        ReadTool::ListFolders => Tool::new(
+            name,
             "List the folders of one declared project, per environment (implied parent folders \
              included, marked `declared: false`), with the secret imports the repository \
              manages for each, in position order.",
             schema::<FolderArgs>(),
         )
         .with_annotations(read_only("List folders")),
-        Tool::new(
-            "list_secrets",
+        ReadTool::ListSecrets => Tool::new(
+            name,
             "List the secrets one project declares, as the repository declares them: key, \
              environment, folder, comment, tags, where the value comes from (a Bitwarden item \
              and field, a Bitwarden Secrets Manager secret, or a generate rule) and the \
@@ -93,8 +236,8 @@ pub fn catalogue() -> Vec<Tool> {
             schema::<SecretArgs>(),
         )
         .with_annotations(read_only("List secrets")),
-        Tool::new(
-            "get_plan",
+        ReadTool::GetPlan => Tool::new(
+            name,
             "Compare the repository with the live Infisical and return the plan: what `apply` \
              would create, update or delete, and drift. The same JSON document as \
              `infisical-gitops plan --format json` (formatVersion 1). Values are compared by \
@@ -106,8 +249,8 @@ pub fn catalogue() -> Vec<Tool> {
             annotations.open_world_hint = Some(true);
             annotations
         }),
-        Tool::new(
-            "validate_change",
+        ReadTool::ValidateChange => Tool::new(
+            name,
             "Validate a proposed change without committing anything. Either give whole YAML \
              files (`files: [{path, content}]`, paths relative to the repository): the \
              repository with those files is loaded and checked in memory; or give `edits` as \
@@ -117,18 +260,15 @@ pub fn catalogue() -> Vec<Tool> {
             schema::<ValidateArgs>(),
         )
         .with_annotations(read_only("Validate a change")),
-        Tool::new(
-            "explain_secret",
+        ReadTool::ExplainSecret => Tool::new(
+            name,
             "Explain one secret: where its value comes from (Bitwarden item/field, Bitwarden \
              Secrets Manager, or generated), where it lives in Infisical (project, environment, \
              folder, key) and which KubernetesSync sends it to which namespace and Secret.",
             schema::<ExplainArgs>(),
         )
         .with_annotations(read_only("Explain a secret")),
-    ]
-    .into_iter()
-    .chain(super::propose::catalogue())
-    .collect()
+    }
 }
 
 /// Deserialises a tool's arguments; serde's messages may quote a string argument, which is
@@ -180,43 +320,48 @@ pub async fn dispatch(
     name: &str,
     args: Map<String, Value>,
 ) -> Result<CallToolResult, ToolError> {
-    if super::propose::NAMES.contains(&name) {
-        let request = super::propose::request(name, args)?;
-        return super::propose::propose(state, request).await;
-    }
-    match name {
-        "list_projects" => {
+    let tool = match ToolName::from_name(name) {
+        Some(ToolName::Read(tool)) => tool,
+        Some(ToolName::Propose(tool)) => {
+            let request = super::propose::request(tool, args)?;
+            return super::propose::propose(state, request).await;
+        }
+        None => return Err(ToolError::new(format!("unknown tool `{name}`"))),
+    };
+    let name = tool.name();
+    match tool {
+        ReadTool::ListProjects => {
             let _: NoArgs = arguments(name, args)?;
             let (desired, revision) = state.desired().await?;
             let mut value = read::list_projects(&desired);
             value["revision"] = json!(revision);
             Ok(success(value))
         }
-        "list_environments" => {
+        ReadTool::ListEnvironments => {
             let args: ProjectArgs = arguments(name, args)?;
             let (desired, _) = state.desired().await?;
             Ok(success(read::list_environments(&desired, &args)?))
         }
-        "list_folders" => {
+        ReadTool::ListFolders => {
             let args: FolderArgs = arguments(name, args)?;
             let (desired, _) = state.desired().await?;
             Ok(success(read::list_folders(&desired, &args)?))
         }
-        "list_secrets" => {
+        ReadTool::ListSecrets => {
             let args: SecretArgs = arguments(name, args)?;
             let (desired, _) = state.desired().await?;
             Ok(success(read::list_secrets(&desired, &args)?))
         }
-        "explain_secret" => {
+        ReadTool::ExplainSecret => {
             let args: ExplainArgs = arguments(name, args)?;
             let (desired, _) = state.desired().await?;
             Ok(success(read::explain_secret(&desired, &args)?))
         }
-        "get_plan" => {
+        ReadTool::GetPlan => {
             let _: NoArgs = arguments(name, args)?;
             get_plan(state).await
         }
-        "validate_change" => {
+        ReadTool::ValidateChange => {
             let args: ValidateArgs = arguments(name, args)?;
             match (args.files.is_empty(), args.edits.is_empty()) {
                 (false, true) => validate_files(state, args).await,
@@ -234,7 +379,6 @@ pub async fn dispatch(
                 )),
             }
         }
-        other => Err(ToolError::new(format!("unknown tool `{other}`"))),
     }
 }
 
@@ -245,7 +389,7 @@ async fn get_plan(state: &Arc<McpState>) -> Result<CallToolResult, ToolError> {
     let mut run = reconciler
         .plan(desired, true)
         .await
-        .map_err(|error| ToolError::new(crate::daemon::error_chain(&error)))?;
+        .map_err(|error| ToolError::new(crate::errors::cause_chain(&error)))?;
     run.plan.source = Some(label);
     let text = crate::plan::render::json::render(&run.plan);
     let structured: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
@@ -373,6 +517,21 @@ mod tests {
             super::without_quoted("unknown field `foo`, expected `project`"),
             "unknown field `foo`, expected `project`"
         );
+    }
+
+    #[test]
+    fn the_catalogue_lists_every_tool_once_by_its_name() {
+        use super::ToolName;
+        let names: Vec<String> = super::catalogue()
+            .into_iter()
+            .map(|tool| tool.name.to_string())
+            .collect();
+        let expected: Vec<&str> = ToolName::all().map(ToolName::name).collect();
+        assert_eq!(names, expected);
+        for tool in ToolName::all() {
+            assert_eq!(ToolName::from_name(tool.name()), Some(tool));
+        }
+        assert_eq!(ToolName::from_name("set_secret_value"), None);
     }
 
     #[test]

@@ -89,7 +89,7 @@ impl DeliveryError {
 
 /// Posts JSON bodies (the IO edge; tests use a fake).
 #[async_trait]
-pub trait Transport: Send + Sync + std::fmt::Debug {
+pub trait WebhookTransport: Send + Sync + std::fmt::Debug {
     /// Posts `body` as `application/json` to `url`.
     ///
     /// # Errors
@@ -122,7 +122,7 @@ impl HttpTransport {
 }
 
 #[async_trait]
-impl Transport for HttpTransport {
+impl WebhookTransport for HttpTransport {
     async fn post(&self, url: &NotifyUrl, body: Vec<u8>) -> Result<Answer, DeliveryError> {
         let transport = |error: reqwest::Error| DeliveryError::Transport {
             url: url.redacted(),
@@ -172,19 +172,16 @@ fn reason(url: &NotifyUrl, error: reqwest::Error) -> String {
         "request failed"
     };
     let error = error.without_url();
-    let mut text = kind.to_string();
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
+    let text = match std::error::Error::source(&error) {
+        Some(cause) => format!("{kind}: {}", crate::errors::cause_chain(cause)),
+        None => kind.to_string(),
+    };
     url.scrub(&text)
 }
 
 /// Attempts and waits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
+pub struct DeliveryRetry {
     /// Attempts in all (the first and the retries).
     pub attempts: u32,
     /// The wait after the first failure; doubled after each further one.
@@ -193,7 +190,7 @@ pub struct RetryPolicy {
     pub max_wait: Duration,
 }
 
-impl Default for RetryPolicy {
+impl Default for DeliveryRetry {
     fn default() -> Self {
         Self {
             attempts: 4,
@@ -210,10 +207,10 @@ impl Default for RetryPolicy {
 /// [`DeliveryError::Refused`] at once for other statuses; [`DeliveryError::GaveUp`] after the
 /// last attempt; [`DeliveryError::WaitTooLong`] when a `Retry-After` is over the policy's cap.
 pub async fn deliver(
-    transport: &dyn Transport,
+    transport: &dyn WebhookTransport,
     url: &NotifyUrl,
     body: &[u8],
-    policy: RetryPolicy,
+    policy: DeliveryRetry,
 ) -> Result<u32, DeliveryError> {
     let attempts = policy.attempts.max(1);
     let mut backoff = policy.initial_backoff;
@@ -291,7 +288,7 @@ mod tests {
     }
 
     #[async_trait]
-    impl Transport for Scripted {
+    impl WebhookTransport for Scripted {
         async fn post(&self, _: &NotifyUrl, _: Vec<u8>) -> Result<Answer, DeliveryError> {
             self.times.lock().unwrap().push(Instant::now());
             self.answers
@@ -326,7 +323,7 @@ mod tests {
             Ok(answer(204, None)),
         ]);
         let start = Instant::now();
-        let attempts = deliver(&transport, &url(), b"{}", RetryPolicy::default())
+        let attempts = deliver(&transport, &url(), b"{}", DeliveryRetry::default())
             .await
             .unwrap();
         assert_eq!(attempts, 4);
@@ -337,7 +334,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn other_statuses_are_not_retried_and_attempts_are_bounded() {
         let refused = Scripted::new(vec![Ok(answer(404, None))]);
-        let error = deliver(&refused, &url(), b"{}", RetryPolicy::default())
+        let error = deliver(&refused, &url(), b"{}", DeliveryRetry::default())
             .await
             .unwrap_err();
         assert!(
@@ -348,7 +345,7 @@ mod tests {
 
         let failing = Scripted::new((0..10).map(|_| Ok(answer(500, None))).collect());
         let start = Instant::now();
-        let error = deliver(&failing, &url(), b"{}", RetryPolicy::default())
+        let error = deliver(&failing, &url(), b"{}", DeliveryRetry::default())
             .await
             .unwrap_err();
         assert!(
@@ -361,7 +358,7 @@ mod tests {
         assert!(text.contains("https://hooks.example.com/…"), "{text}");
 
         let patient = Scripted::new(vec![Ok(answer(429, Some(3600)))]);
-        let error = deliver(&patient, &url(), b"{}", RetryPolicy::default())
+        let error = deliver(&patient, &url(), b"{}", DeliveryRetry::default())
             .await
             .unwrap_err();
         assert!(

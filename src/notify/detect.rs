@@ -14,7 +14,7 @@
 
 use serde::Serialize;
 
-use crate::daemon::{Outcome, ReconcileRecord, Trigger};
+use crate::daemon::{ReconcileOutcome, ReconcileRecord, Trigger};
 
 /// A state change worth one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -54,14 +54,14 @@ impl Event {
     }
 
     /// How bad it is.
-    pub fn severity(self) -> Severity {
+    pub fn severity(self) -> EventSeverity {
         match self {
             Event::ReconcileFailed
             | Event::SourceUnreachable
             | Event::RevisionInvalid
-            | Event::RevisionUntrusted => Severity::Error,
-            Event::ValuesUnresolved | Event::DriftDetected => Severity::Warning,
-            Event::Recovered | Event::DriftResolved => Severity::Resolved,
+            | Event::RevisionUntrusted => EventSeverity::Error,
+            Event::ValuesUnresolved | Event::DriftDetected => EventSeverity::Warning,
+            Event::Recovered | Event::DriftResolved => EventSeverity::Resolved,
         }
     }
 }
@@ -69,7 +69,7 @@ impl Event {
 /// How bad an event is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Severity {
+pub enum EventSeverity {
     /// Something is broken.
     Error,
     /// Something needs a look.
@@ -90,7 +90,7 @@ enum Apply {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Refused {
     revision: Option<String>,
-    outcome: Outcome,
+    outcome: ReconcileOutcome,
 }
 
 /// The conditions, fed one record at a time.
@@ -107,13 +107,13 @@ impl Detector {
     pub fn observe(&mut self, record: &ReconcileRecord) -> Vec<Event> {
         let mut events = Vec::new();
         let apply = match record.outcome {
-            Outcome::Invalid | Outcome::Untrusted => {
+            ReconcileOutcome::Invalid | ReconcileOutcome::Untrusted => {
                 let refused = Refused {
                     revision: record.revision.clone(),
                     outcome: record.outcome,
                 };
                 if self.head.as_ref() != Some(&refused) {
-                    events.push(if record.outcome == Outcome::Invalid {
+                    events.push(if record.outcome == ReconcileOutcome::Invalid {
                         Event::RevisionInvalid
                     } else {
                         Event::RevisionUntrusted
@@ -122,10 +122,10 @@ impl Detector {
                 }
                 return events;
             }
-            Outcome::Success => Apply::Healthy,
-            Outcome::Unresolved => Apply::Unresolved,
-            Outcome::Failed => Apply::Failed,
-            Outcome::SourceError => Apply::SourceError,
+            ReconcileOutcome::Success => Apply::Healthy,
+            ReconcileOutcome::Unresolved => Apply::Unresolved,
+            ReconcileOutcome::Failed => Apply::Failed,
+            ReconcileOutcome::SourceError => Apply::SourceError,
         };
         let mut head_replaced = false;
         if self.head.is_some()
@@ -149,7 +149,10 @@ impl Detector {
         } else if head_replaced && apply == Apply::Healthy {
             events.push(Event::Recovered);
         }
-        if matches!(record.outcome, Outcome::Success | Outcome::Unresolved) {
+        if matches!(
+            record.outcome,
+            ReconcileOutcome::Success | ReconcileOutcome::Unresolved
+        ) {
             let drift = record.detected > 0;
             if drift != self.drift {
                 events.push(if drift {
@@ -160,7 +163,7 @@ impl Detector {
                 self.drift = drift;
             }
         }
-        if record.outcome == Outcome::Success {
+        if record.outcome == ReconcileOutcome::Success {
             self.last_good.clone_from(&record.revision);
         }
         events
@@ -176,7 +179,11 @@ impl Detector {
 mod tests {
     use super::*;
 
-    fn record(trigger: Trigger, outcome: Outcome, revision: Option<&str>) -> ReconcileRecord {
+    fn record(
+        trigger: Trigger,
+        outcome: ReconcileOutcome,
+        revision: Option<&str>,
+    ) -> ReconcileRecord {
         let mut record = ReconcileRecord::started(trigger);
         record.outcome = outcome;
         record.revision = revision.map(str::to_string);
@@ -193,13 +200,13 @@ mod tests {
         let events = run(
             &mut detector,
             &[
-                record(Trigger::Startup, Outcome::Success, Some("a")),
-                record(Trigger::Poll, Outcome::Failed, Some("b")),
-                record(Trigger::Retry, Outcome::Failed, Some("b")),
-                record(Trigger::Retry, Outcome::Success, Some("b")),
-                record(Trigger::Drift, Outcome::Success, Some("b")),
-                record(Trigger::Drift, Outcome::Failed, Some("b")),
-                record(Trigger::Retry, Outcome::Failed, Some("b")),
+                record(Trigger::Startup, ReconcileOutcome::Success, Some("a")),
+                record(Trigger::Poll, ReconcileOutcome::Failed, Some("b")),
+                record(Trigger::Retry, ReconcileOutcome::Failed, Some("b")),
+                record(Trigger::Retry, ReconcileOutcome::Success, Some("b")),
+                record(Trigger::Drift, ReconcileOutcome::Success, Some("b")),
+                record(Trigger::Drift, ReconcileOutcome::Failed, Some("b")),
+                record(Trigger::Retry, ReconcileOutcome::Failed, Some("b")),
             ],
         );
         assert_eq!(
@@ -221,12 +228,20 @@ mod tests {
         let mut quiet = Detector::default();
         assert!(
             quiet
-                .observe(&record(Trigger::Startup, Outcome::Success, Some("a")))
+                .observe(&record(
+                    Trigger::Startup,
+                    ReconcileOutcome::Success,
+                    Some("a")
+                ))
                 .is_empty()
         );
         let mut failing = Detector::default();
         assert_eq!(
-            failing.observe(&record(Trigger::Startup, Outcome::SourceError, None)),
+            failing.observe(&record(
+                Trigger::Startup,
+                ReconcileOutcome::SourceError,
+                None
+            )),
             [Event::SourceUnreachable]
         );
     }
@@ -237,11 +252,11 @@ mod tests {
         let events = run(
             &mut detector,
             &[
-                record(Trigger::Startup, Outcome::SourceError, None),
-                record(Trigger::Retry, Outcome::Failed, Some("a")),
-                record(Trigger::Retry, Outcome::Unresolved, Some("a")),
-                record(Trigger::Retry, Outcome::Unresolved, Some("a")),
-                record(Trigger::Retry, Outcome::Success, Some("a")),
+                record(Trigger::Startup, ReconcileOutcome::SourceError, None),
+                record(Trigger::Retry, ReconcileOutcome::Failed, Some("a")),
+                record(Trigger::Retry, ReconcileOutcome::Unresolved, Some("a")),
+                record(Trigger::Retry, ReconcileOutcome::Unresolved, Some("a")),
+                record(Trigger::Retry, ReconcileOutcome::Success, Some("a")),
             ],
         );
         assert_eq!(
@@ -262,14 +277,18 @@ mod tests {
         let events = run(
             &mut detector,
             &[
-                record(Trigger::Startup, Outcome::Success, Some("good")),
-                record(Trigger::Webhook, Outcome::Invalid, Some("bad")),
+                record(Trigger::Startup, ReconcileOutcome::Success, Some("good")),
+                record(Trigger::Webhook, ReconcileOutcome::Invalid, Some("bad")),
                 // A drift check: the refused head again, then the last good one re-applied.
-                record(Trigger::Drift, Outcome::Invalid, Some("bad")),
-                record(Trigger::Drift, Outcome::Success, Some("good")),
-                record(Trigger::Webhook, Outcome::Untrusted, Some("unsigned")),
-                record(Trigger::Webhook, Outcome::Success, Some("fixed")),
-                record(Trigger::Drift, Outcome::Success, Some("fixed")),
+                record(Trigger::Drift, ReconcileOutcome::Invalid, Some("bad")),
+                record(Trigger::Drift, ReconcileOutcome::Success, Some("good")),
+                record(
+                    Trigger::Webhook,
+                    ReconcileOutcome::Untrusted,
+                    Some("unsigned"),
+                ),
+                record(Trigger::Webhook, ReconcileOutcome::Success, Some("fixed")),
+                record(Trigger::Drift, ReconcileOutcome::Success, Some("fixed")),
             ],
         );
         assert_eq!(
@@ -293,9 +312,9 @@ mod tests {
         let events = run(
             &mut detector,
             &[
-                record(Trigger::Startup, Outcome::Invalid, Some("bad")),
-                record(Trigger::Webhook, Outcome::Failed, Some("next")),
-                record(Trigger::Retry, Outcome::Success, Some("next")),
+                record(Trigger::Startup, ReconcileOutcome::Invalid, Some("bad")),
+                record(Trigger::Webhook, ReconcileOutcome::Failed, Some("next")),
+                record(Trigger::Retry, ReconcileOutcome::Success, Some("next")),
             ],
         );
         assert_eq!(
@@ -311,12 +330,12 @@ mod tests {
     #[test]
     fn drift_is_announced_when_it_appears_and_when_it_is_gone() {
         let mut detector = Detector::default();
-        let mut drifting = record(Trigger::Startup, Outcome::Success, Some("a"));
+        let mut drifting = record(Trigger::Startup, ReconcileOutcome::Success, Some("a"));
         drifting.detected = 3;
         let mut more = drifting.clone();
         more.detected = 5;
         let mut failed = drifting.clone();
-        failed.outcome = Outcome::Failed;
+        failed.outcome = ReconcileOutcome::Failed;
         failed.detected = 0;
         let events = run(
             &mut detector,
@@ -325,7 +344,7 @@ mod tests {
                 more,
                 failed,
                 drifting,
-                record(Trigger::Drift, Outcome::Success, Some("a")),
+                record(Trigger::Drift, ReconcileOutcome::Success, Some("a")),
             ],
         );
         assert_eq!(

@@ -13,7 +13,7 @@
 use serde_json::{Value, json};
 
 use super::NotifyFormat;
-use super::detect::Severity;
+use super::detect::EventSeverity;
 use super::message::{Notification, cut};
 
 /// The name in chat messages.
@@ -61,9 +61,9 @@ fn slack_escape(text: &str) -> String {
 
 fn slack(n: &Notification) -> Value {
     let icon = match n.severity {
-        Severity::Error => ":red_circle:",
-        Severity::Warning => ":warning:",
-        Severity::Resolved => ":white_check_mark:",
+        EventSeverity::Error => ":red_circle:",
+        EventSeverity::Warning => ":warning:",
+        EventSeverity::Resolved => ":white_check_mark:",
     };
     let mut text = format!("{icon} *{NAME}: {}*", slack_escape(&n.title));
     for (label, value) in facts(n) {
@@ -110,9 +110,9 @@ fn discord_escape(text: &str) -> String {
 
 fn discord(n: &Notification) -> Value {
     let color = match n.severity {
-        Severity::Error => 0x00d7_3a49,
-        Severity::Warning => 0x00db_ab09,
-        Severity::Resolved => 0x0028_a745,
+        EventSeverity::Error => 0x00d7_3a49,
+        EventSeverity::Warning => 0x00db_ab09,
+        EventSeverity::Resolved => 0x0028_a745,
     };
     let mut description = String::new();
     for (label, value) in facts(n) {
@@ -145,9 +145,9 @@ fn teams_text(text: &str) -> String {
 
 fn teams(n: &Notification) -> Value {
     let color = match n.severity {
-        Severity::Error => "Attention",
-        Severity::Warning => "Warning",
-        Severity::Resolved => "Good",
+        EventSeverity::Error => "Attention",
+        EventSeverity::Warning => "Warning",
+        EventSeverity::Resolved => "Good",
     };
     let run = |text: String| json!({ "type": "RichTextBlock", "inlines": [ { "type": "TextRun", "text": teams_text(&text) } ] });
     let mut body = vec![json!({
@@ -201,12 +201,12 @@ fn json(n: &Notification) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::daemon::{Outcome, ReconcileRecord, Trigger};
+    use crate::daemon::{ReconcileOutcome, ReconcileRecord, Trigger};
     use crate::notify::detect::Event;
 
     fn hostile() -> Notification {
         let mut record = ReconcileRecord::started(Trigger::Poll);
-        record.outcome = Outcome::Failed;
+        record.outcome = ReconcileOutcome::Failed;
         record.revision = Some("0123456789abcdef".into());
         record.errors = vec![
             "api/prod:/#<!channel> <@U1|x> &amp; [click](https://evil.example) @everyone **b** {{DATE(2017-02-14T06:08:00Z)}}".into(),

@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use super::detect::{Event, Severity};
-use crate::daemon::{Outcome, ReconcileRecord, Trigger};
+use super::detect::{Event, EventSeverity};
+use crate::daemon::{ReconcileOutcome, ReconcileRecord, Trigger};
 use crate::escape::visible;
 
 /// At most this many of a record's errors are carried in a message.
@@ -21,7 +21,7 @@ pub struct Notification {
     /// What changed.
     pub event: Event,
     /// How bad it is.
-    pub severity: Severity,
+    pub severity: EventSeverity,
     /// One line of fixed words, counts and the short revision.
     pub title: String,
     /// The revision reconciled (one line, escaped).
@@ -35,7 +35,7 @@ pub struct Notification {
     /// Why the reconcile ran.
     pub trigger: Trigger,
     /// How it ended.
-    pub outcome: Outcome,
+    pub outcome: ReconcileOutcome,
     /// Drift found in `detect` projects.
     pub detected: usize,
     /// Secrets not resolved.
@@ -306,7 +306,7 @@ mod tests {
     #[test]
     fn errors_are_cut_escaped_and_counted() {
         let mut record = ReconcileRecord::started(Trigger::Poll);
-        record.outcome = Outcome::Failed;
+        record.outcome = ReconcileOutcome::Failed;
         record.revision = Some(SHA.into());
         record.errors = (0..8).map(|i| format!("error {i}\n\u{1b}[2J")).collect();
         record.errors.push("x".repeat(1000));

@@ -31,8 +31,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-pub use deliver::{DeliveryError, HttpTransport, RetryPolicy, Transport};
-pub use detect::{Detector, Event, Severity};
+pub use deliver::{DeliveryError, DeliveryRetry, HttpTransport, WebhookTransport};
+pub use detect::{Detector, Event, EventSeverity};
 pub use message::{CommitLink, ForgeWeb, Notification};
 
 use crate::daemon::ReconcileRecord;
@@ -197,7 +197,7 @@ pub struct NotifyConfig {
     /// Messages that may go out at once ([`BURST`] from the command line).
     pub burst: u32,
     /// Retries of one delivery.
-    pub retry: RetryPolicy,
+    pub retry: DeliveryRetry,
     /// Commit links, when the forge is known.
     pub link: Option<CommitLink>,
 }
@@ -348,7 +348,7 @@ impl std::fmt::Debug for Notifier {
 
 impl Notifier {
     /// Starts one delivery task per webhook (needs a Tokio runtime).
-    pub fn start(config: NotifyConfig, transport: Arc<dyn Transport>) -> Self {
+    pub fn start(config: NotifyConfig, transport: Arc<dyn WebhookTransport>) -> Self {
         let metrics = Arc::new(NotifyMetrics::default());
         let mut queues = Vec::new();
         let mut workers = Vec::new();
@@ -451,8 +451,8 @@ impl Notifier {
 async fn worker(
     target: Target,
     mut queue: mpsc::Receiver<Arc<Notification>>,
-    transport: Arc<dyn Transport>,
-    retry: RetryPolicy,
+    transport: Arc<dyn WebhookTransport>,
+    retry: DeliveryRetry,
     metrics: Arc<NotifyMetrics>,
 ) {
     while let Some(notification) = queue.recv().await {

@@ -26,11 +26,11 @@ pub enum Edit {
     /// Move a secret to another folder or project, and/or rename it.
     MoveSecret(MoveSecret),
     /// Declare a new project.
-    CreateProject(CreateProject),
+    CreateProject(CreateProjectEdit),
     /// Add an environment to a declared project.
-    CreateEnvironment(CreateEnvironment),
+    CreateEnvironment(CreateEnvironmentEdit),
     /// Add a folder to a declared project.
-    CreateFolder(CreateFolder),
+    CreateFolder(CreateFolderEdit),
     /// Send one Infisical scope into a Kubernetes Secret through the Infisical operator.
     AddKubernetesSync(AddKubernetesSync),
 }
@@ -170,7 +170,7 @@ pub struct MoveSecret {
 /// `create_project`: a new project with its environments.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CreateProject {
+pub struct CreateProjectEdit {
     /// The project slug, e.g. `billing-service`.
     pub slug: String,
     /// The name shown in the Infisical UI.
@@ -198,7 +198,7 @@ pub struct NewEnvironment {
 /// `create_environment`: a new environment in a declared project.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CreateEnvironment {
+pub struct CreateEnvironmentEdit {
     /// The project slug.
     pub project: String,
     /// The environment slug, e.g. `staging`.
@@ -213,7 +213,7 @@ pub struct CreateEnvironment {
 /// `create_folder`: a new folder in a declared project.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CreateFolder {
+pub struct CreateFolderEdit {
     /// The project slug.
     pub project: String,
     /// The absolute folder path, e.g. `/apps/web`.

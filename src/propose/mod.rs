@@ -32,8 +32,9 @@ use crate::reconcile::Reconciler;
 use crate::source::git::GitAuth;
 
 pub use edit::{
-    AddKubernetesSync, CreateEnvironment, CreateFolder, CreateProject, CreateSecret, DeleteSecret,
-    Edit, EditError, GenerateSource, MoveSecret, NewEnvironment, UpdateSecret, ValueSource,
+    AddKubernetesSync, CreateEnvironmentEdit, CreateFolderEdit, CreateProjectEdit, CreateSecret,
+    DeleteSecret, Edit, EditError, GenerateSource, MoveSecret, NewEnvironment, UpdateSecret,
+    ValueSource,
 };
 
 /// Most edits in one proposal.

@@ -26,6 +26,7 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
 
+use crate::errors::cause_chain;
 use crate::model::{DesiredState, GenerateRule, SecretSource, SecretValue};
 
 pub use crate::plan::resolved::{Provenance, Resolution, ResolvedState, Unresolved};
@@ -108,25 +109,15 @@ impl ResolveError {
     /// [`bitwarden::BitwardenError::is_backend_wide`]) keeps its reason apart, as the
     /// [`Unresolved::cause`] every secret of that backend shares.
     pub fn to_unresolved(&self) -> Unresolved {
-        fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-            let mut message = error.to_string();
-            let mut cause = error.source();
-            while let Some(err) = cause {
-                message.push_str(": ");
-                message.push_str(&err.to_string());
-                cause = err.source();
-            }
-            message
-        }
         match self {
             ResolveError::Bitwarden { source, .. } if source.is_backend_wide() => Unresolved {
                 code: self.code().to_string(),
                 message: self.to_string(),
-                cause: Some(chain(source)),
+                cause: Some(cause_chain(source)),
             },
             _ => Unresolved {
                 code: self.code().to_string(),
-                message: chain(self),
+                message: cause_chain(self),
                 cause: None,
             },
         }

@@ -349,48 +349,17 @@ fn yaml_diagnostic(
     first_line: u32,
 ) -> Diagnostic {
     use serde_saphyr::Error as E;
-    let span = error
-        .without_snippet()
-        .location()
-        .filter(|location| location.line() > 0)
-        .map(|location| {
-            Span::new(
-                u32::try_from(location.line()).unwrap_or(u32::MAX),
-                u32::try_from(location.column()).unwrap_or(u32::MAX),
-            )
-        })
-        .unwrap_or(Span::new(first_line, 1));
+    let span = error_span(error, first_line);
     let error = innermost(error);
     let at = origin(span);
     let in_kind = kind.map(|k| format!(" in {k}")).unwrap_or_default();
     match error {
         E::SerdeUnknownField {
             field, expected, ..
-        } => {
-            let diagnostic = Diagnostic::error(
-                "unknown-field",
-                at,
-                format!("unknown field `{field}`{in_kind}"),
-            );
-            match did_you_mean(field, expected.iter().copied()) {
-                Some(suggestion) => diagnostic.with_help(format!("did you mean `{suggestion}`?")),
-                None if expected.is_empty() => diagnostic,
-                None => diagnostic.with_help(format!("expected one of {}", quoted_list(expected))),
-            }
-        }
+        } => unknown_field(field, expected, at, &in_kind),
         E::SerdeUnknownVariant {
             variant, expected, ..
-        } => {
-            let diagnostic = Diagnostic::error(
-                "invalid-value",
-                at,
-                format!("unknown value `{variant}`{in_kind}"),
-            );
-            match did_you_mean(variant, expected.iter().copied()) {
-                Some(suggestion) => diagnostic.with_help(format!("did you mean `{suggestion}`?")),
-                None => diagnostic.with_help(format!("expected one of {}", quoted_list(expected))),
-            }
-        }
+        } => unknown_variant(variant, expected, at, &in_kind),
         E::SerdeMissingField { field, .. } => Diagnostic::error(
             "missing-field",
             at,
@@ -400,20 +369,7 @@ fn yaml_diagnostic(
             unexpected,
             expected,
             ..
-        } => {
-            let diagnostic = Diagnostic::error(
-                "invalid-type",
-                at,
-                format!("expected {expected}, found {unexpected}"),
-            );
-            if expected == strict_bool::EXPECTED {
-                diagnostic.with_help(
-                    "write `true` or `false` without quotes: a quoted word, and `yes`, `no`, `on` or `off`, is a string",
-                )
-            } else {
-                diagnostic
-            }
-        }
+        } => invalid_type(unexpected, expected, at),
         E::SerdeInvalidValue {
             unexpected,
             expected,
@@ -451,28 +407,88 @@ fn yaml_diagnostic(
             "refused: YAML aliases expand beyond the limit (a \"billion laughs\" document?)",
         )
         .with_help("write the repeated content out instead of using anchors and aliases"),
-        other => {
-            let message = sanitize(&UserMessageFormatter.format_message(other));
-            if message.contains("recursion limit") || message.contains("too large or too complex") {
-                Diagnostic::error(
-                    "hostile-yaml",
-                    at,
-                    format!("refused: the document exceeds a parser limit ({message})"),
-                )
-                .with_help("desired-state documents need only a few levels of nesting and no alias expansion")
-            } else if message == "expected sequence start" {
-                Diagnostic::error("invalid-type", at, "expected a list")
-                    .with_help("write `[a, b]` or one `- item` per line")
-            } else if message == "expected mapping start" {
-                Diagnostic::error(
-                    "invalid-type",
-                    at,
-                    "expected a mapping (`key: value` lines)",
-                )
-            } else {
-                Diagnostic::error("yaml-syntax", at, message)
-            }
-        }
+        other => parser_diagnostic(other, at),
+    }
+}
+
+/// Where the error is, or the document's first line when the parser gives no position.
+fn error_span(error: &serde_saphyr::Error, first_line: u32) -> Span {
+    error
+        .without_snippet()
+        .location()
+        .filter(|location| location.line() > 0)
+        .map(|location| {
+            Span::new(
+                u32::try_from(location.line()).unwrap_or(u32::MAX),
+                u32::try_from(location.column()).unwrap_or(u32::MAX),
+            )
+        })
+        .unwrap_or(Span::new(first_line, 1))
+}
+
+fn unknown_field(field: &str, expected: &[&str], at: Origin, in_kind: &str) -> Diagnostic {
+    let diagnostic = Diagnostic::error(
+        "unknown-field",
+        at,
+        format!("unknown field `{field}`{in_kind}"),
+    );
+    match did_you_mean(field, expected.iter().copied()) {
+        Some(suggestion) => diagnostic.with_help(format!("did you mean `{suggestion}`?")),
+        None if expected.is_empty() => diagnostic,
+        None => diagnostic.with_help(format!("expected one of {}", quoted_list(expected))),
+    }
+}
+
+fn unknown_variant(variant: &str, expected: &[&str], at: Origin, in_kind: &str) -> Diagnostic {
+    let diagnostic = Diagnostic::error(
+        "invalid-value",
+        at,
+        format!("unknown value `{variant}`{in_kind}"),
+    );
+    match did_you_mean(variant, expected.iter().copied()) {
+        Some(suggestion) => diagnostic.with_help(format!("did you mean `{suggestion}`?")),
+        None => diagnostic.with_help(format!("expected one of {}", quoted_list(expected))),
+    }
+}
+
+fn invalid_type(unexpected: &str, expected: &str, at: Origin) -> Diagnostic {
+    let diagnostic = Diagnostic::error(
+        "invalid-type",
+        at,
+        format!("expected {expected}, found {unexpected}"),
+    );
+    if expected == strict_bool::EXPECTED {
+        diagnostic.with_help(
+            "write `true` or `false` without quotes: a quoted word, and `yes`, `no`, `on` or `off`, is a string",
+        )
+    } else {
+        diagnostic
+    }
+}
+
+/// The parser's own errors (not serde's): limits, a list or mapping expected, syntax.
+fn parser_diagnostic(other: &serde_saphyr::Error, at: Origin) -> Diagnostic {
+    let message = sanitize(&UserMessageFormatter.format_message(other));
+    if message.contains("recursion limit") || message.contains("too large or too complex") {
+        Diagnostic::error(
+            "hostile-yaml",
+            at,
+            format!("refused: the document exceeds a parser limit ({message})"),
+        )
+        .with_help(
+            "desired-state documents need only a few levels of nesting and no alias expansion",
+        )
+    } else if message == "expected sequence start" {
+        Diagnostic::error("invalid-type", at, "expected a list")
+            .with_help("write `[a, b]` or one `- item` per line")
+    } else if message == "expected mapping start" {
+        Diagnostic::error(
+            "invalid-type",
+            at,
+            "expected a mapping (`key: value` lines)",
+        )
+    } else {
+        Diagnostic::error("yaml-syntax", at, message)
     }
 }
 

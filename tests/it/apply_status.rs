@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use infisical_gitops::daemon::forge_status::{ApplyStatuses, ForgeCalls};
-use infisical_gitops::daemon::{Outcome, Trigger};
+use infisical_gitops::daemon::{ReconcileOutcome, Trigger};
 use infisical_gitops::propose::review;
 use infisical_gitops::source::git::{GitReference, GitSource};
 
@@ -121,7 +121,7 @@ async fn each_reconciled_commit_gets_one_apply_status_per_state() {
         double.lock().commits.insert(broken.clone());
         daemon.state.trigger(Trigger::Webhook);
         let record = daemon.reconciled(&broken).await;
-        assert_eq!(record.outcome, Outcome::Invalid);
+        assert_eq!(record.outcome, ReconcileOutcome::Invalid);
         let statuses = statuses_on(&double, &broken, 1).await;
         let failed = match kind {
             Kind::GitLab => "failed",
@@ -172,7 +172,10 @@ async fn forge_failures_are_counted_and_the_reconcile_loop_goes_on() {
         double.lock().commits.insert(next.clone());
         daemon.state.trigger(Trigger::Webhook);
         daemon.applied(&next).await;
-        assert_eq!(daemon.state.last().unwrap().outcome, Outcome::Success);
+        assert_eq!(
+            daemon.state.last().unwrap().outcome,
+            ReconcileOutcome::Success
+        );
         calls_reach(&calls, result, 1).await;
     }
 

@@ -11,7 +11,8 @@ use axum::body::Body;
 use http::{Request, StatusCode};
 use infisical_gitops::daemon::http::{WebhookSecrets, github_signature, router};
 use infisical_gitops::daemon::{
-    Backoff, Controls, Daemon, DaemonConfig, DaemonState, Outcome, Source, SourceError, Trigger,
+    Backoff, Controls, Daemon, DaemonConfig, DaemonState, ReconcileOutcome, Source, SourceError,
+    Trigger,
 };
 use infisical_gitops::infisical::memory::MemoryInfisical;
 use infisical_gitops::reconcile::Reconciler;
@@ -201,7 +202,7 @@ async fn startup_applies_then_polls_only_reconcile_new_revisions() {
     assert_eq!(h.records(), 1);
     let first = h.state.last().unwrap();
     assert_eq!(first.trigger, Trigger::Startup);
-    assert_eq!(first.outcome, Outcome::Success);
+    assert_eq!(first.outcome, ReconcileOutcome::Success);
     assert_eq!(first.changes.create, 4, "{first:?}");
     assert_eq!(h.value().as_deref(), Some("info"));
     assert!(h.state.is_ready());
@@ -267,7 +268,7 @@ async fn failures_retry_with_exponential_backoff_and_readiness_follows_the_budge
     h.settle().await;
     let status = h.state.status();
     assert_eq!(status.consecutive_failures, 0);
-    assert_eq!(status.reconciles[0].outcome, Outcome::Success);
+    assert_eq!(status.reconciles[0].outcome, ReconcileOutcome::Success);
     assert_eq!(status.reconciles[0].trigger, Trigger::Retry);
     assert!(status.ready);
     h.shutdown.send(true).unwrap();
@@ -336,7 +337,7 @@ async fn an_invalid_revision_is_reported_and_the_last_good_one_stays_applied() {
     h.state.trigger(Trigger::Webhook);
     h.settle().await;
     let status = h.state.status();
-    assert_eq!(status.reconciles[0].outcome, Outcome::Invalid);
+    assert_eq!(status.reconciles[0].outcome, ReconcileOutcome::Invalid);
     assert!(!status.reconciles[0].errors.is_empty());
     assert_eq!(status.applied_revision.as_deref(), Some(good.as_str()));
     assert_ne!(status.last_revision.as_deref(), Some(good.as_str()));
@@ -351,9 +352,8 @@ async fn an_invalid_revision_is_reported_and_the_last_good_one_stays_applied() {
         .filter(|r| r.trigger == Trigger::Drift)
         .collect();
     assert!(
-        drift
-            .iter()
-            .any(|r| r.outcome == Outcome::Success && r.revision.as_deref() == Some(good.as_str())),
+        drift.iter().any(|r| r.outcome == ReconcileOutcome::Success
+            && r.revision.as_deref() == Some(good.as_str())),
         "{drift:?}"
     );
     assert_eq!(h.value().as_deref(), Some("info"));
@@ -366,7 +366,7 @@ async fn detect_mode_reports_drift_and_never_applies() {
     let h = start("detect", Duration::ZERO, config(), 0);
     h.settle().await;
     let record = h.state.last().unwrap();
-    assert_eq!(record.outcome, Outcome::Success);
+    assert_eq!(record.outcome, ReconcileOutcome::Success);
     assert_eq!(record.changes.create + record.changes.update, 0);
     assert!(record.detected > 0, "{record:?}");
     assert!(h.memory.total_calls() > 0);
@@ -658,7 +658,7 @@ spec:
         Some("eu-west-1")
     );
     let record = state.last().unwrap();
-    assert_eq!(record.outcome, Outcome::Unresolved);
+    assert_eq!(record.outcome, ReconcileOutcome::Unresolved);
     assert_eq!(record.unresolved, 2);
     let app = app(state.clone());
     let (_, status_body) = call(&app, get("/status")).await;

@@ -8,7 +8,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use infisical_gitops::daemon::Outcome;
+use infisical_gitops::daemon::ReconcileOutcome;
 use infisical_gitops::daemon::http::{WebhookSecrets, github_signature, router};
 use infisical_gitops::dev::{DevServer, DevServerConfig};
 use infisical_gitops::infisical::{ClientConfig, Credentials, HttpClient};
@@ -378,7 +378,7 @@ async fn push_then_signed_webhook_applies_to_the_dev_server() {
     assert_eq!(response.status().as_u16(), 202);
     daemon.applied(&second).await;
     let record = daemon.state.last().unwrap();
-    assert_eq!(record.outcome, Outcome::Success);
+    assert_eq!(record.outcome, ReconcileOutcome::Success);
     assert_eq!(record.changes.update, 1, "{record:?}");
 
     // Infisical now equals the repository: a fresh plan is empty.

@@ -134,7 +134,7 @@ async fn metrics_count_infisical_requests_and_bitwarden_lookups() {
     );
     assert_eq!(
         record.outcome,
-        infisical_gitops::daemon::Outcome::Unresolved
+        infisical_gitops::daemon::ReconcileOutcome::Unresolved
     );
     assert_eq!(record.unresolved, 1, "{record:?}");
 

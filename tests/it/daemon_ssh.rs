@@ -237,14 +237,7 @@ async fn fetch(source: GitSource) -> Result<infisical_gitops::source::git::Check
 
 /// The error's message and its sources, with the port and paths replaced.
 fn chain(error: &GitError, sshd: &Sshd, remote: &Remote) -> String {
-    let mut message = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(inner) = source {
-        message.push_str(": ");
-        message.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    message
+    infisical_gitops::errors::cause_chain(error)
         .replace(&remote.bare.display().to_string(), "/<repo>")
         .replace(&sshd.host_fingerprint, "<host key fingerprint>")
         .replace(&sshd.port.to_string(), "<port>")

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 
-use infisical_gitops::daemon::{Outcome, Trigger};
+use infisical_gitops::daemon::{ReconcileOutcome, Trigger};
 use infisical_gitops::source::git::{GitError, GitReference, GitSource};
 use infisical_gitops::source::signature::{AllowedSigners, SignatureError};
 
@@ -163,12 +163,12 @@ async fn the_daemon_applies_signed_pushes_and_reports_unsigned_ones() {
     let daemon = Running::start(reconciler, source);
     let state = &daemon.state;
     let record = daemon.reconciled(&first).await;
-    assert_eq!(record.outcome, Outcome::Success);
+    assert_eq!(record.outcome, ReconcileOutcome::Success);
 
     let unsigned = push(&remote, "debug", None);
     state.trigger(Trigger::Webhook);
     let record = daemon.reconciled(&unsigned).await;
-    assert_eq!(record.outcome, Outcome::Untrusted);
+    assert_eq!(record.outcome, ReconcileOutcome::Untrusted);
     assert_eq!(
         record.errors,
         [format!(
@@ -192,7 +192,7 @@ async fn the_daemon_applies_signed_pushes_and_reports_unsigned_ones() {
     let signed = push(&remote, "warn", Some(&key));
     state.trigger(Trigger::Webhook);
     let record = daemon.reconciled(&signed).await;
-    assert_eq!(record.outcome, Outcome::Success, "{record:?}");
+    assert_eq!(record.outcome, ReconcileOutcome::Success, "{record:?}");
     assert_eq!(record.changes.update, 1, "{record:?}");
     assert_eq!(
         state.status().applied_revision.as_deref(),

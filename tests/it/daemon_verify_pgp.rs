@@ -11,7 +11,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use infisical_gitops::daemon::{Outcome, Trigger};
+use infisical_gitops::daemon::{ReconcileOutcome, Trigger};
 use infisical_gitops::source::git::{GitError, GitReference, GitSource};
 use infisical_gitops::source::signature::{
     AllowedPgpKeys, AllowedSigners, SignatureError, TrustedKeys,
@@ -508,12 +508,12 @@ async fn the_daemon_applies_commits_signed_with_either_kind_of_key() {
     let daemon = Running::start(reconciler, source);
     let state = &daemon.state;
     let record = daemon.reconciled(&first).await;
-    assert_eq!(record.outcome, Outcome::Success, "{record:?}");
+    assert_eq!(record.outcome, ReconcileOutcome::Success, "{record:?}");
 
     let foreign = push_pgp(&remote, "debug", Some((&program, &mallory)));
     state.trigger(Trigger::Webhook);
     let record = daemon.reconciled(&foreign).await;
-    assert_eq!(record.outcome, Outcome::Untrusted);
+    assert_eq!(record.outcome, ReconcileOutcome::Untrusted);
     assert_eq!(
         record.errors,
         [format!(
@@ -537,7 +537,7 @@ async fn the_daemon_applies_commits_signed_with_either_kind_of_key() {
     let ssh_signed = push_ssh_signed(&remote, "warn", Some(&ssh_key));
     state.trigger(Trigger::Webhook);
     let record = daemon.reconciled(&ssh_signed).await;
-    assert_eq!(record.outcome, Outcome::Success, "{record:?}");
+    assert_eq!(record.outcome, ReconcileOutcome::Success, "{record:?}");
     assert_eq!(record.changes.update, 1, "{record:?}");
     assert_eq!(
         state.status().applied_revision.as_deref(),

@@ -9,7 +9,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use infisical_gitops::cli::manifests::{Args, write_directory};
 use infisical_gitops::manifest::cluster::{
-    self, ApplyOptions, ApplyReport, Cluster, ClusterError, KubeCluster, Outcome, Refusal,
+    self, ApplyOptions, Cluster, ClusterApplyReport, ClusterError, KubeCluster, ObjectOutcome,
+    Refusal,
 };
 use infisical_gitops::manifest::render::{self, FILE_HEADER, INDEX_FILE};
 use infisical_gitops::manifest::{self, Kind, Manifest, ObjectRef, Options};
@@ -24,7 +25,7 @@ use serde_json::{Value, json};
 use super::support::python;
 
 /// Each applied object and what happened to it (`InfisicalSecret platform/a created`).
-fn outcomes(report: &ApplyReport) -> Vec<String> {
+fn outcomes(report: &ClusterApplyReport) -> Vec<String> {
     report
         .results
         .iter()
@@ -1091,7 +1092,7 @@ async fn server_side_apply_sends_the_object_with_our_field_manager() {
     let report = cluster::apply(&kube_cluster, &manifests, ApplyOptions::default()).await;
     server.await.expect("mock server");
     assert!(report.errors.is_empty(), "{:?}", report.errors);
-    assert_eq!(report.results[0].outcome, Outcome::Created);
+    assert_eq!(report.results[0].outcome, ObjectOutcome::Created);
 }
 
 #[tokio::test]

@@ -14,11 +14,11 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use infisical_gitops::daemon::sources::{GitRemote, LocalDirectory};
-use infisical_gitops::daemon::{Daemon, DaemonConfig, Outcome, ReconcileRecord, Trigger};
+use infisical_gitops::daemon::{Daemon, DaemonConfig, ReconcileOutcome, ReconcileRecord, Trigger};
 use infisical_gitops::infisical::memory::MemoryInfisical;
 use infisical_gitops::notify::{
-    CommitLink, ForgeWeb, HttpTransport, Notifier, NotifyConfig, NotifyFormat, NotifyUrl,
-    RetryPolicy, Target,
+    CommitLink, DeliveryRetry, ForgeWeb, HttpTransport, Notifier, NotifyConfig, NotifyFormat,
+    NotifyUrl, Target,
 };
 use infisical_gitops::reconcile::Reconciler;
 use infisical_gitops::resolve::SourceResolver;
@@ -166,7 +166,7 @@ fn notifier(targets: Vec<Target>, link: Option<CommitLink>, timeout: Duration) -
             targets,
             per_hour: 1000,
             burst: 100,
-            retry: RetryPolicy {
+            retry: DeliveryRetry {
                 attempts: 3,
                 initial_backoff: Duration::from_millis(20),
                 max_wait: Duration::from_secs(5),
@@ -179,7 +179,7 @@ fn notifier(targets: Vec<Target>, link: Option<CommitLink>, timeout: Duration) -
 
 const SHA: &str = "4b825dc642cb6eb9a060e54bf8d69288fbee4904";
 
-fn record(outcome: Outcome, errors: &[&str]) -> ReconcileRecord {
+fn record(outcome: ReconcileOutcome, errors: &[&str]) -> ReconcileRecord {
     let mut record = ReconcileRecord::started(Trigger::Webhook);
     record.started_at = "2026-12-05T09:00:00Z".into();
     record.outcome = outcome;
@@ -198,10 +198,10 @@ async fn every_format_reaches_its_webhook_with_the_expected_path_headers_and_bod
     );
     let notifier = notifier(targets(&base), link, Duration::from_secs(5));
     let source = "https://git.example.com/acme/secrets.git#main <@here>";
-    notifier.observe(&record(Outcome::Success, &[]), source);
+    notifier.observe(&record(ReconcileOutcome::Success, &[]), source);
     notifier.observe(
         &record(
-            Outcome::Failed,
+            ReconcileOutcome::Failed,
             &[
                 "api/prod:/#DB_URL: infisical refused the write (HTTP 403): <!channel> @everyone [click](https://evil.example) **bold** {{DATE(2017-02-14T06:08:00Z)}}",
                 "line one\nline two \u{1b}[31m & more",
@@ -209,8 +209,8 @@ async fn every_format_reaches_its_webhook_with_the_expected_path_headers_and_bod
         ),
         source,
     );
-    notifier.observe(&record(Outcome::Failed, &["again"]), source);
-    notifier.observe(&record(Outcome::Success, &[]), source);
+    notifier.observe(&record(ReconcileOutcome::Failed, &["again"]), source);
+    notifier.observe(&record(ReconcileOutcome::Success, &[]), source);
     notifier.close(Duration::from_secs(10)).await;
 
     let received = hooks.received();
@@ -278,7 +278,7 @@ async fn failure_failure_recovery_failure_gives_three_messages_with_commit_links
 
     // Applied: nothing to say.
     daemon.run_once(Trigger::Startup).await;
-    assert_eq!(state.last().unwrap().outcome, Outcome::Success);
+    assert_eq!(state.last().unwrap().outcome, ReconcileOutcome::Success);
     // Infisical fails twice, recovers, fails again.
     let second = remote.push("", "debug");
     memory.fail_calls(&[1]);
@@ -290,7 +290,7 @@ async fn failure_failure_recovery_failure_gives_three_messages_with_commit_links
     daemon.run_once(Trigger::Drift).await;
     memory.fail_calls(&[1]);
     daemon.run_once(Trigger::Retry).await;
-    let outcomes: Vec<Outcome> = state
+    let outcomes: Vec<ReconcileOutcome> = state
         .status()
         .reconciles
         .iter()
@@ -300,12 +300,12 @@ async fn failure_failure_recovery_failure_gives_three_messages_with_commit_links
     assert_eq!(
         outcomes,
         [
-            Outcome::Success,
-            Outcome::Failed,
-            Outcome::Failed,
-            Outcome::Success,
-            Outcome::Failed,
-            Outcome::Failed
+            ReconcileOutcome::Success,
+            ReconcileOutcome::Failed,
+            ReconcileOutcome::Failed,
+            ReconcileOutcome::Success,
+            ReconcileOutcome::Failed,
+            ReconcileOutcome::Failed
         ]
     );
     notifier.close(Duration::from_secs(10)).await;
@@ -605,9 +605,9 @@ async fn a_429_is_retried_and_refusals_and_redirects_are_not() {
         Reply::Redirect,
     ]);
     let notifier = notifier(targets(&base).split_off(3), None, Duration::from_secs(5));
-    notifier.observe(&record(Outcome::Failed, &[]), "src");
-    notifier.observe(&record(Outcome::Success, &[]), "src");
-    notifier.observe(&record(Outcome::SourceError, &[]), "src");
+    notifier.observe(&record(ReconcileOutcome::Failed, &[]), "src");
+    notifier.observe(&record(ReconcileOutcome::Success, &[]), "src");
+    notifier.observe(&record(ReconcileOutcome::SourceError, &[]), "src");
     notifier.close(Duration::from_secs(10)).await;
     let paths: Vec<String> = hooks.received().iter().map(|r| r.path.clone()).collect();
     assert_eq!(paths, [JSON; 5]);
@@ -624,16 +624,16 @@ async fn the_rate_limit_holds_back_bursts_and_counts_them() {
             targets: targets(&base).split_off(2),
             per_hour: 2,
             burst: 2,
-            retry: RetryPolicy::default(),
+            retry: DeliveryRetry::default(),
             link: None,
         },
         Arc::new(HttpTransport::new(Duration::from_secs(5)).unwrap()),
     );
     for outcome in [
-        Outcome::Failed,
-        Outcome::Success,
-        Outcome::Failed,
-        Outcome::Success,
+        ReconcileOutcome::Failed,
+        ReconcileOutcome::Success,
+        ReconcileOutcome::Failed,
+        ReconcileOutcome::Success,
     ] {
         notifier.observe(&record(outcome, &[]), "src");
     }

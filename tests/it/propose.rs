@@ -669,7 +669,7 @@ async fn pushes_over_smart_http_with_basic_auth_and_refuses_a_wrong_password() {
         .propose(folder)
         .await
         .unwrap_err();
-    let chain = infisical_gitops::daemon::error_chain(&error);
+    let chain = infisical_gitops::errors::cause_chain(&error);
     assert!(matches!(error, ProposeError::Workspace(_)), "{chain}");
     assert_eq!(
         chain,

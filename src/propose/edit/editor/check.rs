@@ -93,157 +93,177 @@ pub(super) fn check_source(source: &ValueSource) -> Result<(), EditError> {
 
 pub(super) fn check_edit(edit: &Edit) -> Result<(), EditError> {
     match edit {
-        Edit::CreateSecret(e) => {
-            if e.value.is_present() {
-                return Err(EditError::PlaintextValue { key: e.key.clone() });
-            }
-            project(&e.project)?;
-            if e.environments.is_empty() {
-                return Err(EditError::InvalidName {
-                    what: "environments",
-                    value: String::new(),
-                    reason: "name at least one environment".to_string(),
-                });
-            }
-            for env in &e.environments {
-                environment(env)?;
-            }
-            folder(&e.path)?;
-            secret_key(&e.key)?;
-            for t in &e.tags {
-                tag(t)?;
-            }
-            if let Some(comment) = &e.comment {
-                text_field("comment", comment, 1024)?;
-            }
-            check_source(&e.source)?;
-        }
-        Edit::UpdateSecret(e) => {
-            if e.value.is_present() {
-                return Err(EditError::PlaintextValue { key: e.key.clone() });
-            }
-            project(&e.project)?;
-            if let Some(env) = &e.environment {
-                environment(env)?;
-            }
-            folder(&e.path)?;
-            secret_key(&e.key)?;
-            for t in e.tags.iter().flatten() {
-                tag(t)?;
-            }
-            if let Some(comment) = &e.comment {
-                text_field("comment", comment, 1024)?;
-            }
-            if let Some(source) = &e.source {
-                check_source(source)?;
-            }
-            if e.comment.is_none() && e.source.is_none() && e.tags.is_none() {
-                return Err(EditError::Unsupported(format!(
-                    "update_secret of `{}` changes nothing: give a comment, tags or a source",
-                    e.key
-                )));
-            }
-        }
-        Edit::DeleteSecret(e) => {
-            project(&e.project)?;
-            if let Some(env) = &e.environment {
-                environment(env)?;
-            }
-            folder(&e.path)?;
-            secret_key(&e.key)?;
-        }
-        Edit::MoveSecret(e) => {
-            project(&e.project)?;
-            folder(&e.path)?;
-            secret_key(&e.key)?;
-            if let Some(p) = &e.to_project {
-                project(p)?;
-            }
-            if let Some(p) = &e.to_path {
-                folder(p)?;
-            }
-            if let Some(k) = &e.to_key {
-                secret_key(k)?;
-            }
-            if e.to_project.is_none() && e.to_path.is_none() && e.to_key.is_none() {
-                return Err(EditError::Unsupported(format!(
-                    "move_secret of `{}` moves nothing: give toPath, toKey or toProject",
-                    e.key
-                )));
-            }
-        }
-        Edit::CreateProject(e) => {
-            project(&e.slug)?;
-            if let Some(name) = &e.display_name {
-                text_field("display name", name, 64)?;
-            }
-            if let Some(description) = &e.description {
-                text_field("description", description, 1024)?;
-            }
-            for env in e.environments.iter().flatten() {
-                environment(&env.slug)?;
-                if let Some(name) = &env.name {
-                    text_field("environment name", name, 64)?;
-                }
-            }
-        }
-        Edit::CreateEnvironment(e) => {
-            project(&e.project)?;
-            environment(&e.slug)?;
-            text_field("environment name", &e.name, 64)?;
-        }
-        Edit::CreateFolder(e) => {
-            project(&e.project)?;
-            let path = folder(&e.path)?;
-            if path.is_root() {
-                return Err(EditError::Unsupported(
-                    "the root folder `/` always exists".to_string(),
-                ));
-            }
-            for env in e.environments.iter().flatten() {
-                environment(env)?;
-            }
-            if let Some(description) = &e.description {
-                text_field("description", description, 1024)?;
-            }
-        }
-        Edit::AddKubernetesSync(e) => {
-            check_dns1123_subdomain(&e.name)
-                .map_err(|error| name_error("KubernetesSync name", &e.name, error))?;
-            project(&e.project)?;
-            environment(&e.environment)?;
-            folder(&e.path)?;
-            check_dns1123_subdomain(&e.namespace)
-                .map_err(|error| name_error("namespace", &e.namespace, error))?;
-            check_dns1123_subdomain(&e.secret_name)
-                .map_err(|error| name_error("secret name", &e.secret_name, error))?;
-            if let Some(interval) = &e.resync_interval {
-                text_field("resync interval", interval, 32)?;
-            }
-            for (key, template) in &e.template {
-                text_field("template key", key, 253)?;
-                check_secret_data_key(key)
-                    .map_err(|error| name_error("template key", key, error))?;
-                if template.chars().count() > 4096 || template.chars().any(char::is_control) {
-                    // The entry may hold a value: never echoed.
-                    return Err(EditError::InvalidName {
-                        what: "template entry",
-                        value: key.clone(),
-                        reason: "must be at most 4096 characters, without control characters"
-                            .to_string(),
-                    });
-                }
-                check_template_entry(template).map_err(|reason| EditError::LiteralTemplate {
-                    sync: e.name.clone(),
-                    key: key.clone(),
-                    reason,
-                })?;
-            }
+        Edit::CreateSecret(e) => check_create_secret(e),
+        Edit::UpdateSecret(e) => check_update_secret(e),
+        Edit::DeleteSecret(e) => check_delete_secret(e),
+        Edit::MoveSecret(e) => check_move_secret(e),
+        Edit::CreateProject(e) => check_create_project(e),
+        Edit::CreateEnvironment(e) => check_create_environment(e),
+        Edit::CreateFolder(e) => check_create_folder(e),
+        Edit::AddKubernetesSync(e) => check_add_kubernetes_sync(e),
+    }
+}
+
+fn check_create_secret(e: &CreateSecret) -> Result<(), EditError> {
+    if e.value.is_present() {
+        return Err(EditError::PlaintextValue { key: e.key.clone() });
+    }
+    project(&e.project)?;
+    if e.environments.is_empty() {
+        return Err(EditError::InvalidName {
+            what: "environments",
+            value: String::new(),
+            reason: "name at least one environment".to_string(),
+        });
+    }
+    for env in &e.environments {
+        environment(env)?;
+    }
+    folder(&e.path)?;
+    secret_key(&e.key)?;
+    for t in &e.tags {
+        tag(t)?;
+    }
+    if let Some(comment) = &e.comment {
+        text_field("comment", comment, 1024)?;
+    }
+    check_source(&e.source)?;
+    Ok(())
+}
+
+fn check_update_secret(e: &UpdateSecret) -> Result<(), EditError> {
+    if e.value.is_present() {
+        return Err(EditError::PlaintextValue { key: e.key.clone() });
+    }
+    project(&e.project)?;
+    if let Some(env) = &e.environment {
+        environment(env)?;
+    }
+    folder(&e.path)?;
+    secret_key(&e.key)?;
+    for t in e.tags.iter().flatten() {
+        tag(t)?;
+    }
+    if let Some(comment) = &e.comment {
+        text_field("comment", comment, 1024)?;
+    }
+    if let Some(source) = &e.source {
+        check_source(source)?;
+    }
+    if e.comment.is_none() && e.source.is_none() && e.tags.is_none() {
+        return Err(EditError::Unsupported(format!(
+            "update_secret of `{}` changes nothing: give a comment, tags or a source",
+            e.key
+        )));
+    }
+    Ok(())
+}
+
+fn check_delete_secret(e: &DeleteSecret) -> Result<(), EditError> {
+    project(&e.project)?;
+    if let Some(env) = &e.environment {
+        environment(env)?;
+    }
+    folder(&e.path)?;
+    secret_key(&e.key)?;
+    Ok(())
+}
+
+fn check_move_secret(e: &MoveSecret) -> Result<(), EditError> {
+    project(&e.project)?;
+    folder(&e.path)?;
+    secret_key(&e.key)?;
+    if let Some(p) = &e.to_project {
+        project(p)?;
+    }
+    if let Some(p) = &e.to_path {
+        folder(p)?;
+    }
+    if let Some(k) = &e.to_key {
+        secret_key(k)?;
+    }
+    if e.to_project.is_none() && e.to_path.is_none() && e.to_key.is_none() {
+        return Err(EditError::Unsupported(format!(
+            "move_secret of `{}` moves nothing: give toPath, toKey or toProject",
+            e.key
+        )));
+    }
+    Ok(())
+}
+
+fn check_create_project(e: &CreateProjectEdit) -> Result<(), EditError> {
+    project(&e.slug)?;
+    if let Some(name) = &e.display_name {
+        text_field("display name", name, 64)?;
+    }
+    if let Some(description) = &e.description {
+        text_field("description", description, 1024)?;
+    }
+    for env in e.environments.iter().flatten() {
+        environment(&env.slug)?;
+        if let Some(name) = &env.name {
+            text_field("environment name", name, 64)?;
         }
     }
     Ok(())
 }
 
+fn check_create_environment(e: &CreateEnvironmentEdit) -> Result<(), EditError> {
+    project(&e.project)?;
+    environment(&e.slug)?;
+    text_field("environment name", &e.name, 64)?;
+    Ok(())
+}
+
+fn check_create_folder(e: &CreateFolderEdit) -> Result<(), EditError> {
+    project(&e.project)?;
+    let path = folder(&e.path)?;
+    if path.is_root() {
+        return Err(EditError::Unsupported(
+            "the root folder `/` always exists".to_string(),
+        ));
+    }
+    for env in e.environments.iter().flatten() {
+        environment(env)?;
+    }
+    if let Some(description) = &e.description {
+        text_field("description", description, 1024)?;
+    }
+    Ok(())
+}
+
+fn check_add_kubernetes_sync(e: &AddKubernetesSync) -> Result<(), EditError> {
+    check_dns1123_subdomain(&e.name)
+        .map_err(|error| name_error("KubernetesSync name", &e.name, error))?;
+    project(&e.project)?;
+    environment(&e.environment)?;
+    folder(&e.path)?;
+    check_dns1123_subdomain(&e.namespace)
+        .map_err(|error| name_error("namespace", &e.namespace, error))?;
+    check_dns1123_subdomain(&e.secret_name)
+        .map_err(|error| name_error("secret name", &e.secret_name, error))?;
+    if let Some(interval) = &e.resync_interval {
+        text_field("resync interval", interval, 32)?;
+    }
+    for (key, template) in &e.template {
+        text_field("template key", key, 253)?;
+        check_secret_data_key(key).map_err(|error| name_error("template key", key, error))?;
+        if template.chars().count() > 4096 || template.chars().any(char::is_control) {
+            // The entry may hold a value: never echoed.
+            return Err(EditError::InvalidName {
+                what: "template entry",
+                value: key.clone(),
+                reason: "must be at most 4096 characters, without control characters".to_string(),
+            });
+        }
+        check_template_entry(template).map_err(|reason| EditError::LiteralTemplate {
+            sync: e.name.clone(),
+            key: key.clone(),
+            reason,
+        })?;
+    }
+    Ok(())
+}
 /// A title derived from the edits, e.g. `Add CLOUDFLARE_API_TOKEN to k3s-infrastructure/prod:/api-keys`.
 pub fn title_of(edits: &[Edit]) -> String {
     let one = |edit: &Edit| match edit {

@@ -5,8 +5,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::{
-    AddKubernetesSync, CreateEnvironment, CreateFolder, CreateProject, CreateSecret, DeleteSecret,
-    Edit, EditError, Edited, Files, MoveSecret, UpdateSecret, ValueSource,
+    AddKubernetesSync, CreateEnvironmentEdit, CreateFolderEdit, CreateProjectEdit, CreateSecret,
+    DeleteSecret, Edit, EditError, Edited, Files, MoveSecret, UpdateSecret, ValueSource,
 };
 use crate::model::document::{
     API_VERSION, Document, ProjectDocument, SecretSetDocument, SecretSpec,

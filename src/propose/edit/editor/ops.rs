@@ -356,7 +356,7 @@ impl Repo {
         Ok(())
     }
 
-    pub(super) fn create_project(&mut self, create: &CreateProject) -> Result<(), EditError> {
+    pub(super) fn create_project(&mut self, create: &CreateProjectEdit) -> Result<(), EditError> {
         if let Some((loaded, _)) = self.project_document(&create.slug) {
             return Err(EditError::ProjectExists {
                 slug: create.slug.clone(),
@@ -404,7 +404,7 @@ impl Repo {
 
     pub(super) fn create_environment(
         &mut self,
-        create: &CreateEnvironment,
+        create: &CreateEnvironmentEdit,
     ) -> Result<(), EditError> {
         let (loaded, project) =
             self.project_document(&create.project)
@@ -456,7 +456,7 @@ impl Repo {
         Ok(())
     }
 
-    pub(super) fn create_folder(&mut self, create: &CreateFolder) -> Result<(), EditError> {
+    pub(super) fn create_folder(&mut self, create: &CreateFolderEdit) -> Result<(), EditError> {
         let path = folder(&create.path)?;
         let (loaded, project) =
             self.project_document(&create.project)

@@ -222,7 +222,7 @@ impl Bench {
         let desired = infisical_gitops::source::load_desired_state(&work)
             .expect("valid")
             .0;
-        let run = reconciler.plan(desired, true).await.expect("plan");
+        let run = reconciler.plan(desired).await.expect("plan");
         reconciler.apply(&run, None).await.expect("apply");
 
         let forge: Shared = Arc::default();

@@ -33,7 +33,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 use crate::model::DesiredState;
-use crate::reconcile::{PlannedRun, ReconcileError, Reconciler};
+use crate::reconcile::{ReconcileError, Reconciler};
 use crate::source::{Limits, SourceFiles};
 
 pub use schedule::{Backoff, Jitter};
@@ -395,8 +395,9 @@ impl Daemon {
                 return self.finish(record, started, RunResult::Failed);
             }
         };
-        let (run, applied) = match plan_and_apply(&self.reconciler, desired).await {
-            Ok(result) => result,
+        let (run, applied) = match self.reconciler.reconcile(desired).await {
+            Ok((run, report)) => (run, Some(Ok::<_, ReconcileError>(report))),
+            Err(ReconcileError::PlanRefused(run)) => (*run, None),
             Err(error) => {
                 record.outcome = Outcome::Failed;
                 record.errors.push(error_chain(&error));
@@ -513,26 +514,6 @@ impl Daemon {
     }
 }
 
-type Applied = Option<Result<crate::apply::ApplyReport, ReconcileError>>;
-
-/// Plans and, when the plan is applicable and not empty, applies.
-#[allow(clippy::result_large_err)] // ReconcileError is the reconciler's; it crosses once per run.
-async fn plan_and_apply(
-    reconciler: &Reconciler,
-    desired: DesiredState,
-) -> Result<(PlannedRun, Applied), ReconcileError> {
-    let planned = reconciler.plan(desired, true).await;
-    // Values are read afresh by every reconcile (a rotation at the source is picked up).
-    reconciler.forget_cached_values().await;
-    let run = planned?;
-    let applied = if run.plan.is_applicable() && !run.plan.is_empty() {
-        Some(reconciler.apply(&run, None).await)
-    } else {
-        None
-    };
-    Ok((run, applied))
-}
-
 /// At most this many unresolved secrets are named one by one in a record's errors.
 const UNRESOLVED_ERRORS: usize = 10;
 
@@ -597,7 +578,6 @@ mod tests {
     fn the_loop_futures_are_send() {
         fn check(mut daemon: Daemon, controls: Controls) {
             assert_send(&daemon.run_once(Trigger::Startup));
-            assert_send(&plan_and_apply(&daemon.reconciler, DesiredState::default()));
             assert_send(&daemon.run(controls));
         }
         let _ = check as fn(Daemon, Controls);

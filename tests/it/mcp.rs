@@ -371,7 +371,7 @@ async fn every_read_tool_on_the_example_against_the_dev_server() {
 
     // With the values in Infisical, the plan is empty and still shows none of them.
     let (desired, _) = infisical_gitops::source::load_desired_state(&example()).unwrap();
-    let (_, report) = reconciler.reconcile(desired, true).await.unwrap();
+    let (_, report) = reconciler.reconcile(desired).await.unwrap();
     assert!(
         report
             .outcomes

@@ -25,13 +25,13 @@ use axum::response::{IntoResponse, Response};
 use infisical_gitops::daemon::forge_status::ForgeCalls;
 use infisical_gitops::daemon::http::{WebhookSecrets, router};
 use infisical_gitops::daemon::requests::{RequestPlans, RequestPlansConfig};
-use infisical_gitops::daemon::sources::GitRemote;
 use infisical_gitops::daemon::{Daemon, DaemonConfig};
 use infisical_gitops::dev::{DevServer, DevServerConfig};
 use infisical_gitops::infisical::{ClientConfig, Credentials, HttpClient};
 use infisical_gitops::propose::{ForgeConfig, ForgeKind, review};
 use infisical_gitops::reconcile::Reconciler;
 use infisical_gitops::resolve::SourceResolver;
+use infisical_gitops::source::GitRemote;
 use infisical_gitops::source::git::{GitAuth, GitConfig, GitReference, GitSource};
 
 #[path = "support/peak_heap.rs"]

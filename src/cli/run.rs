@@ -20,7 +20,6 @@ use super::connection::{ConnectionArgs, Observers};
 use super::git_args::{GitAuthArgs, secret};
 use super::{Context, EXIT_ERROR, EXIT_OK, env};
 use crate::daemon::http::{WebhookSecrets, check_webhook_secret, router};
-use crate::daemon::sources::{GitRemote, LocalDirectory, watch_directory};
 use crate::daemon::{
     AdapterMetrics, Backoff, Controls, Daemon, DaemonConfig, RunResult, Source, Trigger,
 };
@@ -28,6 +27,7 @@ use crate::net::listener::{ListenerLimits, serve};
 use crate::reconcile::{ReconcileOptions, Reconciler};
 use crate::source::git::{GitConfig, GitReference, GitSource};
 use crate::source::signature::{AllowedPgpKeys, AllowedSigners};
+use crate::source::{GitRemote, LocalDirectory, watch_directory};
 
 /// Arguments of `run`.
 #[derive(Debug, clap::Args)]

@@ -23,7 +23,6 @@ pub mod http;
 pub mod lease;
 pub mod requests;
 pub mod schedule;
-pub mod sources;
 pub mod status;
 
 use std::sync::Arc;
@@ -36,8 +35,8 @@ use crate::model::DesiredState;
 use crate::reconcile::{ReconcileError, Reconciler};
 use crate::source::{Limits, SourceFiles};
 
+pub use crate::source::{Source, SourceError};
 pub use schedule::{Backoff, Jitter};
-pub use sources::{Source, SourceError};
 pub use status::{AdapterMetrics, DaemonState, Outcome, ReconcileRecord};
 
 /// Why a reconcile ran.

@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use clap::Parser;
 use infisical_gitops::cli::connection::{ConnectionArgs, Session};
-use infisical_gitops::daemon::sources::{GitRemote, LocalDirectory, Source};
 use infisical_gitops::mcp::http::{HttpSecurity, ShutdownHandle, router};
 use infisical_gitops::mcp::{McpState, NO_REMOTE, Proposals, directory_label};
 use infisical_gitops::propose::{ForgeConfig, ForgeKind, Proposer, ProposerConfig};
 use infisical_gitops::reconcile::Reconciler;
 use infisical_gitops::source::git::{GitAuth, GitConfig, GitReference, GitSource};
+use infisical_gitops::source::{GitRemote, LocalDirectory, Source};
 use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, CallToolResult, JsonObject, Tool};
 use rmcp::service::RunningService;

@@ -113,7 +113,7 @@ impl Reconciler {
     }
 
     /// Makes the resolver forget cached values, so the next plan reads every source again
-    /// (the daemon calls it after each reconcile).
+    /// ([`Self::reconcile`] calls it once its plan is made).
     pub async fn forget_cached_values(&self) {
         self.resolver.forget().await;
     }

@@ -23,6 +23,7 @@ pub mod http;
 pub mod lease;
 pub mod requests;
 pub mod schedule;
+mod stage;
 pub mod status;
 
 use std::sync::Arc;
@@ -31,9 +32,8 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use crate::model::DesiredState;
-use crate::reconcile::{ReconcileError, Reconciler};
-use crate::source::{Limits, SourceFiles};
+use crate::reconcile::Reconciler;
+use crate::source::SourceFiles;
 
 pub use crate::source::{Source, SourceError};
 pub use schedule::{Backoff, Jitter};
@@ -309,182 +309,6 @@ impl Daemon {
                     result = &mut run => Some(result),
                     () = tokio::time::sleep(grace) => None,
                 }
-            }
-        }
-    }
-
-    async fn reconcile(&mut self, trigger: Trigger) -> RunResult {
-        let started = Instant::now();
-        let mut record = ReconcileRecord::started(trigger);
-        let (checkout, untrusted) = match self.source.fetch().await {
-            Ok(checkout) => (checkout, None),
-            Err(SourceError::Git(error @ crate::source::git::GitError::Untrusted { .. })) => {
-                let crate::source::git::GitError::Untrusted { revision, .. } = &error else {
-                    unreachable!("matched above")
-                };
-                let checkout = crate::source::git::Checkout {
-                    path: std::path::PathBuf::new(),
-                    revision: revision.clone(),
-                };
-                (checkout, Some(error_chain(&error)))
-            }
-            Err(error) => {
-                self.state.source_fetched(false);
-                record.outcome = Outcome::SourceError;
-                record.errors.push(error_chain(&error));
-                return self.finish(record, started, RunResult::Failed);
-            }
-        };
-        self.state.source_fetched(true);
-        if trigger == Trigger::Poll && self.last_seen.as_deref() == Some(&checkout.revision) {
-            return RunResult::Unchanged;
-        }
-        self.last_seen = Some(checkout.revision.clone());
-        record.revision = Some(checkout.revision.clone());
-        if let Some(reason) = untrusted {
-            tracing::warn!(
-                revision = checkout.revision.as_str(),
-                error = reason.as_str(),
-                "revision refused: its head commit is not signed by an allowed key"
-            );
-            record.outcome = Outcome::Untrusted;
-            record.errors.push(reason);
-        }
-        let loaded = if record.outcome == Outcome::Untrusted {
-            None
-        } else {
-            let path = checkout.path.clone();
-            Some(
-                tokio::task::spawn_blocking(move || {
-                    let files = crate::source::read_dir_with(&path, &Limits::DEFAULT);
-                    let state = files.desired_state();
-                    (files, state)
-                })
-                .await,
-            )
-        };
-        let (desired, files) = match loaded {
-            Some(Ok((files, Ok((desired, _warnings))))) => (desired, Arc::new(files)),
-            Some(Ok((_, Err(diagnostics)))) => {
-                record.outcome = Outcome::Invalid;
-                record.errors = diagnostics
-                    .iter()
-                    .filter(|d| d.severity == crate::model::diagnostics::Severity::Error)
-                    .take(10)
-                    .map(|d| format!("{}: {}", d.origin, d.message))
-                    .collect();
-                match self.last_good_state(record, started, trigger).await {
-                    Ok((next, desired, files)) => {
-                        record = next;
-                        (desired, files)
-                    }
-                    Err(result) => return result,
-                }
-            }
-            None => match self.last_good_state(record, started, trigger).await {
-                Ok((next, desired, files)) => {
-                    record = next;
-                    (desired, files)
-                }
-                Err(result) => return result,
-            },
-            Some(Err(join)) => {
-                record.outcome = Outcome::Failed;
-                record.errors.push(format!("loading panicked: {join}"));
-                return self.finish(record, started, RunResult::Failed);
-            }
-        };
-        let (run, applied) = match self.reconciler.reconcile(desired).await {
-            Ok((run, report)) => (run, Some(Ok::<_, ReconcileError>(report))),
-            Err(ReconcileError::PlanRefused(run)) => (*run, None),
-            Err(error) => {
-                record.outcome = Outcome::Failed;
-                record.errors.push(error_chain(&error));
-                return self.finish(record, started, RunResult::Failed);
-            }
-        };
-        record.detected = run.plan.detected.len();
-        record.unresolved = run.plan.unresolved.len();
-        if !run.plan.is_applicable() {
-            record.outcome = Outcome::Failed;
-            record.errors = run
-                .plan
-                .errors
-                .iter()
-                .map(|e| match &e.address {
-                    Some(address) => format!("{address}: {}", e.message),
-                    None => e.message.clone(),
-                })
-                .collect();
-            return self.finish(record, started, RunResult::Failed);
-        }
-        match applied {
-            None => {}
-            Some(Ok(report)) => {
-                for outcome in &report.outcomes {
-                    match &outcome.status {
-                        crate::apply::Status::Done => record.changes.count(outcome.action),
-                        crate::apply::Status::Failed { reason }
-                        | crate::apply::Status::Skipped { reason } => {
-                            record.errors.push(format!("{}: {reason}", outcome.address));
-                        }
-                        crate::apply::Status::PendingApproval { .. } => {
-                            record.pending_approval += 1;
-                        }
-                    }
-                }
-                if !record.errors.is_empty() {
-                    record.outcome = Outcome::Failed;
-                    return self.finish(record, started, RunResult::Failed);
-                }
-            }
-            Some(Err(error)) => {
-                record.outcome = Outcome::Failed;
-                record.errors.push(error_chain(&error));
-                return self.finish(record, started, RunResult::Failed);
-            }
-        }
-        if !run.plan.unresolved.is_empty() {
-            // Everything else was applied, but Infisical does not match the repository.
-            record.outcome = Outcome::Unresolved;
-            record.errors.extend(unresolved_errors(&run.plan));
-            return self.finish(record, started, RunResult::Failed);
-        }
-        record.outcome = Outcome::Success;
-        drop(run);
-        if let Some(revision) = &record.revision {
-            self.last_good = Some((revision.clone(), files));
-        }
-        self.finish(record, started, RunResult::Success)
-    }
-
-    /// A refused revision (invalid or untrusted) is recorded and not applied. A drift check
-    /// then reconciles the last good revision instead, parsed again from its files: `Ok` with
-    /// its fresh record.
-    async fn last_good_state(
-        &self,
-        record: ReconcileRecord,
-        started: Instant,
-        trigger: Trigger,
-    ) -> Result<(ReconcileRecord, DesiredState, Arc<SourceFiles>), RunResult> {
-        let Some((good_revision, good)) = self.last_good.clone() else {
-            return Err(self.finish(record, started, RunResult::Invalid));
-        };
-        if trigger != Trigger::Drift {
-            return Err(self.finish(record, started, RunResult::Invalid));
-        }
-        self.finish(record, started, RunResult::Invalid);
-        let mut record = ReconcileRecord::started(trigger);
-        record.revision = Some(good_revision);
-        let files = good.clone();
-        match tokio::task::spawn_blocking(move || files.desired_state()).await {
-            Ok(Ok((desired, _warnings))) => Ok((record, desired, good)),
-            Ok(Err(_)) | Err(_) => {
-                record.outcome = Outcome::Failed;
-                record
-                    .errors
-                    .push("the last good revision could not be parsed again".into());
-                Err(self.finish(record, started, RunResult::Failed))
             }
         }
     }

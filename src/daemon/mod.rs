@@ -23,6 +23,7 @@ pub mod http;
 pub mod lease;
 pub mod requests;
 pub mod schedule;
+pub mod serve;
 mod stage;
 pub mod status;
 
@@ -37,6 +38,7 @@ use crate::source::SourceFiles;
 
 pub use crate::source::{Source, SourceError};
 pub use schedule::{Backoff, Jitter};
+pub use serve::{McpRoutes, ServeConfig, ServeError, once, serve};
 pub use status::{AdapterMetrics, DaemonState, Outcome, ReconcileRecord};
 
 /// Why a reconcile ran.

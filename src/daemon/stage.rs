@@ -182,8 +182,8 @@ impl Daemon {
         if trigger != Trigger::Drift {
             return Err(refused);
         }
-        let refusal = std::mem::replace(record, ReconcileRecord::started(trigger));
-        self.failed(refusal, started, refused);
+        self.failed(record.clone(), started, refused);
+        *record = ReconcileRecord::started(trigger);
         record.revision = Some(good_revision);
         let files = good.clone();
         match tokio::task::spawn_blocking(move || files.desired_state()).await {
@@ -307,5 +307,61 @@ async fn load(path: PathBuf) -> Result<(DesiredState, Arc<SourceFiles>), StageEr
                 .collect(),
         )),
         Err(join) => Err(StageError::LoadPanicked(join)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Refusals are recorded and not retried; every other stage failure is retried.
+    #[test]
+    fn each_stage_failure_has_one_outcome_and_one_result() {
+        let cases = [
+            (
+                StageError::Untrusted("unsigned".into()),
+                Outcome::Untrusted,
+                RunResult::Invalid,
+            ),
+            (
+                StageError::Invalid(vec![]),
+                Outcome::Invalid,
+                RunResult::Invalid,
+            ),
+            (
+                StageError::Fetch(Box::new(SourceError::Task("gone".into()))),
+                Outcome::SourceError,
+                RunResult::Failed,
+            ),
+            (
+                StageError::LastGoodUnparsable,
+                Outcome::Failed,
+                RunResult::Failed,
+            ),
+            (
+                StageError::Reconcile(Box::new(ReconcileError::LiveChanged)),
+                Outcome::Failed,
+                RunResult::Failed,
+            ),
+            (
+                StageError::PlanErrors(vec![]),
+                Outcome::Failed,
+                RunResult::Failed,
+            ),
+            (
+                StageError::ChangesFailed(vec![]),
+                Outcome::Failed,
+                RunResult::Failed,
+            ),
+            (
+                StageError::Unresolved(vec![]),
+                Outcome::Unresolved,
+                RunResult::Failed,
+            ),
+        ];
+        for (error, outcome, result) in cases {
+            assert_eq!(error.outcome(), outcome, "{error:?}");
+            assert_eq!(error.run_result(), result, "{error:?}");
+        }
     }
 }

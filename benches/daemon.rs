@@ -19,13 +19,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use infisical_gitops::daemon::http::{WebhookSecrets, github_signature, router};
-use infisical_gitops::daemon::sources::{GitRemote, LocalDirectory, watch_directory};
 use infisical_gitops::daemon::{Controls, Daemon, DaemonConfig, DaemonState, Source};
 use infisical_gitops::dev::{DevServer, DevServerConfig};
 use infisical_gitops::infisical::{ClientConfig, Credentials, HttpClient};
 use infisical_gitops::reconcile::Reconciler;
 use infisical_gitops::resolve::SourceResolver;
 use infisical_gitops::source::git::{GitAuth, GitConfig, GitReference, GitSource};
+use infisical_gitops::source::{GitRemote, LocalDirectory, watch_directory};
 use tokio::sync::watch;
 
 /// The system allocator, counting the bytes live in this process. It measures what the daemon

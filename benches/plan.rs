@@ -179,7 +179,7 @@ async fn run(size: &Size) {
     reset(&http, &server.url).await;
     let started = Instant::now();
     let (run, report) = reconciler
-        .reconcile(desired.clone(), true)
+        .reconcile(desired.clone())
         .await
         .expect("reconcile");
     let create_wall = started.elapsed();
@@ -204,7 +204,7 @@ async fn run(size: &Size) {
 
     // No-op observe + plan, in process.
     let started = Instant::now();
-    let again = reconciler.plan(desired, true).await.expect("plan");
+    let again = reconciler.plan(desired).await.expect("plan");
     let library_wall = started.elapsed();
     assert!(again.plan.is_empty());
 

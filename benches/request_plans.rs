@@ -25,13 +25,13 @@ use axum::response::{IntoResponse, Response};
 use infisical_gitops::daemon::forge_status::ForgeCalls;
 use infisical_gitops::daemon::http::{WebhookSecrets, router};
 use infisical_gitops::daemon::requests::{RequestPlans, RequestPlansConfig};
-use infisical_gitops::daemon::sources::GitRemote;
 use infisical_gitops::daemon::{Daemon, DaemonConfig};
 use infisical_gitops::dev::{DevServer, DevServerConfig};
 use infisical_gitops::infisical::{ClientConfig, Credentials, HttpClient};
 use infisical_gitops::propose::{ForgeConfig, ForgeKind, review};
 use infisical_gitops::reconcile::Reconciler;
 use infisical_gitops::resolve::SourceResolver;
+use infisical_gitops::source::GitRemote;
 use infisical_gitops::source::git::{GitAuth, GitConfig, GitReference, GitSource};
 
 #[path = "support/peak_heap.rs"]
@@ -222,7 +222,7 @@ impl Bench {
         let desired = infisical_gitops::source::load_desired_state(&work)
             .expect("valid")
             .0;
-        let run = reconciler.plan(desired, true).await.expect("plan");
+        let run = reconciler.plan(desired).await.expect("plan");
         reconciler.apply(&run, None).await.expect("apply");
 
         let forge: Shared = Arc::default();

@@ -1,12 +1,14 @@
 //! The [`Reconciler`]: the use cases every front-end (CLI, daemon, MCP) calls.
 //!
 //! ```text
-//! validate()  load the repository and check it (every problem at once)
 //! plan()      resolve values → observe Infisical → plan (pure)
 //! apply()     execute a planned run
 //! apply_saved()  re-observe; refuse if Infisical or the repository changed since the plan
-//! reconcile() plan() then apply()
+//! reconcile() plan(), forget cached values, then apply() when the plan can be applied
 //! ```
+//!
+//! Loading and checking a repository is the source's (`crate::source::load_desired_state`);
+//! the daemon reconciles through [`Reconciler::reconcile`], like the tests.
 
 use std::sync::Arc;
 
@@ -64,6 +66,10 @@ pub enum ReconcileError {
     /// A saved plan no longer matches the repository (or a value's source).
     #[error("the repository or a value source changed since the plan was made; make a new plan")]
     SourceChanged,
+    /// The plan has errors (unowned objects, unsafe deletions, …): nothing was applied. The
+    /// run is kept so that its errors and counts can be reported.
+    #[error("the plan has {} error(s) and cannot be applied", .0.plan.errors.len())]
+    PlanRefused(Box<PlannedRun>),
 }
 
 /// The use cases.
@@ -107,7 +113,7 @@ impl Reconciler {
     }
 
     /// Makes the resolver forget cached values, so the next plan reads every source again
-    /// (the daemon calls it after each reconcile).
+    /// ([`Self::reconcile`] calls it once its plan is made).
     pub async fn forget_cached_values(&self) {
         self.resolver.forget().await;
     }
@@ -117,36 +123,19 @@ impl Reconciler {
         &self.api
     }
 
-    /// Loads and checks a repository directory: the desired state with its warnings, or every
-    /// problem. Nothing is planned from an invalid repository.
-    ///
-    /// # Errors
-    /// The diagnostics, when the repository has errors.
-    pub fn validate(
-        &self,
-        path: &std::path::Path,
-    ) -> Result<(DesiredState, crate::model::Diagnostics), crate::model::Diagnostics> {
-        crate::source::load_desired_state(path)
-    }
-
     /// Resolves values, observes Infisical and plans.
     ///
     /// # Errors
     /// When Infisical cannot be read (a partial observation is never planned from).
-    pub async fn plan(
-        &self,
-        desired: DesiredState,
-        source_complete: bool,
-    ) -> Result<PlannedRun, ReconcileError> {
+    pub async fn plan(&self, desired: DesiredState) -> Result<PlannedRun, ReconcileError> {
         let live =
             observe::observe(self.api.as_ref(), &desired, self.options.read_concurrency).await?;
-        let mut resolved = resolve::resolve_state(
+        let resolved = resolve::resolve_state(
             desired,
             self.resolver.as_ref(),
             self.options.read_concurrency,
         )
         .await;
-        resolved.source_complete = source_complete;
         let plan = plan::plan(
             &resolved,
             &live,
@@ -191,10 +180,9 @@ impl Reconciler {
         &self,
         saved: &Plan,
         desired: DesiredState,
-        source_complete: bool,
         progress: Option<Arc<dyn ApplyProgress>>,
     ) -> Result<(PlannedRun, ApplyReport), ReconcileError> {
-        let run = self.plan(desired, source_complete).await?;
+        let run = self.plan(desired).await?;
         if run.plan.observed != saved.observed {
             return Err(ReconcileError::LiveChanged);
         }
@@ -211,16 +199,23 @@ impl Reconciler {
         Ok((run, report))
     }
 
-    /// Plans and applies.
+    /// Plans and, when the plan can be applied, applies it: the daemon's reconcile. Cached
+    /// values are forgotten once the plan is made, so the next plan reads every source again
+    /// (a rotation at the source is picked up).
     ///
     /// # Errors
-    /// As [`Self::plan`] and [`Self::apply`].
+    /// As [`Self::plan`]; [`ReconcileError::PlanRefused`] (with the run) when the plan has
+    /// errors. Single failed changes are in the report instead.
     pub async fn reconcile(
         &self,
         desired: DesiredState,
-        source_complete: bool,
     ) -> Result<(PlannedRun, ApplyReport), ReconcileError> {
-        let run = self.plan(desired, source_complete).await?;
+        let planned = self.plan(desired).await;
+        self.forget_cached_values().await;
+        let run = planned?;
+        if !run.plan.is_applicable() {
+            return Err(ReconcileError::PlanRefused(Box::new(run)));
+        }
         let report = self.apply(&run, None).await?;
         Ok((run, report))
     }
@@ -243,10 +238,10 @@ mod tests {
             live: LiveState::default(),
             plan: Plan::default(),
         };
-        assert_send(&reconciler.plan(DesiredState::default(), true));
+        assert_send(&reconciler.plan(DesiredState::default()));
         assert_send(&reconciler.apply(&run, None));
-        assert_send(&reconciler.apply_saved(&run.plan, DesiredState::default(), true, None));
-        assert_send(&reconciler.reconcile(DesiredState::default(), true));
+        assert_send(&reconciler.apply_saved(&run.plan, DesiredState::default(), None));
+        assert_send(&reconciler.reconcile(DesiredState::default()));
         assert_send(&reconciler.forget_cached_values());
     }
 }

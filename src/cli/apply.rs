@@ -114,10 +114,7 @@ pub async fn run(args: Args, context: &Context) -> miette::Result<ExitCode> {
     let session = args.connection.open().await?;
     let reconciler = reconciler(&session, &args.connection);
     let result = async {
-        let mut run = reconciler
-            .plan(desired.clone(), true)
-            .await
-            .into_diagnostic()?;
+        let mut run = reconciler.plan(desired.clone()).await.into_diagnostic()?;
         run.plan.source = Some(source_label(&args.target));
         print!("{}", text::render(&run.plan, text::TextOptions { color }));
         if !run.plan.is_applicable() {
@@ -140,7 +137,7 @@ pub async fn run(args: Args, context: &Context) -> miette::Result<ExitCode> {
         let code = finish(&report);
         if session.dev.is_some() {
             // Show, on the embedded server, that the result matches the repository.
-            let again = reconciler.plan(desired, true).await.into_diagnostic()?;
+            let again = reconciler.plan(desired).await.into_diagnostic()?;
             println!("\nPlanning again against the result:");
             print!("{}", text::render(&again.plan, text::TextOptions { color }));
         }
@@ -184,7 +181,7 @@ async fn apply_saved(args: Args, context: &Context) -> miette::Result<ExitCode> 
     }
     let session = args.connection.open().await?;
     let result = reconciler(&session, &args.connection)
-        .apply_saved(&saved, desired, true, progress(context))
+        .apply_saved(&saved, desired, progress(context))
         .await;
     session.close().await;
     let (_, report) = result.into_diagnostic()?;

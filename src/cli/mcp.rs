@@ -18,11 +18,11 @@ use secrecy::ExposeSecret;
 use super::connection::ConnectionArgs;
 use super::git_args::{GitAuthArgs, secret};
 use super::{Context, EXIT_OK, env};
-use crate::daemon::sources::{GitRemote, LocalDirectory, Source};
 use crate::mcp::http::{DEFAULT_MAX_BODY_BYTES, DEFAULT_RATE_PER_MINUTE, HttpSecurity};
 use crate::mcp::{McpServer, McpState, NO_REMOTE, Proposals, Transport, directory_label};
 use crate::propose::{ForgeConfig, ForgeKind, ProposerConfig};
 use crate::source::git::{GitConfig, GitReference, GitSource};
+use crate::source::{GitRemote, LocalDirectory, Source};
 
 /// Shortest bearer token accepted.
 pub const MIN_TOKEN_LENGTH: usize = 16;

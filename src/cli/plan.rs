@@ -253,7 +253,7 @@ pub async fn run(args: Args, context: &Context) -> miette::Result<ExitCode> {
     let planned = match args.connection.open().await {
         Ok(session) => {
             let result = reconciler(&session, &args.connection)
-                .plan(desired, true)
+                .plan(desired)
                 .await
                 .into_diagnostic();
             session.close().await;

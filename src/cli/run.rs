@@ -19,15 +19,16 @@ use tokio::sync::watch;
 use super::connection::{ConnectionArgs, Observers};
 use super::git_args::{GitAuthArgs, secret};
 use super::{Context, EXIT_ERROR, EXIT_OK, env};
-use crate::daemon::http::{WebhookSecrets, check_webhook_secret, router};
-use crate::daemon::sources::{GitRemote, LocalDirectory, watch_directory};
+use crate::daemon::http::{WebhookSecrets, check_webhook_secret};
+use crate::daemon::lease::LeaseConfig;
 use crate::daemon::{
-    AdapterMetrics, Backoff, Controls, Daemon, DaemonConfig, RunResult, Source, Trigger,
+    AdapterMetrics, Backoff, DaemonConfig, McpRoutes, ReconcileRecord, RunResult, ServeConfig,
+    Source,
 };
-use crate::net::listener::{ListenerLimits, serve};
 use crate::reconcile::{ReconcileOptions, Reconciler};
 use crate::source::git::{GitConfig, GitReference, GitSource};
 use crate::source::signature::{AllowedPgpKeys, AllowedSigners};
+use crate::source::{GitRemote, LocalDirectory};
 
 /// Arguments of `run`.
 #[derive(Debug, clap::Args)]
@@ -194,6 +195,21 @@ impl Args {
         Ok((Arc::new(GitRemote(Arc::new(source))), None, Some(config)))
     }
 
+    /// The Lease to hold with `--leader-elect`.
+    fn leader_election(&self) -> Option<LeaseConfig> {
+        self.leader_elect.then(|| {
+            LeaseConfig::new(
+                self.lease_name.clone(),
+                self.lease_namespace
+                    .clone()
+                    .unwrap_or_else(|| "default".into()),
+                self.lease_identity
+                    .clone()
+                    .unwrap_or_else(|| format!("infisical-gitops-{}", std::process::id())),
+            )
+        })
+    }
+
     fn daemon_config(&self) -> DaemonConfig {
         DaemonConfig {
             interval: self.interval,
@@ -210,7 +226,7 @@ impl Args {
 pub async fn run(args: Args, _context: &Context) -> miette::Result<ExitCode> {
     let (source, watched, git) = args.source()?;
     // Checked before anything starts: an unusable webhook secret is a configuration error.
-    let secrets = if args.once {
+    let webhook_secrets = if args.once {
         WebhookSecrets::default()
     } else {
         webhook_secrets(&args)?
@@ -237,181 +253,114 @@ pub async fn run(args: Args, _context: &Context) -> miette::Result<ExitCode> {
             ..ReconcileOptions::default()
         });
     let mcp = match mcp_security {
-        Some(security) => {
-            // The MCP server keeps its own clones next to the daemon's, never inside it.
-            let git = git.clone().map(|mut config| {
-                let name = config
-                    .work_dir
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "checkout".into());
-                config.work_dir = config.work_dir.with_file_name(format!("{name}-mcp"));
-                config
-            });
-            let mcp_source = super::mcp::source_of(watched.clone(), git.as_ref());
-            let state = super::mcp::state(
-                &args.mcp_options,
-                mcp_source,
-                git.as_ref(),
-                Ok(reconciler.clone()),
-            )?;
-            Some(crate::mcp::http::router(state, security))
-        }
+        Some(security) => Some(mcp_routes(
+            &args,
+            &reconciler,
+            watched.clone(),
+            git.as_ref(),
+            security,
+        )?),
         None => None,
     };
-    let request_reconciler = reconciler.clone();
-    let (mut daemon, state) =
-        Daemon::with_metrics(reconciler, source, args.daemon_config(), metrics);
     let notifier = args.notify.notifier(notify_targets, &args.mcp_options)?;
-    if let Some(notifier) = &notifier {
-        state.set_notifier(notifier.clone());
-    }
-    if !args.once
-        && let Some(review) = apply_review(&args.mcp_options)?
-    {
-        let calls = Arc::new(crate::daemon::forge_status::ForgeCalls::default());
-        state.set_apply_statuses(crate::daemon::forge_status::ApplyStatuses::start(
-            review.clone(),
-            calls.clone(),
-        ));
-        if let Some(config) = request_plans_config(&args, git.as_ref()) {
-            tracing::info!(
-                branch = %config.tracked_branch,
-                max_concurrent = config.max_concurrent,
-                allow_forks = config.allow_forks,
-                "planning merge/pull requests that target the tracked branch on their webhook events"
-            );
-            state.set_request_plans(crate::daemon::requests::RequestPlans::start(
-                config,
-                request_reconciler.clone(),
-                review,
-                calls,
-            ));
-        }
-    }
+    let review = if args.once {
+        None
+    } else {
+        apply_review(&args.mcp_options)?
+    };
+    let request_plans = review
+        .as_ref()
+        .and_then(|_| request_plans_config(&args, git.as_ref()));
+    let config = ServeConfig {
+        reconciler,
+        source,
+        daemon: args.daemon_config(),
+        metrics,
+        notifier,
+        review,
+        request_plans,
+        listen: args.listen,
+        webhook_secrets,
+        watched,
+        leader_election: args.leader_election(),
+        mcp,
+    };
     if args.once {
-        let result = daemon.run_once(Trigger::Startup).await;
-        if let Some(record) = state.last() {
-            let unresolved = if record.unresolved > 0 {
-                format!(
-                    "; {}",
-                    crate::plan::not_resolved_headline(record.unresolved)
-                )
-            } else {
-                String::new()
-            };
-            println!(
-                "{} {}: {}, {} created, {} updated, {} deleted, {} drift detected{unresolved}",
-                record.trigger.as_str(),
-                record.revision.as_deref().unwrap_or("-"),
-                record.outcome.as_str(),
-                record.changes.create,
-                record.changes.update,
-                record.changes.delete,
-                record.detected
-            );
-            for error in &record.errors {
-                eprintln!("error: {error}");
-            }
-        }
-        if let Some(notifier) = &notifier {
-            notifier.close(NOTIFY_DRAIN).await;
-        }
+        let result = crate::daemon::once(config, print_record).await;
         session.close().await;
         return Ok(ExitCode::from(match result {
             RunResult::Success | RunResult::Unchanged => EXIT_OK,
             RunResult::Invalid | RunResult::Failed => EXIT_ERROR,
         }));
     }
-
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .into_diagnostic()
-        .wrap_err_with(|| format!("cannot listen on {}", args.listen))?;
-    tracing::info!(listen = %args.listen, "serving health, metrics, status and webhooks");
-
     let (shutdown_tx, shutdown) = watch::channel(false);
     tokio::spawn(signals(shutdown_tx));
-
-    let mut lease_task = None;
-    let (_leader_tx, leader) = if args.leader_elect {
-        let (tx, rx) = watch::channel(false);
-        let config = crate::daemon::lease::LeaseConfig::new(
-            args.lease_name.clone(),
-            args.lease_namespace
-                .clone()
-                .unwrap_or_else(|| "default".into()),
-            args.lease_identity
-                .clone()
-                .unwrap_or_else(|| format!("infisical-gitops-{}", std::process::id())),
-        );
-        let client = kube::Client::try_default()
-            .await
-            .into_diagnostic()
-            .wrap_err("--leader-elect: cannot reach the Kubernetes API")?;
-        let (stop_tx, stop) = watch::channel(false);
-        lease_task = Some((
-            stop_tx,
-            tokio::spawn(crate::daemon::lease::run(client, config, tx, stop)),
-        ));
-        (None, rx)
-    } else {
-        let (tx, rx) = watch::channel(true);
-        (Some(tx), rx)
-    };
-
-    let (_watcher, watch_events) = match &watched {
-        Some(path) => {
-            let (watcher, events) = watch_directory(path)
-                .into_diagnostic()
-                .wrap_err_with(|| format!("cannot watch {}", path.display()))?;
-            (Some(watcher), Some(events))
-        }
-        None => (None, None),
-    };
-
-    let (extra, mcp_handle) = match mcp {
-        Some((router, handle)) => {
-            tracing::info!(listen = %args.listen, "serving MCP at /mcp");
-            (router, Some(handle))
-        }
-        None => (axum::Router::new(), None),
-    };
-    let app = router(state.clone(), secrets, extra);
-    let mut server_shutdown = shutdown.clone();
-    let server = tokio::spawn(async move {
-        serve(listener, app, ListenerLimits::default(), async move {
-            while !*server_shutdown.borrow() {
-                if server_shutdown.changed().await.is_err() {
-                    break;
-                }
-            }
-            // Open MCP event streams would otherwise hold the graceful shutdown.
-            if let Some(handle) = mcp_handle {
-                handle.shutdown();
-            }
-        })
-        .await
-    });
-    daemon
-        .run(Controls {
-            shutdown,
-            leader,
-            watch_events,
-        })
-        .await;
-    // The Lease is released only after the last reconcile finished, so a standby never
-    // overlaps with it.
-    if let Some((stop, task)) = lease_task {
-        let _ = stop.send(true);
-        let _ = task.await;
+    let served = crate::daemon::serve(config, shutdown).await;
+    if served.is_ok() {
+        session.close().await;
     }
-    if let Some(notifier) = &notifier {
-        notifier.close(NOTIFY_DRAIN).await;
-    }
-    let _ = server.await;
-    session.close().await;
+    served.into_diagnostic()?;
     Ok(ExitCode::from(EXIT_OK))
+}
+
+/// The MCP endpoint served next to the daemon (`--mcp`).
+fn mcp_routes(
+    args: &Args,
+    reconciler: &Reconciler,
+    watched: Option<PathBuf>,
+    git: Option<&GitConfig>,
+    security: crate::mcp::http::HttpSecurity,
+) -> miette::Result<McpRoutes> {
+    // The MCP server keeps its own clones next to the daemon's, never inside it.
+    let git = git.cloned().map(|mut config| {
+        let name = config
+            .work_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "checkout".into());
+        config.work_dir = config.work_dir.with_file_name(format!("{name}-mcp"));
+        config
+    });
+    let mcp_source = super::mcp::source_of(watched, git.as_ref());
+    let state = super::mcp::state(
+        &args.mcp_options,
+        mcp_source,
+        git.as_ref(),
+        Ok(reconciler.clone()),
+    )?;
+    let (router, handle) = crate::mcp::http::router(state, security);
+    Ok(McpRoutes {
+        router,
+        on_shutdown: Box::new(move || handle.shutdown()),
+    })
+}
+
+/// The `--once` summary: the record's line on standard output, its errors on standard error.
+fn print_record(record: Option<ReconcileRecord>) {
+    let Some(record) = record else {
+        return;
+    };
+    let unresolved = if record.unresolved > 0 {
+        format!(
+            "; {}",
+            crate::plan::not_resolved_headline(record.unresolved)
+        )
+    } else {
+        String::new()
+    };
+    println!(
+        "{} {}: {}, {} created, {} updated, {} deleted, {} drift detected{unresolved}",
+        record.trigger.as_str(),
+        record.revision.as_deref().unwrap_or("-"),
+        record.outcome.as_str(),
+        record.changes.create,
+        record.changes.update,
+        record.changes.delete,
+        record.detected
+    );
+    for error in &record.errors {
+        eprintln!("error: {error}");
+    }
 }
 
 /// The review client that sets apply statuses: `--forge` with `--forge-project` and a token
@@ -469,9 +418,6 @@ fn request_plans_config(
         max_concurrent: usize::from(args.max_concurrent_plans),
     })
 }
-
-/// How long queued notifications may take to go out when `run` stops.
-const NOTIFY_DRAIN: Duration = Duration::from_secs(10);
 
 /// Reads the webhook secrets and refuses empty, blank or short ones.
 fn webhook_secrets(args: &Args) -> miette::Result<WebhookSecrets> {

@@ -23,7 +23,8 @@ pub mod http;
 pub mod lease;
 pub mod requests;
 pub mod schedule;
-pub mod sources;
+pub mod serve;
+mod stage;
 pub mod status;
 
 use std::sync::Arc;
@@ -32,14 +33,12 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use crate::errors::cause_chain;
-use crate::model::DesiredState;
-use crate::reconcile::{PlannedRun, ReconcileError, Reconciler};
-use crate::source::{Limits, SourceFiles};
+use crate::reconcile::Reconciler;
+use crate::source::SourceFiles;
 
+pub use crate::source::{Source, SourceError};
 pub use schedule::{Backoff, Jitter};
-pub use sources::{Source, SourceError};
-use status::ReconcileOutcome as Outcome;
+pub use serve::{McpRoutes, ServeConfig, ServeError, once, serve};
 pub use status::{AdapterMetrics, DaemonState, ReconcileOutcome, ReconcileRecord};
 
 /// Why a reconcile ran.
@@ -316,181 +315,6 @@ impl Daemon {
         }
     }
 
-    async fn reconcile(&mut self, trigger: Trigger) -> RunResult {
-        let started = Instant::now();
-        let mut record = ReconcileRecord::started(trigger);
-        let (checkout, untrusted) = match self.source.fetch().await {
-            Ok(checkout) => (checkout, None),
-            Err(SourceError::Git(error @ crate::source::git::GitError::Untrusted { .. })) => {
-                let crate::source::git::GitError::Untrusted { revision, .. } = &error else {
-                    unreachable!("matched above")
-                };
-                let checkout = crate::source::git::Checkout {
-                    path: std::path::PathBuf::new(),
-                    revision: revision.clone(),
-                };
-                (checkout, Some(cause_chain(&error)))
-            }
-            Err(error) => {
-                self.state.source_fetched(false);
-                record.outcome = Outcome::SourceError;
-                record.errors.push(cause_chain(&error));
-                return self.finish(record, started, RunResult::Failed);
-            }
-        };
-        self.state.source_fetched(true);
-        if trigger == Trigger::Poll && self.last_seen.as_deref() == Some(&checkout.revision) {
-            return RunResult::Unchanged;
-        }
-        self.last_seen = Some(checkout.revision.clone());
-        record.revision = Some(checkout.revision.clone());
-        if let Some(reason) = untrusted {
-            tracing::warn!(
-                revision = checkout.revision.as_str(),
-                error = reason.as_str(),
-                "revision refused: its head commit is not signed by an allowed key"
-            );
-            record.outcome = Outcome::Untrusted;
-            record.errors.push(reason);
-        }
-        let loaded = if record.outcome == Outcome::Untrusted {
-            None
-        } else {
-            let path = checkout.path.clone();
-            Some(
-                tokio::task::spawn_blocking(move || {
-                    let files = crate::source::read_dir_with(&path, &Limits::DEFAULT);
-                    let state = files.desired_state();
-                    (files, state)
-                })
-                .await,
-            )
-        };
-        let (desired, files) = match loaded {
-            Some(Ok((files, Ok((desired, _warnings))))) => (desired, Arc::new(files)),
-            Some(Ok((_, Err(diagnostics)))) => {
-                record.outcome = Outcome::Invalid;
-                record.errors = diagnostics
-                    .iter()
-                    .filter(|d| d.severity == crate::model::diagnostics::Severity::Error)
-                    .take(10)
-                    .map(|d| format!("{}: {}", d.origin, d.message))
-                    .collect();
-                match self.last_good_state(record, started, trigger).await {
-                    Ok((next, desired, files)) => {
-                        record = next;
-                        (desired, files)
-                    }
-                    Err(result) => return result,
-                }
-            }
-            None => match self.last_good_state(record, started, trigger).await {
-                Ok((next, desired, files)) => {
-                    record = next;
-                    (desired, files)
-                }
-                Err(result) => return result,
-            },
-            Some(Err(join)) => {
-                record.outcome = Outcome::Failed;
-                record.errors.push(format!("loading panicked: {join}"));
-                return self.finish(record, started, RunResult::Failed);
-            }
-        };
-        let (run, applied) = match plan_and_apply(&self.reconciler, desired).await {
-            Ok(result) => result,
-            Err(error) => {
-                record.outcome = Outcome::Failed;
-                record.errors.push(cause_chain(&error));
-                return self.finish(record, started, RunResult::Failed);
-            }
-        };
-        record.detected = run.plan.detected.len();
-        record.unresolved = run.plan.unresolved.len();
-        if !run.plan.is_applicable() {
-            record.outcome = Outcome::Failed;
-            record.errors = run
-                .plan
-                .errors
-                .iter()
-                .map(|e| match &e.address {
-                    Some(address) => format!("{address}: {}", e.message),
-                    None => e.message.clone(),
-                })
-                .collect();
-            return self.finish(record, started, RunResult::Failed);
-        }
-        match applied {
-            None => {}
-            Some(Ok(report)) => {
-                for outcome in &report.outcomes {
-                    match &outcome.status {
-                        crate::apply::Status::Done => record.changes.count(outcome.action),
-                        crate::apply::Status::Failed { reason }
-                        | crate::apply::Status::Skipped { reason } => {
-                            record.errors.push(format!("{}: {reason}", outcome.address));
-                        }
-                        crate::apply::Status::PendingApproval { .. } => {
-                            record.pending_approval += 1;
-                        }
-                    }
-                }
-                if !record.errors.is_empty() {
-                    record.outcome = Outcome::Failed;
-                    return self.finish(record, started, RunResult::Failed);
-                }
-            }
-            Some(Err(error)) => {
-                record.outcome = Outcome::Failed;
-                record.errors.push(cause_chain(&error));
-                return self.finish(record, started, RunResult::Failed);
-            }
-        }
-        if !run.plan.unresolved.is_empty() {
-            // Everything else was applied, but Infisical does not match the repository.
-            record.outcome = Outcome::Unresolved;
-            record.errors.extend(unresolved_errors(&run.plan));
-            return self.finish(record, started, RunResult::Failed);
-        }
-        record.outcome = Outcome::Success;
-        drop(run);
-        if let Some(revision) = &record.revision {
-            self.last_good = Some((revision.clone(), files));
-        }
-        self.finish(record, started, RunResult::Success)
-    }
-
-    /// A refused revision (invalid or untrusted) is recorded and not applied. A drift check
-    /// then reconciles the last good revision instead, parsed again from its files: `Ok` with
-    /// its fresh record.
-    async fn last_good_state(
-        &self,
-        record: ReconcileRecord,
-        started: Instant,
-        trigger: Trigger,
-    ) -> Result<(ReconcileRecord, DesiredState, Arc<SourceFiles>), RunResult> {
-        let Some((good_revision, good)) = self.last_good.clone() else {
-            return Err(self.finish(record, started, RunResult::Invalid));
-        };
-        if trigger != Trigger::Drift {
-            return Err(self.finish(record, started, RunResult::Invalid));
-        }
-        self.finish(record, started, RunResult::Invalid);
-        let mut record = ReconcileRecord::started(trigger);
-        record.revision = Some(good_revision);
-        let files = good.clone();
-        match tokio::task::spawn_blocking(move || files.desired_state()).await {
-            Ok(Ok((desired, _warnings))) => Ok((record, desired, good)),
-            Ok(Err(_)) | Err(_) => {
-                record.outcome = Outcome::Failed;
-                record
-                    .errors
-                    .push("the last good revision could not be parsed again".into());
-                Err(self.finish(record, started, RunResult::Failed))
-            }
-        }
-    }
-
     fn finish(
         &self,
         mut record: ReconcileRecord,
@@ -513,25 +337,6 @@ impl Daemon {
         self.state.record(record);
         result
     }
-}
-
-type Applied = Option<Result<crate::apply::ApplyReport, ReconcileError>>;
-
-/// Plans and, when the plan is applicable and not empty, applies.
-async fn plan_and_apply(
-    reconciler: &Reconciler,
-    desired: DesiredState,
-) -> Result<(PlannedRun, Applied), ReconcileError> {
-    let planned = reconciler.plan(desired, true).await;
-    // Values are read afresh by every reconcile (a rotation at the source is picked up).
-    reconciler.forget_cached_values().await;
-    let run = planned?;
-    let applied = if run.plan.is_applicable() && !run.plan.is_empty() {
-        Some(reconciler.apply(&run, None).await)
-    } else {
-        None
-    };
-    Ok((run, applied))
 }
 
 /// At most this many unresolved secrets are named one by one in a record's errors.
@@ -586,7 +391,6 @@ mod tests {
     fn the_loop_futures_are_send() {
         fn check(mut daemon: Daemon, controls: Controls) {
             assert_send(&daemon.run_once(Trigger::Startup));
-            assert_send(&plan_and_apply(&daemon.reconciler, DesiredState::default()));
             assert_send(&daemon.run(controls));
         }
         let _ = check as fn(Daemon, Controls);

@@ -477,139 +477,15 @@ impl DaemonState {
     pub fn metrics(&self) -> String {
         let inner = self.lock();
         let mut out = String::new();
-        family(
-            &mut out,
-            "reconcile_duration_seconds",
-            "histogram",
-            "Time of one reconcile (fetch, load, plan, apply).",
-        );
-        for (i, bound) in DURATION_BUCKETS.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "infisical_gitops_reconcile_duration_seconds_bucket{{le=\"{bound}\"}} {}",
-                inner.duration_counts[i]
-            );
-        }
-        let _ = writeln!(
-            out,
-            "infisical_gitops_reconcile_duration_seconds_bucket{{le=\"+Inf\"}} {}",
-            inner.duration_count
-        );
-        let _ = writeln!(
-            out,
-            "infisical_gitops_reconcile_duration_seconds_sum {}",
-            inner.duration_sum
-        );
-        let _ = writeln!(
-            out,
-            "infisical_gitops_reconcile_duration_seconds_count {}",
-            inner.duration_count
-        );
-        family(
-            &mut out,
-            "reconciles_total",
-            "counter",
-            "Reconciles by trigger and outcome.",
-        );
-        for ((trigger, outcome), n) in &inner.results {
-            let _ = writeln!(
-                out,
-                "infisical_gitops_reconciles_total{{trigger=\"{trigger}\",outcome=\"{outcome}\"}} {n}"
-            );
-        }
-        family(
-            &mut out,
-            "changes_total",
-            "counter",
-            "Changes applied to Infisical, by action.",
-        );
-        for action in ["create", "update", "delete"] {
-            let n = inner.changes.get(action).copied().unwrap_or(0);
-            let _ = writeln!(
-                out,
-                "infisical_gitops_changes_total{{action=\"{action}\"}} {n}"
-            );
-        }
-        family(
-            &mut out,
-            "drift_detected",
-            "gauge",
-            "Changes found in detect-mode projects by the last successful reconcile (not applied).",
-        );
-        let _ = writeln!(
-            out,
-            "infisical_gitops_drift_detected {}",
-            inner.drift_detected
-        );
-        family(
-            &mut out,
-            "unresolved_secrets",
-            "gauge",
-            "Declared secrets not resolved, not written, by the last reconcile that applied its plan.",
-        );
-        let _ = writeln!(
-            out,
-            "infisical_gitops_unresolved_secrets {}",
-            inner.unresolved
-        );
-        family(
-            &mut out,
-            "consecutive_failures",
-            "gauge",
-            "Failed reconciles since the last success.",
-        );
-        let _ = writeln!(
-            out,
-            "infisical_gitops_consecutive_failures {}",
-            inner.consecutive_failures
-        );
-        family(
-            &mut out,
-            "applied_revision_info",
-            "gauge",
-            "The revision last applied successfully.",
-        );
-        if let Some(revision) = &inner.applied_revision {
-            let _ = writeln!(
-                out,
-                "infisical_gitops_applied_revision_info{{revision=\"{}\"}} 1",
-                escape_label(revision)
-            );
-        }
-        family(
-            &mut out,
-            "source_fetches_total",
-            "counter",
-            "Fetches of the source, by result.",
-        );
-        for (result, n) in &inner.fetches {
-            let _ = writeln!(
-                out,
-                "infisical_gitops_source_fetches_total{{result=\"{result}\"}} {n}"
-            );
-        }
-        family(
-            &mut out,
-            "webhook_deliveries_total",
-            "counter",
-            "Webhook deliveries, by provider and result.",
-        );
-        for ((provider, result), n) in &inner.webhooks {
-            let _ = writeln!(
-                out,
-                "infisical_gitops_webhook_deliveries_total{{provider=\"{provider}\",result=\"{result}\"}} {n}"
-            );
-        }
-        family(
+        inner.render_duration(&mut out);
+        inner.render_results(&mut out);
+        inner.render_gauges(&mut out);
+        inner.render_source(&mut out);
+        gauge(
             &mut out,
             "leader",
-            "gauge",
             "1 while this replica holds the lease (or runs without leader election).",
-        );
-        let _ = writeln!(
-            out,
-            "infisical_gitops_leader {}",
-            u8::from(self.is_leader())
+            u8::from(self.is_leader()),
         );
         drop(inner);
         self.adapters.render(&mut out);
@@ -626,6 +502,139 @@ impl DaemonState {
             plans.render(&mut out);
         }
         out
+    }
+}
+
+/// Writes a family of one unlabelled gauge.
+fn gauge(out: &mut String, name: &str, help: &str, value: impl std::fmt::Display) {
+    family(out, name, "gauge", help);
+    let _ = writeln!(out, "infisical_gitops_{name} {value}");
+}
+
+impl Inner {
+    /// `reconcile_duration_seconds`.
+    fn render_duration(&self, out: &mut String) {
+        family(
+            out,
+            "reconcile_duration_seconds",
+            "histogram",
+            "Time of one reconcile (fetch, load, plan, apply).",
+        );
+        for (i, bound) in DURATION_BUCKETS.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "infisical_gitops_reconcile_duration_seconds_bucket{{le=\"{bound}\"}} {}",
+                self.duration_counts[i]
+            );
+        }
+        let _ = writeln!(
+            out,
+            "infisical_gitops_reconcile_duration_seconds_bucket{{le=\"+Inf\"}} {}",
+            self.duration_count
+        );
+        let _ = writeln!(
+            out,
+            "infisical_gitops_reconcile_duration_seconds_sum {}",
+            self.duration_sum
+        );
+        let _ = writeln!(
+            out,
+            "infisical_gitops_reconcile_duration_seconds_count {}",
+            self.duration_count
+        );
+    }
+
+    /// `reconciles_total` and `changes_total`.
+    fn render_results(&self, out: &mut String) {
+        family(
+            out,
+            "reconciles_total",
+            "counter",
+            "Reconciles by trigger and outcome.",
+        );
+        for ((trigger, outcome), n) in &self.results {
+            let _ = writeln!(
+                out,
+                "infisical_gitops_reconciles_total{{trigger=\"{trigger}\",outcome=\"{outcome}\"}} {n}"
+            );
+        }
+        family(
+            out,
+            "changes_total",
+            "counter",
+            "Changes applied to Infisical, by action.",
+        );
+        for action in ["create", "update", "delete"] {
+            let n = self.changes.get(action).copied().unwrap_or(0);
+            let _ = writeln!(
+                out,
+                "infisical_gitops_changes_total{{action=\"{action}\"}} {n}"
+            );
+        }
+    }
+
+    /// `drift_detected`, `unresolved_secrets`, `consecutive_failures` and
+    /// `applied_revision_info`.
+    fn render_gauges(&self, out: &mut String) {
+        gauge(
+            out,
+            "drift_detected",
+            "Changes found in detect-mode projects by the last successful reconcile (not applied).",
+            self.drift_detected,
+        );
+        gauge(
+            out,
+            "unresolved_secrets",
+            "Declared secrets not resolved, not written, by the last reconcile that applied its plan.",
+            self.unresolved,
+        );
+        gauge(
+            out,
+            "consecutive_failures",
+            "Failed reconciles since the last success.",
+            self.consecutive_failures,
+        );
+        family(
+            out,
+            "applied_revision_info",
+            "gauge",
+            "The revision last applied successfully.",
+        );
+        if let Some(revision) = &self.applied_revision {
+            let _ = writeln!(
+                out,
+                "infisical_gitops_applied_revision_info{{revision=\"{}\"}} 1",
+                escape_label(revision)
+            );
+        }
+    }
+
+    /// `source_fetches_total` and `webhook_deliveries_total`.
+    fn render_source(&self, out: &mut String) {
+        family(
+            out,
+            "source_fetches_total",
+            "counter",
+            "Fetches of the source, by result.",
+        );
+        for (result, n) in &self.fetches {
+            let _ = writeln!(
+                out,
+                "infisical_gitops_source_fetches_total{{result=\"{result}\"}} {n}"
+            );
+        }
+        family(
+            out,
+            "webhook_deliveries_total",
+            "counter",
+            "Webhook deliveries, by provider and result.",
+        );
+        for ((provider, result), n) in &self.webhooks {
+            let _ = writeln!(
+                out,
+                "infisical_gitops_webhook_deliveries_total{{provider=\"{provider}\",result=\"{result}\"}} {n}"
+            );
+        }
     }
 }
 

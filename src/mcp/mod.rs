@@ -40,9 +40,9 @@ use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler};
 use serde_json::{Value, json};
 
-use crate::daemon::sources::Source;
 use crate::model::{DesiredState, Diagnostics};
 use crate::reconcile::Reconciler;
+use crate::source::Source;
 
 /// The audit log's tracing target.
 pub const AUDIT_TARGET: &str = "infisical_gitops::mcp::audit";

@@ -387,7 +387,7 @@ async fn get_plan(state: &Arc<McpState>) -> Result<CallToolResult, ToolError> {
     let (desired, _) = state.desired().await?;
     let label = state.source_label.clone();
     let mut run = reconciler
-        .plan(desired, true)
+        .plan(desired)
         .await
         .map_err(|error| ToolError::new(crate::errors::cause_chain(&error)))?;
     run.plan.source = Some(label);

@@ -643,7 +643,7 @@ async fn plan(
     desired: crate::model::DesiredState,
 ) -> Result<crate::plan::Plan, ProposeError> {
     reconciler
-        .plan(desired, true)
+        .plan(desired)
         .await
         .map(|run| run.plan)
         .map_err(|error| ProposeError::Plan(Box::new(error)))

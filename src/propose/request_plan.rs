@@ -91,9 +91,9 @@ pub async fn plan(
     baseline: Option<DesiredState>,
     noun: &str,
 ) -> Result<(Plan, Verdict), ReconcileError> {
-    let planned = reconciler.plan(desired, true).await?.plan;
+    let planned = reconciler.plan(desired).await?.plan;
     let baseline = match baseline {
-        Some(state) => Some(reconciler.plan(state, true).await?.plan),
+        Some(state) => Some(reconciler.plan(state).await?.plan),
         None => None,
     };
     let verdict = Verdict::planned(&planned, baseline.as_ref(), noun);

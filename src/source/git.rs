@@ -350,24 +350,6 @@ impl GitSource {
         Ok(Checkout { path, revision })
     }
 
-    /// The commit a fetched revision points at, for callers that inspect it (signatures).
-    ///
-    /// # Errors
-    /// When the clone or the commit cannot be read.
-    pub fn commit_object(&self, revision: &str) -> Result<(String, String), GitError> {
-        let repo = self.open_or_init()?;
-        let local = |source| GitError::Local {
-            path: self.config.work_dir.clone(),
-            source,
-        };
-        let oid = Oid::from_str(revision).map_err(local)?;
-        let (signature, signed) = repo.extract_signature(&oid, None).map_err(local)?;
-        Ok((
-            String::from_utf8_lossy(&signature).into_owned(),
-            String::from_utf8_lossy(&signed).into_owned(),
-        ))
-    }
-
     fn open_or_init(&self) -> Result<Repository, GitError> {
         let dir = &self.config.work_dir;
         let local = |source| GitError::Local {

@@ -8,6 +8,7 @@
 //! (`not-a-regular-file`) and is never opened.
 //! [`load_desired_state`] adds validation.
 
+pub mod fetch;
 pub mod git;
 pub mod local;
 pub mod openpgp;
@@ -24,6 +25,7 @@ use crate::model::span::{Origin, Span};
 use crate::model::validate::LoadedDocument;
 use crate::model::{DesiredState, check};
 
+pub use fetch::{GitRemote, LocalDirectory, Source, SourceError, watch_directory};
 pub use yaml::{Limits, load_str};
 
 /// What was read from a directory.

@@ -131,7 +131,7 @@ async fn a_token_expiring_in_the_middle_of_a_large_apply_loses_nothing() {
     let server = Arc::new(server);
     let resolved = desired(2, 5, 120);
     let run = reconciler(&client)
-        .plan(resolved.desired.clone(), true)
+        .plan(resolved.desired.clone())
         .await
         .expect("plan");
     let plan = infisical_gitops::plan::plan(&resolved, &run.live, &Default::default());
@@ -147,7 +147,7 @@ async fn a_token_expiring_in_the_middle_of_a_large_apply_loses_nothing() {
         .expect("applicable");
     assert!(report.is_success(), "{}", report.render_text());
     let again = reconciler(&client)
-        .plan(resolved.desired.clone(), true)
+        .plan(resolved.desired.clone())
         .await
         .expect("plan");
     let replanned = infisical_gitops::plan::plan(&resolved, &again.live, &Default::default());

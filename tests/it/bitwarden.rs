@@ -866,7 +866,7 @@ async fn the_example_reconciles_through_bw_serve_and_through_the_export() {
     for resolver in resolvers {
         let memory = Arc::new(MemoryInfisical::new());
         let reconciler = reconciler_over(&memory, resolver);
-        let (run, report) = reconciler.reconcile(example_state(), true).await.unwrap();
+        let (run, report) = reconciler.reconcile(example_state()).await.unwrap();
         assert!(run.plan.unresolved.is_empty(), "{:#?}", run.plan.unresolved);
         assert!(report.is_success(), "{}", report.render_text());
         for (address, expected) in EXPECTED {
@@ -885,7 +885,7 @@ async fn the_example_reconciles_through_bw_serve_and_through_the_export() {
             Some(SM_CANARY)
         );
         // A second run plans nothing.
-        let again = reconciler.plan(example_state(), true).await.unwrap();
+        let again = reconciler.plan(example_state()).await.unwrap();
         assert!(again.plan.is_empty(), "{:#?}", again.plan.changes);
     }
     assert_eq!(double.state.forbidden(), 0);
@@ -899,7 +899,7 @@ async fn a_failed_lookup_stops_only_the_secrets_that_depend_on_it() {
         &memory,
         BitwardenResolver::new(PasswordManager::Export(Arc::new(full)), None),
     )
-    .reconcile(example_state(), true)
+    .reconcile(example_state())
     .await
     .unwrap();
     // Secrets Manager is not configured here: those two secrets were never written, and the
@@ -924,7 +924,7 @@ async fn a_failed_lookup_stops_only_the_secrets_that_depend_on_it() {
         &memory,
         BitwardenResolver::new(PasswordManager::Export(Arc::new(reduced)), None),
     );
-    let (run, report) = reconciler.reconcile(example_state(), true).await.unwrap();
+    let (run, report) = reconciler.reconcile(example_state()).await.unwrap();
     assert!(!report.is_success(), "{}", report.render_text());
     assert_eq!(report.counts(), (0, 0, 0, 0));
     assert_eq!(report.unresolved.len(), 4);
@@ -963,7 +963,7 @@ async fn a_failed_lookup_stops_only_the_secrets_that_depend_on_it() {
     double.state.set_locked(true);
     let fresh = Arc::new(MemoryInfisical::new());
     let run = reconciler_over(&fresh, serve_resolver(&double))
-        .plan(example_state(), true)
+        .plan(example_state())
         .await
         .unwrap();
     // One shared cause with the fix (shown once), and per secret only what it reads.
@@ -1055,7 +1055,7 @@ async fn a_crash_between_the_backup_and_the_infisical_write_yields_one_value() {
         reconciler_over(&memory, serve_resolver(&double)).with_generated_store(Some(store.clone()));
 
     // Run 1: create the project first, then make every Infisical write of the secret fail.
-    let run = reconciler.plan(desired.clone(), true).await.unwrap();
+    let run = reconciler.plan(desired.clone()).await.unwrap();
     let secret_changes = run
         .plan
         .changes
@@ -1085,14 +1085,11 @@ async fn a_crash_between_the_backup_and_the_infisical_write_yields_one_value() {
     )
     .unwrap();
     let (_, report) = reconciler2
-        .reconcile(
-            load_desired_state(project_only.path()).expect("valid").0,
-            true,
-        )
+        .reconcile(load_desired_state(project_only.path()).expect("valid").0)
         .await
         .unwrap();
     assert!(report.is_success(), "{}", report.render_text());
-    let run = reconciler2.plan(desired.clone(), true).await.unwrap();
+    let run = reconciler2.plan(desired.clone()).await.unwrap();
     assert_eq!(run.plan.changes.len(), 1, "{:#?}", run.plan.changes);
     crashing.reset_calls();
     crashing.fail_calls(&(1..=50).collect::<Vec<_>>());
@@ -1103,7 +1100,7 @@ async fn a_crash_between_the_backup_and_the_infisical_write_yields_one_value() {
 
     // Run 2 (after the "crash"): the backup is found and written; nothing new is generated.
     crashing.fail_calls(&[]);
-    let (run, report) = reconciler2.reconcile(desired.clone(), true).await.unwrap();
+    let (run, report) = reconciler2.reconcile(desired.clone()).await.unwrap();
     assert!(report.is_success(), "{}", report.render_text());
     assert!(run.plan.unresolved.is_empty());
     assert_eq!(double2.state.creates(), 1, "still exactly one backup");
@@ -1128,7 +1125,7 @@ async fn a_crash_between_the_backup_and_the_infisical_write_yields_one_value() {
     // Without a store, the plan is refused before anything is written.
     let bare = Arc::new(MemoryInfisical::new());
     let bare_reconciler = reconciler_over(&bare, serve_resolver(&double));
-    let run = bare_reconciler.plan(desired.clone(), true).await.unwrap();
+    let run = bare_reconciler.plan(desired.clone()).await.unwrap();
     assert_eq!(
         run.plan
             .errors
@@ -1140,7 +1137,7 @@ async fn a_crash_between_the_backup_and_the_infisical_write_yields_one_value() {
             Some("backup-check/prod:/#ENCRYPTION_KEY".to_string())
         )]
     );
-    let refused = bare_reconciler.reconcile(desired, true).await;
+    let refused = bare_reconciler.reconcile(desired).await;
     assert!(refused.is_err());
     assert!(
         bare.calls()

@@ -642,7 +642,7 @@ spec:
     );
     let (mut daemon, state) = Daemon::new(
         reconciler,
-        Arc::new(infisical_gitops::daemon::sources::LocalDirectory(
+        Arc::new(infisical_gitops::source::LocalDirectory(
             temp.path().to_path_buf(),
         )),
         config(),

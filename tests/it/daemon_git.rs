@@ -385,7 +385,7 @@ async fn push_then_signed_webhook_applies_to_the_dev_server() {
     let desired = infisical_gitops::source::load_desired_state(&remote.work)
         .unwrap()
         .0;
-    let plan = reconciler.plan(desired, true).await.unwrap().plan;
+    let plan = reconciler.plan(desired).await.unwrap().plan;
     assert!(plan.is_empty(), "{plan:?}");
 
     daemon.stop().await;

@@ -108,9 +108,7 @@ async fn metrics_count_infisical_requests_and_bitwarden_lookups() {
     );
     let (mut daemon, state) = Daemon::with_metrics(
         reconciler,
-        Arc::new(infisical_gitops::daemon::sources::LocalDirectory(
-            dir.clone(),
-        )),
+        Arc::new(infisical_gitops::source::LocalDirectory(dir.clone())),
         DaemonConfig {
             interval: Duration::from_secs(3600),
             drift_interval: Duration::from_secs(3600),

@@ -451,7 +451,7 @@ async fn import_validates_and_the_first_plan_only_adopts_then_apply_converges() 
         live.api.clone(),
         Arc::new(SourceResolver::new().with_bitwarden(Arc::new(resolver))),
     );
-    let run = reconciler.plan(desired.clone(), true).await.unwrap();
+    let run = reconciler.plan(desired.clone()).await.unwrap();
     let plan_text = text::render(&run.plan, Default::default());
     assert_no_value("plan", &plan_text);
     assert!(run.plan.unresolved.is_empty(), "{plan_text}");
@@ -475,7 +475,7 @@ async fn import_validates_and_the_first_plan_only_adopts_then_apply_converges() 
     // 4. Apply writes the markers; the next plan is empty.
     let report = reconciler.apply(&run, None).await.unwrap();
     assert!(report.is_success(), "{}", report.render_text());
-    let again = reconciler.plan(desired, true).await.unwrap();
+    let again = reconciler.plan(desired).await.unwrap();
     assert!(
         again.plan.is_empty(),
         "{}",
@@ -967,7 +967,7 @@ async fn an_applied_repository_round_trips_through_import_without_a_mapping() {
         api.clone(),
         Arc::new(SourceResolver::new().with_bitwarden(Arc::new(resolver))),
     );
-    let run = reconciler.plan(desired, true).await.unwrap();
+    let run = reconciler.plan(desired).await.unwrap();
     let report = reconciler.apply(&run, None).await.unwrap();
     assert!(report.is_success(), "{}", report.render_text());
 
@@ -1063,7 +1063,7 @@ async fn an_applied_repository_round_trips_through_import_without_a_mapping() {
         api.clone(),
         Arc::new(SourceResolver::new().with_bitwarden(Arc::new(resolver))),
     );
-    let again = reconciler.plan(desired, true).await.unwrap();
+    let again = reconciler.plan(desired).await.unwrap();
     assert!(
         again.plan.is_empty(),
         "{}",

@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use infisical_gitops::daemon::http::{WebhookSecrets, router as daemon_router};
-use infisical_gitops::daemon::sources::{LocalDirectory, Source};
 use infisical_gitops::daemon::{Daemon, DaemonConfig};
 use infisical_gitops::infisical::memory::MemoryInfisical;
 use infisical_gitops::infisical::{ApiError, ClientConfig, Credentials, HttpClient, InfisicalApi};
@@ -21,6 +20,7 @@ use infisical_gitops::propose::forge::{Forge, ForgeError, GitLab};
 use infisical_gitops::reconcile::Reconciler;
 use infisical_gitops::resolve::SourceResolver;
 use infisical_gitops::resolve::bitwarden::{BitwardenError, BwsCli, ServeClient};
+use infisical_gitops::source::{LocalDirectory, Source};
 use secrecy::SecretString;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};

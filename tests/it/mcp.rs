@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use clap::Parser;
 use infisical_gitops::cli::connection::{ConnectionArgs, Session};
-use infisical_gitops::daemon::sources::{GitRemote, LocalDirectory, Source};
 use infisical_gitops::mcp::http::{HttpSecurity, ShutdownHandle, router};
 use infisical_gitops::mcp::{McpState, NO_REMOTE, Proposals, directory_label};
 use infisical_gitops::propose::{ForgeConfig, ForgeKind, Proposer, ProposerConfig};
 use infisical_gitops::reconcile::Reconciler;
 use infisical_gitops::source::git::{GitAuth, GitConfig, GitReference, GitSource};
+use infisical_gitops::source::{GitRemote, LocalDirectory, Source};
 use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, CallToolResult, JsonObject, Tool};
 use rmcp::service::RunningService;
@@ -371,7 +371,7 @@ async fn every_read_tool_on_the_example_against_the_dev_server() {
 
     // With the values in Infisical, the plan is empty and still shows none of them.
     let (desired, _) = infisical_gitops::source::load_desired_state(&example()).unwrap();
-    let (_, report) = reconciler.reconcile(desired, true).await.unwrap();
+    let (_, report) = reconciler.reconcile(desired).await.unwrap();
     assert!(
         report
             .outcomes

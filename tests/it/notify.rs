@@ -13,7 +13,6 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use infisical_gitops::daemon::sources::{GitRemote, LocalDirectory};
 use infisical_gitops::daemon::{Daemon, DaemonConfig, ReconcileOutcome, ReconcileRecord, Trigger};
 use infisical_gitops::infisical::memory::MemoryInfisical;
 use infisical_gitops::notify::{
@@ -23,6 +22,7 @@ use infisical_gitops::notify::{
 use infisical_gitops::reconcile::Reconciler;
 use infisical_gitops::resolve::SourceResolver;
 use infisical_gitops::source::git::{GitReference, GitSource};
+use infisical_gitops::source::{GitRemote, LocalDirectory};
 
 use super::daemon::write_repo;
 use super::daemon_git::{Remote, git};

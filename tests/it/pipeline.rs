@@ -26,13 +26,13 @@ async fn the_example_repository_applies_and_then_plans_no_changes() {
         Arc::new(SourceResolver::new().with_dev_placeholders()),
     );
     let (run, report) = reconciler
-        .reconcile(desired.clone(), true)
+        .reconcile(desired.clone())
         .await
         .expect("reconcile");
     assert!(run.plan.unresolved.is_empty(), "{:#?}", run.plan.unresolved);
     assert!(report.is_success(), "{}", report.render_text());
     insta::assert_snapshot!(text::render(&run.plan, Default::default()));
-    let again = reconciler.plan(desired, true).await.expect("plan");
+    let again = reconciler.plan(desired).await.expect("plan");
     assert!(
         again.plan.is_empty(),
         "{}",
@@ -46,10 +46,7 @@ async fn without_a_bitwarden_resolver_bitwarden_secrets_are_unresolved_and_not_w
     let (desired, _) = load_desired_state(example()).expect("the example is valid");
     let memory = Arc::new(MemoryInfisical::new());
     let reconciler = Reconciler::new(memory.clone(), Arc::new(SourceResolver::new()));
-    let (run, report) = reconciler
-        .reconcile(desired, true)
-        .await
-        .expect("reconcile");
+    let (run, report) = reconciler.reconcile(desired).await.expect("reconcile");
     assert!(!run.plan.unresolved.is_empty());
     // Every planned change is done, but the report is no success: secrets are missing.
     let (done, failed, pending, skipped) = report.counts();

@@ -179,7 +179,7 @@ async fn dev_reconciler() -> (DevServer, Reconciler) {
         Arc::new(SourceResolver::new().with_dev_placeholders()),
     );
     let (desired, _) = load_desired_state(&example()).unwrap();
-    let (_, report) = reconciler.reconcile(desired, true).await.unwrap();
+    let (_, report) = reconciler.reconcile(desired).await.unwrap();
     assert!(report.is_success(), "{}", report.render_text());
     let project = client
         .get_project_by_slug("k3s-infrastructure")

@@ -412,7 +412,7 @@ async fn a_merge_request_gets_one_note_updated_on_every_push_and_nothing_leaks()
     let desired = infisical_gitops::source::load_desired_state(applied.path())
         .unwrap()
         .0;
-    let plan = setup.reconciler.plan(desired, true).await.unwrap().plan;
+    let plan = setup.reconciler.plan(desired).await.unwrap().plan;
     assert!(plan.is_empty(), "{plan:?}");
     let metrics = setup.daemon.state.metrics();
     assert!(

@@ -217,9 +217,9 @@ pub(crate) mod daemon {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use infisical_gitops::daemon::sources::GitRemote;
     use infisical_gitops::daemon::{Controls, Daemon, DaemonConfig, DaemonState, ReconcileRecord};
     use infisical_gitops::reconcile::Reconciler;
+    use infisical_gitops::source::GitRemote;
     use infisical_gitops::source::git::GitSource;
     use tokio::sync::watch;
     use tokio::task::JoinHandle;

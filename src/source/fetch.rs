@@ -1,4 +1,5 @@
-//! The daemon's view of a source: fetch the newest revision, as a checkout on disk.
+//! A source the daemon follows: fetch the newest revision, as a checkout on disk (a Git
+//! remote, or a local directory whose revision is a digest of its YAML files).
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -26,7 +26,7 @@ use crate::model::{
 };
 use crate::plan::{LiveEnvironment, LiveFolder, LiveImport, LiveProject, LiveSecret, LiveState};
 
-use super::api::{InfisicalApi, RemoteProject, SecretScope};
+use super::api::{InfisicalApi, RemoteFolder, RemoteProject, RemoteSecret, SecretScope};
 use super::error::ApiError;
 
 /// Why the live state could not be read.
@@ -206,57 +206,69 @@ async fn observe_found(
         let Some(project) = live.projects.get_mut(&slug) else {
             continue;
         };
-        let mut tags = BTreeMap::new();
-        let Some(env) = project.environments.get_mut(&environment) else {
-            continue;
-        };
-        for folder in folders {
-            let Ok(path) = FolderPath::new(folder.path.clone()) else {
-                tracing::warn!(project = %slug, %environment, path = %folder.path, "skipping a folder whose path this tool cannot address");
-                continue;
-            };
-            if path.is_root() {
-                continue;
-            }
-            env.folders.insert(
-                path,
-                LiveFolder {
-                    id: folder.id,
-                    description: folder.description,
-                },
-            );
-        }
-        for secret in secrets {
-            let (Ok(path), Ok(key)) = (
-                FolderPath::new(secret.path.clone()),
-                SecretKey::new(secret.key.clone()),
-            ) else {
-                tracing::warn!(project = %slug, %environment, path = %secret.path, "skipping a secret whose key or path this tool cannot address");
-                continue;
-            };
-            let mut secret_tags = std::collections::BTreeSet::new();
-            for tag in &secret.tags {
-                if let Ok(tag_slug) = TagSlug::new(tag.slug.clone()) {
-                    tags.insert(tag_slug.clone(), tag.id.clone());
-                    secret_tags.insert(tag_slug);
-                }
-            }
-            env.secrets.insert(
-                (path, key),
-                LiveSecret {
-                    id: secret.id,
-                    value: secret.value,
-                    comment: secret.comment,
-                    tags: secret_tags,
-                    metadata: secret.metadata.into_iter().collect(),
-                    version: secret.version,
-                },
-            );
-        }
-        project.tags.extend(tags);
+        record_listing(project, &slug, &environment, folders, secrets);
     }
     observe_imports(api, &mut live, concurrency, wanted_imports).await?;
     Ok(live)
+}
+
+/// Puts one environment's folder and secret listings into `project` (folders and secrets this
+/// tool cannot address are skipped with a warning).
+fn record_listing(
+    project: &mut LiveProject,
+    slug: &ProjectSlug,
+    environment: &EnvironmentSlug,
+    folders: Vec<RemoteFolder>,
+    secrets: Vec<RemoteSecret>,
+) {
+    let mut tags = BTreeMap::new();
+    let Some(env) = project.environments.get_mut(environment) else {
+        return;
+    };
+    for folder in folders {
+        let Ok(path) = FolderPath::new(folder.path.clone()) else {
+            tracing::warn!(project = %slug, %environment, path = %folder.path, "skipping a folder whose path this tool cannot address");
+            continue;
+        };
+        if path.is_root() {
+            continue;
+        }
+        env.folders.insert(
+            path,
+            LiveFolder {
+                id: folder.id,
+                description: folder.description,
+            },
+        );
+    }
+    for secret in secrets {
+        let (Ok(path), Ok(key)) = (
+            FolderPath::new(secret.path.clone()),
+            SecretKey::new(secret.key.clone()),
+        ) else {
+            tracing::warn!(project = %slug, %environment, path = %secret.path, "skipping a secret whose key or path this tool cannot address");
+            continue;
+        };
+        let mut secret_tags = std::collections::BTreeSet::new();
+        for tag in &secret.tags {
+            if let Ok(tag_slug) = TagSlug::new(tag.slug.clone()) {
+                tags.insert(tag_slug.clone(), tag.id.clone());
+                secret_tags.insert(tag_slug);
+            }
+        }
+        env.secrets.insert(
+            (path, key),
+            LiveSecret {
+                id: secret.id,
+                value: secret.value,
+                comment: secret.comment,
+                tags: secret_tags,
+                metadata: secret.metadata.into_iter().collect(),
+                version: secret.version,
+            },
+        );
+    }
+    project.tags.extend(tags);
 }
 
 /// Reads the imports of every existing folder (the roots included) that `wanted` names.

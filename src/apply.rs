@@ -22,6 +22,7 @@ use crate::infisical::api::{
     SecretScope, SecretWrite, UpdateEnvironment, UpdateProject, WriteOutcome,
 };
 use crate::infisical::error::ApiError;
+use crate::infisical::ids::{EnvironmentId, ProjectId};
 use crate::model::document::BackupTarget;
 use crate::model::{Address, EnvironmentSlug, FolderPath, ProjectSlug, TagSlug};
 use crate::model::{GenerateRule, SecretValue};
@@ -307,7 +308,7 @@ struct ProjectRun<'a> {
     resolved: &'a ResolvedState,
     live: &'a LiveState,
     project: ProjectSlug,
-    project_id: Option<String>,
+    project_id: Option<ProjectId>,
     tags: BTreeMap<TagSlug, String>,
     tags_listed: bool,
     /// Addresses that failed or were skipped: their descendants are skipped.
@@ -421,7 +422,7 @@ impl<'a> ProjectRun<'a> {
 
     async fn run(mut self, changes: Vec<(usize, &'a Change)>) -> Vec<(usize, ChangeOutcome)> {
         let live_project = self.live.projects.get(&self.project);
-        self.project_id = live_project.map(|p| p.id.clone());
+        self.project_id = live_project.map(|p| ProjectId::new(p.id.clone()));
         if let Some(project) = live_project {
             self.tags = project.tags.clone();
         }
@@ -521,12 +522,12 @@ impl<'a> ProjectRun<'a> {
         );
     }
 
-    fn environment_id(&self, environment: &EnvironmentSlug) -> Option<String> {
+    fn environment_id(&self, environment: &EnvironmentSlug) -> Option<EnvironmentId> {
         self.live
             .projects
             .get(&self.project)
             .and_then(|p| p.environments.get(environment))
-            .map(|e| e.id.clone())
+            .map(|e| EnvironmentId::new(e.id.clone()))
     }
 
     async fn apply_environment(&mut self, index: usize, change: &Change) {
@@ -588,8 +589,8 @@ impl<'a> ProjectRun<'a> {
         }
         let request = CreateFolder {
             project_id,
-            environment: environment.to_string(),
-            parent_path: path.parent().unwrap_or_else(FolderPath::root).to_string(),
+            environment: environment.clone(),
+            parent_path: path.parent().unwrap_or_else(FolderPath::root),
             name: path.name().to_string(),
             description: Some(marked_description(
                 field_description(change).flatten().as_deref(),
@@ -617,7 +618,7 @@ impl<'a> ProjectRun<'a> {
             let id = match self.tags.get(slug) {
                 Some(id) => id.clone(),
                 None => {
-                    let tag = self.api.create_tag(&project_id, slug.as_str()).await?;
+                    let tag = self.api.create_tag(&project_id, slug).await?;
                     self.tags.insert(slug.clone(), tag.id.clone());
                     tag.id
                 }
@@ -730,8 +731,8 @@ impl<'a> ProjectRun<'a> {
     fn scope(&self, environment: &EnvironmentSlug, path: &FolderPath) -> Option<SecretScope> {
         Some(SecretScope {
             project_id: self.project_id.clone()?,
-            environment: environment.to_string(),
-            path: path.to_string(),
+            environment: environment.clone(),
+            path: path.clone(),
         })
     }
 
@@ -884,8 +885,8 @@ impl<'a> ProjectRun<'a> {
         };
         let request = DeleteFolder {
             project_id,
-            environment: environment.to_string(),
-            parent_path: path.parent().unwrap_or_else(FolderPath::root).to_string(),
+            environment: environment.clone(),
+            parent_path: path.parent().unwrap_or_else(FolderPath::root),
             folder: path.name().to_string(),
             force: false,
         };
@@ -896,18 +897,21 @@ impl<'a> ProjectRun<'a> {
     }
 
     /// The scope of an import's folder, and the imported environment and path.
-    fn import_scope(&self, address: &Address) -> Option<(SecretScope, String, String)> {
+    fn import_scope(
+        &self,
+        address: &Address,
+    ) -> Option<(SecretScope, EnvironmentSlug, FolderPath)> {
         let Address::Import(_, environment, path, source_environment, source_path) = address else {
             return None;
         };
         Some((
             SecretScope {
                 project_id: self.project_id.clone()?,
-                environment: environment.to_string(),
-                path: path.to_string(),
+                environment: environment.clone(),
+                path: path.clone(),
             },
-            source_environment.to_string(),
-            source_path.to_string(),
+            source_environment.clone(),
+            source_path.clone(),
         ))
     }
 

@@ -26,8 +26,9 @@ use crate::model::{
 };
 use crate::plan::{LiveEnvironment, LiveFolder, LiveImport, LiveProject, LiveSecret, LiveState};
 
-use super::api::{InfisicalApi, RemoteFolder, RemoteProject, RemoteSecret, SecretScope};
+use super::api::{Depth, InfisicalApi, RemoteFolder, RemoteProject, RemoteSecret, SecretScope};
 use super::error::ApiError;
+use super::ids::ProjectId;
 
 /// Why the live state could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -149,7 +150,7 @@ async fn observe_found(
     let mut listings = Vec::new();
     for (slug, remote) in found {
         let mut project = LiveProject {
-            id: remote.id.clone(),
+            id: remote.id.to_string(),
             name: remote.name.clone(),
             description: remote.description.clone(),
             environments: BTreeMap::new(),
@@ -164,7 +165,7 @@ async fn observe_found(
             project.environments.insert(
                 env_slug.clone(),
                 LiveEnvironment {
-                    id: environment.id.clone(),
+                    id: environment.id.to_string(),
                     name: environment.name.clone(),
                     position: environment.position,
                     observed,
@@ -182,9 +183,10 @@ async fn observe_found(
 
     let results: Vec<_> = futures::stream::iter(listings.into_iter().map(
         |(slug, project_id, environment)| async move {
+            let root = FolderPath::root();
             let (folders, secrets) = futures::join!(
-                api.list_folders(&project_id, environment.as_str(), "/", true),
-                api.list_secrets(&project_id, environment.as_str(), "/", true),
+                api.list_folders(&project_id, &environment, &root, Depth::Recursive),
+                api.list_secrets(&project_id, &environment, &root, Depth::Recursive),
             );
             let listing_error = |what, source| ObserveError::Listing {
                 what,
@@ -236,7 +238,7 @@ fn record_listing(
         env.folders.insert(
             path,
             LiveFolder {
-                id: folder.id,
+                id: folder.id.into_string(),
                 description: folder.description,
             },
         );
@@ -295,9 +297,9 @@ async fn observe_imports(
     let results: Vec<_> = futures::stream::iter(folders.into_iter().map(
         |(slug, project_id, environment, path)| async move {
             let scope = SecretScope {
-                project_id,
-                environment: environment.to_string(),
-                path: path.to_string(),
+                project_id: ProjectId::new(project_id),
+                environment: environment.clone(),
+                path: path.clone(),
             };
             let imports =
                 api.list_imports(&scope)

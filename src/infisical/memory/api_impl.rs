@@ -2,21 +2,78 @@
 
 use async_trait::async_trait;
 
+use crate::infisical::api::Depth;
 use crate::infisical::api::{
     CreateEnvironment, CreateFolder, CreateProject, DeleteFolder, InfisicalApi, RemoteEnvironment,
     RemoteFolder, RemoteImport, RemoteProject, RemoteSecret, RemoteTag, SecretDelete, SecretScope,
     SecretWrite, UpdateEnvironment, UpdateProject, WriteOutcome,
 };
 use crate::infisical::error::ApiError;
+use crate::infisical::ids::{EnvironmentId, FolderId, ProjectId};
 use crate::model::SecretValue;
 use crate::model::value::normalize_value;
+use crate::model::{EnvironmentSlug, FolderPath, TagSlug};
 
 use super::{MemoryInfisical, Store, StoredSecret, context, env_exists, folder_exists};
 
 const IMPORTS: &str = "/api/v2/secret-imports";
 const IMPORT: &str = "/api/v2/secret-imports/{id}";
 
-fn import_key(scope: &SecretScope) -> (String, String, String) {
+/// A scope as the store keys it: plain strings.
+struct Scope {
+    project_id: String,
+    environment: String,
+    path: String,
+}
+
+impl From<&SecretScope> for Scope {
+    fn from(scope: &SecretScope) -> Self {
+        Self {
+            project_id: scope.project_id.to_string(),
+            environment: scope.environment.to_string(),
+            path: scope.path.to_string(),
+        }
+    }
+}
+
+/// A folder create or delete as the store keys it: plain strings.
+struct FolderRequest<'a> {
+    project_id: String,
+    environment: String,
+    parent_path: String,
+    /// The name (create) or the id or name (delete).
+    folder: &'a str,
+    description: Option<String>,
+    force: bool,
+}
+
+impl<'a> From<&'a CreateFolder> for FolderRequest<'a> {
+    fn from(request: &'a CreateFolder) -> Self {
+        Self {
+            project_id: request.project_id.to_string(),
+            environment: request.environment.to_string(),
+            parent_path: request.parent_path.to_string(),
+            folder: &request.name,
+            description: request.description.clone(),
+            force: false,
+        }
+    }
+}
+
+impl<'a> From<&'a DeleteFolder> for FolderRequest<'a> {
+    fn from(request: &'a DeleteFolder) -> Self {
+        Self {
+            project_id: request.project_id.to_string(),
+            environment: request.environment.to_string(),
+            parent_path: request.parent_path.to_string(),
+            folder: &request.folder,
+            description: None,
+            force: request.force,
+        }
+    }
+}
+
+fn import_key(scope: &Scope) -> (String, String, String) {
     (
         scope.project_id.clone(),
         scope.environment.clone(),
@@ -25,7 +82,7 @@ fn import_key(scope: &SecretScope) -> (String, String, String) {
 }
 
 /// 404 when the importing folder (or its environment) does not exist.
-fn import_folder(store: &Store, scope: &SecretScope, method: &str) -> Result<(), ApiError> {
+fn import_folder(store: &Store, scope: &Scope, method: &str) -> Result<(), ApiError> {
     if env_exists(store, &scope.project_id, &scope.environment)
         && folder_exists(store, &scope.project_id, &scope.environment, &scope.path)
     {
@@ -70,7 +127,7 @@ impl InfisicalApi for MemoryInfisical {
         }
         let id = store.id("project");
         let project = RemoteProject {
-            id: id.clone(),
+            id: ProjectId::new(id.clone()),
             slug: request.slug.clone(),
             name: request.name.clone(),
             description: request.description.clone(),
@@ -82,9 +139,10 @@ impl InfisicalApi for MemoryInfisical {
 
     async fn update_project(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         request: &UpdateProject,
     ) -> Result<RemoteProject, ApiError> {
+        let project_id = project_id.as_str();
         self.enter("update_project", "PATCH", "/api/v1/projects/{id}")?;
         let mut store = self.store();
         let project = store.projects.get_mut(project_id).ok_or_else(|| {
@@ -103,7 +161,8 @@ impl InfisicalApi for MemoryInfisical {
         Ok(project.clone())
     }
 
-    async fn delete_project(&self, project_id: &str) -> Result<(), ApiError> {
+    async fn delete_project(&self, project_id: &ProjectId) -> Result<(), ApiError> {
+        let project_id = project_id.as_str();
         self.enter("delete_project", "DELETE", "/api/v1/projects/{id}")?;
         self.store().projects.remove(project_id);
         Ok(())
@@ -111,9 +170,10 @@ impl InfisicalApi for MemoryInfisical {
 
     async fn create_environment(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         request: &CreateEnvironment,
     ) -> Result<RemoteEnvironment, ApiError> {
+        let project_id = project_id.as_str();
         let path = "/api/v1/projects/{id}/environments";
         self.enter("create_environment", "POST", path)?;
         let mut store = self.store();
@@ -130,7 +190,7 @@ impl InfisicalApi for MemoryInfisical {
             )));
         }
         let environment = RemoteEnvironment {
-            id,
+            id: EnvironmentId::new(id),
             slug: request.slug.clone(),
             name: request.name.clone(),
             position: None,
@@ -141,10 +201,12 @@ impl InfisicalApi for MemoryInfisical {
 
     async fn update_environment(
         &self,
-        project_id: &str,
-        environment_id: &str,
+        project_id: &ProjectId,
+        environment_id: &EnvironmentId,
         request: &UpdateEnvironment,
     ) -> Result<RemoteEnvironment, ApiError> {
+        let project_id = project_id.as_str();
+        let environment_id = environment_id.as_str();
         let path = "/api/v1/projects/{id}/environments/{envId}";
         self.enter("update_environment", "PATCH", path)?;
         let mut store = self.store();
@@ -161,9 +223,11 @@ impl InfisicalApi for MemoryInfisical {
 
     async fn delete_environment(
         &self,
-        project_id: &str,
-        environment_id: &str,
+        project_id: &ProjectId,
+        environment_id: &EnvironmentId,
     ) -> Result<(), ApiError> {
+        let project_id = project_id.as_str();
+        let environment_id = environment_id.as_str();
         self.enter(
             "delete_environment",
             "DELETE",
@@ -177,11 +241,15 @@ impl InfisicalApi for MemoryInfisical {
 
     async fn list_folders(
         &self,
-        project_id: &str,
-        environment: &str,
-        path: &str,
-        recursive: bool,
+        project_id: &ProjectId,
+        environment: &EnvironmentSlug,
+        path: &FolderPath,
+        depth: Depth,
     ) -> Result<Vec<RemoteFolder>, ApiError> {
+        let project_id = project_id.as_str();
+        let environment = environment.as_str();
+        let path = path.as_str();
+        let recursive = depth.is_recursive();
         self.enter("list_folders", "GET", "/api/v2/folders")?;
         let store = self.store();
         let prefix = if path == "/" {
@@ -206,6 +274,7 @@ impl InfisicalApi for MemoryInfisical {
     }
 
     async fn create_folder(&self, request: &CreateFolder) -> Result<RemoteFolder, ApiError> {
+        let request = &FolderRequest::from(request);
         self.enter("create_folder", "POST", "/api/v2/folders")?;
         let mut store = self.store();
         if !env_exists(&store, &request.project_id, &request.environment) {
@@ -216,7 +285,7 @@ impl InfisicalApi for MemoryInfisical {
             )));
         }
         let parent = request.parent_path.trim_end_matches('/');
-        let full = format!("{parent}/{}", request.name);
+        let full = format!("{parent}/{}", request.folder);
         let key = (request.project_id.clone(), request.environment.clone());
         if store
             .folders
@@ -228,7 +297,7 @@ impl InfisicalApi for MemoryInfisical {
                 "/api/v2/folders",
                 format!(
                     "Folder with name '{}' already exists in path '{}'",
-                    request.name, request.parent_path
+                    request.folder, request.parent_path
                 ),
             )));
         }
@@ -253,10 +322,10 @@ impl InfisicalApi for MemoryInfisical {
             let id = store.id("folder");
             let last = index + 1 == segments.len();
             let folder = RemoteFolder {
-                id,
+                id: FolderId::new(id),
                 name: (*segment).to_string(),
                 path: current.clone(),
-                parent_id: Some(parent_path),
+                parent_id: Some(FolderId::new(parent_path)),
                 description: if last {
                     request.description.clone()
                 } else {
@@ -276,6 +345,7 @@ impl InfisicalApi for MemoryInfisical {
     }
 
     async fn delete_folder(&self, request: &DeleteFolder) -> Result<(), ApiError> {
+        let request = &FolderRequest::from(request);
         self.enter("delete_folder", "DELETE", "/api/v2/folders/{idOrName}")?;
         let mut store = self.store();
         let parent = request.parent_path.trim_end_matches('/');
@@ -327,11 +397,15 @@ impl InfisicalApi for MemoryInfisical {
 
     async fn list_secrets(
         &self,
-        project_id: &str,
-        environment: &str,
-        path: &str,
-        recursive: bool,
+        project_id: &ProjectId,
+        environment: &EnvironmentSlug,
+        path: &FolderPath,
+        depth: Depth,
     ) -> Result<Vec<RemoteSecret>, ApiError> {
+        let project_id = project_id.as_str();
+        let environment = environment.as_str();
+        let path = path.as_str();
+        let recursive = depth.is_recursive();
         self.enter("list_secrets", "GET", "/api/v4/secrets")?;
         let store = self.store();
         let tags = store.tags.get(project_id).cloned().unwrap_or_default();
@@ -361,6 +435,7 @@ impl InfisicalApi for MemoryInfisical {
         scope: &SecretScope,
         secrets: &[SecretWrite],
     ) -> Result<WriteOutcome, ApiError> {
+        let scope = &Scope::from(scope);
         let route = "/api/v4/secrets/batch";
         self.enter("create_secrets", "POST", route)?;
         let mut store = self.store();
@@ -424,6 +499,7 @@ impl InfisicalApi for MemoryInfisical {
         scope: &SecretScope,
         secrets: &[SecretWrite],
     ) -> Result<WriteOutcome, ApiError> {
+        let scope = &Scope::from(scope);
         let route = "/api/v4/secrets/batch";
         self.enter("update_secrets", "PATCH", route)?;
         let mut store = self.store();
@@ -482,6 +558,7 @@ impl InfisicalApi for MemoryInfisical {
         scope: &SecretScope,
         secrets: &[SecretDelete],
     ) -> Result<WriteOutcome, ApiError> {
+        let scope = &Scope::from(scope);
         let route = "/api/v4/secrets/batch";
         self.enter("delete_secrets", "DELETE", route)?;
         let mut store = self.store();
@@ -512,6 +589,7 @@ impl InfisicalApi for MemoryInfisical {
     }
 
     async fn list_imports(&self, scope: &SecretScope) -> Result<Vec<RemoteImport>, ApiError> {
+        let scope = &Scope::from(scope);
         self.enter("list_imports", "GET", IMPORTS)?;
         let store = self.store();
         import_folder(&store, scope, "GET")?;
@@ -525,9 +603,12 @@ impl InfisicalApi for MemoryInfisical {
     async fn create_import(
         &self,
         scope: &SecretScope,
-        environment: &str,
-        path: &str,
+        environment: &EnvironmentSlug,
+        path: &FolderPath,
     ) -> Result<RemoteImport, ApiError> {
+        let environment = environment.as_str();
+        let path = path.as_str();
+        let scope = &Scope::from(scope);
         self.enter("create_import", "POST", IMPORTS)?;
         let mut store = self.store();
         import_folder(&store, scope, "POST")?;
@@ -576,6 +657,7 @@ impl InfisicalApi for MemoryInfisical {
         import_id: &str,
         position: u32,
     ) -> Result<RemoteImport, ApiError> {
+        let scope = &Scope::from(scope);
         self.enter("move_import", "PATCH", IMPORT)?;
         let mut store = self.store();
         import_folder(&store, scope, "PATCH")?;
@@ -597,6 +679,7 @@ impl InfisicalApi for MemoryInfisical {
     }
 
     async fn delete_import(&self, scope: &SecretScope, import_id: &str) -> Result<(), ApiError> {
+        let scope = &Scope::from(scope);
         self.enter("delete_import", "DELETE", IMPORT)?;
         let mut store = self.store();
         import_folder(&store, scope, "DELETE")?;
@@ -615,7 +698,8 @@ impl InfisicalApi for MemoryInfisical {
         Ok(())
     }
 
-    async fn list_tags(&self, project_id: &str) -> Result<Vec<RemoteTag>, ApiError> {
+    async fn list_tags(&self, project_id: &ProjectId) -> Result<Vec<RemoteTag>, ApiError> {
+        let project_id = project_id.as_str();
         self.enter("list_tags", "GET", "/api/v1/projects/{id}/tags")?;
         Ok(self
             .store()
@@ -625,7 +709,13 @@ impl InfisicalApi for MemoryInfisical {
             .unwrap_or_default())
     }
 
-    async fn create_tag(&self, project_id: &str, slug: &str) -> Result<RemoteTag, ApiError> {
+    async fn create_tag(
+        &self,
+        project_id: &ProjectId,
+        slug: &TagSlug,
+    ) -> Result<RemoteTag, ApiError> {
+        let project_id = project_id.as_str();
+        let slug = slug.as_str();
         let route = "/api/v1/projects/{id}/tags";
         self.enter("create_tag", "POST", route)?;
         let mut store = self.store();

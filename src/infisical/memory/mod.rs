@@ -166,7 +166,7 @@ impl MemoryInfisical {
                     .environments
                     .iter()
                     .map(|(env_slug, e)| RemoteEnvironment {
-                        id: e.id.clone(),
+                        id: e.id.clone().into(),
                         slug: env_slug.to_string(),
                         name: e.name.clone(),
                         position: e.position,
@@ -175,7 +175,7 @@ impl MemoryInfisical {
                 store.projects.insert(
                     project.id.clone(),
                     RemoteProject {
-                        id: project.id.clone(),
+                        id: project.id.clone().into(),
                         slug: slug.to_string(),
                         name: project.name.clone(),
                         description: project.description.clone(),
@@ -188,7 +188,7 @@ impl MemoryInfisical {
                         store.folders.entry(key.clone()).or_default().insert(
                             path.to_string(),
                             RemoteFolder {
-                                id: folder.id.clone(),
+                                id: folder.id.clone().into(),
                                 name: path.name().to_string(),
                                 path: path.to_string(),
                                 parent_id: None,
@@ -262,7 +262,7 @@ impl MemoryInfisical {
         store
             .secrets
             .get(&(
-                project.id.clone(),
+                project.id.to_string(),
                 environment.to_string(),
                 path.to_string(),
             ))?

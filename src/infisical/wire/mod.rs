@@ -187,7 +187,7 @@ pub struct EnvironmentWire {
 impl From<EnvironmentWire> for RemoteEnvironment {
     fn from(wire: EnvironmentWire) -> Self {
         RemoteEnvironment {
-            id: wire.id,
+            id: wire.id.into(),
             slug: wire.slug,
             name: wire.name,
             position: wire.position,
@@ -217,7 +217,7 @@ pub struct ProjectWire {
 impl From<ProjectWire> for RemoteProject {
     fn from(wire: ProjectWire) -> Self {
         RemoteProject {
-            id: wire.id,
+            id: wire.id.into(),
             slug: wire.slug,
             name: wire.name,
             description: wire.description,

@@ -196,10 +196,10 @@ pub fn folders_with_paths(
     for (folder, place) in folders.into_iter().zip(places) {
         match place {
             Place::Known(path, _) => tree.folders.push(RemoteFolder {
-                id: folder.id,
+                id: folder.id.into(),
                 name: folder.name,
                 path,
-                parent_id: folder.parent_id,
+                parent_id: folder.parent_id.map(Into::into),
                 description: folder.description,
             }),
             Place::TooDeep => tree.too_deep += 1,

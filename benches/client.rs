@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 
 use infisical_gitops::dev::{DevServer, DevServerConfig};
 use infisical_gitops::infisical::{
-    ClientConfig, Credentials, HttpClient, InfisicalApi, SecretScope, SecretWrite,
+    ClientConfig, Credentials, Depth, HttpClient, InfisicalApi, ProjectId, SecretScope, SecretWrite,
 };
-use infisical_gitops::model::SecretValue;
+use infisical_gitops::model::{EnvironmentSlug, FolderPath, SecretValue};
 
 const CLIENT_ID: &str = "bench-client-id";
 const CLIENT_SECRET: &str = "bench-client-secret";
@@ -41,7 +41,7 @@ async fn measure(
         .map(|worker| {
             let client = client.clone();
             let next = next.clone();
-            let project_id = project_id.to_string();
+            let project_id = ProjectId::new(project_id);
             tokio::spawn(async move {
                 loop {
                     let n = next.fetch_add(1, Ordering::Relaxed);
@@ -51,7 +51,12 @@ async fn measure(
                     match workload {
                         Workload::List => {
                             let secrets = client
-                                .list_secrets(&project_id, "dev", "/listed", false)
+                                .list_secrets(
+                                    &project_id,
+                                    &EnvironmentSlug::new("dev").unwrap(),
+                                    &FolderPath::new("/listed").unwrap(),
+                                    Depth::Direct,
+                                )
                                 .await
                                 .unwrap();
                             assert_eq!(secrets.len(), 100);
@@ -59,8 +64,8 @@ async fn measure(
                         Workload::BatchCreate => {
                             let scope = SecretScope {
                                 project_id: project_id.clone(),
-                                environment: "dev".into(),
-                                path: "/created".into(),
+                                environment: EnvironmentSlug::new("dev").unwrap(),
+                                path: FolderPath::new("/created").unwrap(),
                             };
                             let batch: Vec<SecretWrite> = (0..10)
                                 .map(|i| SecretWrite {

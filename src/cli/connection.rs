@@ -146,7 +146,7 @@ impl ConnectionArgs {
             });
         }
         let api_url = self.api_url.clone();
-        let mut config = ClientConfig::from_lookup(|name| {
+        let mut config = ClientConfig::from_lookup(&env::INFISICAL_SETTINGS, |name| {
             if name == env::INFISICAL_API_URL && api_url.is_some() {
                 return api_url.clone();
             }

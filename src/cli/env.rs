@@ -27,6 +27,14 @@ pub const INFISICAL_UNIVERSAL_AUTH_CLIENT_ID: &str = "INFISICAL_UNIVERSAL_AUTH_C
 pub const INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET: &str = "INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET";
 /// A ready access token, instead of universal auth (name as in Infisical's own CLI).
 pub const INFISICAL_TOKEN: &str = "INFISICAL_TOKEN";
+/// The four above, as the Infisical client configuration looks them up.
+pub const INFISICAL_SETTINGS: crate::infisical::client::SettingNames =
+    crate::infisical::client::SettingNames {
+        api_url: INFISICAL_API_URL,
+        client_id: INFISICAL_UNIVERSAL_AUTH_CLIENT_ID,
+        client_secret: INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET,
+        token: INFISICAL_TOKEN,
+    };
 /// Extra CA certificates (PEM) trusted for Infisical (`--ca-cert`).
 pub const INFISICAL_CA_CERT: &str = "INFISICAL_CA_CERT";
 /// `--infisical-max-response-bytes`: the largest Infisical answer read.

@@ -18,7 +18,11 @@
 //! of metadata and descriptions, and every project gets `policy.adoption: adopt` (or the chosen
 //! policy), so the first plan against the same Infisical only adopts.
 
+mod files;
 pub mod matching;
+mod sources;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -29,15 +33,19 @@ use crate::infisical::api::{InfisicalApi, RemoteProject};
 use crate::infisical::error::ApiError;
 use crate::infisical::observe::{ObserveError, observe_projects};
 use crate::model::document::{
-    API_VERSION, Adoption, BitwardenSecretsManagerSpec, BitwardenSpec, EnvironmentSpec, FolderSpec,
-    GenerateSpec, ImportSpec, Metadata, PolicySpec, ProjectDocument, ProjectSpec,
-    SecretSetDocument, SecretSetSpec, SecretSpec,
+    Adoption, BitwardenSecretsManagerSpec, GenerateSpec, ImportSpec, SecretSpec,
 };
 use crate::model::span::Located;
-use crate::model::{Address, EnvironmentSlug, FolderPath, GenerateRule, ProjectSlug, SecretValue};
-use crate::plan::{LiveEnvironment, LiveProject, LiveState};
+use crate::model::{Address, EnvironmentSlug, FolderPath, SecretKey};
+use crate::plan::{LiveProject, LiveSecret, LiveState};
 
 pub use matching::{Catalog, Mapping, MappingEntry, MappingError, NameMatch, ValueHolder};
+
+use files::{
+    folder_file_stem, folder_file_stems, ordered_environments, project_file,
+    refuse_colliding_paths, secret_set_file,
+};
+use sources::{Source, decide_sources};
 
 /// Why an import failed.
 #[derive(Debug, thiserror::Error)]
@@ -282,25 +290,6 @@ impl Chooser for Refuse {
     }
 }
 
-/// Where one secret's value comes from, in the generated file.
-#[derive(Debug, Clone)]
-enum Source {
-    Bitwarden(BitwardenSpec),
-    /// A Bitwarden Secrets Manager secret, by id.
-    SecretsManager(String),
-    Generate(GenerateRule),
-    Literal(String),
-    Todo(String),
-}
-
-/// What the first pass decided for a secret.
-enum Pending {
-    Decided(Source),
-    /// Several items hold the value, none named like the secret: decided in the second pass
-    /// (same Bitwarden folder as the secret's neighbours, then the chooser).
-    ValueChoice(Vec<ValueHolder>),
-}
-
 /// Turns an observation into files. `projects` are the lookups [`read_live`] returned.
 ///
 /// A secret's source, in order: the mapping file; the source record apply wrote on a secret it
@@ -340,53 +329,7 @@ pub fn generate(
                 let source = sources
                     .remove(&address)
                     .unwrap_or_else(|| Source::Todo("fill in a bitwarden reference".to_string()));
-                let mut spec = SecretSpec {
-                    key: Located::unplaced(key.to_string()),
-                    comment: (!secret.comment.is_empty())
-                        .then(|| Located::unplaced(secret.comment.clone())),
-                    tags: secret
-                        .tags
-                        .iter()
-                        .map(|t| Located::unplaced(t.to_string()))
-                        .collect(),
-                    metadata: secret.user_metadata(),
-                    ..SecretSpec::default()
-                };
-                if secret.comment.trim() != secret.comment {
-                    report.warnings.push(format!(
-                        "{address}: the comment has surrounding whitespace, which the repository trims; the first plan updates it"
-                    ));
-                }
-                match source {
-                    Source::Bitwarden(reference) => {
-                        if let Some(catalog) = catalog
-                            && catalog.same_value(&reference, secret.value.as_ref()) == Some(false)
-                        {
-                            report.differing_values.push(address.clone());
-                        }
-                        spec.bitwarden = Some(Located::unplaced(reference));
-                    }
-                    Source::SecretsManager(secret_id) => {
-                        spec.bitwarden_secrets_manager =
-                            Some(Located::unplaced(BitwardenSecretsManagerSpec {
-                                secret: Located::unplaced(secret_id),
-                            }));
-                    }
-                    Source::Generate(rule) => {
-                        spec.generate = Some(Located::unplaced(GenerateSpec {
-                            length: Some(Located::unplaced(rule.length)),
-                            charset: Some(rule.charset),
-                            backup_to: rule.backup_to,
-                        }));
-                    }
-                    Source::Literal(value) => {
-                        spec.sensitive = Some(Located::unplaced(false));
-                        spec.value = Some(Located::unplaced(value));
-                    }
-                    Source::Todo(note) => {
-                        spec.todo = Some(Located::unplaced(note));
-                    }
-                }
+                let spec = secret_spec(&address, key, secret, source, catalog, &mut report);
                 report.secrets += 1;
                 by_folder
                     .entry(path.clone())
@@ -396,38 +339,9 @@ pub fn generate(
                     .push(spec);
             }
         }
-        // path → environment → imports, in position order (replication imports and imports of
-        // folders that do not exist are left out: the repository could not declare them)
-        let mut imports_by_folder: BTreeMap<
-            FolderPath,
-            BTreeMap<EnvironmentSlug, Vec<ImportSpec>>,
-        > = BTreeMap::new();
-        for (env_slug, env) in &project.environments {
-            for (path, imports) in &env.imports {
-                let specs: Vec<ImportSpec> = imports
-                    .iter()
-                    .filter_map(|import| import.manageable_source())
-                    .filter(|(source_env, source_path)| {
-                        source_path.is_root()
-                            || project
-                                .environments
-                                .get(source_env)
-                                .is_some_and(|e| e.folders.contains_key(source_path))
-                    })
-                    .map(|(source_env, source_path)| ImportSpec {
-                        environment: Located::unplaced(source_env.to_string()),
-                        path: Located::unplaced(source_path.to_string()),
-                    })
-                    .collect();
-                if specs.is_empty() {
-                    continue;
-                }
-                by_folder.entry(path.clone()).or_default();
-                imports_by_folder
-                    .entry(path.clone())
-                    .or_default()
-                    .insert(env_slug.clone(), specs);
-            }
+        let mut imports_by_folder = imports_by_folder(project);
+        for path in imports_by_folder.keys() {
+            by_folder.entry(path.clone()).or_default();
         }
         let order: Vec<EnvironmentSlug> = environments.iter().map(|(s, _)| s.clone()).collect();
         let mut names = BTreeSet::new();
@@ -458,680 +372,96 @@ pub fn generate(
     Ok(Imported { files, report })
 }
 
-/// Every secret's source, counted in `report`. Two passes: the first decides every secret it
-/// can on its own; the second settles values held by several items, preferring the Bitwarden
-/// folder that the other secrets of the same Infisical folder were found in.
-fn decide_sources(
-    live: &LiveState,
-    mapping: &Mapping,
-    catalog: Option<&Catalog>,
-    chooser: &mut dyn Chooser,
-    options: &ImportOptions,
-    report: &mut ImportReport,
-) -> Result<BTreeMap<Address, Source>, ImportError> {
-    let mut ambiguities = Vec::new();
-    // One choice per ambiguous name or candidate set, so a key in three environments is asked
-    // once.
-    let mut chosen: BTreeMap<(ChoiceReason, Vec<String>), Option<String>> = BTreeMap::new();
-    let mut used_mappings = BTreeSet::new();
-    let mut pending: BTreeMap<Address, Pending> = BTreeMap::new();
-
-    for (slug, project) in &live.projects {
-        for (env_slug, environment) in &project.environments {
-            for ((path, key), secret) in &environment.secrets {
-                let address =
-                    Address::Secret(slug.clone(), env_slug.clone(), path.clone(), key.clone());
-                let decision = if let Some(entry) = mapping.get(&address) {
-                    used_mappings.insert(address.clone());
-                    report.mapped += 1;
-                    Pending::Decided(Source::Bitwarden(entry.to_spec()))
-                } else if let Some(source) = recorded_source(&address, secret, catalog, report) {
-                    Pending::Decided(source)
-                } else {
-                    match value_match(&address, secret, catalog, options) {
-                        Some(Pending::Decided(source)) => {
-                            report.matched_by_value += 1;
-                            Pending::Decided(source)
-                        }
-                        Some(other) => other,
-                        None => Pending::Decided(name_match(
-                            &address,
-                            catalog,
-                            options,
-                            chooser,
-                            &mut chosen,
-                            &mut ambiguities,
-                            report,
-                        )),
-                    }
-                };
-                pending.insert(address, decision);
-            }
-        }
-    }
-
-    // The Bitwarden folders each Infisical folder's secrets were found in.
-    let mut neighbours: BTreeMap<(ProjectSlug, FolderPath), BTreeSet<String>> = BTreeMap::new();
-    if let Some(catalog) = catalog {
-        for (address, decision) in &pending {
-            if let (
-                Address::Secret(project, _, path, _),
-                Pending::Decided(Source::Bitwarden(reference)),
-            ) = (address, decision)
-                && let Some(folder) = reference
-                    .item
-                    .as_ref()
-                    .and_then(|item| catalog.folder_of(&item.value))
-            {
-                neighbours
-                    .entry((project.clone(), path.clone()))
-                    .or_default()
-                    .insert(folder.to_string());
-            }
-        }
-    }
-
-    let mut sources = BTreeMap::new();
-    for (address, decision) in pending {
-        let source = match decision {
-            Pending::Decided(source) => source,
-            Pending::ValueChoice(holders) => {
-                let folders = match &address {
-                    Address::Secret(project, _, path, _) => {
-                        neighbours.get(&(project.clone(), path.clone()))
-                    }
-                    _ => None,
-                };
-                let near: Vec<&ValueHolder> = holders
-                    .iter()
-                    .filter(|h| {
-                        h.folder
-                            .as_ref()
-                            .is_some_and(|f| folders.is_some_and(|set| set.contains(f)))
-                    })
-                    .collect();
-                let picked = if let [one] = near.as_slice() {
-                    Some((*one).clone())
-                } else {
-                    let ids: Vec<String> = holders.iter().map(|h| h.item.clone()).collect();
-                    let choice = chosen
-                        .entry((ChoiceReason::Value, ids.clone()))
-                        .or_insert_with(|| chooser.choose(&address, &ChoiceReason::Value, &ids))
-                        .clone();
-                    match choice.and_then(|id| holders.iter().find(|h| h.item == id)) {
-                        Some(holder) => Some(holder.clone()),
-                        None => {
-                            ambiguities.push(Ambiguity {
-                                address: address.clone(),
-                                reason: ChoiceReason::Value,
-                                candidates: ids,
-                            });
-                            None
-                        }
-                    }
-                };
-                match picked {
-                    Some(holder) => {
-                        report.matched_by_value += 1;
-                        holder_source(&holder)
-                    }
-                    None => Source::Todo(String::new()),
-                }
-            }
-        };
-        if matches!(source, Source::Todo(_)) {
-            report.placeholders.push(address.clone());
-        }
-        sources.insert(address, source);
-    }
-    if !ambiguities.is_empty() {
-        ambiguities.sort_by(|a, b| a.address.cmp(&b.address));
-        return Err(ImportError::Ambiguous(ambiguities));
-    }
-    for address in mapping.addresses() {
-        if !used_mappings.contains(address) {
-            report.warnings.push(format!(
-                "{address}: mapping entry matches no imported secret"
-            ));
-        }
-    }
-    Ok(sources)
-}
-
-/// The source apply recorded on a secret it manages: `generate` from
-/// `infisical-gitops/generate` (when the live value fits the rule), `value` from
-/// `infisical-gitops/literal: true` (unless a *sensitive* Bitwarden field in scope holds the
-/// value, a password, notes, hidden custom field or Secrets Manager value: then it is a secret,
-/// and the value match decides; a URI or username holding it does not count, so a literal URL
-/// stays a literal). The recorded source comes before value matching. Records on unmarked
-/// secrets are ignored: only a secret this tool writes carries its records.
-fn recorded_source(
+/// The spec of one live secret, with its source written in; a Bitwarden reference whose value
+/// differs from the live one is recorded in `report`.
+fn secret_spec(
     address: &Address,
-    secret: &crate::plan::LiveSecret,
+    key: &SecretKey,
+    secret: &LiveSecret,
+    source: Source,
     catalog: Option<&Catalog>,
     report: &mut ImportReport,
-) -> Option<Source> {
-    use crate::plan::ownership::{GENERATE_KEY, LITERAL_KEY, LITERAL_VALUE, parse_generate_record};
-    if !secret.is_marked() {
-        return None;
-    }
-    if let Some(record) = secret.metadata.get(GENERATE_KEY) {
-        let Some(rule) = parse_generate_record(record) else {
-            report.warnings.push(format!(
-                "{address}: the metadata `{GENERATE_KEY}` is not a rule this tool writes; the secret is matched like an unmanaged one"
-            ));
-            return None;
-        };
-        if let Some(value) = &secret.value
-            && !fits_rule(value, &rule)
-        {
-            report.warnings.push(format!(
-                "{address}: the value does not fit its recorded rule `{}` (changed by hand?); the secret is matched like an unmanaged one",
-                crate::plan::ownership::generate_record(&rule)
-            ));
-            return None;
-        }
-        report.generated += 1;
-        return Some(Source::Generate(rule));
-    }
-    if secret.metadata.get(LITERAL_KEY).map(String::as_str) == Some(LITERAL_VALUE) {
-        let value = secret.value.as_ref()?;
-        if value.is_blank() {
-            return None;
-        }
-        if catalog.is_some_and(|c| c.holds_sensitive_value(value)) {
-            report.warnings.push(format!(
-                "{address}: recorded as a non-sensitive literal, but a sensitive bitwarden field holds its value; it is imported as a reference, not as a literal"
-            ));
-            return None;
-        }
-        report.literals.push(address.clone());
-        return Some(Source::Literal(value.expose().to_string()));
-    }
-    None
-}
-
-/// Whether `value` could have been made by `rule`: its length and alphabet.
-fn fits_rule(value: &SecretValue, rule: &GenerateRule) -> bool {
-    let alphabet = crate::resolve::generate::alphabet(rule.charset);
-    let text = value.expose();
-    text.len() == rule.length as usize && text.bytes().all(|b| alphabet.contains(&b))
-}
-
-/// The value match: `None` when no field holds the value (or value matching is off).
-fn value_match(
-    address: &Address,
-    secret: &crate::plan::LiveSecret,
-    catalog: Option<&Catalog>,
-    options: &ImportOptions,
-) -> Option<Pending> {
-    if !options.matching.by_value() {
-        return None;
-    }
-    let holders = catalog?.find_by_value(secret.value.as_ref()?);
-    match holders.as_slice() {
-        [] => None,
-        [one] => Some(Pending::Decided(holder_source(one))),
-        many => {
-            // The most specific: an item (or Secrets Manager secret) named like the secret.
-            let names = Catalog::names_for(address);
-            let named: Vec<&ValueHolder> =
-                many.iter().filter(|h| names.contains(&h.name)).collect();
-            match named.as_slice() {
-                [one] => Some(Pending::Decided(holder_source(one))),
-                _ => Some(Pending::ValueChoice(holders)),
-            }
-        }
-    }
-}
-
-/// The source written for a value holder: a Secrets Manager reference or a Password Manager one.
-fn holder_source(holder: &ValueHolder) -> Source {
-    if holder.secrets_manager {
-        Source::SecretsManager(holder.item.clone())
-    } else {
-        Source::Bitwarden(holder.to_spec())
-    }
-}
-
-/// The name match, then the placeholder.
-fn name_match(
-    address: &Address,
-    catalog: Option<&Catalog>,
-    options: &ImportOptions,
-    chooser: &mut dyn Chooser,
-    chosen: &mut BTreeMap<(ChoiceReason, Vec<String>), Option<String>>,
-    ambiguities: &mut Vec<Ambiguity>,
-    report: &mut ImportReport,
-) -> Source {
-    let key = match address {
-        Address::Secret(_, _, _, key) => key.to_string(),
-        _ => String::new(),
+) -> SecretSpec {
+    let mut spec = SecretSpec {
+        key: Located::unplaced(key.to_string()),
+        comment: (!secret.comment.is_empty()).then(|| Located::unplaced(secret.comment.clone())),
+        tags: secret
+            .tags
+            .iter()
+            .map(|t| Located::unplaced(t.to_string()))
+            .collect(),
+        metadata: secret.user_metadata(),
+        ..SecretSpec::default()
     };
-    let Some(catalog) = catalog else {
-        return Source::Todo("fill in a bitwarden reference".to_string());
-    };
-    if !options.matching.by_name() {
-        return Source::Todo(format!(
-            "fill in a bitwarden reference (no field in {} holds this value)",
-            catalog.scope_label()
+    if secret.comment.trim() != secret.comment {
+        report.warnings.push(format!(
+            "{address}: the comment has surrounding whitespace, which the repository trims; the first plan updates it"
         ));
     }
-    match catalog.find(address) {
-        NameMatch::One { item, field } => {
-            report.matched_by_name += 1;
-            Source::Bitwarden(reference(item, field))
-        }
-        NameMatch::Ambiguous { name, candidates } => {
-            let reason = ChoiceReason::Name(name);
-            let choice = chosen
-                .entry((reason.clone(), Vec::new()))
-                .or_insert_with(|| chooser.choose(address, &reason, &candidates))
-                .clone();
-            match choice {
-                Some(item) => {
-                    report.matched_by_name += 1;
-                    let field = catalog.field_for(&item);
-                    Source::Bitwarden(reference(item, field))
-                }
-                None => {
-                    ambiguities.push(Ambiguity {
-                        address: address.clone(),
-                        reason,
-                        candidates,
-                    });
-                    Source::Todo(String::new())
-                }
+    match source {
+        Source::Bitwarden(reference) => {
+            if let Some(catalog) = catalog
+                && catalog.same_value(&reference, secret.value.as_ref()) == Some(false)
+            {
+                report.differing_values.push(address.clone());
             }
+            spec.bitwarden = Some(Located::unplaced(reference));
         }
-        NameMatch::None if options.matching.by_value() => Source::Todo(format!(
-            "fill in a bitwarden reference (no field holds this value, and no item is named `{key}` or `{address}` in {})",
-            catalog.scope_label()
-        )),
-        NameMatch::None => Source::Todo(format!(
-            "fill in a bitwarden reference (no item named `{key}` or `{address}` in {})",
-            catalog.scope_label()
-        )),
+        Source::SecretsManager(secret_id) => {
+            spec.bitwarden_secrets_manager = Some(Located::unplaced(BitwardenSecretsManagerSpec {
+                secret: Located::unplaced(secret_id),
+            }));
+        }
+        Source::Generate(rule) => {
+            spec.generate = Some(Located::unplaced(GenerateSpec {
+                length: Some(Located::unplaced(rule.length)),
+                charset: Some(rule.charset),
+                backup_to: rule.backup_to,
+            }));
+        }
+        Source::Literal(value) => {
+            spec.sensitive = Some(Located::unplaced(false));
+            spec.value = Some(Located::unplaced(value));
+        }
+        Source::Todo(note) => {
+            spec.todo = Some(Located::unplaced(note));
+        }
     }
+    spec
 }
 
-fn reference(item: String, field: Option<crate::model::document::BitwardenField>) -> BitwardenSpec {
-    BitwardenSpec {
-        item: Some(Located::unplaced(item)),
-        field: field.map(Located::unplaced),
-        ..BitwardenSpec::default()
-    }
-}
-
-/// Environments in display order (position, then slug).
-fn ordered_environments<'a>(
-    project: &'a LiveProject,
-    remote: Option<&RemoteProject>,
-) -> Vec<(EnvironmentSlug, &'a LiveEnvironment)> {
-    let mut environments: Vec<(EnvironmentSlug, &LiveEnvironment)> = project
-        .environments
-        .iter()
-        .map(|(slug, env)| (slug.clone(), env))
-        .collect();
-    let listed = |slug: &EnvironmentSlug| {
-        remote
-            .and_then(|r| r.environments.iter().position(|e| e.slug == slug.as_str()))
-            .unwrap_or(usize::MAX)
-    };
-    environments.sort_by(|(a_slug, a), (b_slug, b)| {
-        (a.position.unwrap_or(u32::MAX), listed(a_slug), a_slug).cmp(&(
-            b.position.unwrap_or(u32::MAX),
-            listed(b_slug),
-            b_slug,
-        ))
-    });
-    environments
-}
-
-fn header(options: &ImportOptions, project: &ProjectSlug) -> String {
-    format!(
-        "# Imported by `infisical-gitops import` from {}, project `{project}`.\n\
-         # Secret values are never written here: each secret references Bitwarden, is generated,\n\
-         # carries a `todo`, or is a literal that apply recorded as non-sensitive.\n",
-        crate::escape::Visible(&options.instance)
-    )
-}
-
-fn project_file(
-    slug: &ProjectSlug,
+/// path → environment → imports, in position order (replication imports and imports of folders
+/// that do not exist are left out: the repository could not declare them).
+fn imports_by_folder(
     project: &LiveProject,
-    environments: &[(EnvironmentSlug, &LiveEnvironment)],
-    options: &ImportOptions,
-) -> GeneratedFile {
-    let mut folders: BTreeMap<FolderPath, (Vec<String>, Option<String>)> = BTreeMap::new();
-    for (env_slug, environment) in environments {
-        for (path, folder) in &environment.folders {
-            let entry = folders.entry(path.clone()).or_default();
-            entry.0.push(env_slug.to_string());
-            if entry.1.is_none() {
-                entry.1 =
-                    crate::plan::ownership::strip_description_marker(folder.description.as_deref());
-            }
-        }
-    }
-    let all = environments.len();
-    let spec = ProjectSpec {
-        display_name: (project.name != slug.as_str())
-            .then(|| Located::unplaced(project.name.clone())),
-        description: project.user_description().map(Located::unplaced),
-        environments: environments
-            .iter()
-            .map(|(env_slug, env)| {
-                Located::unplaced(EnvironmentSpec {
-                    slug: Located::unplaced(env_slug.to_string()),
-                    name: (env.name != env_slug.as_str())
-                        .then(|| Located::unplaced(env.name.clone())),
-                    position: env.position.map(Located::unplaced),
-                })
-            })
-            .collect(),
-        folders: folders
-            .into_iter()
-            .map(|(path, (envs, description))| {
-                Located::unplaced(FolderSpec {
-                    path: Located::unplaced(path.to_string()),
-                    environments: (envs.len() != all)
-                        .then(|| envs.into_iter().map(Located::unplaced).collect()),
-                    description,
-                })
-            })
-            .collect(),
-        policy: Some(PolicySpec {
-            adoption: Some(options.adoption),
-            ..PolicySpec::default()
-        }),
-    };
-    let document = ProjectDocument {
-        api_version: Located::unplaced(API_VERSION.to_string()),
-        kind: Located::unplaced("Project".to_string()),
-        metadata: Metadata {
-            name: Located::unplaced(slug.to_string()),
-            ..Metadata::default()
-        },
-        spec,
-    };
-    GeneratedFile {
-        path: PathBuf::from("projects").join(format!("{slug}.yaml")),
-        content: format!("{}{}", header(options, slug), to_yaml(&document)),
-    }
-}
-
-/// `root` for `/`, else the segments joined by `.` (folder names cannot contain a dot, so two
-/// different non-root paths never share a stem). The root's `root` is also the stem of the
-/// folder `/root`: [`folder_file_stems`] tells them apart.
-fn folder_file_stem(path: &FolderPath) -> String {
-    if path.is_root() {
-        "root".to_string()
-    } else {
-        path.as_str().trim_matches('/').replace('/', ".")
-    }
-}
-
-/// One file stem per folder of a project, all different even without letter case (so that
-/// `/Apps` and `/apps` do not share a file on a case-insensitive file system). `/` is always
-/// `root`; every other folder gets its [`folder_file_stem`], and when that is taken (by `root`,
-/// or by a folder that differs only in case and comes first: lowercase before uppercase),
-/// `~2`, `~3`, … is appended. A `~` never occurs in a folder name, so a suffixed stem cannot
-/// collide with a plain one, and the result depends only on the set of paths.
-fn folder_file_stems<'a>(
-    paths: impl IntoIterator<Item = &'a FolderPath>,
-) -> BTreeMap<FolderPath, String> {
-    let mut ordered: Vec<&FolderPath> = paths.into_iter().collect();
-    ordered.sort_by_key(|path| (path.as_str().to_lowercase(), std::cmp::Reverse(*path)));
-    ordered.dedup();
-    let mut taken: BTreeSet<String> = BTreeSet::from(["root".to_string()]);
-    let mut stems = BTreeMap::new();
-    for path in ordered {
-        if path.is_root() {
-            stems.insert(path.clone(), "root".to_string());
-            continue;
-        }
-        let base = folder_file_stem(path);
-        let mut stem = base.clone();
-        let mut n = 2u32;
-        while !taken.insert(stem.to_lowercase()) {
-            stem = format!("{base}~{n}");
-            n += 1;
-        }
-        stems.insert(path.clone(), stem);
-    }
-    stems
-}
-
-/// Refuses a set of files in which two would land on one path (compared without letter case).
-fn refuse_colliding_paths(files: &[GeneratedFile]) -> Result<(), ImportError> {
-    let mut seen = BTreeSet::new();
-    for file in files {
-        let key = file.path.to_string_lossy().to_lowercase();
-        if !seen.insert(key) {
-            return Err(ImportError::FileNameCollision(file.path.clone()));
-        }
-    }
-    Ok(())
-}
-
-/// A Kubernetes-style document name (lowercase letters, digits, `-`, `.`).
-fn document_name(parts: &[&str]) -> String {
-    let joined = parts.join("-");
-    let mut name: String = joined
-        .chars()
-        .map(|c| match c.to_ascii_lowercase() {
-            c @ ('a'..='z' | '0'..='9' | '-' | '.') => c,
-            _ => '-',
-        })
-        .collect();
-    name = name.trim_matches(|c| c == '-' || c == '.').to_string();
-    name.truncate(253);
-    name
-}
-
-/// `base`, or `base-2`, `base-3`… when a document of this import already has that name.
-fn unique_name(names: &mut BTreeSet<String>, base: String) -> String {
-    let mut name = base.clone();
-    let mut n = 2;
-    while !names.insert(name.clone()) {
-        name = format!("{base}-{n}");
-        n += 1;
-    }
-    name
-}
-
-/// A generated SecretSet of one folder and set of environments.
-fn secret_set_document(
-    name: String,
-    slug: &ProjectSlug,
-    envs: &[EnvironmentSlug],
-    path: &FolderPath,
-    secrets: Vec<SecretSpec>,
-    imports: Option<Vec<ImportSpec>>,
-) -> SecretSetDocument {
-    SecretSetDocument {
-        api_version: Located::unplaced(API_VERSION.to_string()),
-        kind: Located::unplaced("SecretSet".to_string()),
-        metadata: Metadata {
-            name: Located::unplaced(name),
-            ..Metadata::default()
-        },
-        spec: SecretSetSpec {
-            project: Located::unplaced(slug.to_string()),
-            environments: envs
+) -> BTreeMap<FolderPath, BTreeMap<EnvironmentSlug, Vec<ImportSpec>>> {
+    let mut imports_by_folder: BTreeMap<FolderPath, BTreeMap<EnvironmentSlug, Vec<ImportSpec>>> =
+        BTreeMap::new();
+    for (env_slug, env) in &project.environments {
+        for (path, imports) in &env.imports {
+            let specs: Vec<ImportSpec> = imports
                 .iter()
-                .map(|e| Located::unplaced(e.to_string()))
-                .collect(),
-            path: Located::unplaced(path.to_string()),
-            secrets: secrets.into_iter().map(Located::unplaced).collect(),
-            imports: imports.map(|list| list.into_iter().map(Located::unplaced).collect()),
-        },
-    }
-}
-
-#[expect(clippy::too_many_arguments)]
-fn secret_set_file(
-    slug: &ProjectSlug,
-    path: &FolderPath,
-    stem: &str,
-    per_environment: BTreeMap<EnvironmentSlug, Vec<SecretSpec>>,
-    imports: BTreeMap<EnvironmentSlug, Vec<ImportSpec>>,
-    order: &[EnvironmentSlug],
-    names: &mut BTreeSet<String>,
-    options: &ImportOptions,
-) -> GeneratedFile {
-    // Each secret spec goes to the set of environments where it is declared identically;
-    // specs with the same environment set share one document.
-    let mut by_spec: Vec<(SecretSpec, Vec<EnvironmentSlug>)> = Vec::new();
-    for env in order {
-        for secret in per_environment.get(env).into_iter().flatten() {
-            match by_spec.iter_mut().find(|(s, _)| s == secret) {
-                Some((_, envs)) => envs.push(env.clone()),
-                None => by_spec.push((secret.clone(), vec![env.clone()])),
+                .filter_map(|import| import.manageable_source())
+                .filter(|(source_env, source_path)| {
+                    source_path.is_root()
+                        || project
+                            .environments
+                            .get(source_env)
+                            .is_some_and(|e| e.folders.contains_key(source_path))
+                })
+                .map(|(source_env, source_path)| ImportSpec {
+                    environment: Located::unplaced(source_env.to_string()),
+                    path: Located::unplaced(source_path.to_string()),
+                })
+                .collect();
+            if specs.is_empty() {
+                continue;
             }
+            imports_by_folder
+                .entry(path.clone())
+                .or_default()
+                .insert(env_slug.clone(), specs);
         }
     }
-    let rank = |envs: &Vec<EnvironmentSlug>| -> (std::cmp::Reverse<usize>, Vec<usize>) {
-        (
-            std::cmp::Reverse(envs.len()),
-            envs.iter()
-                .map(|e| order.iter().position(|o| o == e).unwrap_or(usize::MAX))
-                .collect(),
-        )
-    };
-    let mut groups: Vec<(Vec<EnvironmentSlug>, Vec<SecretSpec>)> = Vec::new();
-    for (spec, envs) in by_spec {
-        match groups.iter_mut().find(|(e, _)| *e == envs) {
-            Some((_, specs)) => specs.push(spec),
-            None => groups.push((envs, vec![spec])),
-        }
-    }
-    groups.sort_by_key(|(envs, _)| rank(envs));
-    for (_, specs) in &mut groups {
-        specs.sort_by(|a, b| a.key.value.cmp(&b.key.value));
-    }
-    let single = groups.len() == 1;
-    let mut documents = Vec::new();
-    for (envs, secrets) in groups {
-        let env_names: Vec<&str> = envs.iter().map(EnvironmentSlug::as_str).collect();
-        let mut parts = vec![slug.as_str(), stem];
-        if !single && envs.len() != order.len() {
-            parts.extend(env_names.iter().copied());
-        }
-        let name = unique_name(names, document_name(&parts));
-        let document = secret_set_document(name, slug, &envs, path, secrets, None);
-        documents.push(to_yaml(&document));
-    }
-    // Imports: one document per set of environments with the same list (its order is the
-    // import position), without secrets.
-    let mut import_groups: Vec<(Vec<EnvironmentSlug>, Vec<ImportSpec>)> = Vec::new();
-    for env in order {
-        let Some(list) = imports.get(env) else {
-            continue;
-        };
-        match import_groups.iter_mut().find(|(_, l)| l == list) {
-            Some((envs, _)) => envs.push(env.clone()),
-            None => import_groups.push((vec![env.clone()], list.clone())),
-        }
-    }
-    let single = import_groups.len() == 1;
-    for (envs, list) in import_groups {
-        let mut parts = vec![slug.as_str(), stem, "imports"];
-        if !single {
-            parts.extend(envs.iter().map(EnvironmentSlug::as_str));
-        }
-        let name = unique_name(names, document_name(&parts));
-        let document = secret_set_document(name, slug, &envs, path, Vec::new(), Some(list));
-        documents.push(to_yaml(&document));
-    }
-    GeneratedFile {
-        path: PathBuf::from("secrets")
-            .join(slug.as_str())
-            .join(format!("{stem}.yaml")),
-        content: format!("{}{}", header(options, slug), documents.join("---\n")),
-    }
-}
-
-fn to_yaml<T: serde::Serialize>(document: &T) -> String {
-    // The document types serialize infallibly (strings, numbers, maps, sequences).
-    serde_saphyr::to_string(document).unwrap_or_else(|error| format!("# unserializable: {error}\n"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn paths(list: &[&str]) -> Vec<FolderPath> {
-        list.iter().map(|p| FolderPath::new(*p).unwrap()).collect()
-    }
-
-    #[test]
-    fn file_stems_are_injective_even_without_case() {
-        let folders = paths(&[
-            "/", "/root", "/Root", "/apps", "/Apps", "/APPS", "/a/b", "/a_b",
-        ]);
-        let stems = folder_file_stems(&folders);
-        let got: Vec<(&str, &str)> = stems
-            .iter()
-            .map(|(path, stem)| (path.as_str(), stem.as_str()))
-            .collect();
-        assert_eq!(
-            got,
-            [
-                ("/", "root"),
-                ("/APPS", "APPS~3"),
-                ("/Apps", "Apps~2"),
-                ("/Root", "Root~3"),
-                ("/a/b", "a.b"),
-                ("/a_b", "a_b"),
-                ("/apps", "apps"),
-                ("/root", "root~2"),
-            ]
-        );
-        let lowercase: BTreeSet<String> = stems.values().map(|s| s.to_lowercase()).collect();
-        assert_eq!(lowercase.len(), folders.len(), "no two stems share a file");
-        let mut reversed = folders.clone();
-        reversed.reverse();
-        assert_eq!(
-            folder_file_stems(&reversed),
-            stems,
-            "the order given does not matter"
-        );
-        // Without the root, `/root` still does not take the root's name.
-        let alone = folder_file_stems(&paths(&["/root"]));
-        assert_eq!(alone.values().next().unwrap(), "root~2");
-    }
-
-    #[test]
-    fn two_files_on_one_path_are_refused() {
-        let file = |path: &str| GeneratedFile {
-            path: PathBuf::from(path),
-            content: String::new(),
-        };
-        assert!(
-            refuse_colliding_paths(&[file("secrets/a/root.yaml"), file("secrets/a/x.yaml")])
-                .is_ok()
-        );
-        let error =
-            refuse_colliding_paths(&[file("secrets/a/Root.yaml"), file("secrets/a/root.yaml")])
-                .unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "two generated files would both be written to `secrets/a/root.yaml`; nothing was written (please report this)"
-        );
-    }
-
-    #[test]
-    fn file_stems_and_document_names() {
-        assert_eq!(folder_file_stem(&FolderPath::new("/").unwrap()), "root");
-        assert_eq!(
-            folder_file_stem(&FolderPath::new("/apps/web_1").unwrap()),
-            "apps.web_1"
-        );
-        assert_eq!(
-            document_name(&["api", "apps.Web_1", "prod"]),
-            "api-apps.web-1-prod"
-        );
-    }
+    imports_by_folder
 }

@@ -6,15 +6,16 @@
 
 use async_trait::async_trait;
 
-use crate::model::SecretValue;
+use crate::model::{EnvironmentSlug, FolderPath, SecretKey, SecretValue, TagSlug};
 
 use super::error::ApiError;
+use super::ids::{EnvironmentId, FolderId, ProjectId};
 
 /// A project as Infisical returns it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteProject {
     /// Project id (UUID).
-    pub id: String,
+    pub id: ProjectId,
     /// Slug.
     pub slug: String,
     /// Display name.
@@ -29,7 +30,7 @@ pub struct RemoteProject {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteEnvironment {
     /// Environment id (UUID).
-    pub id: String,
+    pub id: EnvironmentId,
     /// Slug.
     pub slug: String,
     /// Display name.
@@ -42,13 +43,13 @@ pub struct RemoteEnvironment {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteFolder {
     /// Folder id (UUID).
-    pub id: String,
+    pub id: FolderId,
     /// Last segment.
     pub name: String,
     /// Absolute path (`/apps/web`).
     pub path: String,
     /// Parent folder id (`None` for a root).
-    pub parent_id: Option<String>,
+    pub parent_id: Option<FolderId>,
     /// Description.
     pub description: Option<String>,
 }
@@ -105,11 +106,27 @@ pub struct RemoteSecret {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SecretScope {
     /// Project id.
-    pub project_id: String,
+    pub project_id: ProjectId,
     /// Environment slug.
-    pub environment: String,
+    pub environment: EnvironmentSlug,
     /// Absolute folder path.
-    pub path: String,
+    pub path: FolderPath,
+}
+
+/// How deep a folder or secret listing goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Depth {
+    /// The listed folder only.
+    Direct,
+    /// The listed folder and every folder below it.
+    Recursive,
+}
+
+impl Depth {
+    /// Whether the listing includes the folders below.
+    pub fn is_recursive(self) -> bool {
+        self == Depth::Recursive
+    }
 }
 
 /// One secret in a create or update batch. `None` fields are left unchanged on update.
@@ -192,11 +209,11 @@ pub struct UpdateEnvironment {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreateFolder {
     /// Project id.
-    pub project_id: String,
+    pub project_id: ProjectId,
     /// Environment slug.
-    pub environment: String,
+    pub environment: EnvironmentSlug,
     /// Parent path (missing parents are created by the server).
-    pub parent_path: String,
+    pub parent_path: FolderPath,
     /// Folder name.
     pub name: String,
     /// Description.
@@ -207,13 +224,13 @@ pub struct CreateFolder {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpdateFolder {
     /// Project id.
-    pub project_id: String,
+    pub project_id: ProjectId,
     /// Environment slug.
-    pub environment: String,
+    pub environment: EnvironmentSlug,
     /// Parent path of the folder.
-    pub parent_path: String,
+    pub parent_path: FolderPath,
     /// Folder id.
-    pub folder_id: String,
+    pub folder_id: FolderId,
     /// The (new) name; the current name to change only the description.
     pub name: String,
     /// New description.
@@ -224,11 +241,11 @@ pub struct UpdateFolder {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeleteFolder {
     /// Project id.
-    pub project_id: String,
+    pub project_id: ProjectId,
     /// Environment slug.
-    pub environment: String,
+    pub environment: EnvironmentSlug,
     /// Parent path.
-    pub parent_path: String,
+    pub parent_path: FolderPath,
     /// Folder id or name.
     pub folder: String,
     /// `forceDelete`: delete even when it holds secrets.
@@ -249,52 +266,52 @@ pub trait InfisicalApi: Send + Sync {
     /// `GET /api/v1/projects/{id}`; `Ok(None)` on 404.
     ///
     /// The default implementation filters [`InfisicalApi::list_projects`].
-    async fn get_project(&self, project_id: &str) -> Result<Option<RemoteProject>, ApiError> {
+    async fn get_project(&self, project_id: &ProjectId) -> Result<Option<RemoteProject>, ApiError> {
         Ok(self
             .list_projects()
             .await?
             .into_iter()
-            .find(|p| p.id == project_id))
+            .find(|p| &p.id == project_id))
     }
     /// `POST /api/v1/projects`.
     async fn create_project(&self, request: &CreateProject) -> Result<RemoteProject, ApiError>;
     /// `PATCH /api/v1/projects/{id}`.
     async fn update_project(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         request: &UpdateProject,
     ) -> Result<RemoteProject, ApiError>;
     /// `DELETE /api/v1/projects/{id}`.
-    async fn delete_project(&self, project_id: &str) -> Result<(), ApiError>;
+    async fn delete_project(&self, project_id: &ProjectId) -> Result<(), ApiError>;
 
     /// `POST /api/v1/projects/{id}/environments`.
     async fn create_environment(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         request: &CreateEnvironment,
     ) -> Result<RemoteEnvironment, ApiError>;
     /// `PATCH /api/v1/projects/{id}/environments/{envId}`.
     async fn update_environment(
         &self,
-        project_id: &str,
-        environment_id: &str,
+        project_id: &ProjectId,
+        environment_id: &EnvironmentId,
         request: &UpdateEnvironment,
     ) -> Result<RemoteEnvironment, ApiError>;
     /// `DELETE /api/v1/projects/{id}/environments/{envId}`.
     async fn delete_environment(
         &self,
-        project_id: &str,
-        environment_id: &str,
+        project_id: &ProjectId,
+        environment_id: &EnvironmentId,
     ) -> Result<(), ApiError>;
 
     /// `GET /api/v2/folders?recursive=…`: folders under `path` (all descendants when
-    /// `recursive`), each with its absolute path.
+    /// [`Depth::Recursive`]), each with its absolute path.
     async fn list_folders(
         &self,
-        project_id: &str,
-        environment: &str,
-        path: &str,
-        recursive: bool,
+        project_id: &ProjectId,
+        environment: &EnvironmentSlug,
+        path: &FolderPath,
+        depth: Depth,
     ) -> Result<Vec<RemoteFolder>, ApiError>;
     /// `POST /api/v2/folders`.
     async fn create_folder(&self, request: &CreateFolder) -> Result<RemoteFolder, ApiError>;
@@ -318,10 +335,10 @@ pub trait InfisicalApi: Send + Sync {
     /// `GET /api/v4/secrets` with `expandSecretReferences=false`, metadata and tags.
     async fn list_secrets(
         &self,
-        project_id: &str,
-        environment: &str,
-        path: &str,
-        recursive: bool,
+        project_id: &ProjectId,
+        environment: &EnvironmentSlug,
+        path: &FolderPath,
+        depth: Depth,
     ) -> Result<Vec<RemoteSecret>, ApiError>;
     /// `GET /api/v4/secrets/{key}` (`expandSecretReferences=false`); `Ok(None)` on 404.
     ///
@@ -329,13 +346,18 @@ pub trait InfisicalApi: Send + Sync {
     async fn get_secret(
         &self,
         scope: &SecretScope,
-        key: &str,
+        key: &SecretKey,
     ) -> Result<Option<RemoteSecret>, ApiError> {
         Ok(self
-            .list_secrets(&scope.project_id, &scope.environment, &scope.path, false)
+            .list_secrets(
+                &scope.project_id,
+                &scope.environment,
+                &scope.path,
+                Depth::Direct,
+            )
             .await?
             .into_iter()
-            .find(|s| s.key == key))
+            .find(|s| s.key == key.as_str()))
     }
     /// `POST /api/v4/secrets/batch`: all or nothing (400 when any key exists).
     async fn create_secrets(
@@ -360,18 +382,26 @@ pub trait InfisicalApi: Send + Sync {
     ///
     /// The default implementation refuses (implementations that predate imports).
     async fn list_imports(&self, scope: &SecretScope) -> Result<Vec<RemoteImport>, ApiError> {
-        Err(unsupported("GET", "/api/v2/secret-imports", &scope.path))
+        Err(unsupported(
+            "GET",
+            "/api/v2/secret-imports",
+            scope.path.as_str(),
+        ))
     }
     /// `POST /api/v2/secret-imports`: imports the folder `path` of `environment` into `scope`,
     /// appended after the existing imports.
     async fn create_import(
         &self,
         scope: &SecretScope,
-        environment: &str,
-        path: &str,
+        environment: &EnvironmentSlug,
+        path: &FolderPath,
     ) -> Result<RemoteImport, ApiError> {
         let _ = (environment, path);
-        Err(unsupported("POST", "/api/v2/secret-imports", &scope.path))
+        Err(unsupported(
+            "POST",
+            "/api/v2/secret-imports",
+            scope.path.as_str(),
+        ))
     }
     /// `PATCH /api/v2/secret-imports/{id}` with `import.position`: moves the import, shifting
     /// those in between.
@@ -385,7 +415,7 @@ pub trait InfisicalApi: Send + Sync {
         Err(unsupported(
             "PATCH",
             "/api/v2/secret-imports/{id}",
-            &scope.path,
+            scope.path.as_str(),
         ))
     }
     /// `DELETE /api/v2/secret-imports/{id}`.
@@ -394,14 +424,18 @@ pub trait InfisicalApi: Send + Sync {
         Err(unsupported(
             "DELETE",
             "/api/v2/secret-imports/{id}",
-            &scope.path,
+            scope.path.as_str(),
         ))
     }
 
     /// `GET /api/v1/projects/{id}/tags`.
-    async fn list_tags(&self, project_id: &str) -> Result<Vec<RemoteTag>, ApiError>;
+    async fn list_tags(&self, project_id: &ProjectId) -> Result<Vec<RemoteTag>, ApiError>;
     /// `POST /api/v1/projects/{id}/tags`.
-    async fn create_tag(&self, project_id: &str, slug: &str) -> Result<RemoteTag, ApiError>;
+    async fn create_tag(
+        &self,
+        project_id: &ProjectId,
+        slug: &TagSlug,
+    ) -> Result<RemoteTag, ApiError>;
 }
 
 /// The refusal of a default method an implementation does not provide.

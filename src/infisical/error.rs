@@ -119,12 +119,4 @@ impl ApiError {
             | ApiError::TooLarge { context, .. } => context,
         }
     }
-
-    /// Whether the call can be retried safely as it is (idempotent or known not to have run).
-    pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            ApiError::RateLimited { .. } | ApiError::Server { .. } | ApiError::Network { .. }
-        )
-    }
 }

@@ -10,18 +10,21 @@
 pub mod api;
 pub mod client;
 pub mod error;
+pub mod ids;
 #[cfg(any(test, feature = "testing"))]
 pub mod memory;
 pub mod observe;
 pub mod wire;
 
 pub use api::{
-    CreateEnvironment, CreateFolder, CreateProject, DeleteFolder, InfisicalApi, RemoteEnvironment,
-    RemoteFolder, RemoteImport, RemoteProject, RemoteSecret, RemoteTag, SecretDelete, SecretScope,
-    SecretWrite, UpdateEnvironment, UpdateFolder, UpdateProject, WriteOutcome,
+    CreateEnvironment, CreateFolder, CreateProject, DeleteFolder, Depth, InfisicalApi,
+    RemoteEnvironment, RemoteFolder, RemoteImport, RemoteProject, RemoteSecret, RemoteTag,
+    SecretDelete, SecretScope, SecretWrite, UpdateEnvironment, UpdateFolder, UpdateProject,
+    WriteOutcome,
 };
 pub use client::{
     ClientConfig, ConfigError, Credentials, HttpClient, RequestObserver, RequestRecord,
     RequestStatus, RetryPolicy,
 };
 pub use error::{ApiError, ErrorContext};
+pub use ids::{EnvironmentId, FolderId, ProjectId};

@@ -26,8 +26,9 @@ use crate::model::{
 };
 use crate::plan::{LiveEnvironment, LiveFolder, LiveImport, LiveProject, LiveSecret, LiveState};
 
-use super::api::{InfisicalApi, RemoteProject, SecretScope};
+use super::api::{Depth, InfisicalApi, RemoteFolder, RemoteProject, RemoteSecret, SecretScope};
 use super::error::ApiError;
+use super::ids::ProjectId;
 
 /// Why the live state could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -149,7 +150,7 @@ async fn observe_found(
     let mut listings = Vec::new();
     for (slug, remote) in found {
         let mut project = LiveProject {
-            id: remote.id.clone(),
+            id: remote.id.to_string(),
             name: remote.name.clone(),
             description: remote.description.clone(),
             environments: BTreeMap::new(),
@@ -164,7 +165,7 @@ async fn observe_found(
             project.environments.insert(
                 env_slug.clone(),
                 LiveEnvironment {
-                    id: environment.id.clone(),
+                    id: environment.id.to_string(),
                     name: environment.name.clone(),
                     position: environment.position,
                     observed,
@@ -182,9 +183,10 @@ async fn observe_found(
 
     let results: Vec<_> = futures::stream::iter(listings.into_iter().map(
         |(slug, project_id, environment)| async move {
+            let root = FolderPath::root();
             let (folders, secrets) = futures::join!(
-                api.list_folders(&project_id, environment.as_str(), "/", true),
-                api.list_secrets(&project_id, environment.as_str(), "/", true),
+                api.list_folders(&project_id, &environment, &root, Depth::Recursive),
+                api.list_secrets(&project_id, &environment, &root, Depth::Recursive),
             );
             let listing_error = |what, source| ObserveError::Listing {
                 what,
@@ -206,57 +208,69 @@ async fn observe_found(
         let Some(project) = live.projects.get_mut(&slug) else {
             continue;
         };
-        let mut tags = BTreeMap::new();
-        let Some(env) = project.environments.get_mut(&environment) else {
-            continue;
-        };
-        for folder in folders {
-            let Ok(path) = FolderPath::new(folder.path.clone()) else {
-                tracing::warn!(project = %slug, %environment, path = %folder.path, "skipping a folder whose path this tool cannot address");
-                continue;
-            };
-            if path.is_root() {
-                continue;
-            }
-            env.folders.insert(
-                path,
-                LiveFolder {
-                    id: folder.id,
-                    description: folder.description,
-                },
-            );
-        }
-        for secret in secrets {
-            let (Ok(path), Ok(key)) = (
-                FolderPath::new(secret.path.clone()),
-                SecretKey::new(secret.key.clone()),
-            ) else {
-                tracing::warn!(project = %slug, %environment, path = %secret.path, "skipping a secret whose key or path this tool cannot address");
-                continue;
-            };
-            let mut secret_tags = std::collections::BTreeSet::new();
-            for tag in &secret.tags {
-                if let Ok(tag_slug) = TagSlug::new(tag.slug.clone()) {
-                    tags.insert(tag_slug.clone(), tag.id.clone());
-                    secret_tags.insert(tag_slug);
-                }
-            }
-            env.secrets.insert(
-                (path, key),
-                LiveSecret {
-                    id: secret.id,
-                    value: secret.value,
-                    comment: secret.comment,
-                    tags: secret_tags,
-                    metadata: secret.metadata.into_iter().collect(),
-                    version: secret.version,
-                },
-            );
-        }
-        project.tags.extend(tags);
+        record_listing(project, &slug, &environment, folders, secrets);
     }
     observe_imports(api, &mut live, concurrency, wanted_imports).await?;
     Ok(live)
+}
+
+/// Puts one environment's folder and secret listings into `project` (folders and secrets this
+/// tool cannot address are skipped with a warning).
+fn record_listing(
+    project: &mut LiveProject,
+    slug: &ProjectSlug,
+    environment: &EnvironmentSlug,
+    folders: Vec<RemoteFolder>,
+    secrets: Vec<RemoteSecret>,
+) {
+    let mut tags = BTreeMap::new();
+    let Some(env) = project.environments.get_mut(environment) else {
+        return;
+    };
+    for folder in folders {
+        let Ok(path) = FolderPath::new(folder.path.clone()) else {
+            tracing::warn!(project = %slug, %environment, path = %folder.path, "skipping a folder whose path this tool cannot address");
+            continue;
+        };
+        if path.is_root() {
+            continue;
+        }
+        env.folders.insert(
+            path,
+            LiveFolder {
+                id: folder.id.into_string(),
+                description: folder.description,
+            },
+        );
+    }
+    for secret in secrets {
+        let (Ok(path), Ok(key)) = (
+            FolderPath::new(secret.path.clone()),
+            SecretKey::new(secret.key.clone()),
+        ) else {
+            tracing::warn!(project = %slug, %environment, path = %secret.path, "skipping a secret whose key or path this tool cannot address");
+            continue;
+        };
+        let mut secret_tags = std::collections::BTreeSet::new();
+        for tag in &secret.tags {
+            if let Ok(tag_slug) = TagSlug::new(tag.slug.clone()) {
+                tags.insert(tag_slug.clone(), tag.id.clone());
+                secret_tags.insert(tag_slug);
+            }
+        }
+        env.secrets.insert(
+            (path, key),
+            LiveSecret {
+                id: secret.id,
+                value: secret.value,
+                comment: secret.comment,
+                tags: secret_tags,
+                metadata: secret.metadata.into_iter().collect(),
+                version: secret.version,
+            },
+        );
+    }
+    project.tags.extend(tags);
 }
 
 /// Reads the imports of every existing folder (the roots included) that `wanted` names.
@@ -283,9 +297,9 @@ async fn observe_imports(
     let results: Vec<_> = futures::stream::iter(folders.into_iter().map(
         |(slug, project_id, environment, path)| async move {
             let scope = SecretScope {
-                project_id,
-                environment: environment.to_string(),
-                path: path.to_string(),
+                project_id: ProjectId::new(project_id),
+                environment: environment.clone(),
+                path: path.clone(),
             };
             let imports =
                 api.list_imports(&scope)

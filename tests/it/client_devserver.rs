@@ -2,6 +2,9 @@
 //! server's injected faults (429 bursts, 5xx, dropped connections) ending with exactly the
 //! intended secrets.
 
+use crate::support::names::{env_slug, folder_path, secret_key};
+use infisical_gitops::infisical::Depth;
+use infisical_gitops::infisical::ProjectId;
 use std::collections::BTreeMap;
 
 use infisical_gitops::dev::{DevServer, DevServerConfig, Faults};
@@ -71,9 +74,9 @@ async fn batch_writes_under_dev_server_faults_end_with_exactly_the_intended_secr
     };
     let client = HttpClient::new(config).expect("client");
     let scope = SecretScope {
-        project_id: project_id.clone(),
-        environment: "dev".into(),
-        path: "/app".into(),
+        project_id: ProjectId::new(project_id.clone()),
+        environment: env_slug("dev"),
+        path: folder_path("/app"),
     };
     let mut expected: BTreeMap<String, String> = BTreeMap::new();
     for round in 0..25 {
@@ -107,7 +110,12 @@ async fn batch_writes_under_dev_server_faults_end_with_exactly_the_intended_secr
     let counts = server.request_counts();
     server.set_faults(Faults::default());
     let live = client
-        .list_secrets(&project_id, "dev", "/", true)
+        .list_secrets(
+            &ProjectId::new(project_id.clone()),
+            &env_slug("dev"),
+            &folder_path("/"),
+            Depth::Recursive,
+        )
         .await
         .expect("list");
     let live: BTreeMap<String, String> = live
@@ -161,9 +169,9 @@ async fn an_approval_policy_answer_is_pending() {
     ))
     .expect("client");
     let scope = SecretScope {
-        project_id: project_id.clone(),
-        environment: "prod".into(),
-        path: "/locked".into(),
+        project_id: ProjectId::new(project_id.clone()),
+        environment: env_slug("prod"),
+        path: folder_path("/locked"),
     };
     let outcome = client
         .create_secrets(&scope, &[write("A", "1")])
@@ -175,7 +183,7 @@ async fn an_approval_policy_answer_is_pending() {
     );
     assert!(
         client
-            .get_secret(&scope, "A")
+            .get_secret(&scope, &secret_key("A"))
             .await
             .expect("read")
             .is_none()
@@ -214,9 +222,9 @@ async fn a_folder_description_over_the_column_is_never_sent() {
     .expect("client");
     let project_id = server.seed_project("Folders", "folders").expect("seed");
     let folder = |name: &str, description: String| CreateFolder {
-        project_id: project_id.clone(),
-        environment: "dev".into(),
-        parent_path: "/".into(),
+        project_id: ProjectId::new(project_id.clone()),
+        environment: env_slug("dev"),
+        parent_path: folder_path("/"),
         name: name.into(),
         description: Some(description),
     };
@@ -235,9 +243,9 @@ async fn a_folder_description_over_the_column_is_never_sent() {
     );
     let error = client
         .update_folder(&UpdateFolder {
-            project_id: project_id.clone(),
-            environment: "dev".into(),
-            parent_path: "/".into(),
+            project_id: ProjectId::new(project_id.clone()),
+            environment: env_slug("dev"),
+            parent_path: folder_path("/"),
             folder_id: fits.id.clone(),
             name: "fits".into(),
             description: Some("🔑".repeat(128)),
@@ -304,7 +312,12 @@ async fn a_folder_listing_with_a_parent_cycle_is_refused_naming_the_folders() {
     ))
     .expect("client");
     let error = client
-        .list_folders("project-id", "prod", "/", true)
+        .list_folders(
+            &ProjectId::new("project-id"),
+            &env_slug("prod"),
+            &folder_path("/"),
+            Depth::Recursive,
+        )
         .await
         .expect_err("a cycle");
     insta::assert_snapshot!(error, @"unexpected response: GET /api/v2/folders: the folder listing of `/` has a parent cycle through folder ids `a-id`, `b-id`; repair the folders in Infisical");

@@ -2,6 +2,9 @@
 //! time (no real sleeps): rate limits, 5xx, cut connections, slow answers, expiring tokens,
 //! approval answers, the concurrency limit, and that nothing secret leaks into errors or logs.
 
+use crate::support::names::{env_slug, folder_path, tag_slug};
+use infisical_gitops::infisical::Depth;
+use infisical_gitops::infisical::ProjectId;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -39,9 +42,9 @@ fn client(double: &Double) -> HttpClient {
 
 fn scope(path: &str) -> SecretScope {
     SecretScope {
-        project_id: PROJECT_ID.into(),
-        environment: "dev".into(),
-        path: path.into(),
+        project_id: ProjectId::new(PROJECT_ID),
+        environment: env_slug("dev"),
+        path: folder_path(path),
     }
 }
 
@@ -57,7 +60,12 @@ async fn rate_limit_is_retried_after_the_requested_wait() {
     double.inject(Method::GET, SECRETS, Fault::RateLimit(7));
     let started = Instant::now();
     let secrets = client
-        .list_secrets(PROJECT_ID, "dev", "/", false)
+        .list_secrets(
+            &ProjectId::new(PROJECT_ID),
+            &env_slug("dev"),
+            &folder_path("/"),
+            Depth::Direct,
+        )
         .await
         .unwrap();
     let waited = started.elapsed();
@@ -75,7 +83,12 @@ async fn retries_are_bounded_in_count() {
         double.inject(Method::GET, SECRETS, Fault::Status(503));
     }
     let error = client
-        .list_secrets(PROJECT_ID, "dev", "/", false)
+        .list_secrets(
+            &ProjectId::new(PROJECT_ID),
+            &env_slug("dev"),
+            &folder_path("/"),
+            Depth::Direct,
+        )
         .await
         .unwrap_err();
     assert!(
@@ -104,7 +117,12 @@ async fn retries_are_bounded_in_time() {
     }
     let started = Instant::now();
     let error = client
-        .list_secrets(PROJECT_ID, "dev", "/", false)
+        .list_secrets(
+            &ProjectId::new(PROJECT_ID),
+            &env_slug("dev"),
+            &folder_path("/"),
+            Depth::Direct,
+        )
         .await
         .unwrap_err();
     assert!(
@@ -126,7 +144,12 @@ async fn a_cut_read_is_retried() {
     double.inject(Method::GET, SECRETS, Fault::DropBeforeHandling);
     double.inject(Method::GET, SECRETS, Fault::Status(502));
     client
-        .list_secrets(PROJECT_ID, "dev", "/", false)
+        .list_secrets(
+            &ProjectId::new(PROJECT_ID),
+            &env_slug("dev"),
+            &folder_path("/"),
+            Depth::Direct,
+        )
         .await
         .unwrap();
     assert_eq!(double.count("GET", SECRETS), 3);
@@ -226,9 +249,9 @@ async fn other_creates_reread_too() {
     );
     let folder = client
         .create_folder(&CreateFolder {
-            project_id: PROJECT_ID.into(),
-            environment: "dev".into(),
-            parent_path: "/".into(),
+            project_id: ProjectId::new(PROJECT_ID),
+            environment: env_slug("dev"),
+            parent_path: folder_path("/"),
             name: "apps".into(),
             description: None,
         })
@@ -240,7 +263,10 @@ async fn other_creates_reread_too() {
     let tags = format!("/api/v1/projects/{PROJECT_ID}/tags");
     let tags: &'static str = Box::leak(tags.into_boxed_str());
     double.inject(Method::POST, tags, Fault::StatusAfterHandling(504));
-    let tag = client.create_tag(PROJECT_ID, "managed").await.unwrap();
+    let tag = client
+        .create_tag(&ProjectId::new(PROJECT_ID), &tag_slug("managed"))
+        .await
+        .unwrap();
     assert_eq!(tag.slug, "managed");
     assert_eq!(double.count("POST", tags), 1);
 }
@@ -270,7 +296,12 @@ async fn a_rejected_token_leads_to_one_fresh_login() {
     client.authenticate().await.unwrap();
     double.inject(Method::GET, SECRETS, Fault::TokenError);
     client
-        .list_secrets(PROJECT_ID, "dev", "/", false)
+        .list_secrets(
+            &ProjectId::new(PROJECT_ID),
+            &env_slug("dev"),
+            &folder_path("/"),
+            Depth::Direct,
+        )
         .await
         .unwrap();
     assert_eq!(double.with(|s| s.logins), 2);
@@ -279,7 +310,12 @@ async fn a_rejected_token_leads_to_one_fresh_login() {
     double.inject(Method::GET, SECRETS, Fault::TokenError);
     double.inject(Method::GET, SECRETS, Fault::TokenError);
     let error = client
-        .list_secrets(PROJECT_ID, "dev", "/", false)
+        .list_secrets(
+            &ProjectId::new(PROJECT_ID),
+            &env_slug("dev"),
+            &folder_path("/"),
+            Depth::Direct,
+        )
         .await
         .unwrap_err();
     assert!(matches!(error, ApiError::Token(_)), "{error:?}");
@@ -295,21 +331,36 @@ async fn the_token_is_renewed_before_it_expires_and_replaced_after_max_ttl() {
     });
     let client = client(&double);
     client
-        .list_secrets(PROJECT_ID, "dev", "/", false)
+        .list_secrets(
+            &ProjectId::new(PROJECT_ID),
+            &env_slug("dev"),
+            &folder_path("/"),
+            Depth::Direct,
+        )
         .await
         .unwrap();
     assert_eq!(double.with(|s| (s.logins, s.renewals)), (1, 0));
 
     tokio::time::advance(Duration::from_secs(560)).await; // 60 s before expiry
     client
-        .list_secrets(PROJECT_ID, "dev", "/", false)
+        .list_secrets(
+            &ProjectId::new(PROJECT_ID),
+            &env_slug("dev"),
+            &folder_path("/"),
+            Depth::Direct,
+        )
         .await
         .unwrap();
     assert_eq!(double.with(|s| (s.logins, s.renewals)), (1, 1));
 
     tokio::time::advance(Duration::from_secs(1_000)).await; // past the max TTL
     client
-        .list_secrets(PROJECT_ID, "dev", "/", false)
+        .list_secrets(
+            &ProjectId::new(PROJECT_ID),
+            &env_slug("dev"),
+            &folder_path("/"),
+            Depth::Direct,
+        )
         .await
         .unwrap();
     assert_eq!(double.with(|s| (s.logins, s.renewals)), (2, 1));
@@ -321,12 +372,22 @@ async fn a_token_revoked_behind_the_clients_back_is_replaced() {
     let double = Double::start().await;
     let client = client(&double);
     client
-        .list_secrets(PROJECT_ID, "dev", "/", false)
+        .list_secrets(
+            &ProjectId::new(PROJECT_ID),
+            &env_slug("dev"),
+            &folder_path("/"),
+            Depth::Direct,
+        )
         .await
         .unwrap();
     double.with(|s| s.revoke_all());
     client
-        .list_secrets(PROJECT_ID, "dev", "/", false)
+        .list_secrets(
+            &ProjectId::new(PROJECT_ID),
+            &env_slug("dev"),
+            &folder_path("/"),
+            Depth::Direct,
+        )
         .await
         .unwrap();
     assert_eq!(double.with(|s| s.logins), 2);
@@ -383,7 +444,12 @@ async fn requests_in_flight_are_bounded() {
     config.max_concurrent_requests = 3;
     let client = HttpClient::new(config).unwrap();
     client.authenticate().await.unwrap();
-    let calls = (0..12).map(|_| client.list_secrets(PROJECT_ID, "dev", "/", false));
+    let (project, dev, root) = (
+        ProjectId::new(PROJECT_ID),
+        env_slug("dev"),
+        folder_path("/"),
+    );
+    let calls = (0..12).map(|_| client.list_secrets(&project, &dev, &root, Depth::Direct));
     for result in futures::future::join_all(calls).await {
         result.unwrap();
     }
@@ -394,7 +460,10 @@ async fn requests_in_flight_are_bounded() {
 async fn an_empty_body_is_sent_without_content_type() {
     let double = Double::start().await;
     let client = client(&double);
-    client.delete_project(PROJECT_ID).await.unwrap();
+    client
+        .delete_project(&ProjectId::new(PROJECT_ID))
+        .await
+        .unwrap();
     let (_, _, content_type, empty) = double.with(|s| {
         s.requests
             .iter()
@@ -475,7 +544,12 @@ async fn batch_writes_under_faults_end_with_exactly_the_intended_secrets() {
             );
         }
         client
-            .list_secrets(PROJECT_ID, "dev", "/", false)
+            .list_secrets(
+                &ProjectId::new(PROJECT_ID),
+                &env_slug("dev"),
+                &folder_path("/"),
+                Depth::Direct,
+            )
             .await
             .unwrap();
     }
@@ -495,7 +569,12 @@ async fn batch_writes_under_faults_end_with_exactly_the_intended_secrets() {
         );
     }
     let listed = client
-        .list_secrets(PROJECT_ID, "dev", "/", false)
+        .list_secrets(
+            &ProjectId::new(PROJECT_ID),
+            &env_slug("dev"),
+            &folder_path("/"),
+            Depth::Direct,
+        )
         .await
         .unwrap();
     assert_eq!(listed.len(), 150);
@@ -540,7 +619,12 @@ async fn no_token_credential_or_value_in_logs_or_errors() {
         .await
         .unwrap();
     let listed = client
-        .list_secrets(PROJECT_ID, "dev", "/", false)
+        .list_secrets(
+            &ProjectId::new(PROJECT_ID),
+            &env_slug("dev"),
+            &folder_path("/"),
+            Depth::Direct,
+        )
         .await
         .unwrap();
     texts.push(format!("{listed:?}"));

@@ -8,6 +8,9 @@
 
 #![expect(clippy::unwrap_used)] // a test suite: an error ends it with the error's text
 
+use crate::support::names::{env_slug, folder_path, secret_key, tag_slug};
+use infisical_gitops::infisical::Depth;
+use infisical_gitops::infisical::ProjectId;
 use std::panic::AssertUnwindSafe;
 
 use futures::FutureExt;
@@ -78,14 +81,14 @@ fn no_canary(error: &ApiError) {
     assert!(!text.contains(VALUE_CANARY), "value in error: {text}");
 }
 
-async fn exercise(api: &dyn InfisicalApi, project_id: &str, slug: &str) {
+async fn exercise(api: &dyn InfisicalApi, project_id: &ProjectId, slug: &str) {
     // ---- projects
     let by_slug = api
         .get_project_by_slug(slug)
         .await
         .unwrap()
         .expect("by slug");
-    assert_eq!(by_slug.id, project_id);
+    assert_eq!(&by_slug.id, project_id);
     assert!(by_slug.environments.is_empty(), "no default environments");
     assert!(
         api.get_project_by_slug("igo-contract-absent-0")
@@ -206,9 +209,9 @@ async fn exercise(api: &dyn InfisicalApi, project_id: &str, slug: &str) {
 
     // ---- folders
     let folder = |parent: &str, name: &str| CreateFolder {
-        project_id: project_id.into(),
-        environment: "contract".into(),
-        parent_path: parent.into(),
+        project_id: project_id.clone(),
+        environment: env_slug("contract"),
+        parent_path: folder_path(parent),
         name: name.into(),
         description: None,
     };
@@ -222,7 +225,12 @@ async fn exercise(api: &dyn InfisicalApi, project_id: &str, slug: &str) {
     let deep = api.create_folder(&folder("/x/y", "z")).await.unwrap();
     assert_eq!(deep.path, "/x/y/z");
     let all: Vec<String> = api
-        .list_folders(project_id, "contract", "/", true)
+        .list_folders(
+            project_id,
+            &env_slug("contract"),
+            &folder_path("/"),
+            Depth::Recursive,
+        )
         .await
         .unwrap()
         .into_iter()
@@ -232,7 +240,12 @@ async fn exercise(api: &dyn InfisicalApi, project_id: &str, slug: &str) {
         assert!(all.iter().any(|p| p == expected), "{expected} in {all:?}");
     }
     let top: Vec<String> = api
-        .list_folders(project_id, "contract", "/", false)
+        .list_folders(
+            project_id,
+            &env_slug("contract"),
+            &folder_path("/"),
+            Depth::Direct,
+        )
         .await
         .unwrap()
         .into_iter()
@@ -241,9 +254,9 @@ async fn exercise(api: &dyn InfisicalApi, project_id: &str, slug: &str) {
     assert_eq!(top.len(), 2, "{top:?}");
     let renamed = api
         .update_folder(&UpdateFolder {
-            project_id: project_id.into(),
-            environment: "contract".into(),
-            parent_path: "/x/y".into(),
+            project_id: project_id.clone(),
+            environment: env_slug("contract"),
+            parent_path: folder_path("/x/y"),
             folder_id: deep.id.clone(),
             name: "zz".into(),
             description: None,
@@ -252,7 +265,12 @@ async fn exercise(api: &dyn InfisicalApi, project_id: &str, slug: &str) {
         .unwrap();
     assert_eq!(renamed.path, "/x/y/zz");
     let under_y: Vec<String> = api
-        .list_folders(project_id, "contract", "/x/y", false)
+        .list_folders(
+            project_id,
+            &env_slug("contract"),
+            &folder_path("/x/y"),
+            Depth::Direct,
+        )
         .await
         .unwrap()
         .into_iter()
@@ -262,7 +280,7 @@ async fn exercise(api: &dyn InfisicalApi, project_id: &str, slug: &str) {
 
     // ---- tags
     let tag = api
-        .create_tag(project_id, "managed-by-gitops")
+        .create_tag(project_id, &tag_slug("managed-by-gitops"))
         .await
         .unwrap();
     assert_eq!(tag.slug, "managed-by-gitops");
@@ -271,9 +289,9 @@ async fn exercise(api: &dyn InfisicalApi, project_id: &str, slug: &str) {
 
     // ---- secrets
     let web_scope = SecretScope {
-        project_id: project_id.into(),
-        environment: "contract".into(),
-        path: "/apps/web".into(),
+        project_id: project_id.clone(),
+        environment: env_slug("contract"),
+        path: folder_path("/apps/web"),
     };
     let mut marked = write("DATABASE_URL", &format!("  {VALUE_CANARY}  "));
     marked.comment = Some("managed".into());
@@ -297,7 +315,7 @@ async fn exercise(api: &dyn InfisicalApi, project_id: &str, slug: &str) {
     assert!(matches!(error, ApiError::AlreadyExists(_)), "{error:?}");
     no_canary(&error);
     assert!(
-        api.get_secret(&web_scope, "NEW_ONE")
+        api.get_secret(&web_scope, &secret_key("NEW_ONE"))
             .await
             .unwrap()
             .is_none()
@@ -306,7 +324,7 @@ async fn exercise(api: &dyn InfisicalApi, project_id: &str, slug: &str) {
     let error = api
         .create_secrets(
             &SecretScope {
-                path: "/nowhere".into(),
+                path: folder_path("/nowhere"),
                 ..web_scope.clone()
             },
             &[write("K", VALUE_CANARY)],
@@ -324,7 +342,12 @@ async fn exercise(api: &dyn InfisicalApi, project_id: &str, slug: &str) {
     no_canary(&error);
 
     let listed = api
-        .list_secrets(project_id, "contract", "/", true)
+        .list_secrets(
+            project_id,
+            &env_slug("contract"),
+            &folder_path("/"),
+            Depth::Recursive,
+        )
         .await
         .unwrap();
     assert_eq!(listed.len(), 2, "{listed:?}");
@@ -349,15 +372,20 @@ async fn exercise(api: &dyn InfisicalApi, project_id: &str, slug: &str) {
     let plain = listed.iter().find(|s| s.key == "PLAIN").unwrap();
     assert_eq!(plain.value.as_ref().map(SecretValue::expose), Some("b\n"));
     assert!(
-        api.list_secrets(project_id, "contract", "/", false)
-            .await
-            .unwrap()
-            .is_empty(),
+        api.list_secrets(
+            project_id,
+            &env_slug("contract"),
+            &folder_path("/"),
+            Depth::Direct
+        )
+        .await
+        .unwrap()
+        .is_empty(),
         "non-recursive listing of / holds nothing"
     );
 
     let got = api
-        .get_secret(&web_scope, "DATABASE_URL")
+        .get_secret(&web_scope, &secret_key("DATABASE_URL"))
         .await
         .unwrap()
         .expect("get");
@@ -369,7 +397,11 @@ async fn exercise(api: &dyn InfisicalApi, project_id: &str, slug: &str) {
             .unwrap(),
     );
     assert_eq!(updated.len(), 1);
-    let plain_now = api.get_secret(&web_scope, "PLAIN").await.unwrap().unwrap();
+    let plain_now = api
+        .get_secret(&web_scope, &secret_key("PLAIN"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         plain_now.value.as_ref().map(SecretValue::expose),
         Some("new value")
@@ -384,7 +416,11 @@ async fn exercise(api: &dyn InfisicalApi, project_id: &str, slug: &str) {
         .unwrap_err();
     assert!(matches!(error, ApiError::NotFound(_)), "{error:?}");
     no_canary(&error);
-    let plain_after = api.get_secret(&web_scope, "PLAIN").await.unwrap().unwrap();
+    let plain_after = api
+        .get_secret(&web_scope, &secret_key("PLAIN"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         plain_after.value.as_ref().map(SecretValue::expose),
         Some("new value"),
@@ -406,7 +442,12 @@ async fn exercise(api: &dyn InfisicalApi, project_id: &str, slug: &str) {
         .await
         .unwrap_err();
     assert!(matches!(error, ApiError::NotFound(_)), "{error:?}");
-    assert!(api.get_secret(&web_scope, "PLAIN").await.unwrap().is_some());
+    assert!(
+        api.get_secret(&web_scope, &secret_key("PLAIN"))
+            .await
+            .unwrap()
+            .is_some()
+    );
     applied(
         api.delete_secrets(
             &web_scope,
@@ -417,7 +458,12 @@ async fn exercise(api: &dyn InfisicalApi, project_id: &str, slug: &str) {
         .await
         .unwrap(),
     );
-    assert!(api.get_secret(&web_scope, "PLAIN").await.unwrap().is_none());
+    assert!(
+        api.get_secret(&web_scope, &secret_key("PLAIN"))
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     trim_rule(api, &web_scope).await;
 
@@ -425,17 +471,22 @@ async fn exercise(api: &dyn InfisicalApi, project_id: &str, slug: &str) {
 
     // ---- folder deletion: refused while it holds secrets, unless forced
     let delete_web = |force| DeleteFolder {
-        project_id: project_id.into(),
-        environment: "contract".into(),
-        parent_path: "/apps".into(),
-        folder: web.id.clone(),
+        project_id: project_id.clone(),
+        environment: env_slug("contract"),
+        parent_path: folder_path("/apps"),
+        folder: web.id.to_string(),
         force,
     };
     let error = api.delete_folder(&delete_web(false)).await.unwrap_err();
     assert!(matches!(error, ApiError::BadRequest(_)), "{error:?}");
     api.delete_folder(&delete_web(true)).await.unwrap();
     let remaining: Vec<String> = api
-        .list_folders(project_id, "contract", "/apps", false)
+        .list_folders(
+            project_id,
+            &env_slug("contract"),
+            &folder_path("/apps"),
+            Depth::Direct,
+        )
         .await
         .unwrap()
         .into_iter()
@@ -448,21 +499,24 @@ async fn exercise(api: &dyn InfisicalApi, project_id: &str, slug: &str) {
 
 /// Secret imports: appended in order, listed by position, moved, deleted; a self import and an
 /// import back are `Cyclic import not allowed`; a missing folder is 404.
-async fn imports(api: &dyn InfisicalApi, project_id: &str) {
+async fn imports(api: &dyn InfisicalApi, project_id: &ProjectId) {
     let scope = |path: &str| SecretScope {
-        project_id: project_id.into(),
-        environment: "contract".into(),
-        path: path.into(),
+        project_id: project_id.clone(),
+        environment: env_slug("contract"),
+        path: folder_path(path),
     };
     let web = scope("/apps/web");
-    let root = api.create_import(&web, "contract", "/").await.unwrap();
+    let root = api
+        .create_import(&web, &env_slug("contract"), &folder_path("/"))
+        .await
+        .unwrap();
     assert_eq!(
         (root.environment.as_str(), root.path.as_str()),
         ("contract", "/")
     );
     assert_eq!(root.position, 1);
     let deep = api
-        .create_import(&web, "contract", "/x/y/zz")
+        .create_import(&web, &env_slug("contract"), &folder_path("/x/y/zz"))
         .await
         .unwrap();
     assert_eq!(deep.position, 2, "appended");
@@ -474,7 +528,7 @@ async fn imports(api: &dyn InfisicalApi, project_id: &str) {
         [("/".to_string(), 1), ("/x/y/zz".to_string(), 2)]
     );
     let error = api
-        .create_import(&web, "contract", "/apps/web")
+        .create_import(&web, &env_slug("contract"), &folder_path("/apps/web"))
         .await
         .unwrap_err();
     assert!(
@@ -482,7 +536,11 @@ async fn imports(api: &dyn InfisicalApi, project_id: &str) {
         "self import: {error:?}"
     );
     let error = api
-        .create_import(&scope("/"), "contract", "/apps/web")
+        .create_import(
+            &scope("/"),
+            &env_slug("contract"),
+            &folder_path("/apps/web"),
+        )
         .await
         .unwrap_err();
     assert!(
@@ -490,7 +548,7 @@ async fn imports(api: &dyn InfisicalApi, project_id: &str) {
         "import back: {error:?}"
     );
     let error = api
-        .create_import(&scope("/absent"), "contract", "/")
+        .create_import(&scope("/absent"), &env_slug("contract"), &folder_path("/"))
         .await
         .unwrap_err();
     assert!(
@@ -539,7 +597,12 @@ async fn trim_rule(api: &dyn InfisicalApi, scope: &SecretScope) {
     let writes: Vec<SecretWrite> = cases.iter().map(|(key, raw, _)| write(key, raw)).collect();
     applied(api.create_secrets(scope, &writes).await.unwrap());
     let listed = api
-        .list_secrets(&scope.project_id, &scope.environment, &scope.path, false)
+        .list_secrets(
+            &scope.project_id,
+            &scope.environment,
+            &scope.path,
+            Depth::Direct,
+        )
         .await
         .unwrap();
     for (key, raw, stored) in cases {

@@ -2,6 +2,7 @@
 //! validates (placeholders aside) and plans nothing but adoption; mapping files, name matching,
 //! ambiguity, overwrite protection, and a scan that no value is written anywhere.
 
+use crate::support::names::{env_slug, folder_path, tag_slug};
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
@@ -212,8 +213,8 @@ async fn seeded() -> Live {
     let folder =
         |environment: &str, parent: &str, name: &str, description: Option<&str>| CreateFolder {
             project_id: project.id.clone(),
-            environment: environment.into(),
-            parent_path: parent.into(),
+            environment: env_slug(environment),
+            parent_path: folder_path(parent),
             name: name.into(),
             description: description.map(Into::into),
         };
@@ -233,12 +234,20 @@ async fn seeded() -> Live {
     api.create_folder(&folder("prod", "/apps", "web", None))
         .await
         .unwrap();
-    let critical = api.create_tag(&project.id, "critical").await.unwrap().id;
-    let database = api.create_tag(&project.id, "database").await.unwrap().id;
+    let critical = api
+        .create_tag(&project.id, &tag_slug("critical"))
+        .await
+        .unwrap()
+        .id;
+    let database = api
+        .create_tag(&project.id, &tag_slug("database"))
+        .await
+        .unwrap()
+        .id;
     let scope = |environment: &str, path: &str| SecretScope {
         project_id: project.id.clone(),
-        environment: environment.into(),
-        path: path.into(),
+        environment: env_slug(environment),
+        path: folder_path(path),
     };
     for (environment, log) in [
         ("dev", "canary-log-dev-5d2a"),
@@ -318,8 +327,8 @@ async fn seeded() -> Live {
     api.create_secrets(
         &SecretScope {
             project_id: tools.id,
-            environment: "prod".into(),
-            path: "/".into(),
+            environment: env_slug("prod"),
+            path: folder_path("/"),
         },
         &[write(
             "ORPHAN_TOKEN",
@@ -755,8 +764,8 @@ async fn folder_file_names_are_injective() {
     for name in ["root", "Root"] {
         api.create_folder(&CreateFolder {
             project_id: project.id.clone(),
-            environment: "prod".into(),
-            parent_path: "/".into(),
+            environment: env_slug("prod"),
+            parent_path: folder_path("/"),
             name: name.into(),
             description: None,
         })
@@ -770,8 +779,8 @@ async fn folder_file_names_are_injective() {
     ] {
         let scope = SecretScope {
             project_id: project.id.clone(),
-            environment: "prod".into(),
-            path: path.into(),
+            environment: env_slug("prod"),
+            path: folder_path(path),
         };
         api.create_secrets(&scope, &[write(key, "canary-root-value", "", &[], &[])])
             .await
@@ -1431,8 +1440,8 @@ async fn recorded_literals_beat_uris_and_sensitive_fields_beat_the_rest() {
         .create_secrets(
             &SecretScope {
                 project_id: project.id.clone(),
-                environment: "prod".into(),
-                path: "/".into(),
+                environment: env_slug("prod"),
+                path: folder_path("/"),
             },
             &[
                 write("URL", "https://dup.example.internal", "", &[], &literal),

@@ -24,6 +24,7 @@ use infisical_gitops::source::load_desired_state;
 use secrecy::SecretString;
 
 use super::daemon_git::git;
+use super::support::names::{env_slug, folder_path};
 use super::support::{changed_lines, git_http};
 
 const CANARY: &str = "canary-7c41e0-live-value";
@@ -190,8 +191,8 @@ async fn dev_reconciler() -> (DevServer, Reconciler) {
         .update_secrets(
             &SecretScope {
                 project_id: project.id,
-                environment: "prod".to_string(),
-                path: "/databases".to_string(),
+                environment: env_slug("prod"),
+                path: folder_path("/databases"),
             },
             &[SecretWrite {
                 key: "POSTGRES_PASSWORD".to_string(),

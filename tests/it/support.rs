@@ -364,3 +364,28 @@ pub(crate) mod writes {
         }
     }
 }
+
+/// Typed names for the Infisical port's arguments in tests.
+pub(crate) mod names {
+    use infisical_gitops::model::{EnvironmentSlug, FolderPath, SecretKey, TagSlug};
+
+    /// An environment slug the test knows to be valid.
+    pub(crate) fn env_slug(slug: &str) -> EnvironmentSlug {
+        EnvironmentSlug::new(slug).unwrap()
+    }
+
+    /// A folder path the test knows to be valid.
+    pub(crate) fn folder_path(path: &str) -> FolderPath {
+        FolderPath::new(path).unwrap()
+    }
+
+    /// A secret key the test knows to be valid.
+    pub(crate) fn secret_key(key: &str) -> SecretKey {
+        SecretKey::new(key).unwrap()
+    }
+
+    /// A tag slug the test knows to be valid.
+    pub(crate) fn tag_slug(slug: &str) -> TagSlug {
+        TagSlug::new(slug).unwrap()
+    }
+}

@@ -1,6 +1,9 @@
 //! The [`InfisicalApi`] implementation.
 
 use super::*;
+use crate::infisical::api::Depth;
+use crate::infisical::ids::{EnvironmentId, ProjectId};
+use crate::model::{EnvironmentSlug, FolderPath, SecretKey, TagSlug};
 
 /// A write answer: the secrets written, or a pending approval (nothing written).
 fn write_outcome(call: &Call, raw: &Raw, path: &str) -> Result<WriteOutcome, ApiError> {
@@ -39,12 +42,12 @@ fn batch_write_call(
     scope: &SecretScope,
     secrets: &[SecretWrite],
 ) -> Result<(Call, String), ApiError> {
-    let path = wire::normalize_path(&scope.path);
+    let path = wire::normalize_path(scope.path.as_str());
     let call = Call::new(method, Route::new("/api/v4/secrets/batch", &[]), safety)
         .redacting(values_of(secrets))
         .json(&wire::BatchWriteRequest {
-            project_id: &scope.project_id,
-            environment: &scope.environment,
+            project_id: scope.project_id.as_str(),
+            environment: scope.environment.as_str(),
             secret_path: &path,
             mode,
             secrets: secrets
@@ -105,7 +108,8 @@ impl InfisicalApi for HttpClient {
             .map(Into::into))
     }
 
-    async fn get_project(&self, project_id: &str) -> Result<Option<RemoteProject>, ApiError> {
+    async fn get_project(&self, project_id: &ProjectId) -> Result<Option<RemoteProject>, ApiError> {
+        let project_id = project_id.as_str();
         let call = Call::new(
             Method::GET,
             Route::new("/api/v1/projects/{projectId}", &[project_id]),
@@ -146,12 +150,12 @@ impl InfisicalApi for HttpClient {
 
     async fn update_project(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         request: &UpdateProject,
     ) -> Result<RemoteProject, ApiError> {
         let call = Call::new(
             Method::PATCH,
-            Route::new("/api/v1/projects/{projectId}", &[project_id]),
+            Route::new("/api/v1/projects/{projectId}", &[project_id.as_str()]),
             Safety::Idempotent,
         )
         .json(&wire::UpdateProjectRequest {
@@ -166,7 +170,8 @@ impl InfisicalApi for HttpClient {
         Ok(self.get_project(project_id).await?.unwrap_or(updated))
     }
 
-    async fn delete_project(&self, project_id: &str) -> Result<(), ApiError> {
+    async fn delete_project(&self, project_id: &ProjectId) -> Result<(), ApiError> {
+        let project_id = project_id.as_str();
         // No body and no content type: an empty JSON body makes the server answer 500.
         let call = Call::new(
             Method::DELETE,
@@ -178,9 +183,10 @@ impl InfisicalApi for HttpClient {
 
     async fn create_environment(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         request: &CreateEnvironment,
     ) -> Result<RemoteEnvironment, ApiError> {
+        let project_id = project_id.as_str();
         let call = Call::new(
             Method::POST,
             Route::new("/api/v1/projects/{projectId}/environments", &[project_id]),
@@ -209,10 +215,12 @@ impl InfisicalApi for HttpClient {
 
     async fn update_environment(
         &self,
-        project_id: &str,
-        environment_id: &str,
+        project_id: &ProjectId,
+        environment_id: &EnvironmentId,
         request: &UpdateEnvironment,
     ) -> Result<RemoteEnvironment, ApiError> {
+        let project_id = project_id.as_str();
+        let environment_id = environment_id.as_str();
         let call = Call::new(
             Method::PATCH,
             Route::new(
@@ -232,9 +240,11 @@ impl InfisicalApi for HttpClient {
 
     async fn delete_environment(
         &self,
-        project_id: &str,
-        environment_id: &str,
+        project_id: &ProjectId,
+        environment_id: &EnvironmentId,
     ) -> Result<(), ApiError> {
+        let project_id = project_id.as_str();
+        let environment_id = environment_id.as_str();
         let call = Call::new(
             Method::DELETE,
             Route::new(
@@ -248,11 +258,14 @@ impl InfisicalApi for HttpClient {
 
     async fn list_folders(
         &self,
-        project_id: &str,
-        environment: &str,
-        path: &str,
-        recursive: bool,
+        project_id: &ProjectId,
+        environment: &EnvironmentSlug,
+        path: &FolderPath,
+        depth: Depth,
     ) -> Result<Vec<RemoteFolder>, ApiError> {
+        let project_id = project_id.as_str();
+        let environment = environment.as_str();
+        let path = path.as_str();
         let path = wire::normalize_path(path);
         let call = Call::new(
             Method::GET,
@@ -262,7 +275,7 @@ impl InfisicalApi for HttpClient {
         .query("projectId", project_id)
         .query("environment", environment)
         .query("path", path.clone())
-        .query("recursive", bool_str(recursive));
+        .query("recursive", bool_str(depth.is_recursive()));
         let raw = self.execute_plain(&call).await?;
         let answer: wire::FoldersEnvelope = call.decode(&raw)?;
         drop(raw);
@@ -280,15 +293,15 @@ impl InfisicalApi for HttpClient {
     }
 
     async fn create_folder(&self, request: &CreateFolder) -> Result<RemoteFolder, ApiError> {
-        let parent = wire::normalize_path(&request.parent_path);
+        let parent = wire::normalize_path(request.parent_path.as_str());
         let call = Call::new(
             Method::POST,
             Route::new("/api/v2/folders", &[]),
             Safety::NonIdempotent,
         )
         .json(&wire::FolderRequest {
-            project_id: &request.project_id,
-            environment: &request.environment,
+            project_id: request.project_id.as_str(),
+            environment: request.environment.as_str(),
             name: &request.name,
             path: &parent,
             description: request.description.as_deref(),
@@ -300,9 +313,9 @@ impl InfisicalApi for HttpClient {
                 let folder = call.decode::<wire::FolderEnvelope>(raw)?.folder;
                 Ok(RemoteFolder {
                     path: wire::join_path(&parent, &folder.name),
-                    id: folder.id,
+                    id: folder.id.into(),
                     name: folder.name,
-                    parent_id: folder.parent_id,
+                    parent_id: folder.parent_id.map(Into::into),
                     description: folder.description,
                 })
             },
@@ -312,15 +325,15 @@ impl InfisicalApi for HttpClient {
     }
 
     async fn update_folder(&self, request: &UpdateFolder) -> Result<RemoteFolder, ApiError> {
-        let parent = wire::normalize_path(&request.parent_path);
+        let parent = wire::normalize_path(request.parent_path.as_str());
         let call = Call::new(
             Method::PATCH,
-            Route::new("/api/v2/folders/{folderId}", &[&request.folder_id]),
+            Route::new("/api/v2/folders/{folderId}", &[request.folder_id.as_str()]),
             Safety::Idempotent,
         )
         .json(&wire::FolderRequest {
-            project_id: &request.project_id,
-            environment: &request.environment,
+            project_id: request.project_id.as_str(),
+            environment: request.environment.as_str(),
             name: &request.name,
             path: &parent,
             description: request.description.as_deref(),
@@ -329,23 +342,23 @@ impl InfisicalApi for HttpClient {
         let folder = self.get::<wire::FolderEnvelope>(call).await?.folder;
         Ok(RemoteFolder {
             path: wire::join_path(&parent, &folder.name),
-            id: folder.id,
+            id: folder.id.into(),
             name: folder.name,
-            parent_id: folder.parent_id,
+            parent_id: folder.parent_id.map(Into::into),
             description: folder.description,
         })
     }
 
     async fn delete_folder(&self, request: &DeleteFolder) -> Result<(), ApiError> {
-        let parent = wire::normalize_path(&request.parent_path);
+        let parent = wire::normalize_path(request.parent_path.as_str());
         let call = Call::new(
             Method::DELETE,
             Route::new("/api/v2/folders/{folderIdOrName}", &[&request.folder]),
             Safety::Delete,
         )
         .json(&wire::DeleteFolderRequest {
-            project_id: &request.project_id,
-            environment: &request.environment,
+            project_id: request.project_id.as_str(),
+            environment: request.environment.as_str(),
             path: &parent,
             force_delete: request.force,
         })?;
@@ -353,14 +366,14 @@ impl InfisicalApi for HttpClient {
     }
 
     async fn list_imports(&self, scope: &SecretScope) -> Result<Vec<RemoteImport>, ApiError> {
-        let path = wire::normalize_path(&scope.path);
+        let path = wire::normalize_path(scope.path.as_str());
         let call = Call::new(
             Method::GET,
             Route::new("/api/v2/secret-imports", &[]),
             Safety::Idempotent,
         )
-        .query("projectId", scope.project_id.clone())
-        .query("environment", scope.environment.clone())
+        .query("projectId", scope.project_id.to_string())
+        .query("environment", scope.environment.to_string())
         .query("path", path);
         let answer: wire::SecretImportsEnvelope = self.get(call).await?;
         let mut imports: Vec<RemoteImport> = answer
@@ -375,10 +388,12 @@ impl InfisicalApi for HttpClient {
     async fn create_import(
         &self,
         scope: &SecretScope,
-        environment: &str,
-        path: &str,
+        environment: &EnvironmentSlug,
+        path: &FolderPath,
     ) -> Result<RemoteImport, ApiError> {
-        let into = wire::normalize_path(&scope.path);
+        let environment = environment.as_str();
+        let path = path.as_str();
+        let into = wire::normalize_path(scope.path.as_str());
         let source = wire::normalize_path(path);
         let call = Call::new(
             Method::POST,
@@ -386,8 +401,8 @@ impl InfisicalApi for HttpClient {
             Safety::NonIdempotent,
         )
         .json(&wire::SecretImportRequest {
-            project_id: &scope.project_id,
-            environment: &scope.environment,
+            project_id: scope.project_id.as_str(),
+            environment: scope.environment.as_str(),
             path: &into,
             import: wire::ImportSourceRequest {
                 environment: Some(environment),
@@ -425,15 +440,15 @@ impl InfisicalApi for HttpClient {
         import_id: &str,
         position: u32,
     ) -> Result<RemoteImport, ApiError> {
-        let into = wire::normalize_path(&scope.path);
+        let into = wire::normalize_path(scope.path.as_str());
         let call = Call::new(
             Method::PATCH,
             Route::new("/api/v2/secret-imports/{id}", &[import_id]),
             Safety::Idempotent,
         )
         .json(&wire::SecretImportRequest {
-            project_id: &scope.project_id,
-            environment: &scope.environment,
+            project_id: scope.project_id.as_str(),
+            environment: scope.environment.as_str(),
             path: &into,
             import: wire::ImportSourceRequest {
                 environment: None,
@@ -449,15 +464,15 @@ impl InfisicalApi for HttpClient {
     }
 
     async fn delete_import(&self, scope: &SecretScope, import_id: &str) -> Result<(), ApiError> {
-        let into = wire::normalize_path(&scope.path);
+        let into = wire::normalize_path(scope.path.as_str());
         let call = Call::new(
             Method::DELETE,
             Route::new("/api/v2/secret-imports/{id}", &[import_id]),
             Safety::Delete,
         )
         .json(&wire::DeleteSecretImportRequest {
-            project_id: &scope.project_id,
-            environment: &scope.environment,
+            project_id: scope.project_id.as_str(),
+            environment: scope.environment.as_str(),
             path: &into,
         })?;
         self.execute_delete(&call).await.map(|_| ())
@@ -465,11 +480,14 @@ impl InfisicalApi for HttpClient {
 
     async fn list_secrets(
         &self,
-        project_id: &str,
-        environment: &str,
-        path: &str,
-        recursive: bool,
+        project_id: &ProjectId,
+        environment: &EnvironmentSlug,
+        path: &FolderPath,
+        depth: Depth,
     ) -> Result<Vec<RemoteSecret>, ApiError> {
+        let project_id = project_id.as_str();
+        let environment = environment.as_str();
+        let path = path.as_str();
         let path = wire::normalize_path(path);
         let call = Call::new(
             Method::GET,
@@ -479,7 +497,7 @@ impl InfisicalApi for HttpClient {
         .query("projectId", project_id)
         .query("environment", environment)
         .query("secretPath", path.clone())
-        .query("recursive", bool_str(recursive))
+        .query("recursive", bool_str(depth.is_recursive()))
         .query("expandSecretReferences", "false")
         .query("include_imports", "false")
         .query("viewSecretValue", "true");
@@ -495,16 +513,17 @@ impl InfisicalApi for HttpClient {
     async fn get_secret(
         &self,
         scope: &SecretScope,
-        key: &str,
+        key: &SecretKey,
     ) -> Result<Option<RemoteSecret>, ApiError> {
-        let path = wire::normalize_path(&scope.path);
+        let key = key.as_str();
+        let path = wire::normalize_path(scope.path.as_str());
         let call = Call::new(
             Method::GET,
             Route::new("/api/v4/secrets/{secretName}", &[key]),
             Safety::Idempotent,
         )
-        .query("projectId", scope.project_id.clone())
-        .query("environment", scope.environment.clone())
+        .query("projectId", scope.project_id.to_string())
+        .query("environment", scope.environment.to_string())
         .query("secretPath", path.clone())
         .query("type", "shared")
         .query("expandSecretReferences", "false")
@@ -560,15 +579,15 @@ impl InfisicalApi for HttpClient {
         if secrets.is_empty() {
             return Ok(WriteOutcome::Applied(Vec::new()));
         }
-        let path = wire::normalize_path(&scope.path);
+        let path = wire::normalize_path(scope.path.as_str());
         let call = Call::new(
             Method::DELETE,
             Route::new("/api/v4/secrets/batch", &[]),
             Safety::NonIdempotent,
         )
         .json(&wire::BatchDeleteRequest {
-            project_id: &scope.project_id,
-            environment: &scope.environment,
+            project_id: scope.project_id.as_str(),
+            environment: scope.environment.as_str(),
             secret_path: &path,
             secrets: secrets
                 .iter()
@@ -586,7 +605,8 @@ impl InfisicalApi for HttpClient {
         .await
     }
 
-    async fn list_tags(&self, project_id: &str) -> Result<Vec<RemoteTag>, ApiError> {
+    async fn list_tags(&self, project_id: &ProjectId) -> Result<Vec<RemoteTag>, ApiError> {
+        let project_id = project_id.as_str();
         let call = Call::new(
             Method::GET,
             Route::new("/api/v1/projects/{projectId}/tags", &[project_id]),
@@ -596,14 +616,18 @@ impl InfisicalApi for HttpClient {
         Ok(answer.tags.into_iter().map(Into::into).collect())
     }
 
-    async fn create_tag(&self, project_id: &str, slug: &str) -> Result<RemoteTag, ApiError> {
+    async fn create_tag(
+        &self,
+        project_id: &ProjectId,
+        slug: &TagSlug,
+    ) -> Result<RemoteTag, ApiError> {
         let call = Call::new(
             Method::POST,
-            Route::new("/api/v1/projects/{projectId}/tags", &[project_id]),
+            Route::new("/api/v1/projects/{projectId}/tags", &[project_id.as_str()]),
             Safety::NonIdempotent,
         )
         .json(&wire::CreateTagRequest {
-            slug,
+            slug: slug.as_str(),
             color: TAG_COLOR,
         })?;
         self.execute_create(

@@ -5,14 +5,19 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
-/// Environment variable: the instance URL (with or without `/api`), as in Infisical's CLI.
-pub const ENV_API_URL: &str = "INFISICAL_API_URL";
-/// Environment variable: universal-auth client id.
-pub const ENV_CLIENT_ID: &str = "INFISICAL_UNIVERSAL_AUTH_CLIENT_ID";
-/// Environment variable: universal-auth client secret.
-pub const ENV_CLIENT_SECRET: &str = "INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET";
-/// Environment variable: a ready access token (machine identity or personal).
-pub const ENV_TOKEN: &str = "INFISICAL_TOKEN";
+/// The names under which [`ClientConfig::from_lookup`] looks its settings up. The CLI owns
+/// them (its environment variables, `cli::env`); this module names none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SettingNames {
+    /// The instance URL (with or without `/api`).
+    pub api_url: &'static str,
+    /// Universal-auth client id.
+    pub client_id: &'static str,
+    /// Universal-auth client secret.
+    pub client_secret: &'static str,
+    /// A ready access token (machine identity or personal).
+    pub token: &'static str,
+}
 
 /// The default instance.
 pub const DEFAULT_API_URL: &str = "https://app.infisical.com";
@@ -155,24 +160,25 @@ impl ClientConfig {
         }
     }
 
-    /// Reads `INFISICAL_API_URL` (default `https://app.infisical.com`) and the credentials:
-    /// `INFISICAL_UNIVERSAL_AUTH_CLIENT_ID` + `INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET`, else
-    /// `INFISICAL_TOKEN`.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    /// [`ClientConfig::from_env`] over any lookup (tests, or flags merged over the
-    /// environment).
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    /// Looks up the URL named `names.api_url` (default `https://app.infisical.com`) and the
+    /// credentials: `names.client_id` + `names.client_secret`, else `names.token` (the CLI
+    /// looks them up in its flags and the environment).
+    pub fn from_lookup(
+        names: &SettingNames,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let api_url = get(ENV_API_URL).unwrap_or_else(|| DEFAULT_API_URL.to_string());
-        let credentials = match (get(ENV_CLIENT_ID), get(ENV_CLIENT_SECRET), get(ENV_TOKEN)) {
+        let api_url = get(names.api_url).unwrap_or_else(|| DEFAULT_API_URL.to_string());
+        let credentials = match (
+            get(names.client_id),
+            get(names.client_secret),
+            get(names.token),
+        ) {
             (Some(id), Some(secret), _) => Credentials::universal_auth(id, secret),
-            (Some(_), None, _) => return Err(ConfigError::Incomplete(ENV_CLIENT_SECRET)),
-            (None, Some(_), _) => return Err(ConfigError::Incomplete(ENV_CLIENT_ID)),
+            (Some(_), None, _) => return Err(ConfigError::Incomplete(names.client_secret)),
+            (None, Some(_), _) => return Err(ConfigError::Incomplete(names.client_id)),
             (None, None, Some(token)) => Credentials::access_token(token),
-            (None, None, None) => return Err(ConfigError::NoCredentials),
+            (None, None, None) => return Err(ConfigError::NoCredentials(*names)),
         };
         Ok(ClientConfig::new(api_url, credentials))
     }
@@ -205,9 +211,12 @@ pub fn api_root(url: &str) -> Result<reqwest::Url, ConfigError> {
 pub enum ConfigError {
     /// Neither universal-auth credentials nor a token.
     #[error(
-        "no infisical credentials: set {ENV_CLIENT_ID} and {ENV_CLIENT_SECRET}, or {ENV_TOKEN}"
+        "no infisical credentials: set {} and {}, or {}",
+        .0.client_id,
+        .0.client_secret,
+        .0.token
     )]
-    NoCredentials,
+    NoCredentials(SettingNames),
     /// Half of the universal-auth pair.
     #[error("incomplete infisical credentials: {0} is not set")]
     Incomplete(&'static str),
@@ -266,14 +275,24 @@ mod tests {
     }
 
     #[test]
-    fn from_env_prefers_universal_auth_and_redacts() {
+    fn from_lookup_prefers_universal_auth_and_redacts() {
+        const NAMES: SettingNames = SettingNames {
+            api_url: "INFISICAL_API_URL",
+            client_id: "INFISICAL_UNIVERSAL_AUTH_CLIENT_ID",
+            client_secret: "INFISICAL_UNIVERSAL_AUTH_CLIENT_SECRET",
+            token: "INFISICAL_TOKEN",
+        };
+        const ENV_API_URL: &str = NAMES.api_url;
+        const ENV_CLIENT_ID: &str = NAMES.client_id;
+        const ENV_CLIENT_SECRET: &str = NAMES.client_secret;
+        const ENV_TOKEN: &str = NAMES.token;
         let vars = [
             (ENV_API_URL, "http://127.0.0.1:1"),
             (ENV_CLIENT_ID, "id-canary"),
             (ENV_CLIENT_SECRET, "secret-canary"),
             (ENV_TOKEN, "token-canary"),
         ];
-        let config = ClientConfig::from_lookup(|name| {
+        let config = ClientConfig::from_lookup(&NAMES, |name| {
             vars.iter()
                 .find(|(k, _)| *k == name)
                 .map(|(_, v)| v.to_string())
@@ -286,7 +305,7 @@ mod tests {
         let debug = format!("{config:?}");
         assert!(!debug.contains("canary"), "{debug}");
 
-        let config = ClientConfig::from_lookup(|name| {
+        let config = ClientConfig::from_lookup(&NAMES, |name| {
             (name == ENV_TOKEN).then(|| "token-canary".to_string())
         })
         .unwrap();
@@ -294,11 +313,12 @@ mod tests {
         assert_eq!(config.api_url, DEFAULT_API_URL);
 
         assert!(matches!(
-            ClientConfig::from_lookup(|_| None),
-            Err(ConfigError::NoCredentials)
+            ClientConfig::from_lookup(&NAMES, |_| None),
+            Err(ConfigError::NoCredentials(_))
         ));
         assert!(matches!(
-            ClientConfig::from_lookup(|name| (name == ENV_CLIENT_ID).then(|| "x".to_string())),
+            ClientConfig::from_lookup(&NAMES, |name| (name == ENV_CLIENT_ID)
+                .then(|| "x".to_string())),
             Err(ConfigError::Incomplete(ENV_CLIENT_SECRET))
         ));
     }

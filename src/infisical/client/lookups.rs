@@ -1,6 +1,9 @@
 //! Re-reads after a write whose outcome is unknown.
 
 use super::*;
+use crate::infisical::api::Depth;
+use crate::infisical::ids::ProjectId;
+use crate::model::TagSlug;
 
 impl HttpClient {
     // -----------------------------------------------------------------------------------------
@@ -34,7 +37,7 @@ impl HttpClient {
                 &request.project_id,
                 &request.environment,
                 &request.parent_path,
-                false,
+                Depth::Direct,
             )
             .await
         {
@@ -48,14 +51,14 @@ impl HttpClient {
 
     pub(super) async fn find_tag(
         &self,
-        project_id: &str,
-        slug: &str,
+        project_id: &ProjectId,
+        slug: &TagSlug,
     ) -> Result<Option<RemoteTag>, ApiError> {
         Ok(self
             .list_tags(project_id)
             .await?
             .into_iter()
-            .find(|t| t.slug == slug))
+            .find(|t| t.slug == slug.as_str()))
     }
 
     /// After a batch create with unknown outcome: `Some` when every key exists with the value
@@ -67,7 +70,12 @@ impl HttpClient {
         secrets: &[SecretWrite],
     ) -> Result<Option<WriteOutcome>, ApiError> {
         let live = match self
-            .list_secrets(&scope.project_id, &scope.environment, &scope.path, false)
+            .list_secrets(
+                &scope.project_id,
+                &scope.environment,
+                &scope.path,
+                Depth::Direct,
+            )
             .await
         {
             Ok(live) => live,
@@ -99,7 +107,12 @@ impl HttpClient {
         secrets: &[SecretDelete],
     ) -> Result<Option<WriteOutcome>, ApiError> {
         let live = self
-            .list_secrets(&scope.project_id, &scope.environment, &scope.path, false)
+            .list_secrets(
+                &scope.project_id,
+                &scope.environment,
+                &scope.path,
+                Depth::Direct,
+            )
             .await?;
         let any_left = secrets.iter().any(|d| live.iter().any(|s| s.key == d.key));
         Ok((!any_left).then(|| WriteOutcome::Applied(Vec::new())))

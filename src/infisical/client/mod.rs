@@ -40,7 +40,7 @@ use super::wire;
 use auth::{CachedToken, TokenAction, TokenCache};
 pub use config::{
     ClientConfig, ConfigError, Credentials, DEFAULT_API_URL, DEFAULT_MAX_RESPONSE_BYTES,
-    ENV_API_URL, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_TOKEN, RetryPolicy, api_root,
+    RetryPolicy, SettingNames, api_root,
 };
 pub use observer::{RequestObserver, RequestRecord, RequestStatus};
 use retry::Budget;

@@ -231,6 +231,30 @@ impl Change {
     pub fn field(&self, name: FieldName) -> Option<&FieldChange> {
         self.fields.iter().find(|f| f.name() == name)
     }
+
+    /// The name a create or rename sets (projects, environments).
+    pub fn name_after(&self) -> Option<String> {
+        match self.field(FieldName::Name)? {
+            FieldChange::Name { after, .. } => Some(after.clone()),
+            _ => None,
+        }
+    }
+
+    /// The description a create or update sets: `Some(None)` clears it.
+    pub fn description_after(&self) -> Option<Option<String>> {
+        match self.field(FieldName::Description)? {
+            FieldChange::Description { after, .. } => Some(after.clone()),
+            _ => None,
+        }
+    }
+
+    /// The position a create or move sets (environments, imports).
+    pub fn position_after(&self) -> Option<u32> {
+        match self.field(FieldName::Position)? {
+            FieldChange::Position { after, .. } => Some(*after),
+            _ => None,
+        }
+    }
 }
 
 /// What happens to an object.

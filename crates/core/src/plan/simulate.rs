@@ -24,13 +24,6 @@ pub fn simulate(plan: &Plan, resolved: &ResolvedState, live: &LiveState) -> Live
     state
 }
 
-fn description_after(change: &Change) -> Option<String> {
-    change.fields.iter().find_map(|f| match f {
-        FieldChange::Description { after, .. } => Some(after.clone()),
-        _ => None,
-    })?
-}
-
 fn apply_change(
     state: &mut LiveState,
     change: &Change,
@@ -39,13 +32,15 @@ fn apply_change(
 ) {
     match (&change.address, change.action) {
         (Address::Project(slug), Action::Create) => {
-            let name = name_after(change).unwrap_or_else(|| slug.to_string());
+            let name = change.name_after().unwrap_or_else(|| slug.to_string());
             state.projects.insert(
                 slug.clone(),
                 LiveProject {
                     id: id(),
                     name,
-                    description: Some(marked_description(description_after(change).as_deref())),
+                    description: Some(marked_description(
+                        change.description_after().flatten().as_deref(),
+                    )),
                     environments: Default::default(),
                     tags: Default::default(),
                 },
@@ -55,7 +50,7 @@ fn apply_change(
             let Some(project) = state.projects.get_mut(slug) else {
                 return;
             };
-            if let Some(name) = name_after(change) {
+            if let Some(name) = change.name_after() {
                 project.name = name;
             }
             let has_description = change
@@ -63,8 +58,9 @@ fn apply_change(
                 .iter()
                 .any(|f| matches!(f, FieldChange::Description { .. }));
             if has_description {
-                project.description =
-                    Some(marked_description(description_after(change).as_deref()));
+                project.description = Some(marked_description(
+                    change.description_after().flatten().as_deref(),
+                ));
             }
         }
         (Address::Project(slug), Action::Delete) => {
@@ -80,8 +76,8 @@ fn apply_change(
                         slug.clone(),
                         LiveEnvironment {
                             id: id(),
-                            name: name_after(change).unwrap_or_else(|| slug.to_string()),
-                            position: position_after(change),
+                            name: change.name_after().unwrap_or_else(|| slug.to_string()),
+                            position: change.position_after(),
                             observed: true,
                             folders: Default::default(),
                             secrets: Default::default(),
@@ -91,10 +87,10 @@ fn apply_change(
                 }
                 Action::Update => {
                     if let Some(environment) = project.environments.get_mut(slug) {
-                        if let Some(name) = name_after(change) {
+                        if let Some(name) = change.name_after() {
                             environment.name = name;
                         }
-                        if let Some(position) = position_after(change) {
+                        if let Some(position) = change.position_after() {
                             environment.position = Some(position);
                         }
                     }
@@ -119,7 +115,7 @@ fn apply_change(
                         LiveFolder {
                             id: id(),
                             description: Some(marked_description(
-                                description_after(change).as_deref(),
+                                change.description_after().flatten().as_deref(),
                             )),
                         },
                     );
@@ -192,7 +188,7 @@ fn apply_change(
             let first = imports
                 .iter()
                 .position(|i| i.manageable_source() == Some(&source));
-            let target = position_after(change).unwrap_or(1).max(1) as usize - 1;
+            let target = change.position_after().unwrap_or(1).max(1) as usize - 1;
             match action {
                 Action::Create => {
                     let import = LiveImport {
@@ -263,18 +259,4 @@ fn write_fields(
             | FieldChange::Position { .. } => {}
         }
     }
-}
-
-fn name_after(change: &Change) -> Option<String> {
-    change.fields.iter().find_map(|f| match f {
-        FieldChange::Name { after, .. } => Some(after.clone()),
-        _ => None,
-    })
-}
-
-fn position_after(change: &Change) -> Option<u32> {
-    change.fields.iter().find_map(|f| match f {
-        FieldChange::Position { after, .. } => Some(*after),
-        _ => None,
-    })
 }

@@ -1,167 +1,79 @@
-//! An in-memory [`InfisicalApi`] with Infisical's write semantics (duplicate keys refused,
-//! missing folders refused, values trimmed, versions incremented), call counters and a
-//! switch that fails chosen calls. For unit and property tests of observe and apply without
-//! HTTP; the HTTP-level double is `dev::DevServer`.
-
-use std::collections::BTreeMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+//! The [`InfisicalApi`] implementation of [`MemoryInfisical`].
 
 use async_trait::async_trait;
 
-use crate::model::SecretValue;
-use crate::model::value::normalize_value;
-
-use super::api::{
+use crate::infisical::api::Depth;
+use crate::infisical::api::{
     CreateEnvironment, CreateFolder, CreateProject, DeleteFolder, InfisicalApi, RemoteEnvironment,
     RemoteFolder, RemoteImport, RemoteProject, RemoteSecret, RemoteTag, SecretDelete, SecretScope,
     SecretWrite, UpdateEnvironment, UpdateProject, WriteOutcome,
 };
-use super::error::{ApiError, ErrorContext};
+use crate::infisical::error::ApiError;
+use crate::infisical::ids::{EnvironmentId, FolderId, ProjectId};
+use crate::model::SecretValue;
+use crate::model::value::normalize_value;
+use crate::model::{EnvironmentSlug, FolderPath, TagSlug};
 
-#[derive(Debug, Clone)]
-struct StoredSecret {
-    id: String,
-    value: String,
-    comment: String,
-    tag_ids: Vec<String>,
-    metadata: Vec<(String, String)>,
-    version: u64,
-}
-
-#[derive(Debug, Default)]
-struct Store {
-    next_id: u64,
-    projects: BTreeMap<String, RemoteProject>,
-    /// (project id, env slug) → path → folder.
-    folders: BTreeMap<(String, String), BTreeMap<String, RemoteFolder>>,
-    /// (project id, env slug, path) → key → secret.
-    secrets: BTreeMap<(String, String, String), BTreeMap<String, StoredSecret>>,
-    /// project id → tags.
-    tags: BTreeMap<String, Vec<RemoteTag>>,
-    /// (project id, env slug, path) → imports in position order (positions 1, 2, …).
-    imports: BTreeMap<(String, String, String), Vec<RemoteImport>>,
-}
-
-impl Store {
-    fn id(&mut self, kind: &str) -> String {
-        self.next_id += 1;
-        format!("{kind}-{:08}", self.next_id)
-    }
-}
-
-/// The in-memory Infisical.
-#[derive(Debug, Default)]
-pub struct MemoryInfisical {
-    store: Mutex<Store>,
-    calls: Mutex<BTreeMap<&'static str, usize>>,
-    call_number: AtomicUsize,
-    fail_calls: Mutex<Vec<usize>>,
-}
-
-fn context(method: &str, path: &str, message: impl Into<String>) -> ErrorContext {
-    ErrorContext {
-        method: method.to_string(),
-        path: path.to_string(),
-        request_id: None,
-        message: message.into(),
-    }
-}
-
-impl MemoryInfisical {
-    /// Empty.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Calls per method name (e.g. `create_secrets`).
-    pub fn calls(&self) -> BTreeMap<&'static str, usize> {
-        self.calls.lock().map(|c| c.clone()).unwrap_or_default()
-    }
-
-    /// Total calls.
-    pub fn total_calls(&self) -> usize {
-        self.calls().values().sum()
-    }
-
-    /// Resets the counters.
-    pub fn reset_calls(&self) {
-        if let Ok(mut calls) = self.calls.lock() {
-            calls.clear();
-        }
-    }
-
-    /// Makes the calls with these 1-based numbers (counted from now) fail with a 500.
-    pub fn fail_calls(&self, numbers: &[usize]) {
-        let base = self.call_number.load(Ordering::SeqCst);
-        if let Ok(mut fail) = self.fail_calls.lock() {
-            *fail = numbers.iter().map(|n| base + n).collect();
-        }
-    }
-
-    fn enter(&self, name: &'static str, method: &str, path: &str) -> Result<(), ApiError> {
-        if let Ok(mut calls) = self.calls.lock() {
-            *calls.entry(name).or_default() += 1;
-        }
-        let number = self.call_number.fetch_add(1, Ordering::SeqCst) + 1;
-        let fail = self
-            .fail_calls
-            .lock()
-            .map(|f| f.contains(&number))
-            .unwrap_or(false);
-        if fail {
-            return Err(ApiError::Server {
-                context: context(method, path, "Something went wrong"),
-                status: 500,
-            });
-        }
-        Ok(())
-    }
-
-    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
-        match self.store.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        }
-    }
-
-    fn remote_secret(tags: &[RemoteTag], path: &str, key: &str, s: &StoredSecret) -> RemoteSecret {
-        RemoteSecret {
-            id: s.id.clone(),
-            key: key.to_string(),
-            value: Some(SecretValue::new(s.value.clone())),
-            comment: s.comment.clone(),
-            path: path.to_string(),
-            tags: s
-                .tag_ids
-                .iter()
-                .filter_map(|id| tags.iter().find(|t| &t.id == id).cloned())
-                .collect(),
-            metadata: s.metadata.clone(),
-            version: s.version,
-        }
-    }
-}
-
-fn folder_exists(store: &Store, project: &str, env: &str, path: &str) -> bool {
-    path == "/"
-        || store
-            .folders
-            .get(&(project.to_string(), env.to_string()))
-            .is_some_and(|f| f.contains_key(path))
-}
-
-fn env_exists(store: &Store, project: &str, env: &str) -> bool {
-    store
-        .projects
-        .get(project)
-        .is_some_and(|p| p.environments.iter().any(|e| e.slug == env))
-}
+use super::{MemoryInfisical, Store, StoredSecret, context, env_exists, folder_exists};
 
 const IMPORTS: &str = "/api/v2/secret-imports";
 const IMPORT: &str = "/api/v2/secret-imports/{id}";
 
-fn import_key(scope: &SecretScope) -> (String, String, String) {
+/// A scope as the store keys it: plain strings.
+struct Scope {
+    project_id: String,
+    environment: String,
+    path: String,
+}
+
+impl From<&SecretScope> for Scope {
+    fn from(scope: &SecretScope) -> Self {
+        Self {
+            project_id: scope.project_id.to_string(),
+            environment: scope.environment.to_string(),
+            path: scope.path.to_string(),
+        }
+    }
+}
+
+/// A folder create or delete as the store keys it: plain strings.
+struct FolderRequest<'a> {
+    project_id: String,
+    environment: String,
+    parent_path: String,
+    /// The name (create) or the id or name (delete).
+    folder: &'a str,
+    description: Option<String>,
+    force: bool,
+}
+
+impl<'a> From<&'a CreateFolder> for FolderRequest<'a> {
+    fn from(request: &'a CreateFolder) -> Self {
+        Self {
+            project_id: request.project_id.to_string(),
+            environment: request.environment.to_string(),
+            parent_path: request.parent_path.to_string(),
+            folder: &request.name,
+            description: request.description.clone(),
+            force: false,
+        }
+    }
+}
+
+impl<'a> From<&'a DeleteFolder> for FolderRequest<'a> {
+    fn from(request: &'a DeleteFolder) -> Self {
+        Self {
+            project_id: request.project_id.to_string(),
+            environment: request.environment.to_string(),
+            parent_path: request.parent_path.to_string(),
+            folder: &request.folder,
+            description: None,
+            force: request.force,
+        }
+    }
+}
+
+fn import_key(scope: &Scope) -> (String, String, String) {
     (
         scope.project_id.clone(),
         scope.environment.clone(),
@@ -170,7 +82,7 @@ fn import_key(scope: &SecretScope) -> (String, String, String) {
 }
 
 /// 404 when the importing folder (or its environment) does not exist.
-fn import_folder(store: &Store, scope: &SecretScope, method: &str) -> Result<(), ApiError> {
+fn import_folder(store: &Store, scope: &Scope, method: &str) -> Result<(), ApiError> {
     if env_exists(store, &scope.project_id, &scope.environment)
         && folder_exists(store, &scope.project_id, &scope.environment, &scope.path)
     {
@@ -215,7 +127,7 @@ impl InfisicalApi for MemoryInfisical {
         }
         let id = store.id("project");
         let project = RemoteProject {
-            id: id.clone(),
+            id: ProjectId::new(id.clone()),
             slug: request.slug.clone(),
             name: request.name.clone(),
             description: request.description.clone(),
@@ -227,9 +139,10 @@ impl InfisicalApi for MemoryInfisical {
 
     async fn update_project(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         request: &UpdateProject,
     ) -> Result<RemoteProject, ApiError> {
+        let project_id = project_id.as_str();
         self.enter("update_project", "PATCH", "/api/v1/projects/{id}")?;
         let mut store = self.store();
         let project = store.projects.get_mut(project_id).ok_or_else(|| {
@@ -248,7 +161,8 @@ impl InfisicalApi for MemoryInfisical {
         Ok(project.clone())
     }
 
-    async fn delete_project(&self, project_id: &str) -> Result<(), ApiError> {
+    async fn delete_project(&self, project_id: &ProjectId) -> Result<(), ApiError> {
+        let project_id = project_id.as_str();
         self.enter("delete_project", "DELETE", "/api/v1/projects/{id}")?;
         self.store().projects.remove(project_id);
         Ok(())
@@ -256,9 +170,10 @@ impl InfisicalApi for MemoryInfisical {
 
     async fn create_environment(
         &self,
-        project_id: &str,
+        project_id: &ProjectId,
         request: &CreateEnvironment,
     ) -> Result<RemoteEnvironment, ApiError> {
+        let project_id = project_id.as_str();
         let path = "/api/v1/projects/{id}/environments";
         self.enter("create_environment", "POST", path)?;
         let mut store = self.store();
@@ -275,7 +190,7 @@ impl InfisicalApi for MemoryInfisical {
             )));
         }
         let environment = RemoteEnvironment {
-            id,
+            id: EnvironmentId::new(id),
             slug: request.slug.clone(),
             name: request.name.clone(),
             position: None,
@@ -286,10 +201,12 @@ impl InfisicalApi for MemoryInfisical {
 
     async fn update_environment(
         &self,
-        project_id: &str,
-        environment_id: &str,
+        project_id: &ProjectId,
+        environment_id: &EnvironmentId,
         request: &UpdateEnvironment,
     ) -> Result<RemoteEnvironment, ApiError> {
+        let project_id = project_id.as_str();
+        let environment_id = environment_id.as_str();
         let path = "/api/v1/projects/{id}/environments/{envId}";
         self.enter("update_environment", "PATCH", path)?;
         let mut store = self.store();
@@ -306,9 +223,11 @@ impl InfisicalApi for MemoryInfisical {
 
     async fn delete_environment(
         &self,
-        project_id: &str,
-        environment_id: &str,
+        project_id: &ProjectId,
+        environment_id: &EnvironmentId,
     ) -> Result<(), ApiError> {
+        let project_id = project_id.as_str();
+        let environment_id = environment_id.as_str();
         self.enter(
             "delete_environment",
             "DELETE",
@@ -322,11 +241,15 @@ impl InfisicalApi for MemoryInfisical {
 
     async fn list_folders(
         &self,
-        project_id: &str,
-        environment: &str,
-        path: &str,
-        recursive: bool,
+        project_id: &ProjectId,
+        environment: &EnvironmentSlug,
+        path: &FolderPath,
+        depth: Depth,
     ) -> Result<Vec<RemoteFolder>, ApiError> {
+        let project_id = project_id.as_str();
+        let environment = environment.as_str();
+        let path = path.as_str();
+        let recursive = depth.is_recursive();
         self.enter("list_folders", "GET", "/api/v2/folders")?;
         let store = self.store();
         let prefix = if path == "/" {
@@ -351,6 +274,7 @@ impl InfisicalApi for MemoryInfisical {
     }
 
     async fn create_folder(&self, request: &CreateFolder) -> Result<RemoteFolder, ApiError> {
+        let request = &FolderRequest::from(request);
         self.enter("create_folder", "POST", "/api/v2/folders")?;
         let mut store = self.store();
         if !env_exists(&store, &request.project_id, &request.environment) {
@@ -361,7 +285,7 @@ impl InfisicalApi for MemoryInfisical {
             )));
         }
         let parent = request.parent_path.trim_end_matches('/');
-        let full = format!("{parent}/{}", request.name);
+        let full = format!("{parent}/{}", request.folder);
         let key = (request.project_id.clone(), request.environment.clone());
         if store
             .folders
@@ -373,7 +297,7 @@ impl InfisicalApi for MemoryInfisical {
                 "/api/v2/folders",
                 format!(
                     "Folder with name '{}' already exists in path '{}'",
-                    request.name, request.parent_path
+                    request.folder, request.parent_path
                 ),
             )));
         }
@@ -398,10 +322,10 @@ impl InfisicalApi for MemoryInfisical {
             let id = store.id("folder");
             let last = index + 1 == segments.len();
             let folder = RemoteFolder {
-                id,
+                id: FolderId::new(id),
                 name: (*segment).to_string(),
                 path: current.clone(),
-                parent_id: Some(parent_path),
+                parent_id: Some(FolderId::new(parent_path)),
                 description: if last {
                     request.description.clone()
                 } else {
@@ -421,6 +345,7 @@ impl InfisicalApi for MemoryInfisical {
     }
 
     async fn delete_folder(&self, request: &DeleteFolder) -> Result<(), ApiError> {
+        let request = &FolderRequest::from(request);
         self.enter("delete_folder", "DELETE", "/api/v2/folders/{idOrName}")?;
         let mut store = self.store();
         let parent = request.parent_path.trim_end_matches('/');
@@ -472,11 +397,15 @@ impl InfisicalApi for MemoryInfisical {
 
     async fn list_secrets(
         &self,
-        project_id: &str,
-        environment: &str,
-        path: &str,
-        recursive: bool,
+        project_id: &ProjectId,
+        environment: &EnvironmentSlug,
+        path: &FolderPath,
+        depth: Depth,
     ) -> Result<Vec<RemoteSecret>, ApiError> {
+        let project_id = project_id.as_str();
+        let environment = environment.as_str();
+        let path = path.as_str();
+        let recursive = depth.is_recursive();
         self.enter("list_secrets", "GET", "/api/v4/secrets")?;
         let store = self.store();
         let tags = store.tags.get(project_id).cloned().unwrap_or_default();
@@ -506,6 +435,7 @@ impl InfisicalApi for MemoryInfisical {
         scope: &SecretScope,
         secrets: &[SecretWrite],
     ) -> Result<WriteOutcome, ApiError> {
+        let scope = &Scope::from(scope);
         let route = "/api/v4/secrets/batch";
         self.enter("create_secrets", "POST", route)?;
         let mut store = self.store();
@@ -569,6 +499,7 @@ impl InfisicalApi for MemoryInfisical {
         scope: &SecretScope,
         secrets: &[SecretWrite],
     ) -> Result<WriteOutcome, ApiError> {
+        let scope = &Scope::from(scope);
         let route = "/api/v4/secrets/batch";
         self.enter("update_secrets", "PATCH", route)?;
         let mut store = self.store();
@@ -627,6 +558,7 @@ impl InfisicalApi for MemoryInfisical {
         scope: &SecretScope,
         secrets: &[SecretDelete],
     ) -> Result<WriteOutcome, ApiError> {
+        let scope = &Scope::from(scope);
         let route = "/api/v4/secrets/batch";
         self.enter("delete_secrets", "DELETE", route)?;
         let mut store = self.store();
@@ -657,6 +589,7 @@ impl InfisicalApi for MemoryInfisical {
     }
 
     async fn list_imports(&self, scope: &SecretScope) -> Result<Vec<RemoteImport>, ApiError> {
+        let scope = &Scope::from(scope);
         self.enter("list_imports", "GET", IMPORTS)?;
         let store = self.store();
         import_folder(&store, scope, "GET")?;
@@ -670,9 +603,12 @@ impl InfisicalApi for MemoryInfisical {
     async fn create_import(
         &self,
         scope: &SecretScope,
-        environment: &str,
-        path: &str,
+        environment: &EnvironmentSlug,
+        path: &FolderPath,
     ) -> Result<RemoteImport, ApiError> {
+        let environment = environment.as_str();
+        let path = path.as_str();
+        let scope = &Scope::from(scope);
         self.enter("create_import", "POST", IMPORTS)?;
         let mut store = self.store();
         import_folder(&store, scope, "POST")?;
@@ -721,6 +657,7 @@ impl InfisicalApi for MemoryInfisical {
         import_id: &str,
         position: u32,
     ) -> Result<RemoteImport, ApiError> {
+        let scope = &Scope::from(scope);
         self.enter("move_import", "PATCH", IMPORT)?;
         let mut store = self.store();
         import_folder(&store, scope, "PATCH")?;
@@ -742,6 +679,7 @@ impl InfisicalApi for MemoryInfisical {
     }
 
     async fn delete_import(&self, scope: &SecretScope, import_id: &str) -> Result<(), ApiError> {
+        let scope = &Scope::from(scope);
         self.enter("delete_import", "DELETE", IMPORT)?;
         let mut store = self.store();
         import_folder(&store, scope, "DELETE")?;
@@ -760,7 +698,8 @@ impl InfisicalApi for MemoryInfisical {
         Ok(())
     }
 
-    async fn list_tags(&self, project_id: &str) -> Result<Vec<RemoteTag>, ApiError> {
+    async fn list_tags(&self, project_id: &ProjectId) -> Result<Vec<RemoteTag>, ApiError> {
+        let project_id = project_id.as_str();
         self.enter("list_tags", "GET", "/api/v1/projects/{id}/tags")?;
         Ok(self
             .store()
@@ -770,7 +709,13 @@ impl InfisicalApi for MemoryInfisical {
             .unwrap_or_default())
     }
 
-    async fn create_tag(&self, project_id: &str, slug: &str) -> Result<RemoteTag, ApiError> {
+    async fn create_tag(
+        &self,
+        project_id: &ProjectId,
+        slug: &TagSlug,
+    ) -> Result<RemoteTag, ApiError> {
+        let project_id = project_id.as_str();
+        let slug = slug.as_str();
         let route = "/api/v1/projects/{id}/tags";
         self.enter("create_tag", "POST", route)?;
         let mut store = self.store();
@@ -796,121 +741,5 @@ impl InfisicalApi for MemoryInfisical {
             .or_default()
             .push(tag.clone());
         Ok(tag)
-    }
-}
-
-impl MemoryInfisical {
-    /// An Infisical holding `live` (ids are kept; values must be present).
-    pub fn from_live(live: &crate::plan::LiveState) -> Self {
-        let memory = Self::new();
-        {
-            let mut store = memory.store();
-            for (slug, project) in &live.projects {
-                let environments = project
-                    .environments
-                    .iter()
-                    .map(|(env_slug, e)| RemoteEnvironment {
-                        id: e.id.clone(),
-                        slug: env_slug.to_string(),
-                        name: e.name.clone(),
-                        position: e.position,
-                    })
-                    .collect();
-                store.projects.insert(
-                    project.id.clone(),
-                    RemoteProject {
-                        id: project.id.clone(),
-                        slug: slug.to_string(),
-                        name: project.name.clone(),
-                        description: project.description.clone(),
-                        environments,
-                    },
-                );
-                for (env_slug, environment) in &project.environments {
-                    let key = (project.id.clone(), env_slug.to_string());
-                    for (path, folder) in &environment.folders {
-                        store.folders.entry(key.clone()).or_default().insert(
-                            path.to_string(),
-                            RemoteFolder {
-                                id: folder.id.clone(),
-                                name: path.name().to_string(),
-                                path: path.to_string(),
-                                parent_id: None,
-                                description: folder.description.clone(),
-                            },
-                        );
-                    }
-                    for ((path, secret_key), secret) in &environment.secrets {
-                        let mut tag_ids = Vec::new();
-                        for tag in &secret.tags {
-                            let existing = store
-                                .tags
-                                .get(&project.id)
-                                .and_then(|t| t.iter().find(|t| t.slug == tag.as_str()))
-                                .map(|t| t.id.clone());
-                            let id = match existing {
-                                Some(id) => id,
-                                None => {
-                                    let id = store.id("tag");
-                                    store.tags.entry(project.id.clone()).or_default().push(
-                                        RemoteTag {
-                                            id: id.clone(),
-                                            slug: tag.to_string(),
-                                        },
-                                    );
-                                    id
-                                }
-                            };
-                            tag_ids.push(id);
-                        }
-                        store
-                            .secrets
-                            .entry((project.id.clone(), env_slug.to_string(), path.to_string()))
-                            .or_default()
-                            .insert(
-                                secret_key.to_string(),
-                                StoredSecret {
-                                    id: secret.id.clone(),
-                                    value: secret
-                                        .value
-                                        .as_ref()
-                                        .map(|v| v.expose().to_string())
-                                        .unwrap_or_default(),
-                                    comment: secret.comment.clone(),
-                                    tag_ids,
-                                    metadata: secret
-                                        .metadata
-                                        .iter()
-                                        .map(|(k, v)| (k.clone(), v.clone()))
-                                        .collect(),
-                                    version: secret.version,
-                                },
-                            );
-                    }
-                }
-            }
-        }
-        memory
-    }
-
-    /// The stored value of a secret, for tests (`None` when absent).
-    pub fn secret_value(
-        &self,
-        project_slug: &str,
-        environment: &str,
-        path: &str,
-        key: &str,
-    ) -> Option<SecretValue> {
-        let store = self.store();
-        let project = store.projects.values().find(|p| p.slug == project_slug)?;
-        store
-            .secrets
-            .get(&(
-                project.id.clone(),
-                environment.to_string(),
-                path.to_string(),
-            ))?
-            .get(key)
-            .map(|s| SecretValue::new(s.value.clone()))
     }
 }

@@ -283,15 +283,3 @@ impl Applier {
         })
     }
 }
-
-/// Renders an error with its causes (API errors never carry values).
-fn describe_error(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut message = err.to_string();
-    let mut cause = err.source();
-    while let Some(inner) = cause {
-        message.push_str(": ");
-        message.push_str(&inner.to_string());
-        cause = inner.source();
-    }
-    message
-}

@@ -15,7 +15,8 @@ use crate::plan::ownership::marked_description;
 use crate::plan::{Action, Change, LiveState, ResolvedState};
 use crate::resolve::bitwarden::backup::GeneratedValueStore;
 
-use super::{ApplyProgress, ChangeOutcome, Status, describe_error};
+use super::{ApplyProgress, ChangeOutcome, Status};
+use crate::errors::cause_chain;
 
 /// What a change that is not a delete does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -264,7 +265,7 @@ impl<'a> ProjectRun<'a> {
             index,
             change,
             Status::Failed {
-                reason: describe_error(err),
+                reason: cause_chain(err),
             },
         );
     }

@@ -15,7 +15,8 @@ use crate::resolve::bitwarden::backup::backed_up_value;
 use crate::resolve::generate::generate_value;
 
 use super::run::{Planned, ProjectRun, SecretAt, Write};
-use super::{BATCH_SIZE, Status, describe_error};
+use super::{BATCH_SIZE, Status};
+use crate::errors::cause_chain;
 
 /// One batch: an environment, a folder and what it does.
 type BatchKey = (EnvironmentSlug, FolderPath, Write);
@@ -30,7 +31,7 @@ pub(super) enum SecretWriteError {
     #[error("a created secret needs a value")]
     NoValue,
     /// Listing or creating its tags failed.
-    #[error("tags: {}", describe_error(.0))]
+    #[error("tags: {}", cause_chain(.0))]
     Tags(ApiError),
     /// A generated value to back up, and nowhere to back it up.
     #[error(
@@ -39,7 +40,7 @@ pub(super) enum SecretWriteError {
     )]
     NoBackupStore,
     /// The backup of a generated value failed.
-    #[error("backup to bitwarden: {}", describe_error(.0))]
+    #[error("backup to bitwarden: {}", cause_chain(.0))]
     Backup(BitwardenError),
 }
 

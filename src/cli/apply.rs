@@ -24,7 +24,7 @@ use crate::plan::render::{json, text};
 
 /// Arguments of `apply`.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub struct ApplyCommand {
     /// The repository directory, or a plan file written by `plan --out`.
     #[arg(default_value = ".")]
     pub target: PathBuf,
@@ -102,7 +102,7 @@ fn finish(report: &ApplyReport) -> ExitCode {
 }
 
 /// Runs `apply`.
-pub async fn run(args: Args, context: &Context) -> miette::Result<ExitCode> {
+pub async fn run(args: ApplyCommand, context: &Context) -> miette::Result<ExitCode> {
     let color = context.color_stdout;
     if is_plan_file(&args.target) {
         return apply_saved(args, context).await;
@@ -148,7 +148,7 @@ pub async fn run(args: Args, context: &Context) -> miette::Result<ExitCode> {
     result
 }
 
-async fn apply_saved(args: Args, context: &Context) -> miette::Result<ExitCode> {
+async fn apply_saved(args: ApplyCommand, context: &Context) -> miette::Result<ExitCode> {
     let text_content = std::fs::read_to_string(&args.target)
         .into_diagnostic()
         .wrap_err_with(|| format!("cannot read {}", args.target.display()))?;

@@ -20,7 +20,7 @@ use crate::dev::{DevServer, DevServerConfig, Faults};
     after_help = "Every switch marked \"for tests\" makes the server misbehave on purpose; \
                         \"every N\" counts API requests from 1 and is deterministic."
 )]
-pub struct Args {
+pub struct DevServerCommand {
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:8080", env = env::DEV_SERVER_LISTEN)]
     pub listen: SocketAddr,
@@ -63,7 +63,7 @@ pub struct Args {
 }
 
 /// Runs the server until Ctrl-C or SIGTERM.
-pub async fn run(args: Args, _context: &Context) -> miette::Result<ExitCode> {
+pub async fn run(args: DevServerCommand, _context: &Context) -> miette::Result<ExitCode> {
     let secret_from_env =
         std::env::var(env::DEV_SERVER_CLIENT_SECRET).is_ok_and(|value| value == args.client_secret);
     let config = DevServerConfig {

@@ -31,7 +31,7 @@ use crate::resolve::bitwarden::{BwsCli, ExportVault, ServeClient};
 
 /// Arguments of `import`.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub struct ImportCommand {
     /// A project to import (by slug); repeat for several.
     #[arg(long = "project", value_name = "SLUG", required_unless_present = "all")]
     pub projects: Vec<String>,
@@ -132,7 +132,7 @@ impl Chooser for Prompt {
 
 /// The Secrets Manager secrets to match against: `bws secret list` when `BWS_ACCESS_TOKEN` is
 /// set, else none.
-async fn secrets_manager(args: &Args) -> miette::Result<Option<Vec<ListedSecret>>> {
+async fn secrets_manager(args: &ImportCommand) -> miette::Result<Option<Vec<ListedSecret>>> {
     let token = env::read(env::BWS_ACCESS_TOKEN).filter(|t| !t.trim().is_empty());
     let Some(token) = token else {
         if args.bws_project.is_some() {
@@ -155,7 +155,7 @@ async fn secrets_manager(args: &Args) -> miette::Result<Option<Vec<ListedSecret>
     Ok(Some(secrets))
 }
 
-async fn catalog(args: &Args) -> miette::Result<Option<Catalog>> {
+async fn catalog(args: &ImportCommand) -> miette::Result<Option<Catalog>> {
     let bitwarden = &args.connection.bitwarden;
     let secrets = secrets_manager(args).await?;
     let items = if let Some(path) = &bitwarden.bitwarden_export {
@@ -211,7 +211,7 @@ fn instance_label(connection: &ConnectionArgs) -> String {
 }
 
 /// Runs `import`.
-pub async fn run(args: Args, _context: &Context) -> miette::Result<ExitCode> {
+pub async fn run(args: ImportCommand, _context: &Context) -> miette::Result<ExitCode> {
     let mapping = match &args.mapping {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -270,7 +270,7 @@ pub async fn run(args: Args, _context: &Context) -> miette::Result<ExitCode> {
     Ok(ExitCode::from(EXIT_OK))
 }
 
-fn write_files(args: &Args, imported: &Imported) -> Result<(), String> {
+fn write_files(args: &ImportCommand, imported: &Imported) -> Result<(), String> {
     // Anything already at a file's place counts, a dangling symbolic link included.
     let mut existing = Vec::new();
     for file in &imported.files {

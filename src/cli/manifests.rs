@@ -20,7 +20,7 @@ use crate::model::document::OperatorApi;
 
 /// Arguments of `manifests`.
 #[derive(Debug, Clone, clap::Args)]
-pub struct Args {
+pub struct ManifestsCommand {
     /// The repository directory.
     #[arg(default_value = ".")]
     pub path: PathBuf,
@@ -72,7 +72,7 @@ impl From<OperatorApiArg> for OperatorApi {
 }
 
 /// Runs `manifests`.
-pub fn run(args: Args, context: &Context) -> miette::Result<ExitCode> {
+pub fn run(args: ManifestsCommand, context: &Context) -> miette::Result<ExitCode> {
     let validation = validate_path(&args.path);
     let Some(state) = &validation.state else {
         eprint!(
@@ -94,7 +94,7 @@ pub fn run(args: Args, context: &Context) -> miette::Result<ExitCode> {
 }
 
 /// The manifests of `state` under `args`' options.
-pub fn build(args: &Args, state: &DesiredState) -> miette::Result<Vec<Manifest>> {
+pub fn build(args: &ManifestsCommand, state: &DesiredState) -> miette::Result<Vec<Manifest>> {
     let options = manifest::Options {
         operator_api: args.operator_api.map(Into::into),
     };
@@ -102,7 +102,11 @@ pub fn build(args: &Args, state: &DesiredState) -> miette::Result<Vec<Manifest>>
 }
 
 /// Without `--apply`: YAML to `stdout`, or files into `--out`.
-pub fn emit(args: &Args, state: &DesiredState, stdout: &mut dyn Write) -> miette::Result<ExitCode> {
+pub fn emit(
+    args: &ManifestsCommand,
+    state: &DesiredState,
+    stdout: &mut dyn Write,
+) -> miette::Result<ExitCode> {
     let manifests = build(args, state)?;
     match &args.out {
         None => {
@@ -119,7 +123,7 @@ pub fn emit(args: &Args, state: &DesiredState, stdout: &mut dyn Write) -> miette
 
 /// With `--apply`: apply through `cluster`, print the report.
 pub async fn apply(
-    args: &Args,
+    args: &ManifestsCommand,
     state: &DesiredState,
     cluster: &dyn Cluster,
     stdout: &mut dyn Write,

@@ -99,7 +99,7 @@ pub struct McpOptions {
 /// Arguments of `mcp`.
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("transport").required(true).args(["listen", "stdio"])))]
-pub struct Args {
+pub struct McpCommand {
     /// A local repository directory (read tools only; proposals need --git-url).
     #[arg(conflicts_with = "git_url")]
     pub path: Option<PathBuf>,
@@ -248,7 +248,7 @@ pub fn forge_config(
     })
 }
 
-impl Args {
+impl McpCommand {
     fn git_config(&self) -> miette::Result<Option<GitConfig>> {
         let Some(url) = &self.git_url else {
             return Ok(None);
@@ -312,7 +312,7 @@ pub fn state(
 }
 
 /// Runs `mcp`.
-pub async fn run(args: Args, _context: &Context) -> miette::Result<ExitCode> {
+pub async fn run(args: McpCommand, _context: &Context) -> miette::Result<ExitCode> {
     let security = if args.stdio {
         None
     } else {
@@ -402,7 +402,7 @@ mod tests {
     use super::*;
     use crate::cli::{Cli, Command};
 
-    fn parse(args: &[&str]) -> Args {
+    fn parse(args: &[&str]) -> McpCommand {
         match Cli::try_parse_from(args).expect("parses").command {
             Command::Mcp(args) => args,
             other => panic!("not mcp: {other:?}"),

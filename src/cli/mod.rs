@@ -1,6 +1,6 @@
 //! Command-line front-end: clap types, global settings, one file per subcommand.
 //!
-//! Adding a subcommand: create `src/cli/<name>.rs` with an `Args` struct (clap `Args`) and a
+//! Adding a subcommand: create `src/cli/<name>.rs` with a `<Name>Command` struct (clap `Args`) and a
 //! `run(args, &Context) -> miette::Result<ExitCode>` (or an `async fn` run through
 //! [`runtime`]), then add one variant to [`Command`] and one arm to [`run`].
 
@@ -51,27 +51,27 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check a desired-state repository and report every problem.
-    Validate(validate::Args),
+    Validate(validate::ValidateCommand),
     /// Write the JSON Schema of every document kind.
-    Schema(schema::Args),
+    Schema(schema::SchemaCommand),
     /// Run a local Infisical-compatible server (in memory, optionally persisted) for tests,
     /// benchmarks and trying things out.
-    DevServer(dev_server::Args),
+    DevServer(dev_server::DevServerCommand),
     /// Compare the repository with Infisical and show what `apply` would change.
-    Plan(plan::Args),
+    Plan(plan::PlanCommand),
     /// Make Infisical match the repository (or apply a saved plan).
-    Apply(apply::Args),
+    Apply(apply::ApplyCommand),
     /// Emit the Infisical operator's resources for every KubernetesSync: to stdout, into a
     /// directory, or server-side applied to the cluster.
-    Manifests(manifests::Args),
+    Manifests(manifests::ManifestsCommand),
     /// Follow a Git remote or a directory: reconcile on every new revision, on webhooks and
     /// every drift interval; serve health, readiness, metrics and status.
-    Run(run::Args),
+    Run(run::RunCommand),
     /// Write a desired-state repository from an existing Infisical (values are never written).
-    Import(import::Args),
+    Import(import::ImportCommand),
     /// Serve MCP tools that read the repository and propose changes as merge requests
     /// (Streamable HTTP at /mcp with a bearer token, or stdio).
-    Mcp(mcp::Args),
+    Mcp(mcp::McpCommand),
 }
 
 /// `--color`.

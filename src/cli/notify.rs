@@ -189,7 +189,7 @@ mod tests {
     use super::*;
     use crate::cli::{Cli, Command};
 
-    fn parse(args: &[&str]) -> super::super::run::Args {
+    fn parse(args: &[&str]) -> super::super::run::RunCommand {
         let mut all = vec!["infisical-gitops", "run", "."];
         all.extend_from_slice(args);
         match Cli::try_parse_from(all).expect("parses").command {

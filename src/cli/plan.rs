@@ -30,7 +30,7 @@ use crate::reconcile::{ReconcileOptions, Reconciler};
 
 /// Arguments of `plan`.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub struct PlanCommand {
     /// The repository directory.
     #[arg(default_value = ".")]
     pub path: PathBuf,
@@ -232,7 +232,7 @@ pub(crate) fn reconciler(
 }
 
 /// Runs `plan`.
-pub async fn run(args: Args, context: &Context) -> miette::Result<ExitCode> {
+pub async fn run(args: PlanCommand, context: &Context) -> miette::Result<ExitCode> {
     let commenter = args.review.commenter()?;
     let mut validation = validate_path(&args.path);
     let Some(desired) = validation.state.take() else {

@@ -33,7 +33,7 @@ use crate::source::{GitRemote, LocalDirectory};
 /// Arguments of `run`.
 #[derive(Debug, clap::Args)]
 #[command(group = clap::ArgGroup::new("trusted_keys").multiple(true))]
-pub struct Args {
+pub struct RunCommand {
     /// A local repository directory to follow (watched for changes). Omit with `--git-url`.
     #[arg(conflicts_with = "git_url")]
     pub path: Option<PathBuf>,
@@ -140,7 +140,7 @@ pub struct Args {
     pub connection: ConnectionArgs,
 }
 
-impl Args {
+impl RunCommand {
     #[expect(clippy::type_complexity)]
     fn source(&self) -> miette::Result<(Arc<dyn Source>, Option<PathBuf>, Option<GitConfig>)> {
         let Some(url) = &self.git_url else {
@@ -223,7 +223,7 @@ impl Args {
 }
 
 /// Runs `run`.
-pub async fn run(args: Args, _context: &Context) -> miette::Result<ExitCode> {
+pub async fn run(args: RunCommand, _context: &Context) -> miette::Result<ExitCode> {
     let (source, watched, git) = args.source()?;
     // Checked before anything starts: an unusable webhook secret is a configuration error.
     let webhook_secrets = if args.once {
@@ -305,7 +305,7 @@ pub async fn run(args: Args, _context: &Context) -> miette::Result<ExitCode> {
 
 /// The MCP endpoint served next to the daemon (`--mcp`).
 fn mcp_routes(
-    args: &Args,
+    args: &RunCommand,
     reconciler: &Reconciler,
     watched: Option<PathBuf>,
     git: Option<&GitConfig>,
@@ -391,7 +391,7 @@ fn apply_review(
 /// The request plans' settings: a Git remote that follows a branch, with `--forge` (whose
 /// token `apply_review` found); `None` otherwise.
 fn request_plans_config(
-    args: &Args,
+    args: &RunCommand,
     git: Option<&GitConfig>,
 ) -> Option<crate::daemon::requests::RequestPlansConfig> {
     let kind = args.mcp_options.forge?;
@@ -420,7 +420,7 @@ fn request_plans_config(
 }
 
 /// Reads the webhook secrets and refuses empty, blank or short ones.
-fn webhook_secrets(args: &Args) -> miette::Result<WebhookSecrets> {
+fn webhook_secrets(args: &RunCommand) -> miette::Result<WebhookSecrets> {
     let read = |provider: &'static str,
                 flag: &str,
                 file: Option<&PathBuf>,

@@ -11,14 +11,14 @@ use crate::model::schema::schema_files;
 
 /// Arguments of `schema`.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub struct SchemaCommand {
     /// Directory to write into (created when missing).
     #[arg(long, default_value = "schema")]
     pub out: PathBuf,
 }
 
 /// Runs `schema`.
-pub fn run(args: Args, _context: &Context) -> miette::Result<ExitCode> {
+pub fn run(args: SchemaCommand, _context: &Context) -> miette::Result<ExitCode> {
     std::fs::create_dir_all(&args.out)
         .into_diagnostic()
         .wrap_err_with(|| format!("cannot create `{}`", args.out.display()))?;

@@ -15,7 +15,7 @@ use crate::source::{Limits, load_dir_with};
 
 /// Arguments of `validate`.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub struct ValidateCommand {
     /// The repository directory (or one YAML file).
     #[arg(default_value = ".")]
     pub path: PathBuf,
@@ -174,7 +174,7 @@ pub fn render_json(validation: &Validation) -> String {
 }
 
 /// Runs `validate`.
-pub fn run(args: Args, context: &Context) -> miette::Result<ExitCode> {
+pub fn run(args: ValidateCommand, context: &Context) -> miette::Result<ExitCode> {
     let validation = validate_path(&args.path);
     let output = match args.format {
         ValidateFormat::Text => render_text(&args.path, &validation, context.color_stdout),

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use infisical_gitops::cli::manifests::{Args, write_directory};
+use infisical_gitops::cli::manifests::{ManifestsCommand, write_directory};
 use infisical_gitops::manifest::cluster::{
     self, ApplyOptions, Cluster, ClusterApplyReport, ClusterError, KubeCluster, ObjectOutcome,
     Refusal,
@@ -730,7 +730,7 @@ fn out_never_writes_through_a_planted_symbolic_link() {
 
 #[test]
 fn stdout_emission_goes_through_the_cli_entry() {
-    let args = Args {
+    let args = ManifestsCommand {
         path: PathBuf::from("."),
         out: None,
         operator_api: None,

@@ -102,7 +102,7 @@ fn finish(report: &ApplyReport) -> ExitCode {
 }
 
 /// Runs `apply`.
-pub async fn run(args: ApplyCommand, context: &Context) -> miette::Result<ExitCode> {
+pub(crate) async fn run(args: ApplyCommand, context: &Context) -> miette::Result<ExitCode> {
     let color = context.color_stdout;
     if is_plan_file(&args.target) {
         return apply_saved(args, context).await;

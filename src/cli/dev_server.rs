@@ -63,7 +63,7 @@ pub struct DevServerCommand {
 }
 
 /// Runs the server until Ctrl-C or SIGTERM.
-pub async fn run(args: DevServerCommand, _context: &Context) -> miette::Result<ExitCode> {
+pub(crate) async fn run(args: DevServerCommand, _context: &Context) -> miette::Result<ExitCode> {
     let secret_from_env =
         std::env::var(env::DEV_SERVER_CLIENT_SECRET).is_ok_and(|value| value == args.client_secret);
     let config = DevServerConfig {

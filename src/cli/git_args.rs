@@ -52,7 +52,10 @@ impl GitAuthArgs {
 
 /// A secret from `file` when given, else from the environment `variable`; a trailing line end
 /// is dropped, an empty value counts as absent.
-pub fn secret(file: Option<&PathBuf>, variable: &str) -> miette::Result<Option<SecretString>> {
+pub(crate) fn secret(
+    file: Option<&PathBuf>,
+    variable: &str,
+) -> miette::Result<Option<SecretString>> {
     let text = match file {
         Some(path) => Some(
             std::fs::read_to_string(path)

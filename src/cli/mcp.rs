@@ -25,7 +25,7 @@ use crate::source::git::{GitConfig, GitReference, GitSource};
 use crate::source::{GitRemote, LocalDirectory, Source};
 
 /// Shortest bearer token accepted.
-pub const MIN_TOKEN_LENGTH: usize = 16;
+pub(crate) const MIN_TOKEN_LENGTH: usize = 16;
 
 /// `--forge`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -224,7 +224,7 @@ impl McpOptions {
 ///
 /// # Errors
 /// No token, or an unreadable token file.
-pub fn forge_config(
+pub(crate) fn forge_config(
     kind: ForgeChoice,
     url: Option<&str>,
     project: Option<&str>,
@@ -274,7 +274,7 @@ impl McpCommand {
 
 /// The source the MCP server reads, and its Git configuration when it is a remote. The reads
 /// use their own clone (`<work dir>/read`), apart from the daemon's and the proposals'.
-pub fn source_of(
+pub(crate) fn source_of(
     path: Option<PathBuf>,
     git: Option<&GitConfig>,
 ) -> (Arc<dyn Source>, Option<String>) {
@@ -296,7 +296,7 @@ pub fn source_of(
 ///
 /// # Errors
 /// As [`McpOptions::proposals`].
-pub fn state(
+pub(crate) fn state(
     options: &McpOptions,
     source: (Arc<dyn Source>, Option<String>),
     git: Option<&GitConfig>,
@@ -312,7 +312,7 @@ pub fn state(
 }
 
 /// Runs `mcp`.
-pub async fn run(args: McpCommand, _context: &Context) -> miette::Result<ExitCode> {
+pub(crate) async fn run(args: McpCommand, _context: &Context) -> miette::Result<ExitCode> {
     let security = if args.stdio {
         None
     } else {

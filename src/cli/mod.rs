@@ -4,20 +4,20 @@
 //! `run(args, &Context) -> miette::Result<ExitCode>` (or an `async fn` run through
 //! [`runtime`]), then add one variant to [`Command`] and one arm to [`run`].
 
-pub mod apply;
+pub(crate) mod apply;
 pub mod bitwarden;
 pub mod connection;
-pub mod dev_server;
-pub mod env;
-pub mod git_args;
+pub(crate) mod dev_server;
+pub(crate) mod env;
+pub(crate) mod git_args;
 pub mod import;
 pub mod manifests;
-pub mod mcp;
-pub mod notify;
-pub mod plan;
-pub mod render;
-pub mod run;
-pub mod schema;
+pub(crate) mod mcp;
+pub(crate) mod notify;
+pub(crate) mod plan;
+pub(crate) mod render;
+pub(crate) mod run;
+pub(crate) mod schema;
 pub mod validate;
 
 use std::io::IsTerminal;

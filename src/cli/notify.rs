@@ -169,7 +169,7 @@ impl NotifyArgs {
 }
 
 /// Commit links from the forge settings, when `--forge` and `--forge-project` are set.
-pub fn commit_link(forge: &McpOptions) -> Option<CommitLink> {
+pub(crate) fn commit_link(forge: &McpOptions) -> Option<CommitLink> {
     let kind = forge.forge?;
     let project = forge.forge_project.as_deref()?;
     CommitLink::new(

@@ -191,7 +191,7 @@ pub enum PlanFormat {
 }
 
 /// Renders a plan in `format`.
-pub fn render(plan: &Plan, format: PlanFormat, color: bool) -> String {
+pub(crate) fn render(plan: &Plan, format: PlanFormat, color: bool) -> String {
     match format {
         PlanFormat::Text => text::render(plan, text::TextOptions { color }),
         PlanFormat::Json => json::render(plan),
@@ -232,7 +232,7 @@ pub(crate) fn reconciler(
 }
 
 /// Runs `plan`.
-pub async fn run(args: PlanCommand, context: &Context) -> miette::Result<ExitCode> {
+pub(crate) async fn run(args: PlanCommand, context: &Context) -> miette::Result<ExitCode> {
     let commenter = args.review.commenter()?;
     let mut validation = validate_path(&args.path);
     let Some(desired) = validation.state.take() else {

@@ -22,13 +22,13 @@ use crate::model::span::Origin;
 
 /// ANSI styles, or nothing.
 #[derive(Debug, Clone, Copy)]
-pub struct Style {
+pub(crate) struct Style {
     color: bool,
 }
 
 impl Style {
     /// Colours on or off.
-    pub fn new(color: bool) -> Self {
+    pub(crate) fn new(color: bool) -> Self {
         Self { color }
     }
 
@@ -41,27 +41,27 @@ impl Style {
     }
 
     /// Red bold.
-    pub fn error(&self, text: &str) -> String {
+    pub(crate) fn error(&self, text: &str) -> String {
         self.paint("1;31", text)
     }
     /// Yellow bold.
-    pub fn warning(&self, text: &str) -> String {
+    pub(crate) fn warning(&self, text: &str) -> String {
         self.paint("1;33", text)
     }
     /// Blue bold (gutters, arrows).
-    pub fn gutter(&self, text: &str) -> String {
+    pub(crate) fn gutter(&self, text: &str) -> String {
         self.paint("1;34", text)
     }
     /// Bold.
-    pub fn bold(&self, text: &str) -> String {
+    pub(crate) fn bold(&self, text: &str) -> String {
         self.paint("1", text)
     }
     /// Green bold.
-    pub fn ok(&self, text: &str) -> String {
+    pub(crate) fn ok(&self, text: &str) -> String {
         self.paint("1;32", text)
     }
     /// Cyan bold (notes, help).
-    pub fn note(&self, text: &str) -> String {
+    pub(crate) fn note(&self, text: &str) -> String {
         self.paint("1;36", text)
     }
 }
@@ -104,7 +104,7 @@ impl SourceFile {
 }
 
 /// Source text by file name, read on demand and cached.
-pub struct Sources<'a> {
+pub(crate) struct Sources<'a> {
     read: ReadSource<'a>,
     cache: HashMap<String, Option<SourceFile>>,
 }
@@ -117,7 +117,7 @@ impl std::fmt::Debug for Sources<'_> {
 
 impl<'a> Sources<'a> {
     /// Sources read through `read` (file name → text).
-    pub fn new(read: impl Fn(&str) -> Option<String> + 'a) -> Self {
+    pub(crate) fn new(read: impl Fn(&str) -> Option<String> + 'a) -> Self {
         Self {
             read: Box::new(read),
             cache: HashMap::new(),
@@ -142,7 +142,7 @@ impl<'a> Sources<'a> {
 }
 
 /// Renders every diagnostic, separated by blank lines.
-pub fn render_diagnostics(
+pub(crate) fn render_diagnostics(
     diagnostics: &Diagnostics,
     sources: &mut Sources<'_>,
     style: Style,

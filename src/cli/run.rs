@@ -223,7 +223,7 @@ impl RunCommand {
 }
 
 /// Runs `run`.
-pub async fn run(args: RunCommand, _context: &Context) -> miette::Result<ExitCode> {
+pub(crate) async fn run(args: RunCommand, _context: &Context) -> miette::Result<ExitCode> {
     let (source, watched, git) = args.source()?;
     // Checked before anything starts: an unusable webhook secret is a configuration error.
     let webhook_secrets = if args.once {

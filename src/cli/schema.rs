@@ -18,7 +18,7 @@ pub struct SchemaCommand {
 }
 
 /// Runs `schema`.
-pub fn run(args: SchemaCommand, _context: &Context) -> miette::Result<ExitCode> {
+pub(crate) fn run(args: SchemaCommand, _context: &Context) -> miette::Result<ExitCode> {
     std::fs::create_dir_all(&args.out)
         .into_diagnostic()
         .wrap_err_with(|| format!("cannot create `{}`", args.out.display()))?;

@@ -22,10 +22,10 @@ pub mod forge_status;
 pub mod http;
 pub mod lease;
 pub mod requests;
-pub mod schedule;
+pub(crate) mod schedule;
 pub mod serve;
 mod stage;
-pub mod status;
+pub(crate) mod status;
 
 use std::sync::Arc;
 use std::time::Duration;

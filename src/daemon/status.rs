@@ -17,13 +17,15 @@ use crate::plan::Action;
 use crate::resolve::{LookupObserver, LookupRecord};
 
 /// How many reconciles `/status` keeps.
-pub const HISTORY: usize = 20;
+pub(crate) const HISTORY: usize = 20;
 
 /// Histogram buckets of the reconcile duration, in seconds.
-pub const DURATION_BUCKETS: [f64; 10] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0];
+pub(crate) const DURATION_BUCKETS: [f64; 10] =
+    [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0];
 
 /// Histogram buckets of one Infisical request, in seconds.
-pub const REQUEST_BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+pub(crate) const REQUEST_BUCKETS: [f64; 10] =
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
 /// What the adapters report while the reconciler runs: Infisical requests (installed into the
 /// HTTP client as its [`RequestObserver`]) and Bitwarden lookups (installed into the resolver

@@ -19,7 +19,7 @@
 //! policy), so the first plan against the same Infisical only adopts.
 
 mod files;
-pub mod matching;
+pub(crate) mod matching;
 mod sources;
 #[cfg(test)]
 mod tests;

@@ -9,8 +9,8 @@
 
 pub mod api;
 pub mod client;
-pub mod error;
-pub mod ids;
+pub(crate) mod error;
+pub(crate) mod ids;
 #[cfg(any(test, feature = "testing"))]
 pub mod memory;
 pub mod observe;

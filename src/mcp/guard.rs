@@ -5,11 +5,11 @@
 
 use serde_json::{Map, Value};
 
-pub use crate::propose::plaintext::{PLAINTEXT_KEYS, PLAINTEXT_REFUSED};
+pub(crate) use crate::propose::plaintext::PLAINTEXT_REFUSED;
 
 /// The JSON pointer of the first argument that carries a plaintext value, if any: the one
 /// shared guard, [`crate::propose::plaintext::find_plaintext`].
-pub fn find_plaintext(arguments: &Map<String, Value>) -> Option<String> {
+pub(crate) fn find_plaintext(arguments: &Map<String, Value>) -> Option<String> {
     crate::propose::plaintext::find_plaintext(&Value::Object(arguments.clone()))
         .map(|found| found.pointer)
 }
@@ -17,7 +17,7 @@ pub fn find_plaintext(arguments: &Map<String, Value>) -> Option<String> {
 /// The shape of the arguments for the audit log: keys kept, every scalar replaced by its type,
 /// arrays by their first element's shape and their length; under a [`PLAINTEXT_KEYS`] key,
 /// only `redacted`. Never a value.
-pub fn shape(arguments: &Map<String, Value>) -> String {
+pub(crate) fn shape(arguments: &Map<String, Value>) -> String {
     fn of(value: &Value) -> Value {
         match value {
             Value::Null => Value::String("null".into()),
@@ -61,7 +61,7 @@ fn sanitize_key(key: &str) -> String {
 
 /// Why a path given to `validate_change` was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PathError {
+pub(crate) enum PathError {
     /// Empty.
     #[error("file path is empty")]
     Empty,
@@ -84,7 +84,7 @@ pub enum PathError {
 
 /// Checks a repository-relative path: `/`-separated, relative, no `..`, `.`, empty or hidden
 /// components, a `.yaml`/`.yml` file. Returns it normalised (no leading `./`).
-pub fn check_relative_path(path: &str) -> Result<String, PathError> {
+pub(crate) fn check_relative_path(path: &str) -> Result<String, PathError> {
     let shown: String = path.chars().take(120).collect();
     if path.is_empty() {
         return Err(PathError::Empty);

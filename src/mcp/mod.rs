@@ -20,11 +20,11 @@
 //! the message and, where there are any, the validation diagnostics; they are never transport
 //! errors.
 
-pub mod guard;
+pub(crate) mod guard;
 pub mod http;
-pub mod propose;
-pub mod read;
-pub mod sessions;
+pub(crate) mod propose;
+pub(crate) mod read;
+pub(crate) mod sessions;
 pub mod tools;
 
 use std::path::Path;

@@ -25,7 +25,7 @@ use crate::propose::{
 /// and rationale.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct ProposeArgs<T> {
+pub(crate) struct ProposeArgs<T> {
     /// The merge request title (default: derived from the change, e.g. "Add
     /// CLOUDFLARE_API_TOKEN to k3s-infrastructure/prod:/api-keys").
     #[serde(default)]
@@ -41,7 +41,7 @@ pub struct ProposeArgs<T> {
 /// Arguments of `propose_changes`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct BatchArgs {
+pub(crate) struct BatchArgs {
     /// The merge request title (default: derived from the edits).
     #[serde(default)]
     pub title: Option<String>,
@@ -82,7 +82,7 @@ const CREATE_SECRET: &str = "Propose a new secret in one or more environments of
      (`{\"generate\": {\"length\": 32}}`); a `value` argument is refused.";
 
 /// A propose tool's catalogue entry: description, argument schema and annotations.
-pub fn describe(tool: ProposeTool) -> Tool {
+pub(crate) fn describe(tool: ProposeTool) -> Tool {
     let (what, schema, title, destructive): (&str, _, &str, bool) = match tool {
         ProposeTool::CreateSecret => (
             CREATE_SECRET,
@@ -161,7 +161,10 @@ fn single<T: DeserializeOwned>(
 }
 
 /// The request a propose tool's arguments describe.
-pub fn request(tool: ProposeTool, args: Map<String, Value>) -> Result<ProposalRequest, ToolError> {
+pub(crate) fn request(
+    tool: ProposeTool,
+    args: Map<String, Value>,
+) -> Result<ProposalRequest, ToolError> {
     let name = tool.name();
     match tool {
         ProposeTool::CreateSecret => single(name, args, Edit::CreateSecret),
@@ -255,7 +258,7 @@ fn summary_line(checked: &CheckedProposal) -> String {
 }
 
 /// Makes a proposal.
-pub async fn propose(
+pub(crate) async fn propose(
     state: &Arc<McpState>,
     request: ProposalRequest,
 ) -> Result<CallToolResult, ToolError> {
@@ -284,7 +287,7 @@ pub async fn propose(
 }
 
 /// Validates and plans edits without committing (`validate_change` with `edits`).
-pub async fn check(
+pub(crate) async fn check(
     state: &Arc<McpState>,
     request: ProposalRequest,
 ) -> Result<CallToolResult, ToolError> {

@@ -19,7 +19,7 @@ use crate::plan::ownership::{MARKER_KEY, MARKER_LINE, MARKER_VALUE};
 /// Arguments of `list_environments`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ProjectArgs {
+pub(crate) struct ProjectArgs {
     /// The project slug, e.g. `k3s-infrastructure` (see `list_projects`).
     pub project: String,
 }
@@ -27,7 +27,7 @@ pub struct ProjectArgs {
 /// Arguments of `list_folders`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct FolderArgs {
+pub(crate) struct FolderArgs {
     /// The project slug.
     pub project: String,
     /// Only this environment (slug). Default: every environment.
@@ -38,7 +38,7 @@ pub struct FolderArgs {
 /// Arguments of `list_secrets`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct SecretArgs {
+pub(crate) struct SecretArgs {
     /// The project slug.
     pub project: String,
     /// Only this environment (slug). Default: every environment.
@@ -55,7 +55,7 @@ pub struct SecretArgs {
 /// Arguments of `explain_secret`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct ExplainArgs {
+pub(crate) struct ExplainArgs {
     /// The project slug.
     pub project: String,
     /// The secret key, e.g. `POSTGRES_PASSWORD`.
@@ -159,7 +159,7 @@ fn folder_path(path: Option<&str>) -> Result<Option<FolderPath>, ReadError> {
 }
 
 /// `list_projects`.
-pub fn list_projects(state: &DesiredState) -> Value {
+pub(crate) fn list_projects(state: &DesiredState) -> Value {
     let projects: Vec<Value> = state
         .projects
         .values()
@@ -184,7 +184,10 @@ pub fn list_projects(state: &DesiredState) -> Value {
 }
 
 /// `list_environments`.
-pub fn list_environments(state: &DesiredState, args: &ProjectArgs) -> Result<Value, ReadError> {
+pub(crate) fn list_environments(
+    state: &DesiredState,
+    args: &ProjectArgs,
+) -> Result<Value, ReadError> {
     let project = project(state, &args.project)?;
     let environments: Vec<Value> = project
         .environments
@@ -202,7 +205,7 @@ pub fn list_environments(state: &DesiredState, args: &ProjectArgs) -> Result<Val
 }
 
 /// `list_folders`.
-pub fn list_folders(state: &DesiredState, args: &FolderArgs) -> Result<Value, ReadError> {
+pub(crate) fn list_folders(state: &DesiredState, args: &FolderArgs) -> Result<Value, ReadError> {
     let project = project(state, &args.project)?;
     check_environment(project, args.environment.as_deref())?;
     let mut folders = Vec::new();
@@ -247,7 +250,7 @@ pub fn list_folders(state: &DesiredState, args: &FolderArgs) -> Result<Value, Re
 }
 
 /// Where a value comes from, as JSON, without the value.
-pub fn source_json(source: &SecretSource) -> Value {
+pub(crate) fn source_json(source: &SecretSource) -> Value {
     match source {
         SecretSource::Bitwarden(reference) => {
             let mut out = json!({ "kind": "bitwarden" });
@@ -329,7 +332,7 @@ fn in_scope(
 }
 
 /// `list_secrets`.
-pub fn list_secrets(state: &DesiredState, args: &SecretArgs) -> Result<Value, ReadError> {
+pub(crate) fn list_secrets(state: &DesiredState, args: &SecretArgs) -> Result<Value, ReadError> {
     let project = project(state, &args.project)?;
     check_environment(project, args.environment.as_deref())?;
     let path = folder_path(args.path.as_deref())?;
@@ -420,7 +423,7 @@ fn sync_covers(sync: &KubernetesSync, address: &Address, key: &str) -> Vec<Value
 }
 
 /// `explain_secret`.
-pub fn explain_secret(state: &DesiredState, args: &ExplainArgs) -> Result<Value, ReadError> {
+pub(crate) fn explain_secret(state: &DesiredState, args: &ExplainArgs) -> Result<Value, ReadError> {
     let project = project(state, &args.project)?;
     check_environment(project, args.environment.as_deref())?;
     let path = folder_path(args.path.as_deref())?;

@@ -20,13 +20,13 @@ use rmcp::transport::streamable_http_server::session::{
 };
 
 /// Default limit of open sessions per token.
-pub const DEFAULT_MAX_SESSIONS_PER_TOKEN: usize = 16;
+pub(crate) const DEFAULT_MAX_SESSIONS_PER_TOKEN: usize = 16;
 /// Default limit of open sessions in total.
-pub const DEFAULT_MAX_SESSIONS: usize = 64;
+pub(crate) const DEFAULT_MAX_SESSIONS: usize = 64;
 
 /// Why no session can be opened now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionsFull {
+pub(crate) enum SessionsFull {
     /// The token has this many sessions open.
     Token(usize),
     /// The server has this many sessions open.
@@ -59,7 +59,7 @@ impl Counts {
 
 /// Open MCP sessions, per token and in total.
 #[derive(Debug)]
-pub struct SessionLedger {
+pub(crate) struct SessionLedger {
     per_token: usize,
     total: usize,
     counts: Mutex<Counts>,
@@ -68,14 +68,14 @@ pub struct SessionLedger {
 /// A place held for a request that may open a session; released when dropped unless the
 /// answer named a session ([`Reservation::settle`]).
 #[derive(Debug)]
-pub struct Reservation {
+pub(crate) struct Reservation {
     ledger: Arc<SessionLedger>,
     owner: String,
 }
 
 impl SessionLedger {
     /// A ledger allowing `per_token` sessions per token and `total` in all (each at least 1).
-    pub fn new(per_token: usize, total: usize) -> Arc<Self> {
+    pub(crate) fn new(per_token: usize, total: usize) -> Arc<Self> {
         Arc::new(Self {
             per_token: per_token.max(1),
             total: total.max(1),
@@ -90,17 +90,18 @@ impl SessionLedger {
     }
 
     /// The limit per token.
-    pub fn per_token_limit(&self) -> usize {
+    pub(crate) fn per_token_limit(&self) -> usize {
         self.per_token
     }
 
     /// The limit in total.
-    pub fn total_limit(&self) -> usize {
+    pub(crate) fn total_limit(&self) -> usize {
         self.total
     }
 
     /// Open sessions (those whose owner is known) and reserved places.
-    pub fn in_use(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn in_use(&self) -> usize {
         self.counts().total()
     }
 
@@ -108,7 +109,7 @@ impl SessionLedger {
     ///
     /// # Errors
     /// [`SessionsFull`] when the token or the server is at its limit.
-    pub fn reserve(self: &Arc<Self>, owner: &str) -> Result<Reservation, SessionsFull> {
+    pub(crate) fn reserve(self: &Arc<Self>, owner: &str) -> Result<Reservation, SessionsFull> {
         let mut counts = self.counts();
         let mine = counts.of(owner);
         if mine >= self.per_token {
@@ -137,7 +138,7 @@ impl SessionLedger {
 impl Reservation {
     /// The answer named session `id`: it now counts for the owner (unless it closed already),
     /// and the reserved place is released.
-    pub fn settle(self, id: Option<&str>) {
+    pub(crate) fn settle(self, id: Option<&str>) {
         if let Some(id) = id {
             let mut counts = self.ledger.counts();
             if let Some(owner) = counts.open.get_mut(id) {
@@ -162,14 +163,14 @@ impl Drop for Reservation {
 
 /// A session manager that reports every opened and closed session to a [`SessionLedger`].
 #[derive(Debug)]
-pub struct BoundedSessions<M> {
+pub(crate) struct BoundedSessions<M> {
     inner: M,
     ledger: Arc<SessionLedger>,
 }
 
 impl<M> BoundedSessions<M> {
     /// Wraps `inner`.
-    pub fn new(inner: M, ledger: Arc<SessionLedger>) -> Self {
+    pub(crate) fn new(inner: M, ledger: Arc<SessionLedger>) -> Self {
         Self { inner, ledger }
     }
 }

@@ -34,7 +34,7 @@ impl std::fmt::Display for ByteSize {
 /// An answer whose body is larger than the limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("the answer is larger than the limit of {limit}")]
-pub struct TooLarge {
+pub(crate) struct TooLarge {
     /// The limit.
     pub limit: ByteSize,
     /// The length the server announced, when it announced one above the limit.
@@ -43,7 +43,7 @@ pub struct TooLarge {
 
 /// Why a body could not be read.
 #[derive(Debug, thiserror::Error)]
-pub enum BodyError {
+pub(crate) enum BodyError {
     /// Larger than the limit.
     #[error(transparent)]
     TooLarge(TooLarge),
@@ -57,7 +57,10 @@ pub enum BodyError {
 /// # Errors
 /// [`BodyError::TooLarge`] as soon as the body is known to be larger than `limit`;
 /// [`BodyError::Transport`] when reading fails.
-pub async fn read_limited(mut response: reqwest::Response, limit: u64) -> Result<Bytes, BodyError> {
+pub(crate) async fn read_limited(
+    mut response: reqwest::Response,
+    limit: u64,
+) -> Result<Bytes, BodyError> {
     let announced = response.content_length();
     if let Some(length) = announced
         && length > limit

@@ -2,5 +2,5 @@
 //! HTTP servers we call ([`body`]), and the hardened HTTP listener of the daemon and the MCP
 //! server ([`listener`]).
 
-pub mod body;
+pub(crate) mod body;
 pub mod listener;

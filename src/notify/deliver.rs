@@ -9,7 +9,7 @@ use super::NotifyUrl;
 
 /// Largest answer read from a webhook (Slack answers `ok`, Discord nothing, Teams `1` or an
 /// empty 202): 64 KiB.
-pub const MAX_ANSWER_BYTES: u64 = 64 * 1024;
+pub(crate) const MAX_ANSWER_BYTES: u64 = 64 * 1024;
 /// The most of an error answer kept for a log line.
 const MAX_MESSAGE: usize = 200;
 
@@ -206,7 +206,7 @@ impl Default for DeliveryRetry {
 /// # Errors
 /// [`DeliveryError::Refused`] at once for other statuses; [`DeliveryError::GaveUp`] after the
 /// last attempt; [`DeliveryError::WaitTooLong`] when a `Retry-After` is over the policy's cap.
-pub async fn deliver(
+pub(crate) async fn deliver(
     transport: &dyn WebhookTransport,
     url: &NotifyUrl,
     body: &[u8],

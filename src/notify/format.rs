@@ -20,7 +20,7 @@ use super::message::{Notification, cut};
 const NAME: &str = "infisical-gitops";
 
 /// The body for `format`.
-pub fn render(format: NotifyFormat, notification: &Notification) -> Value {
+pub(crate) fn render(format: NotifyFormat, notification: &Notification) -> Value {
     match format {
         NotifyFormat::Slack => slack(notification),
         NotifyFormat::Discord => discord(notification),

@@ -8,9 +8,9 @@ use crate::daemon::{ReconcileOutcome, ReconcileRecord, Trigger};
 use crate::escape::visible;
 
 /// At most this many of a record's errors are carried in a message.
-pub const MAX_ERRORS: usize = 5;
+pub(crate) const MAX_ERRORS: usize = 5;
 /// Each carried error is cut to this many characters.
-pub const MAX_ERROR_CHARS: usize = 300;
+pub(crate) const MAX_ERROR_CHARS: usize = 300;
 /// The source description is cut to this many characters.
 const MAX_SOURCE_CHARS: usize = 200;
 

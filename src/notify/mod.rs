@@ -18,10 +18,10 @@
 //! - Never a value: messages carry fixed words, counts, the revision, a commit link, the source
 //!   description and the record's first errors, which name addresses, never values.
 
-pub mod deliver;
-pub mod detect;
-pub mod format;
-pub mod message;
+pub(crate) mod deliver;
+pub(crate) mod detect;
+pub(crate) mod format;
+pub(crate) mod message;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -407,22 +407,22 @@ pub enum EditError {
 
 /// The repository's YAML files as text, keyed by path relative to the desired-state
 /// directory (`/`-separated).
-pub type Files = BTreeMap<String, String>;
+pub(crate) type Files = BTreeMap<String, String>;
 
 /// The files an edit list changed or created (full new text).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Edited {
+pub(crate) struct Edited {
     /// Path → new text, only for files whose text changed (created files included).
     pub files: Files,
 }
 
 mod editor;
 
-pub use editor::{apply, check_request, title_of};
+pub(crate) use editor::{apply, check_request, title_of};
 
 /// Loads and validates files held in memory, exactly as the repository loader would read them
 /// from disk: the desired state, or every problem (warnings included).
-pub fn validate(
+pub(crate) fn validate(
     files: &Files,
 ) -> (
     Option<crate::model::DesiredState>,
@@ -450,7 +450,7 @@ pub fn validate(
 }
 
 /// A unified diff of `before` → `after` for the changed files (`/dev/null` for new files).
-pub fn unified_diff(before: &Files, after: &Files) -> String {
+pub(crate) fn unified_diff(before: &Files, after: &Files) -> String {
     let mut out = String::new();
     for (path, new) in after {
         let old = before.get(path);

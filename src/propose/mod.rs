@@ -15,12 +15,12 @@
 //! Values are never accepted: a new secret takes a Bitwarden reference or `generate`. A proposal
 //! that does not validate is refused with the diagnostics and nothing is pushed.
 
-pub mod edit;
+pub(crate) mod edit;
 pub mod forge;
-pub mod plaintext;
-pub mod request_plan;
+pub(crate) mod plaintext;
+pub(crate) mod request_plan;
 pub mod review;
-pub mod workspace;
+pub(crate) mod workspace;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 /// Argument names that would carry a value, compared case-insensitively. Refused anywhere in
 /// a request, except as keys of the free-form maps in [`FREE_FORM_MAPS`].
-pub const PLAINTEXT_KEYS: &[&str] = &[
+pub(crate) const PLAINTEXT_KEYS: &[&str] = &[
     "value",
     "values",
     "secretvalue",
@@ -22,21 +22,22 @@ pub const PLAINTEXT_KEYS: &[&str] = &[
 /// metadata), not argument names: their own keys are not checked (what is nested below them
 /// is). A template's entries are checked by their own rule instead
 /// ([`crate::model::template::check_template_entry`]).
-pub const FREE_FORM_MAPS: &[&str] = &["labels", "annotations", "data", "metadata", "template"];
+pub(crate) const FREE_FORM_MAPS: &[&str] =
+    &["labels", "annotations", "data", "metadata", "template"];
 
 /// The refusal, also quoted in the docs.
-pub const PLAINTEXT_REFUSED: &str = "values are never accepted: a secret's value must come from a Bitwarden \
+pub(crate) const PLAINTEXT_REFUSED: &str = "values are never accepted: a secret's value must come from a Bitwarden \
      reference (`bitwarden: {item, field}` or `bitwardenSecretsManager: {secret}`) or from \
      `generate`, so that no plaintext value reaches Git, the merge request or this server's logs";
 
 /// Whether an argument name carries a value.
-pub fn is_plaintext_key(name: &str) -> bool {
+pub(crate) fn is_plaintext_key(name: &str) -> bool {
     PLAINTEXT_KEYS.contains(&name.to_ascii_lowercase().as_str())
 }
 
 /// Where a plaintext value was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlaintextFound {
+pub(crate) struct PlaintextFound {
     /// The JSON pointer of the argument, e.g. `/edits/0/source/value`.
     pub pointer: String,
     /// The `key` of the nearest enclosing object that names one (the secret), or `?`.
@@ -44,7 +45,7 @@ pub struct PlaintextFound {
 }
 
 /// The first argument of `value` that carries a plaintext value, if any.
-pub fn find_plaintext(value: &Value) -> Option<PlaintextFound> {
+pub(crate) fn find_plaintext(value: &Value) -> Option<PlaintextFound> {
     fn walk(
         value: &Value,
         pointer: &str,

@@ -22,7 +22,7 @@ use crate::reconcile::{ReconcileError, Reconciler};
 
 /// What the comment and the status say.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Verdict {
+pub(crate) struct Verdict {
     /// The comment's Markdown (without the marker).
     pub markdown: String,
     /// The final status.
@@ -33,7 +33,7 @@ pub struct Verdict {
 
 impl Verdict {
     /// A repository that does not validate: every error with its `file:line:column`.
-    pub fn invalid(diagnostics: &[Diagnostic]) -> Self {
+    pub(crate) fn invalid(diagnostics: &[Diagnostic]) -> Self {
         let errors = diagnostics
             .iter()
             .filter(|d| d.severity == crate::model::Severity::Error)
@@ -46,7 +46,7 @@ impl Verdict {
     }
 
     /// Infisical could not be read (or another failure before a plan): `message` is escaped.
-    pub fn unplannable(message: &str) -> Self {
+    pub(crate) fn unplannable(message: &str) -> Self {
         Self {
             markdown: format!(
                 "### infisical-gitops plan\n\n**Cannot plan against Infisical:** {}\n",
@@ -58,7 +58,7 @@ impl Verdict {
     }
 
     /// Not planned on purpose: `reason` (trusted text, Markdown) and a one-line description.
-    pub fn refused(reason: &str, description: &str) -> Self {
+    pub(crate) fn refused(reason: &str, description: &str) -> Self {
         Self {
             markdown: format!("### infisical-gitops plan\n\n**Not planned:** {reason}\n"),
             state: StatusState::Failed,
@@ -69,7 +69,7 @@ impl Verdict {
     /// A computed plan. With `baseline` (the tracked branch's own plan) a first section names
     /// the changes the request (`noun`: `merge request`, `pull request`) brings, apart from
     /// drift that exists without it.
-    pub fn planned(plan: &Plan, baseline: Option<&Plan>, noun: &str) -> Self {
+    pub(crate) fn planned(plan: &Plan, baseline: Option<&Plan>, noun: &str) -> Self {
         let (_, section) = super::proposal_section(plan, baseline, noun);
         let (state, description) = review::plan_status(plan);
         Self {
@@ -85,7 +85,7 @@ impl Verdict {
 ///
 /// # Errors
 /// When Infisical cannot be read.
-pub async fn plan(
+pub(crate) async fn plan(
     reconciler: &Reconciler,
     desired: DesiredState,
     baseline: Option<DesiredState>,
@@ -102,7 +102,7 @@ pub async fn plan(
 
 /// Where a verdict goes: request `number`'s comment and its head commit's status.
 #[derive(Debug, Clone)]
-pub struct RequestReview {
+pub(crate) struct RequestReview {
     /// The forge project's review client.
     pub review: Arc<dyn Review>,
     /// The merge request `iid` or pull request number.
@@ -118,7 +118,11 @@ impl RequestReview {
     ///
     /// # Errors
     /// [`ForgeError`].
-    pub async fn status(&self, state: StatusState, description: &str) -> Result<(), ForgeError> {
+    pub(crate) async fn status(
+        &self,
+        state: StatusState,
+        description: &str,
+    ) -> Result<(), ForgeError> {
         let Some(head) = &self.head else {
             return Ok(());
         };
@@ -135,7 +139,7 @@ impl RequestReview {
     ///
     /// # Errors
     /// [`ForgeError`].
-    pub async fn pending(&self) -> Result<(), ForgeError> {
+    pub(crate) async fn pending(&self) -> Result<(), ForgeError> {
         self.status(StatusState::Pending, "planning against Infisical")
             .await
     }
@@ -144,7 +148,7 @@ impl RequestReview {
     ///
     /// # Errors
     /// [`ForgeError`] of the first call that failed.
-    pub async fn publish(&self, verdict: &Verdict) -> Result<CommentWrite, ForgeError> {
+    pub(crate) async fn publish(&self, verdict: &Verdict) -> Result<CommentWrite, ForgeError> {
         let written = self
             .review
             .upsert_plan_comment(self.number, &verdict.markdown)

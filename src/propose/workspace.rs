@@ -81,7 +81,7 @@ fn git(operation: &'static str) -> impl FnOnce(git2::Error) -> WorkspaceError {
 
 /// What a workspace needs from the proposer's configuration.
 #[derive(Debug, Clone)]
-pub struct WorkspaceConfig {
+pub(crate) struct WorkspaceConfig {
     /// The remote.
     pub remote_url: String,
     /// Credentials.
@@ -100,7 +100,7 @@ pub struct WorkspaceConfig {
 
 /// A per-proposal repository holding the tracked branch's tip. Its directory is removed when
 /// it is dropped.
-pub struct Workspace {
+pub(crate) struct Workspace {
     repo: Repository,
     dir: PathBuf,
     base: Oid,
@@ -136,7 +136,7 @@ fn local_working_repository(url: &str) -> Option<Repository> {
 }
 
 /// A fresh branch name: `prefix` + UTC `YYYYMMDD-HHMMSS` + 8 random hex digits.
-pub fn branch_name(prefix: &str) -> String {
+pub(crate) fn branch_name(prefix: &str) -> String {
     let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let digits: String = stamp.chars().filter(char::is_ascii_digit).collect();
     let (date, time) = digits.split_at(digits.len().min(8));
@@ -188,7 +188,7 @@ impl Workspace {
     ///
     /// # Errors
     /// [`WorkspaceError`].
-    pub fn open(config: &WorkspaceConfig) -> Result<Self, WorkspaceError> {
+    pub(crate) fn open(config: &WorkspaceConfig) -> Result<Self, WorkspaceError> {
         let sub_path = check_sub_path(&config.sub_path)?;
         let config = WorkspaceConfig {
             sub_path,
@@ -278,13 +278,8 @@ impl Workspace {
     }
 
     /// The new branch's name.
-    pub fn branch(&self) -> &str {
+    pub(crate) fn branch(&self) -> &str {
         &self.branch
-    }
-
-    /// The tracked branch's commit the proposal starts from (hex).
-    pub fn base(&self) -> String {
-        self.base.to_string()
     }
 
     /// The YAML files of the desired-state directory, keyed relative to it, read with the
@@ -293,7 +288,7 @@ impl Workspace {
     ///
     /// # Errors
     /// [`WorkspaceError`].
-    pub fn files(&self) -> Result<Files, WorkspaceError> {
+    pub(crate) fn files(&self) -> Result<Files, WorkspaceError> {
         let commit = self.repo.find_commit(self.base).map_err(git("read"))?;
         let mut tree = commit.tree().map_err(git("read"))?;
         if !self.config.sub_path.is_empty() {
@@ -383,7 +378,7 @@ impl Workspace {
     ///
     /// # Errors
     /// [`WorkspaceError`].
-    pub fn commit(
+    pub(crate) fn commit(
         &self,
         changed: &Files,
         author_name: &str,
@@ -452,7 +447,7 @@ impl Workspace {
     ///
     /// # Errors
     /// [`WorkspaceError::PushRefused`] when the remote refuses the reference.
-    pub fn push(&self) -> Result<(), WorkspaceError> {
+    pub(crate) fn push(&self) -> Result<(), WorkspaceError> {
         if self.branch == self.config.tracked_branch {
             return Err(WorkspaceError::PushRefused {
                 branch: self.branch.clone(),

@@ -7,7 +7,7 @@ use crate::model::document::Charset;
 use crate::model::{GenerateRule, SecretValue};
 
 /// The alphabet of a charset.
-pub fn alphabet(charset: Charset) -> &'static [u8] {
+pub(crate) fn alphabet(charset: Charset) -> &'static [u8] {
     match charset {
         Charset::Alphanumeric => b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
         Charset::Hex => b"0123456789abcdef",
@@ -22,7 +22,7 @@ pub fn alphabet(charset: Charset) -> &'static [u8] {
 }
 
 /// A fresh value for `rule`.
-pub fn generate_value(rule: &GenerateRule) -> SecretValue {
+pub(crate) fn generate_value(rule: &GenerateRule) -> SecretValue {
     let alphabet = alphabet(rule.charset);
     let mut rng = rand::rng();
     let value: String = (0..rule.length)

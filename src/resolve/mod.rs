@@ -17,7 +17,7 @@
 //! holds a value.
 
 pub mod bitwarden;
-pub mod generate;
+pub(crate) mod generate;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

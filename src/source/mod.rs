@@ -8,12 +8,12 @@
 //! (`not-a-regular-file`) and is never opened.
 //! [`load_desired_state`] adds validation.
 
-pub mod fetch;
+pub(crate) mod fetch;
 pub mod git;
 pub mod local;
-pub mod openpgp;
+pub(crate) mod openpgp;
 pub mod signature;
-pub mod yaml;
+pub(crate) mod yaml;
 
 use std::fs;
 use std::io::Read;

@@ -539,7 +539,7 @@ fn sanitize(message: &str) -> String {
 /// print `<redacted>` over these ranges, so a secret written into Git by mistake never reaches a
 /// CI log. When the YAML breaks while a value is being read, everything from its key to the end
 /// of the text is covered.
-pub fn literal_value_ranges(text: &str) -> Vec<std::ops::Range<usize>> {
+pub(crate) fn literal_value_ranges(text: &str) -> Vec<std::ops::Range<usize>> {
     use serde_saphyr::granit_parser::{Event, Parser};
     use std::collections::HashMap;
 

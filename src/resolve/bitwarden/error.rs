@@ -6,7 +6,7 @@ use super::item::FieldError;
 use crate::net::body::ByteSize;
 
 /// The fix for a locked vault, quoted in the error.
-pub const UNLOCK_HINT: &str =
+pub(crate) const UNLOCK_HINT: &str =
     "unlock: `bw unlock`, then restart `bw serve` with BW_SESSION, or POST /unlock";
 
 /// A Bitwarden failure. Cheap to clone (causes are shared), so one failed lookup can be reported

@@ -27,24 +27,19 @@ impl<'de> Deserialize<'de> for Sensitive {
     }
 }
 
-/// Bitwarden cipher types (`type` of an item).
-pub mod cipher_type {
+/// Bitwarden cipher types (`type` of an item; 2 is a secure note, read like any item).
+pub(crate) mod cipher_type {
     /// A login (username, password, TOTP, URIs).
-    pub const LOGIN: u8 = 1;
-    /// A secure note.
-    pub const SECURE_NOTE: u8 = 2;
+    pub(crate) const LOGIN: u8 = 1;
 }
 
-/// Bitwarden custom field types (`fields[].type`).
-pub mod field_type {
-    /// Visible text.
-    pub const TEXT: u8 = 0;
+/// Bitwarden custom field types (`fields[].type`; 0 is visible text and 2 a checkbox, both read
+/// as their text).
+pub(crate) mod field_type {
     /// Hidden text.
-    pub const HIDDEN: u8 = 1;
-    /// A checkbox (`"true"`/`"false"`).
-    pub const BOOLEAN: u8 = 2;
+    pub(crate) const HIDDEN: u8 = 1;
     /// A field linked to a built-in one (no value of its own).
-    pub const LINKED: u8 = 3;
+    pub(crate) const LINKED: u8 = 3;
 }
 
 /// A Bitwarden item (a "cipher"), with the fields infisical-gitops reads.
@@ -406,15 +401,13 @@ pub struct StatusTemplate {
 }
 
 /// The messages `bw serve` answers with (from the CLI's source), recognised exactly.
-pub mod messages {
+pub(crate) mod messages {
     /// Any locked-vault route.
-    pub const VAULT_LOCKED: &str = "Vault is locked.";
+    pub(crate) const VAULT_LOCKED: &str = "Vault is locked.";
     /// Not logged in.
-    pub const NOT_LOGGED_IN: &str = "You are not logged in.";
+    pub(crate) const NOT_LOGGED_IN: &str = "You are not logged in.";
     /// Unknown id.
-    pub const NOT_FOUND: &str = "Not found.";
-    /// The prefix of the "several objects" message.
-    pub const MULTIPLE_RESULTS_PREFIX: &str = "More than one result was found.";
+    pub(crate) const NOT_FOUND: &str = "Not found.";
 }
 
 #[cfg(test)]

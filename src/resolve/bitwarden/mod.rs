@@ -15,10 +15,10 @@
 pub mod backup;
 #[cfg(any(test, feature = "testing"))]
 pub mod double;
-pub mod error;
-pub mod export;
+pub(crate) mod error;
+pub(crate) mod export;
 pub mod item;
-pub mod resolver;
+pub(crate) mod resolver;
 pub mod secrets_manager;
 pub mod serve;
 

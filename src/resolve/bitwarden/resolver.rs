@@ -27,10 +27,11 @@ use crate::resolve::{LookupObserver, LookupRecord};
 
 /// The sample export bundled into the binary (`examples/bitwarden-export.json`, obviously fake
 /// values): the Password Manager source of `--dev` when no `--bitwarden-export` is given.
-pub const EMBEDDED_SAMPLE_EXPORT: &str = include_str!("../../../examples/bitwarden-export.json");
+pub(crate) const EMBEDDED_SAMPLE_EXPORT: &str =
+    include_str!("../../../examples/bitwarden-export.json");
 
 /// Default number of concurrent Bitwarden lookups.
-pub const DEFAULT_CONCURRENCY: usize = 16;
+pub(crate) const DEFAULT_CONCURRENCY: usize = 16;
 
 /// Where Password Manager references are read.
 #[derive(Debug, Clone)]

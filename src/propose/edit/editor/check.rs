@@ -7,7 +7,7 @@ use super::*;
 ///
 /// # Errors
 /// The first problem.
-pub fn check_request(edits: &[Edit]) -> Result<(), EditError> {
+pub(crate) fn check_request(edits: &[Edit]) -> Result<(), EditError> {
     if edits.is_empty() || edits.len() > crate::propose::MAX_EDITS {
         return Err(EditError::EditCount {
             count: edits.len(),
@@ -265,7 +265,7 @@ fn check_add_kubernetes_sync(e: &AddKubernetesSync) -> Result<(), EditError> {
     Ok(())
 }
 /// A title derived from the edits, e.g. `Add CLOUDFLARE_API_TOKEN to k3s-infrastructure/prod:/api-keys`.
-pub fn title_of(edits: &[Edit]) -> String {
+pub(crate) fn title_of(edits: &[Edit]) -> String {
     let one = |edit: &Edit| match edit {
         Edit::CreateSecret(e) => format!(
             "Add {} to {}/{}:{}",

@@ -22,7 +22,7 @@ use crate::source::{Limits, load_str};
 ///
 /// # Errors
 /// The first edit that cannot be applied (nothing is returned then).
-pub fn apply(files: &Files, edits: &[Edit]) -> Result<Edited, EditError> {
+pub(crate) fn apply(files: &Files, edits: &[Edit]) -> Result<Edited, EditError> {
     check_request(edits)?;
     let mut current = files.clone();
     let mut cache = ParseCache::default();
@@ -361,6 +361,6 @@ mod lines;
 mod ops;
 
 use check::*;
-pub use check::{check_request, title_of};
+pub(crate) use check::{check_request, title_of};
 use emit::*;
 use lines::*;

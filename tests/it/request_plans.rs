@@ -933,20 +933,37 @@ async fn run_plans_pull_requests_through_the_binary() {
     }
     assert!(comment.contains("LOG_LEVEL"), "{comment}");
     assert_eq!(double.lock().plan_comments(12).len(), 1);
-    let states: Vec<String> = double
-        .lock()
-        .statuses
-        .iter()
-        .filter(|s| s.sha == head)
-        .map(|s| s.state.clone())
-        .collect();
+    // The comment is written before the final status: wait (bounded) for the status.
+    let statuses = || -> Vec<String> {
+        double
+            .lock()
+            .statuses
+            .iter()
+            .filter(|s| s.sha == head)
+            .map(|s| s.state.clone())
+            .collect()
+    };
+    for _ in 0..400 {
+        if statuses().len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let states = statuses();
     assert_eq!(states, ["failure", "pending", "success"], "{states:?}");
-    let metrics = reqwest::get(format!("http://{listen}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let mut metrics = String::new();
+    for _ in 0..400 {
+        metrics = reqwest::get(format!("http://{listen}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains("infisical_gitops_request_plans_total{result=\"success\"} 1") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
     assert!(
         metrics.contains("infisical_gitops_request_plans_total{result=\"refused-fork\"} 1"),
         "{metrics}"

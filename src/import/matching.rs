@@ -636,7 +636,7 @@ impl Catalog {
 impl MappingEntry {
     /// The field this entry reads, for messages.
     pub fn describe_field(&self) -> String {
-        crate::resolve::bitwarden::item::field_label(&self.field_ref())
+        self.field_ref().label()
     }
 }
 
@@ -713,12 +713,7 @@ mod tests {
             catalog
                 .find_by_value(&SecretValue::new(value))
                 .into_iter()
-                .map(|h| {
-                    (
-                        h.item,
-                        crate::resolve::bitwarden::item::field_label(&h.field),
-                    )
-                })
+                .map(|h| (h.item, h.field.label()))
                 .collect()
         };
         let one = |item: &str, field: &str| vec![(item.to_string(), field.to_string())];
@@ -787,13 +782,7 @@ mod tests {
             catalog
                 .find_by_value(&SecretValue::new(value))
                 .into_iter()
-                .map(|h| {
-                    (
-                        h.item,
-                        crate::resolve::bitwarden::item::field_label(&h.field),
-                        h.secrets_manager,
-                    )
-                })
+                .map(|h| (h.item, h.field.label(), h.secrets_manager))
                 .collect()
         };
         // A password beats another item's username.

@@ -177,20 +177,6 @@ pub enum FieldError {
     TotpNeedsServe,
 }
 
-/// The name of a field reference as the user wrote it (for messages).
-pub fn field_label(field: &BitwardenFieldRef) -> String {
-    match field {
-        BitwardenFieldRef::Builtin { field, uri_index } => match field {
-            BitwardenField::Password => "password".to_string(),
-            BitwardenField::Username => "username".to_string(),
-            BitwardenField::Notes => "notes".to_string(),
-            BitwardenField::Totp => "totp".to_string(),
-            BitwardenField::Uri => format!("uri[{uri_index}]"),
-        },
-        BitwardenFieldRef::Custom(name) => format!("custom field {name:?}"),
-    }
-}
-
 /// The value, unless it is absent, empty or only whitespace ([`SecretValue::is_blank`]: Infisical
 /// would store an empty secret).
 fn non_empty(value: Option<&Sensitive>, field: &str) -> Result<SecretValue, FieldError> {
@@ -218,7 +204,7 @@ impl Item {
     /// Reads one field. TOTP is refused ([`FieldError::TotpNeedsServe`]): the code is computed
     /// by `bw serve` at `/object/totp/{id}`.
     pub fn field(&self, field: &BitwardenFieldRef) -> Result<SecretValue, FieldError> {
-        let label = field_label(field);
+        let label = field.label();
         match field {
             BitwardenFieldRef::Builtin { field, uri_index } => match field {
                 BitwardenField::Password => {
@@ -541,7 +527,7 @@ mod tests {
             assert_eq!(
                 item.field(&field).map(|_| ()),
                 Err(FieldError::Empty {
-                    field: field_label(&field)
+                    field: field.label()
                 }),
                 "{field:?}"
             );

@@ -244,6 +244,23 @@ pub struct BitwardenRef {
     pub field: BitwardenFieldRef,
 }
 
+impl BitwardenFieldRef {
+    /// The field as the user wrote it, for messages: `password`, `uri[1]`,
+    /// `custom field "name"`.
+    pub fn label(&self) -> String {
+        match self {
+            Self::Builtin { field, uri_index } => match field {
+                BitwardenField::Password => "password".to_string(),
+                BitwardenField::Username => "username".to_string(),
+                BitwardenField::Notes => "notes".to_string(),
+                BitwardenField::Totp => "totp".to_string(),
+                BitwardenField::Uri => format!("uri[{uri_index}]"),
+            },
+            Self::Custom(name) => format!("custom field {name:?}"),
+        }
+    }
+}
+
 impl BitwardenRef {
     /// A description without any value.
     pub fn describe(&self) -> String {
@@ -251,17 +268,7 @@ impl BitwardenRef {
             BitwardenItem::Id(id) => format!("item {id}"),
             BitwardenItem::Name { name, .. } => format!("item named {name:?}"),
         };
-        let field = match &self.field {
-            BitwardenFieldRef::Builtin { field, uri_index } => match field {
-                BitwardenField::Password => "password".to_string(),
-                BitwardenField::Username => "username".to_string(),
-                BitwardenField::Notes => "notes".to_string(),
-                BitwardenField::Totp => "totp".to_string(),
-                BitwardenField::Uri => format!("uri[{uri_index}]"),
-            },
-            BitwardenFieldRef::Custom(name) => format!("custom field {name:?}"),
-        };
-        format!("bitwarden {item} {field}")
+        format!("bitwarden {item} {}", self.field.label())
     }
 }
 
